@@ -1,0 +1,1 @@
+"""Source and sink connectors: how records enter govbus and reach subscribing systems."""

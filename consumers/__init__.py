@@ -1,0 +1,1 @@
+"""Consumer runtime: at-least-once consumption that commits only after a record is handled."""

@@ -1,0 +1,1 @@
+"""The catalogue of shared data items and govbus's schema registry."""

@@ -1,0 +1,1 @@
+"""A schema registry speaking the Confluent Schema Registry REST API, stored in a compacted Kafka topic."""
