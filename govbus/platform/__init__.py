@@ -1,0 +1,1 @@
+"""The local embedded platform: Apache Kafka from Maven Central jars and the schema registry."""

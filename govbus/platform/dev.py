@@ -1,0 +1,137 @@
+"""`govbus dev up|down|status`: the local embedded platform (Kafka + schema registry).
+
+State lives in ``<home>/dev/state.json``: the PIDs and addresses of what ``up`` started, so
+``down`` stops exactly those processes and ``status`` can tell whether they still run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+
+from govbus.platform import jars, kafka, processes
+from govbus.settings import PlatformSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PlatformState:
+    """What ``dev up`` started."""
+
+    kafka_bootstrap: str
+    registry_url: str
+    kafka_pid: int
+    registry_pid: int
+    kafka_version: str
+    data_dir: str
+    kafka_startup_seconds: float = 0.0
+    registry_startup_seconds: float = 0.0
+
+    def as_status(self, running: bool) -> dict[str, object]:
+        return {"running": running, **asdict(self)}
+
+
+@dataclass
+class UpResult:
+    state: PlatformState
+    already_running: bool
+
+
+def _state_path(settings: PlatformSettings) -> Path:
+    return settings.dev_dir / "state.json"
+
+
+def load_state(settings: PlatformSettings) -> PlatformState | None:
+    path = _state_path(settings)
+    if not path.exists():
+        return None
+    try:
+        return PlatformState(**json.loads(path.read_text()))
+    except (ValueError, TypeError):
+        log.warning("ignoring unreadable platform state", extra={"path": str(path)})
+        return None
+
+
+def is_running(state: PlatformState) -> bool:
+    """Both processes alive and answering."""
+    if not (processes.is_alive(state.kafka_pid) and processes.is_alive(state.registry_pid)):
+        return False
+    return kafka.metadata_ready(state.kafka_bootstrap) and registry_ready(state.registry_url)
+
+
+def registry_ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/subjects", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def status(settings: PlatformSettings) -> dict[str, object]:
+    """The platform's addresses and whether it runs (configured addresses when never started)."""
+    state = load_state(settings)
+    if state is None:
+        return {
+            "running": False,
+            "kafka_bootstrap": f"127.0.0.1:{settings.kafka_port}",
+            "registry_url": f"http://127.0.0.1:{settings.registry_port}",
+        }
+    return state.as_status(is_running(state))
+
+
+def up(settings: PlatformSettings) -> UpResult:
+    """Start Kafka and the registry unless they already run; a second call is a no-op."""
+    existing = load_state(settings)
+    if existing is not None and is_running(existing):
+        return UpResult(existing, already_running=True)
+    if existing is not None:
+        down(settings)  # half-dead leftovers: stop whatever is still alive first
+    libs = jars.kafka_libs(settings.cache_dir, settings.kafka_version)
+    processes.require_free_port(settings.registry_port, "the schema registry")
+    config = kafka.KafkaNodeConfig(
+        data_dir=settings.dev_dir / "kafka", libs=libs, port=settings.kafka_port,
+        controller_port=settings.controller_port, heap=settings.kafka_heap,
+    )
+    kafka_pid, kafka_seconds = kafka.start(config, settings.startup_timeout)
+    try:
+        registry, registry_seconds = _start_registry(settings, config.bootstrap)
+    except Exception:
+        processes.stop_process(kafka_pid)
+        raise
+    state = PlatformState(
+        kafka_bootstrap=config.bootstrap, registry_url=registry.url, kafka_pid=kafka_pid,
+        registry_pid=registry.pid, kafka_version=settings.kafka_version, data_dir=str(settings.dev_dir),
+        kafka_startup_seconds=round(kafka_seconds, 2), registry_startup_seconds=round(registry_seconds, 2),
+    )
+    _state_path(settings).write_text(json.dumps(asdict(state), indent=2))
+    return UpResult(state, already_running=False)
+
+
+def _start_registry(settings: PlatformSettings, bootstrap: str) -> tuple[object, float]:
+    from schemas.registry.launcher import start_registry_process
+
+    started = time.monotonic()
+    registry = start_registry_process(
+        bootstrap=bootstrap, port=settings.registry_port,
+        log_path=settings.dev_dir / "registry.log", timeout=settings.startup_timeout,
+    )
+    return registry, time.monotonic() - started
+
+
+def down(settings: PlatformSettings) -> list[str]:
+    """Stop what ``up`` started, by PID (registry first); return what was stopped."""
+    state = load_state(settings)
+    if state is None:
+        return []
+    stopped = []
+    if processes.stop_process(state.registry_pid):
+        stopped.append(f"schema registry (pid {state.registry_pid})")
+    if processes.stop_process(state.kafka_pid, timeout=30):
+        stopped.append(f"Kafka broker (pid {state.kafka_pid})")
+    _state_path(settings).unlink(missing_ok=True)
+    return stopped

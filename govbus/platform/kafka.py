@@ -1,0 +1,147 @@
+"""One Apache Kafka node in KRaft mode (broker and controller combined) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from confluent_kafka.admin import AdminClient
+
+from govbus.exceptions import PlatformError
+from govbus.platform import processes
+from govbus.platform.jars import require_java
+
+log = logging.getLogger(__name__)
+
+_LOG4J2 = """\
+status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = {log_file}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.file.ref = file
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+logger.server.name = kafka.server.KafkaServer
+logger.server.level = INFO
+"""
+
+
+@dataclass(frozen=True)
+class KafkaNodeConfig:
+    """Where a local node lives and listens."""
+
+    data_dir: Path
+    libs: Path
+    port: int
+    controller_port: int
+    heap: str = "768m"
+    partitions: int = 3
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def server_properties(self) -> str:
+        return "\n".join([
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
+            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+            "controller.listener.names=CONTROLLER",
+            "inter.broker.listener.name=PLAINTEXT",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            f"log.dirs={self.data_dir / 'kraft-logs'}",
+            f"num.partitions={self.partitions}",
+            # faust needs every topic created with its intended partition count (NOTES.md)
+            "auto.create.topics.enable=false",
+            "offsets.topic.replication.factor=1",
+            "offsets.topic.num.partitions=6",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "share.coordinator.state.topic.replication.factor=1",
+            "share.coordinator.state.topic.min.isr=1",
+            "group.initial.rebalance.delay.ms=0",
+            "log.cleaner.backoff.ms=1000",
+            "",
+        ])
+
+
+def java_argv(config: KafkaNodeConfig, main_class: str, *args: str) -> list[str]:
+    log_file = config.data_dir / "kafka-server.log"
+    return [
+        require_java(), f"-Xmx{config.heap}", f"-Xms{min_heap(config.heap)}",
+        "-XX:+UseG1GC", "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={config.data_dir / 'log4j2.properties'}",
+        f"-Dkafka.logs.dir={log_file.parent}",
+        "-cp", f"{config.libs}/*", main_class, *args,
+    ]
+
+
+def min_heap(heap: str) -> str:
+    return "256m" if heap.lower().endswith("m") and int(heap[:-1]) > 256 else heap
+
+
+def prepare(config: KafkaNodeConfig) -> Path:
+    """Write the node's configuration and format its KRaft storage if not yet formatted."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    properties = config.data_dir / "server.properties"
+    properties.write_text(config.server_properties())
+    (config.data_dir / "log4j2.properties").write_text(
+        _LOG4J2.format(log_file=config.data_dir / "kafka-server.log")
+    )
+    if not (config.data_dir / "kraft-logs" / "meta.properties").exists():
+        cluster_id = _random_cluster_id()
+        argv = java_argv(config, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(properties))
+        result = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603
+        if result.returncode != 0:
+            raise PlatformError(f"formatting Kafka storage failed: {(result.stdout + result.stderr).strip()}")
+    return properties
+
+
+def _random_cluster_id() -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+def start(config: KafkaNodeConfig, timeout: float) -> tuple[int, float]:
+    """Start the node; return its PID and the seconds until a metadata request succeeded."""
+    processes.require_free_port(config.port, "the Kafka broker listener")
+    processes.require_free_port(config.controller_port, "the Kafka controller listener")
+    properties = prepare(config)
+    log_path = config.data_dir / "kafka.out"
+    pid = processes.start_process(java_argv(config, "kafka.Kafka", str(properties)), log_path)
+    try:
+        waited = processes.wait_until(
+            lambda: metadata_ready(config.bootstrap), timeout, f"Kafka broker on {config.bootstrap}",
+            alive=lambda: processes.is_alive(pid), log_path=config.data_dir / "kafka-server.log",
+        )
+    except Exception:
+        processes.stop_process(pid)
+        raise
+    log.info("kafka broker ready", extra={"bootstrap": config.bootstrap, "pid": pid, "seconds": round(waited, 2)})
+    return pid, waited
+
+
+def metadata_ready(bootstrap: str) -> bool:
+    """True when the broker answers a metadata request."""
+    host, _, port = bootstrap.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=0.5):
+            pass
+    except OSError:
+        return False
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    try:
+        metadata = admin.list_topics(timeout=2)
+    except Exception:  # noqa: BLE001 - any failure means "not ready yet"
+        return False
+    return bool(metadata.brokers)

@@ -1,0 +1,77 @@
+"""Provide a real Kafka broker for a test session.
+
+Order: ``GOVBUS_KAFKA_BOOTSTRAP`` if set; else a local broker from the Maven Central jars
+(needs java and mvn); else, where a Docker engine answers, testcontainers' Kafka module.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from govbus.exceptions import MissingToolError, PlatformError
+from govbus.platform import jars, kafka, processes
+from govbus.settings import PlatformSettings
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def local_broker(settings: PlatformSettings | None = None) -> Iterator[str]:
+    """A throw-away local KRaft node on free ports; stopped by PID and deleted on exit."""
+    settings = settings or PlatformSettings()
+    libs = jars.kafka_libs(settings.cache_dir, settings.kafka_version)
+    data_dir = Path(tempfile.mkdtemp(prefix="govbus-kafka-"))
+    config = kafka.KafkaNodeConfig(
+        data_dir=data_dir, libs=libs, port=processes.free_port(),
+        controller_port=processes.free_port(), heap=settings.kafka_heap,
+    )
+    pid, seconds = kafka.start(config, settings.startup_timeout)
+    log.info("test broker started", extra={"bootstrap": config.bootstrap, "pid": pid, "seconds": round(seconds, 2)})
+    try:
+        yield config.bootstrap
+    finally:
+        processes.stop_process(pid, timeout=30)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@contextmanager
+def docker_broker() -> Iterator[str]:
+    """Kafka in a container through testcontainers (needs a Docker engine)."""
+    from testcontainers.kafka import KafkaContainer
+
+    with KafkaContainer("apache/kafka:4.0.0").with_kraft() as container:
+        yield container.get_bootstrap_server()
+
+
+@contextmanager
+def session_broker() -> Iterator[str]:
+    """The broker address a test session should use (see module docstring)."""
+    given = os.environ.get("GOVBUS_KAFKA_BOOTSTRAP")
+    if given:
+        yield given
+        return
+    try:
+        with local_broker() as bootstrap:
+            yield bootstrap
+        return
+    except MissingToolError as missing:
+        if not docker_available():
+            raise PlatformError(f"no broker for the tests: {missing}; or set GOVBUS_KAFKA_BOOTSTRAP") from missing
+    with docker_broker() as bootstrap:
+        yield bootstrap
+
+
+def docker_available() -> bool:
+    try:
+        import docker
+
+        docker.from_env().ping()
+    except Exception:  # noqa: BLE001 - any failure means no usable engine
+        return False
+    return True

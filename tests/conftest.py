@@ -1,0 +1,58 @@
+"""Session fixtures: a real Kafka broker and the real schema registry, unique names per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from govbus.logs import configure_logging
+from govbus.testing.broker import session_broker
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """A broker address: GOVBUS_KAFKA_BOOTSTRAP, else a local broker, else testcontainers."""
+    configure_logging("INFO")
+    with session_broker() as bootstrap:
+        yield bootstrap
+
+
+@pytest.fixture(scope="session")
+def registry_url(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The govbus schema registry, as a real process on a free port (or GOVBUS_REGISTRY_URL)."""
+    given = os.environ.get("GOVBUS_REGISTRY_URL")
+    if given:
+        yield given
+        return
+    from govbus.platform.processes import free_port
+    from schemas.registry.launcher import start_registry_process
+
+    registry = start_registry_process(
+        bootstrap=kafka_bootstrap, port=free_port(),
+        log_path=tmp_path_factory.mktemp("registry") / "registry.log",
+        topic=f"_govbus_schemas_{uuid.uuid4().hex[:8]}",
+    )
+    try:
+        yield registry.url
+    finally:
+        registry.stop()
+
+
+@pytest.fixture
+def unique_name(request: pytest.FixtureRequest) -> Callable[[str], str]:
+    """``unique_name("orders")`` -> a topic / group / subject name no other test uses."""
+    test = "".join(c if c.isalnum() else "-" for c in request.node.name)[:40]
+
+    def make(prefix: str) -> str:
+        return f"{prefix}-{test}-{uuid.uuid4().hex[:8]}"
+
+    return make
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
