@@ -12,6 +12,8 @@ what went wrong and what the user can do about it.
     ├── RegistryError               talking to the schema registry (see schemas.registry.errors
     │                               for the server-side REST errors)
     ├── ValidationError             a record breaks a rule; names the field
+    ├── SerdeError                  Avro / Confluent wire format
+    │   └── DecodeError             bytes that are not a decodable record
     └── DeliveryError               a record could not be delivered to Kafka or a receiver
 """
 
@@ -58,6 +60,14 @@ class ValidationError(GovbusError):
         self.field = field
         self.rule = rule
         self.detail = message
+
+
+class SerdeError(GovbusError):
+    """A value could not be encoded or decoded."""
+
+
+class DecodeError(SerdeError):
+    """Bytes are not a record in the Confluent wire format with a known schema."""
 
 
 class DeliveryError(GovbusError):

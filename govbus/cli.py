@@ -1,0 +1,120 @@
+"""The ``govbus`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from govbus.exceptions import GovbusError
+from govbus.logs import configure_logging
+
+F = TypeVar("F", bound=Callable[..., Any])
+console = Console(stderr=True)
+
+
+def reports_errors(command: F) -> F:
+    """Turn a :class:`GovbusError` into one red line and exit code 1 (no traceback)."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except GovbusError as error:
+            console.print(f"[bold red]error:[/] {error}", highlight=False)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--log-level", default="WARNING", show_default=True, envvar="GOVBUS_LOG_LEVEL",
+              help="Level of the JSON logs written to stderr.")
+def main(log_level: str) -> None:
+    """govbus: share government data items as Avro event streams on Kafka.
+
+    Settings come from GOVBUS_* environment variables (GOVBUS_KAFKA_BOOTSTRAP,
+    GOVBUS_REGISTRY_URL, GOVBUS_HOME, ...).
+    """
+    configure_logging(log_level)
+
+
+@main.group()
+def dev() -> None:
+    """The local embedded platform: Apache Kafka (KRaft) and the schema registry."""
+
+
+@dev.command("up")
+@click.option("--kafka-port", type=int, help="Broker port (default 9092, env GOVBUS_KAFKA_PORT).")
+@click.option("--registry-port", type=int, help="Registry port (default 8081, env GOVBUS_REGISTRY_PORT).")
+@reports_errors
+def dev_up(kafka_port: int | None, registry_port: int | None) -> None:
+    """Fetch Kafka's jars (first time), start the broker and the registry on 127.0.0.1."""
+    from govbus.platform import dev as platform
+    from govbus.settings import PlatformSettings
+
+    overrides = {k: v for k, v in {"kafka_port": kafka_port, "registry_port": registry_port}.items() if v}
+    settings = PlatformSettings(**overrides)
+    with console.status("starting Kafka and the schema registry (the first run fetches Kafka's jars)..."):
+        result = platform.up(settings)
+    state = result.state
+    if result.already_running:
+        console.print(f"already running: Kafka at {state.kafka_bootstrap}, registry at {state.registry_url} "
+                      "(nothing to do; `govbus dev down` stops it)")
+        return
+    console.print(f"[green]Kafka {state.kafka_version}[/] at {state.kafka_bootstrap} "
+                  f"(pid {state.kafka_pid}, ready in {state.kafka_startup_seconds:.1f} s)")
+    console.print(f"[green]schema registry[/] at {state.registry_url} (pid {state.registry_pid}, "
+                  f"ready in {state.registry_startup_seconds:.1f} s)")
+    console.print(f"data and logs in {state.data_dir}; stop with `govbus dev down`")
+
+
+@dev.command("down")
+@reports_errors
+def dev_down() -> None:
+    """Stop what `govbus dev up` started, by PID."""
+    from govbus.platform import dev as platform
+    from govbus.settings import PlatformSettings
+
+    stopped = platform.down(PlatformSettings())
+    console.print("stopped: " + ", ".join(stopped) if stopped else "nothing was running")
+
+
+@dev.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@reports_errors
+def dev_status(as_json: bool) -> None:
+    """Say whether the local platform runs, and where."""
+    from govbus.platform import dev as platform
+    from govbus.settings import PlatformSettings
+
+    status = platform.status(PlatformSettings())
+    if as_json:
+        click.echo(json.dumps(status, indent=2))
+        return
+    word = "[green]running[/]" if status["running"] else "[red]not running[/]"
+    console.print(f"{word}: Kafka {status['kafka_bootstrap']}, registry {status['registry_url']}")
+
+
+@main.group()
+def registry() -> None:
+    """The schema registry (Confluent Schema Registry REST API)."""
+
+
+@registry.command("serve")
+@reports_errors
+def registry_serve() -> None:
+    """Run the registry in the foreground (settings from GOVBUS_* variables)."""
+    from schemas.registry.server import serve
+    from schemas.registry.settings import RegistrySettings
+
+    serve(RegistrySettings())
+
+
+if __name__ == "__main__":
+    main()

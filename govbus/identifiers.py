@@ -1,0 +1,82 @@
+"""Chinese government identifiers and their check characters (see shared/DOMAIN.md).
+
+- Unified social credit code (GB 32100): 18 characters, last one a mod-31 check character.
+- Resident identity number (GB 11643): 18 characters, last one a mod-11 check character;
+  legacy 15-digit numbers are upgraded.
+- Administrative division code (GB/T 2260): 6 digits.
+
+Each ``check_*`` function returns ``None`` when the value is valid, else a sentence saying
+what is wrong, so callers can name the field and the rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_USCC_PATTERN = re.compile(rf"^[{USCC_ALPHABET}]{{18}}$")
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECKS = "10X98765432"
+_DIVISION_PATTERN = re.compile(r"^[1-9]\d{5}$")
+
+
+def uscc_check_character(first17: str) -> str:
+    """The check character for the first 17 characters of a unified social credit code."""
+    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def check_uscc(code: str) -> str | None:
+    """``None`` if ``code`` is a valid unified social credit code, else what is wrong."""
+    if len(code) != 18:
+        return f"must be 18 characters, got {len(code)}"
+    if not _USCC_PATTERN.match(code):
+        bad = sorted({c for c in code if c not in USCC_ALPHABET})
+        return f"contains characters outside {USCC_ALPHABET!r}: {''.join(bad)!r}"
+    expected = uscc_check_character(code[:17])
+    if code[17] != expected:
+        return f"check character is {code[17]!r} but should be {expected!r}"
+    division_problem = check_division_code(code[2:8])
+    if division_problem:
+        return f"administrative division part {code[2:8]!r} {division_problem}"
+    return None
+
+
+def id_check_character(first17: str) -> str:
+    """The check character for the first 17 digits of a resident identity number."""
+    total = sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True))
+    return _ID_CHECKS[total % 11]
+
+
+def upgrade_legacy_id(number: str) -> str:
+    """Turn a legacy 15-digit identity number into its 18-character form."""
+    if len(number) != 15 or not number.isdigit():
+        raise ValueError("a legacy identity number has exactly 15 digits")
+    first17 = number[:6] + "19" + number[6:]
+    return first17 + id_check_character(first17)
+
+
+def check_resident_id(number: str) -> str | None:
+    """``None`` if ``number`` is a valid 18-character resident identity number, else what is wrong."""
+    if len(number) != 18:
+        return f"must be 18 characters, got {len(number)}"
+    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+        return "must be 17 digits followed by a digit or 'X'"
+    try:
+        dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return f"birth date {number[6:14]!r} is not a calendar date"
+    expected = id_check_character(number[:17])
+    if number[17] != expected:
+        return f"check character is {number[17]!r} but should be {expected!r}"
+    return None
+
+
+def check_division_code(code: str) -> str | None:
+    """``None`` if ``code`` looks like a GB/T 2260 administrative division code."""
+    if not _DIVISION_PATTERN.match(code):
+        return "must be 6 digits, the first not 0"
+    return None

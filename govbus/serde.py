@@ -1,0 +1,92 @@
+"""Avro in the Confluent wire format (magic byte 0, 4-byte schema id, Avro body) with fastavro.
+
+Schemas are parsed once and cached by id; the 5-byte header is written and read here, so the
+hot path does no per-message registry look-up.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import fastavro
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+from govbus.exceptions import DecodeError, RegistryError, SerdeError
+
+_MAGIC = 0
+_HEADER = struct.Struct(">bI")
+
+
+@dataclass(frozen=True)
+class Decoded:
+    schema_id: int
+    value: dict[str, Any]
+
+
+class WireEncoder:
+    """Encodes dicts against one schema registered under ``subject``."""
+
+    def __init__(self, registry: SchemaRegistryClient, subject: str, schema: dict[str, Any]) -> None:
+        try:
+            self.schema_id = registry.register_schema(subject, Schema(json.dumps(schema), "AVRO"))
+        except SchemaRegistryError as error:
+            raise RegistryError(
+                f"registering the schema of subject {subject!r} failed: {error.error_message} "
+                f"(error {error.error_code}); check the schema and the subject's compatibility level"
+            ) from error
+        self._parsed = fastavro.parse_schema(schema)
+        self._header = _HEADER.pack(_MAGIC, self.schema_id)
+
+    def encode(self, value: dict[str, Any]) -> bytes:
+        out = io.BytesIO()
+        out.write(self._header)
+        try:
+            fastavro.schemaless_writer(out, self._parsed, value)
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise SerdeError(f"value does not match schema {self.schema_id}: {error}") from error
+        return out.getvalue()
+
+
+class WireDecoder:
+    """Decodes wire-format bytes with any schema the registry knows (cached by id)."""
+
+    def __init__(self, registry: SchemaRegistryClient) -> None:
+        self._registry = registry
+        self._schemas: dict[int, Any] = {}
+        self._lock = threading.Lock()
+
+    def decode(self, data: bytes | None) -> Decoded:
+        if data is None or len(data) < _HEADER.size:
+            raise DecodeError("value is empty or shorter than the 5-byte Confluent wire-format header")
+        magic, schema_id = _HEADER.unpack_from(data)
+        if magic != _MAGIC:
+            raise DecodeError(f"first byte is {magic}, not the Confluent wire-format magic byte 0")
+        parsed = self._schema(schema_id)
+        try:
+            value = fastavro.schemaless_reader(io.BytesIO(data[_HEADER.size:]), parsed, None)
+        except Exception as error:  # noqa: BLE001 - any fastavro failure means undecodable bytes
+            raise DecodeError(f"Avro body does not decode with schema {schema_id}: {error!r}") from error
+        if not isinstance(value, dict):
+            raise DecodeError(f"schema {schema_id} is not a record schema")
+        return Decoded(schema_id, value)
+
+    def _schema(self, schema_id: int) -> Any:
+        with self._lock:
+            if schema_id in self._schemas:
+                return self._schemas[schema_id]
+        try:
+            schema = self._registry.get_schema(schema_id)
+        except SchemaRegistryError as error:
+            if error.http_status_code == 404:
+                raise DecodeError(f"schema id {schema_id} is not in the registry") from error
+            raise RegistryError(f"looking up schema {schema_id} failed: {error.error_message}") from error
+        parsed = fastavro.parse_schema(json.loads(schema.schema_str))
+        with self._lock:
+            self._schemas[schema_id] = parsed
+        return parsed
