@@ -8,7 +8,8 @@ Headers (all UTF-8 strings): ``govbus.dlq.reason``, ``govbus.dlq.field``, ``govb
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 _PREFIX = "govbus.dlq."
@@ -23,7 +24,7 @@ class DeadLetter:
     source_offset: int
     field: str = ""
     rule: str = ""
-    failed_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
+    failed_at: str = dataclasses.field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
 
     def headers(self) -> list[tuple[str, bytes]]:
         values = {

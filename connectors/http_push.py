@@ -1,0 +1,118 @@
+"""Push canonical events to an HTTP receiver as JSON, one POST per event.
+
+The consumer commits an event's offset only after the receiver answered 2xx; any other
+answer, a timeout or a refused connection is retried with backoff. Each request carries the
+event id in ``Idempotency-Key`` so a receiver can drop a re-delivery.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import signal
+import time
+import uuid
+from typing import Any
+
+import httpx
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+
+from consumers.runtime import CommittingConsumer, KafkaMessage, consumer_config
+from govbus.exceptions import DecodeError, DeliveryError, GovbusError
+from govbus.serde import WireDecoder
+from govbus.settings import GovbusSettings
+
+log = logging.getLogger(__name__)
+
+
+class HttpPushSettings(GovbusSettings):
+    """Env ``GOVBUS_PUSH_*``: which topic to push where."""
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    registry_url: str = "http://127.0.0.1:8081"
+    push_topic: str = "govbus.canonical.enterprise-registration"
+    push_url: str = "http://127.0.0.1:8099/events"
+    push_group: str = "govbus-http-push"
+    push_timeout_seconds: float = 5.0
+    push_metrics_port: int = 0
+
+
+class PushMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.delivered = Counter("govbus_push_delivered", "Events the receiver acknowledged with 2xx",
+                                 registry=registry)
+        self.failed_attempts = Counter("govbus_push_failed_attempts", "Attempts that did not get a 2xx",
+                                       labelnames=["reason"], registry=registry)
+        self.latency = Histogram("govbus_push_request_seconds", "Duration of one successful POST",
+                                 registry=registry)
+
+
+def to_json(value: Any) -> Any:
+    """Avro-decoded values (dates, timestamps, UUIDs, bytes) as JSON-friendly values."""
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_json(v) for v in value]
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+class HttpPushHandler:
+    """Decodes one canonical event and POSTs it; raises DeliveryError unless the answer is 2xx."""
+
+    def __init__(self, url: str, decoder: WireDecoder, client: httpx.Client, metrics: PushMetrics) -> None:
+        self._url = url
+        self._decoder = decoder
+        self._client = client
+        self._metrics = metrics
+
+    def __call__(self, message: KafkaMessage) -> None:
+        try:
+            event = to_json(self._decoder.decode(message.value()).value)
+        except DecodeError as error:  # canonical topics hold only valid events: this is a bug upstream
+            raise GovbusError(f"undecodable event at offset {message.offset()} of {message.topic()}: {error}") from error
+        body = json.dumps(event, ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json", "Idempotency-Key": event["event_id"]}
+        started = time.perf_counter()
+        try:
+            response = self._client.post(self._url, content=body, headers=headers)
+        except httpx.HTTPError as error:
+            self._metrics.failed_attempts.labels(reason=type(error).__name__).inc()
+            raise DeliveryError(f"POST {self._url} failed: {error!r}") from error
+        if not response.is_success:
+            self._metrics.failed_attempts.labels(reason=str(response.status_code)).inc()
+            raise DeliveryError(f"POST {self._url} answered {response.status_code}")
+        self._metrics.latency.observe(time.perf_counter() - started)
+        self._metrics.delivered.inc()
+
+
+def run(settings: HttpPushSettings) -> None:
+    """Push until SIGTERM or SIGINT, then leave the group cleanly."""
+    collector = CollectorRegistry()
+    metrics = PushMetrics(collector)
+    if settings.push_metrics_port:
+        start_http_server(settings.push_metrics_port, addr="127.0.0.1", registry=collector)
+    decoder = WireDecoder(SchemaRegistryClient({"url": settings.registry_url}))
+    with httpx.Client(timeout=settings.push_timeout_seconds) as client:
+        consumer = CommittingConsumer(
+            consumer_config(settings.kafka_bootstrap, settings.push_group),
+            [settings.push_topic], HttpPushHandler(settings.push_url, decoder, client, metrics),
+        )
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: consumer.stop())
+        log.info("pushing", extra={"topic": settings.push_topic, "url": settings.push_url})
+        consumer.run()
+
+
+if __name__ == "__main__":
+    from govbus.logs import configure_logging
+
+    configure_logging()
+    run(HttpPushSettings())

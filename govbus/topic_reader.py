@@ -1,0 +1,53 @@
+"""Read a whole topic, from the beginning to the end offsets it has now (no consumer group)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from confluent_kafka import Consumer, Message, TopicPartition
+
+from govbus.exceptions import PlatformError
+
+
+def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[Message]:
+    """Every message now in ``topic``, partition by partition, in offset order."""
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap, "group.id": f"govbus-reader-{uuid.uuid4().hex}",
+        "enable.auto.commit": False, "enable.partition.eof": False,
+    })
+    try:
+        metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
+        if metadata is None or metadata.error is not None:
+            raise PlatformError(f"topic {topic!r} does not exist on {bootstrap}")
+        ends: dict[int, int] = {}
+        starts: list[TopicPartition] = []
+        for partition in metadata.partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout)
+            if high > low:
+                ends[partition] = high
+                starts.append(TopicPartition(topic, partition, low))
+        return _read_until(consumer, starts, ends, timeout)
+    finally:
+        consumer.close()
+
+
+def _read_until(consumer: Consumer, starts: list[TopicPartition], ends: dict[int, int],
+                timeout: float) -> list[Message]:
+    if not starts:
+        return []
+    consumer.assign(starts)
+    messages: list[Message] = []
+    remaining = dict(ends)
+    deadline = time.monotonic() + timeout
+    while remaining:
+        if time.monotonic() > deadline:
+            raise PlatformError(f"reading {starts[0].topic} timed out with partitions {sorted(remaining)} unread")
+        for message in consumer.consume(500, 0.5):
+            if message.error():
+                continue
+            messages.append(message)
+            partition = message.partition()
+            if partition in remaining and message.offset() + 1 >= remaining[partition]:
+                del remaining[partition]
+    return sorted(messages, key=lambda m: (m.partition(), m.offset()))
