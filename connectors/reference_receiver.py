@@ -32,9 +32,11 @@ class ReceivedEvents:
 class ReferenceReceiver:
     """``with ReferenceReceiver() as receiver: ... receiver.url ... receiver.events.applied``."""
 
-    def __init__(self, fail_share: float = 0.0, seed: int = 7, port: int | None = None) -> None:
+    def __init__(self, fail_share: float = 0.0, seed: int = 7, port: int | None = None,
+                 host: str = "127.0.0.1") -> None:
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}/events"
+        self.host = host
+        self.url = f"http://{host}:{self.port}/events"
         self.events = ReceivedEvents()
         self._fail_share = fail_share
         self._rng = random.Random(seed)
@@ -43,7 +45,8 @@ class ReferenceReceiver:
         self._thread = threading.Thread(target=self._loop.run_forever, name="reference-receiver", daemon=True)
         self._runner: web.AppRunner | None = None
 
-    async def _receive(self, request: web.Request) -> web.Response:
+    async def receive(self, request: web.Request) -> web.Response:
+        """Apply one pushed event at most once; maybe refuse it with 503."""
         key = request.headers.get("Idempotency-Key", "")
         with self._lock:
             self.events.requests += 1
@@ -64,10 +67,10 @@ class ReferenceReceiver:
 
     async def _start(self) -> None:
         app = web.Application()
-        app.router.add_post("/events", self._receive)
+        app.router.add_post("/events", self.receive)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        await web.TCPSite(self._runner, self.host, self.port).start()
 
     def start(self) -> ReferenceReceiver:
         self._thread.start()
@@ -85,3 +88,22 @@ class ReferenceReceiver:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+
+def main() -> None:
+    """Serve a reference receiver in the foreground (``python -m connectors.reference_receiver``)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8099)
+    parser.add_argument("--fail-share", type=float, default=0.0, help="share of requests refused with 503")
+    args = parser.parse_args()
+    receiver = ReferenceReceiver(args.fail_share, port=args.port, host=args.host)
+    app = web.Application()
+    app.router.add_post("/events", receiver.receive)
+    web.run_app(app, host=args.host, port=args.port)
+
+
+if __name__ == "__main__":
+    main()

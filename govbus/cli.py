@@ -116,5 +116,53 @@ def registry_serve() -> None:
     serve(RegistrySettings())
 
 
+@main.group()
+def skeleton() -> None:
+    """The walking skeleton: validate enterprise registrations and push them over HTTP."""
+
+
+@skeleton.command("topics")
+@reports_errors
+def skeleton_topics() -> None:
+    """Create the skeleton's topics (GOVBUS_SKELETON_* names) if they do not exist."""
+    from govbus.topics import TopicSpec, ensure_topics
+    from streams.skeleton import SkeletonSettings
+
+    settings = SkeletonSettings()
+    ensure_topics(settings.kafka_bootstrap, [TopicSpec(t, settings.skeleton_partitions) for t in settings.topics()])
+    console.print("topics ready: " + ", ".join(settings.topics()))
+
+
+@skeleton.command("process")
+@reports_errors
+def skeleton_process() -> None:
+    """Run the faust validator until stopped (SIGTERM)."""
+    from streams.skeleton import SkeletonSettings, run_worker
+
+    run_worker(SkeletonSettings())
+
+
+@skeleton.command("push")
+@reports_errors
+def skeleton_push() -> None:
+    """Push canonical events to GOVBUS_PUSH_URL until stopped (SIGTERM)."""
+    from connectors.http_push import HttpPushSettings, run
+
+    run(HttpPushSettings())
+
+
+@main.command("demo")
+@click.option("--records", default=300, show_default=True, type=click.IntRange(1, 100_000),
+              help="How many synthetic enterprise registrations to publish.")
+@click.option("--invalid-share", default=0.1, show_default=True, type=click.FloatRange(0, 1),
+              help="Share of records published with a wrong check character.")
+@reports_errors
+def demo(records: int, invalid_share: float) -> None:
+    """Run the skeleton on the local platform and print what flowed where."""
+    from govbus.demo import run_demo
+
+    run_demo(records, invalid_share, Console())
+
+
 if __name__ == "__main__":
     main()

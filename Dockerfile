@@ -1,0 +1,9 @@
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY govbus govbus
+COPY schemas schemas
+COPY streams streams
+COPY connectors connectors
+COPY consumers consumers
+RUN pip install --no-cache-dir .

@@ -1,0 +1,160 @@
+"""`govbus demo`: the walking skeleton on the local embedded platform, narrated.
+
+Brings the platform up (or reuses it), starts the validator and the HTTP pusher as processes,
+publishes a few hundred synthetic enterprise registrations (some invalid, some undecodable),
+waits for everything to settle, prints what flowed where and what was rejected and why, stops
+the processes it started and leaves the platform running (`govbus dev down` stops it).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from connectors.reference_receiver import ReferenceReceiver
+from govbus.platform import dev
+from govbus.platform.components import Component, start_component
+from govbus.platform.processes import free_port
+from govbus.settings import PlatformSettings
+from govbus.skeleton_publish import enterprise_event, publish_events, publish_raw
+from govbus.synthetic import enterprise_registrations
+from govbus.topic_reader import read_topic
+from govbus.topics import TopicSpec, ensure_topics
+from streams.dead_letters import DeadLetter
+
+POISON = [(b"legacy-system-1", b"<xml>not Avro</xml>"), (b"legacy-system-2", b"\x00\x7f\xff\xff\xffbroken")]
+
+
+@dataclass(frozen=True)
+class DemoTopics:
+    source: str
+    canonical: str
+    dead_letters: str
+
+    @classmethod
+    def for_run(cls, run: str) -> DemoTopics:
+        return cls(f"govbus.demo-{run}.dept.market-regulation.enterprise-registration",
+                   f"govbus.demo-{run}.canonical.enterprise-registration",
+                   f"govbus.demo-{run}.dead-letter.enterprise-registration")
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console)
+
+
+def run_demo(count: int, invalid_share: float, console: Console) -> None:
+    console.rule("[bold]govbus demo: enterprise registrations from market regulation to a subscriber")
+    with console.status("starting the local platform (the first run fetches Kafka's jars)..."):
+        result = dev.up(PlatformSettings())
+    state = result.state
+    how = "already running" if result.already_running else f"started in {state.kafka_startup_seconds:.1f} s"
+    console.print(f"platform: Kafka {state.kafka_version} at {state.kafka_bootstrap} ({how}), "
+                  f"schema registry at {state.registry_url}")
+    run = uuid.uuid4().hex[:6]
+    topics = DemoTopics.for_run(run)
+    ensure_topics(state.kafka_bootstrap, [TopicSpec(t, 3) for t in (topics.source, topics.canonical, topics.dead_letters)])
+    logs = Path(state.data_dir) / f"demo-{run}"
+    ports = {"processor": free_port(), "push": free_port()}
+    env = {
+        "GOVBUS_KAFKA_BOOTSTRAP": state.kafka_bootstrap, "GOVBUS_REGISTRY_URL": state.registry_url,
+        "GOVBUS_SKELETON_SOURCE_TOPIC": topics.source, "GOVBUS_SKELETON_CANONICAL_TOPIC": topics.canonical,
+        "GOVBUS_SKELETON_DEAD_LETTER_TOPIC": topics.dead_letters, "GOVBUS_SKELETON_APP_ID": f"govbus-demo-{run}",
+        "GOVBUS_SKELETON_METRICS_PORT": str(ports["processor"]), "GOVBUS_PUSH_TOPIC": topics.canonical,
+        "GOVBUS_PUSH_GROUP": f"govbus-demo-push-{run}", "GOVBUS_PUSH_METRICS_PORT": str(ports["push"]),
+    }
+    synthetic = enterprise_registrations(count, invalid_share, seed=int(run, 16))
+    events = [enterprise_event(s.record) for s in synthetic]
+    components: list[Component] = []
+    with ReferenceReceiver(fail_share=0.1) as receiver:
+        env["GOVBUS_PUSH_URL"] = receiver.url
+        try:
+            components = [start_component("validator", "streams.skeleton", env, logs / "validator.log"),
+                          start_component("http push", "connectors.http_push", env, logs / "push.log")]
+            console.print(f"started the validator (faust, pid {components[0].pid}) and the HTTP pusher "
+                          f"(pid {components[1].pid}); a subscriber's receiver listens at {receiver.url}")
+            expected_valid = sum(s.broken_rule is None for s in synthetic)
+            _publish(console, state.kafka_bootstrap, state.registry_url, topics.source, events)
+            _await_flow(console, state.kafka_bootstrap, topics, receiver, expected_valid,
+                        count - expected_valid + len(POISON), components)
+            _summarise(console, state.kafka_bootstrap, topics, receiver, ports, len(events))
+        finally:
+            for component in components:
+                component.stop()
+    console.print(f"logs of this run: {logs}; the platform keeps running: stop it with `govbus dev down`")
+
+
+def _publish(console: Console, bootstrap: str, registry_url: str, topic: str, events: list) -> None:
+    with _progress(console) as progress:
+        task = progress.add_task("publishing (AvroSerializer)", total=len(events))
+        report = publish_events(bootstrap, registry_url, topic, events, on_delivered=lambda: progress.advance(task))
+    acked = publish_raw(bootstrap, topic, POISON)
+    console.print(f"market regulation published {report.delivered} events ({len(report.failed)} failed) "
+                  f"and a legacy system sent {acked} undecodable messages to {topic}")
+
+
+def _await_flow(console: Console, bootstrap: str, topics: DemoTopics, receiver: ReferenceReceiver,
+                valid: int, rejected: int, components: list[Component]) -> None:
+    deadline = time.monotonic() + 180
+    with _progress(console) as progress:
+        delivered = progress.add_task("delivered to the subscriber", total=valid)
+        dead = progress.add_task("dead-lettered with a reason", total=rejected)
+        while time.monotonic() < deadline:
+            progress.update(delivered, completed=len(receiver.events.applied))
+            progress.update(dead, completed=_count(bootstrap, topics.dead_letters))
+            if progress.finished:
+                return
+            if not all(c.alive() for c in components):
+                break
+            time.sleep(0.5)
+    console.print("[yellow]the flow did not complete in time; see the logs below for why[/]")
+
+
+def _count(bootstrap: str, topic: str) -> int:
+    return len(read_topic(bootstrap, topic))
+
+
+def _metric(port: int, name: str) -> float:
+    try:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    except httpx.HTTPError:
+        return float("nan")
+    return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples if s.name == name)
+
+
+def _summarise(console: Console, bootstrap: str, topics: DemoTopics, receiver: ReferenceReceiver,
+               ports: dict[str, int], published: int) -> None:
+    flow = Table(title="What flowed where")
+    for column in ("stage", "where", "records"):
+        flow.add_column(column)
+    flow.add_row("published", topics.source, f"{published} + {len(POISON)} undecodable")
+    flow.add_row("processed by the validator", "faust agent", f"{_metric(ports['processor'], 'govbus_processor_records_processed_total'):.0f}")
+    flow.add_row("canonical", topics.canonical, str(_count(bootstrap, topics.canonical)))
+    flow.add_row("dead-lettered", topics.dead_letters, str(_count(bootstrap, topics.dead_letters)))
+    flow.add_row("delivered (2xx, offset committed)", receiver.url, f"{_metric(ports['push'], 'govbus_push_delivered_total'):.0f}")
+    flow.add_row("receiver refusals (503), retried", receiver.url, str(receiver.events.refused))
+    flow.add_row("duplicates applied by the receiver", receiver.url, str(receiver.events.duplicates))
+    console.print(flow)
+    reasons: Counter[tuple[str, str]] = Counter()
+    examples: dict[tuple[str, str], str] = {}
+    for message in read_topic(bootstrap, topics.dead_letters):
+        letter = DeadLetter.from_headers(message.headers())
+        key = (letter.stage, letter.rule)
+        reasons[key] += 1
+        examples.setdefault(key, letter.reason)
+    rejected = Table(title="What was rejected, and why")
+    for column in ("stage", "rule", "count", "example reason"):
+        rejected.add_column(column)
+    for (stage, rule), n in reasons.most_common():
+        rejected.add_row(stage, rule, str(n), examples[(stage, rule)][:90])
+    console.print(rejected)
