@@ -77,7 +77,8 @@ class HttpPushHandler:
         try:
             event = to_json(self._decoder.decode(message.value()).value)
         except DecodeError as error:  # canonical topics hold only valid events: this is a bug upstream
-            raise GovbusError(f"undecodable event at offset {message.offset()} of {message.topic()}: {error}") from error
+            where = f"offset {message.offset()} of {message.topic()}"
+            raise GovbusError(f"undecodable event at {where}: {error}") from error
         body = json.dumps(event, ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json", "Idempotency-Key": event["event_id"]}
         started = time.perf_counter()

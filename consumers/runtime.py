@@ -95,6 +95,8 @@ class CommittingConsumer:
 
     def _on_error(self, message: Message) -> None:
         error = message.error()
+        if error is None:
+            return
         if error.code() == KafkaError._PARTITION_EOF:
             return
         if error.fatal():

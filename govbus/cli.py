@@ -15,7 +15,7 @@ from govbus.exceptions import GovbusError
 from govbus.logs import configure_logging
 
 F = TypeVar("F", bound=Callable[..., Any])
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def reports_errors(command: F) -> F:
@@ -58,8 +58,8 @@ def dev_up(kafka_port: int | None, registry_port: int | None) -> None:
     from govbus.platform import dev as platform
     from govbus.settings import PlatformSettings
 
-    overrides = {k: v for k, v in {"kafka_port": kafka_port, "registry_port": registry_port}.items() if v}
-    settings = PlatformSettings(**overrides)
+    overrides: dict[str, Any] = {"kafka_port": kafka_port, "registry_port": registry_port}
+    settings = PlatformSettings(**{k: v for k, v in overrides.items() if v})
     with console.status("starting Kafka and the schema registry (the first run fetches Kafka's jars)..."):
         result = platform.up(settings)
     state = result.state
@@ -111,6 +111,7 @@ def registry() -> None:
 def registry_serve() -> None:
     """Run the registry in the foreground (settings from GOVBUS_* variables)."""
     from schemas.registry.server import serve
+
     from schemas.registry.settings import RegistrySettings
 
     serve(RegistrySettings())

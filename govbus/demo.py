@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from connectors.reference_receiver import ReferenceReceiver
+from govbus.envelope import ChangeEvent
 from govbus.platform import dev
 from govbus.platform.components import Component, start_component
 from govbus.platform.processes import free_port
@@ -40,6 +40,9 @@ class DemoTopics:
     source: str
     canonical: str
     dead_letters: str
+
+    def all(self) -> list[str]:
+        return [self.source, self.canonical, self.dead_letters]
 
     @classmethod
     def for_run(cls, run: str) -> DemoTopics:
@@ -63,7 +66,7 @@ def run_demo(count: int, invalid_share: float, console: Console) -> None:
                   f"schema registry at {state.registry_url}")
     run = uuid.uuid4().hex[:6]
     topics = DemoTopics.for_run(run)
-    ensure_topics(state.kafka_bootstrap, [TopicSpec(t, 3) for t in (topics.source, topics.canonical, topics.dead_letters)])
+    ensure_topics(state.kafka_bootstrap, [TopicSpec(t, 3) for t in topics.all()])
     logs = Path(state.data_dir) / f"demo-{run}"
     ports = {"processor": free_port(), "push": free_port()}
     env = {
@@ -94,7 +97,7 @@ def run_demo(count: int, invalid_share: float, console: Console) -> None:
     console.print(f"logs of this run: {logs}; the platform keeps running: stop it with `govbus dev down`")
 
 
-def _publish(console: Console, bootstrap: str, registry_url: str, topic: str, events: list) -> None:
+def _publish(console: Console, bootstrap: str, registry_url: str, topic: str, events: list[ChangeEvent]) -> None:
     with _progress(console) as progress:
         task = progress.add_task("publishing (AvroSerializer)", total=len(events))
         report = publish_events(bootstrap, registry_url, topic, events, on_delivered=lambda: progress.advance(task))
@@ -138,10 +141,12 @@ def _summarise(console: Console, bootstrap: str, topics: DemoTopics, receiver: R
     for column in ("stage", "where", "records"):
         flow.add_column(column)
     flow.add_row("published", topics.source, f"{published} + {len(POISON)} undecodable")
-    flow.add_row("processed by the validator", "faust agent", f"{_metric(ports['processor'], 'govbus_processor_records_processed_total'):.0f}")
+    processed = _metric(ports["processor"], "govbus_processor_records_processed_total")
+    delivered = _metric(ports["push"], "govbus_push_delivered_total")
+    flow.add_row("processed by the validator", "faust agent", f"{processed:.0f}")
     flow.add_row("canonical", topics.canonical, str(_count(bootstrap, topics.canonical)))
     flow.add_row("dead-lettered", topics.dead_letters, str(_count(bootstrap, topics.dead_letters)))
-    flow.add_row("delivered (2xx, offset committed)", receiver.url, f"{_metric(ports['push'], 'govbus_push_delivered_total'):.0f}")
+    flow.add_row("delivered (2xx, offset committed)", receiver.url, f"{delivered:.0f}")
     flow.add_row("receiver refusals (503), retried", receiver.url, str(receiver.events.refused))
     flow.add_row("duplicates applied by the receiver", receiver.url, str(receiver.events.duplicates))
     console.print(flow)

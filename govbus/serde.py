@@ -70,7 +70,7 @@ class WireDecoder:
         parsed = self._schema(schema_id)
         try:
             value = fastavro.schemaless_reader(io.BytesIO(data[_HEADER.size:]), parsed, None)
-        except Exception as error:  # noqa: BLE001 - any fastavro failure means undecodable bytes
+        except Exception as error:
             raise DecodeError(f"Avro body does not decode with schema {schema_id}: {error!r}") from error
         if not isinstance(value, dict):
             raise DecodeError(f"schema {schema_id} is not a record schema")
@@ -86,7 +86,7 @@ class WireDecoder:
             if error.http_status_code == 404:
                 raise DecodeError(f"schema id {schema_id} is not in the registry") from error
             raise RegistryError(f"looking up schema {schema_id} failed: {error.error_message}") from error
-        parsed = fastavro.parse_schema(json.loads(schema.schema_str))
+        parsed = fastavro.parse_schema(json.loads(schema.schema_str or "null"))
         with self._lock:
             self._schemas[schema_id] = parsed
         return parsed

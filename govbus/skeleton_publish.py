@@ -4,9 +4,9 @@ AvroSerializer through the registry, a producer with ``acks=all`` and idempotenc
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-import json
 from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
@@ -16,8 +16,6 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 from govbus.envelope import ChangeEvent, envelope_schema
 from schemas.catalogue import record_schema
-
-
 
 
 @dataclass

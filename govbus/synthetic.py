@@ -41,7 +41,7 @@ def enterprise_registrations(count: int, invalid_share: float = 0.1, seed: int =
     records = []
     for _ in range(count):
         division = rng.choice(DIVISIONS)
-        record = {
+        record: dict[str, Any] = {
             "uscc": make_uscc(rng, division),
             "name": f"{rng.choice(_WORDS)}{rng.choice(_TRADES)}有限公司",
             "legal_representative": rng.choice(_SURNAMES) + rng.choice(_GIVEN) + rng.choice(_GIVEN),

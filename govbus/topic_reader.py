@@ -47,7 +47,7 @@ def _read_until(consumer: Consumer, starts: list[TopicPartition], ends: dict[int
             if message.error():
                 continue
             messages.append(message)
-            partition = message.partition()
-            if partition in remaining and message.offset() + 1 >= remaining[partition]:
+            partition, offset = message.partition(), message.offset()
+            if partition in remaining and offset is not None and offset + 1 >= remaining[partition]:
                 del remaining[partition]
     return sorted(messages, key=lambda m: (m.partition(), m.offset()))

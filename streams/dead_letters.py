@@ -7,8 +7,8 @@ Headers (all UTF-8 strings): ``govbus.dlq.reason``, ``govbus.dlq.field``, ``govb
 
 from __future__ import annotations
 
-import datetime as dt
 import dataclasses
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 

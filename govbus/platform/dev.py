@@ -11,11 +11,15 @@ import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from govbus.platform import jars, kafka, processes
 from govbus.settings import PlatformSettings
+
+if TYPE_CHECKING:
+    from schemas.registry.launcher import RegistryProcess
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +116,7 @@ def up(settings: PlatformSettings) -> UpResult:
     return UpResult(state, already_running=False)
 
 
-def _start_registry(settings: PlatformSettings, bootstrap: str) -> tuple[object, float]:
+def _start_registry(settings: PlatformSettings, bootstrap: str) -> tuple[RegistryProcess, float]:
     from schemas.registry.launcher import start_registry_process
 
     started = time.monotonic()

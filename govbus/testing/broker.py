@@ -72,6 +72,6 @@ def docker_available() -> bool:
         import docker
 
         docker.from_env().ping()
-    except Exception:  # noqa: BLE001 - any failure means no usable engine
+    except Exception:
         return False
     return True

@@ -15,4 +15,5 @@ def record_schema(item: str) -> dict[str, Any]:
     if not resource.is_file():
         known = sorted(p.name[:-5] for p in resources.files(__name__).iterdir() if p.name.endswith(".avsc"))
         raise ConfigurationError(f"no data item {item!r} in the catalogue; known items: {', '.join(known)}")
-    return json.loads(resource.read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads(resource.read_text(encoding="utf-8"))
+    return schema

@@ -1,0 +1,65 @@
+"""`govbus dev up|status|down` as a user runs them: real processes, free ports, a private home."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from govbus.platform.processes import free_port, is_alive
+
+
+def _govbus(env: dict[str, str], *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "govbus.cli", *args], env=env, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+
+
+@pytest.fixture
+def platform_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    env = {**os.environ, "GOVBUS_HOME": str(tmp_path / "home"), "GOVBUS_KAFKA_PORT": str(free_port()),
+           "GOVBUS_CONTROLLER_PORT": str(free_port()), "GOVBUS_REGISTRY_PORT": str(free_port())}
+    yield env
+    _govbus(env, "dev", "down")  # stops by PID whatever a failed assertion left running
+
+
+def test_up_status_down(platform_env: dict[str, str]) -> None:
+    up = _govbus(platform_env, "dev", "up")
+    assert up.returncode == 0, up.stderr
+    status = json.loads(_govbus(platform_env, "dev", "status", "--json").stdout)
+    assert status["running"] is True
+    assert status["kafka_bootstrap"] == f"127.0.0.1:{platform_env['GOVBUS_KAFKA_PORT']}"
+    assert httpx.get(f"{status['registry_url']}/subjects", timeout=5).json() == []
+
+    again = _govbus(platform_env, "dev", "up")
+    assert again.returncode == 0 and "already running" in again.stderr
+    assert json.loads(_govbus(platform_env, "dev", "status", "--json").stdout)["kafka_pid"] == status["kafka_pid"]
+
+    down = _govbus(platform_env, "dev", "down")
+    assert down.returncode == 0 and "Kafka broker" in down.stderr
+    assert not is_alive(status["kafka_pid"]) and not is_alive(status["registry_pid"])
+    assert json.loads(_govbus(platform_env, "dev", "status", "--json").stdout)["running"] is False
+
+
+def test_port_in_use_is_named(platform_env: dict[str, str]) -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", int(platform_env["GOVBUS_KAFKA_PORT"])))
+        blocker.listen()
+        result = _govbus(platform_env, "dev", "up")
+    assert result.returncode == 1
+    assert f"port 127.0.0.1:{platform_env['GOVBUS_KAFKA_PORT']}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_java_says_what_to_install(platform_env: dict[str, str], tmp_path: Path) -> None:
+    env = {**platform_env, "PATH": str(tmp_path / "empty-bin"), "GOVBUS_CACHE_DIR": str(tmp_path / "cache")}
+    result = _govbus(env, "dev", "up")
+    assert result.returncode == 1
+    assert "mvn" in result.stderr and "install" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
