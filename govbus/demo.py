@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -26,7 +27,7 @@ from govbus.platform import dev
 from govbus.platform.components import Component, start_component
 from govbus.platform.processes import free_port
 from govbus.settings import PlatformSettings
-from govbus.skeleton_publish import enterprise_event, publish_events, publish_raw
+from govbus.skeleton_publish import PublishMetrics, enterprise_event, publish_events, publish_raw
 from govbus.synthetic import enterprise_registrations
 from govbus.topic_reader import read_topic
 from govbus.topics import TopicSpec, ensure_topics
@@ -68,7 +69,9 @@ def run_demo(count: int, invalid_share: float, console: Console) -> None:
     topics = DemoTopics.for_run(run)
     ensure_topics(state.kafka_bootstrap, [TopicSpec(t, 3) for t in topics.all()])
     logs = Path(state.data_dir) / f"demo-{run}"
-    ports = {"processor": free_port(), "push": free_port()}
+    ports = {"processor": free_port(), "push": free_port(), "publisher": free_port()}
+    publisher_metrics = CollectorRegistry()
+    start_http_server(ports["publisher"], addr="127.0.0.1", registry=publisher_metrics)
     env = {
         "GOVBUS_KAFKA_BOOTSTRAP": state.kafka_bootstrap, "GOVBUS_REGISTRY_URL": state.registry_url,
         "GOVBUS_SKELETON_SOURCE_TOPIC": topics.source, "GOVBUS_SKELETON_CANONICAL_TOPIC": topics.canonical,
@@ -87,7 +90,8 @@ def run_demo(count: int, invalid_share: float, console: Console) -> None:
             console.print(f"started the validator (faust, pid {components[0].pid}) and the HTTP pusher "
                           f"(pid {components[1].pid}); a subscriber's receiver listens at {receiver.url}")
             expected_valid = sum(s.broken_rule is None for s in synthetic)
-            _publish(console, state.kafka_bootstrap, state.registry_url, topics.source, events)
+            _publish(console, state.kafka_bootstrap, state.registry_url, topics.source, events,
+                     PublishMetrics(publisher_metrics))
             _await_flow(console, state.kafka_bootstrap, topics, receiver, expected_valid,
                         count - expected_valid + len(POISON), components)
             _summarise(console, state.kafka_bootstrap, topics, receiver, ports, len(events))
@@ -97,10 +101,12 @@ def run_demo(count: int, invalid_share: float, console: Console) -> None:
     console.print(f"logs of this run: {logs}; the platform keeps running: stop it with `govbus dev down`")
 
 
-def _publish(console: Console, bootstrap: str, registry_url: str, topic: str, events: list[ChangeEvent]) -> None:
+def _publish(console: Console, bootstrap: str, registry_url: str, topic: str, events: list[ChangeEvent],
+             metrics: PublishMetrics) -> None:
     with _progress(console) as progress:
         task = progress.add_task("publishing (AvroSerializer)", total=len(events))
-        report = publish_events(bootstrap, registry_url, topic, events, on_delivered=lambda: progress.advance(task))
+        report = publish_events(bootstrap, registry_url, topic, events,
+                                on_delivered=lambda: progress.advance(task), metrics=metrics)
     acked = publish_raw(bootstrap, topic, POISON)
     console.print(f"market regulation published {report.delivered} events ({len(report.failed)} failed) "
                   f"and a legacy system sent {acked} undecodable messages to {topic}")
@@ -140,7 +146,8 @@ def _summarise(console: Console, bootstrap: str, topics: DemoTopics, receiver: R
     flow = Table(title="What flowed where")
     for column in ("stage", "where", "records"):
         flow.add_column(column)
-    flow.add_row("published", topics.source, f"{published} + {len(POISON)} undecodable")
+    acknowledged = _metric(ports["publisher"], "govbus_publisher_records_published_total")
+    flow.add_row("published (acknowledged)", topics.source, f"{acknowledged:.0f} of {published} + {len(POISON)} undecodable")
     processed = _metric(ports["processor"], "govbus_processor_records_processed_total")
     delivered = _metric(ports["push"], "govbus_push_delivered_total")
     flow.add_row("processed by the validator", "faust agent", f"{processed:.0f}")
@@ -150,6 +157,8 @@ def _summarise(console: Console, bootstrap: str, topics: DemoTopics, receiver: R
     flow.add_row("receiver refusals (503), retried", receiver.url, str(receiver.events.refused))
     flow.add_row("duplicates applied by the receiver", receiver.url, str(receiver.events.duplicates))
     console.print(flow)
+    console.print("metrics: " + ", ".join(f"{name} http://127.0.0.1:{port}/metrics" for name, port in ports.items())
+                  + " (the demo's components stop when it ends)")
     reasons: Counter[tuple[str, str]] = Counter()
     examples: dict[tuple[str, str], str] = {}
     for message in read_topic(bootstrap, topics.dead_letters):

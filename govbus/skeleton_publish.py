@@ -13,9 +13,20 @@ from confluent_kafka import KafkaError, Message, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
+from prometheus_client import CollectorRegistry, Counter
 
 from govbus.envelope import ChangeEvent, envelope_schema
 from schemas.catalogue import record_schema
+
+
+class PublishMetrics:
+    """Records a publisher got acknowledged or lost, by topic."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.published = Counter("govbus_publisher_records_published", "Records the broker acknowledged",
+                                 labelnames=["topic"], registry=registry)
+        self.failed = Counter("govbus_publisher_records_failed", "Records the broker did not acknowledge",
+                              labelnames=["topic"], registry=registry)
 
 
 @dataclass
@@ -37,7 +48,8 @@ def enterprise_event(record: dict[str, Any], department: str = "market-regulatio
 
 
 def publish_events(bootstrap: str, registry_url: str, topic: str, events: Iterable[ChangeEvent],
-                   on_delivered: Callable[[], None] = lambda: None) -> PublishReport:
+                   on_delivered: Callable[[], None] = lambda: None,
+                   metrics: PublishMetrics | None = None) -> PublishReport:
     """Serialise each event with AvroSerializer and produce it; wait for every acknowledgement."""
     schema = envelope_schema(record_schema("enterprise_registration"), "EnterpriseRegistrationEvent")
     serializer = AvroSerializer(SchemaRegistryClient({"url": registry_url}), json.dumps(schema),
@@ -52,6 +64,8 @@ def publish_events(bootstrap: str, registry_url: str, topic: str, events: Iterab
             on_delivered()
         else:
             report.failed.append(f"{message.key()!r}: {error.str()}")
+        if metrics is not None:
+            (metrics.published if error is None else metrics.failed).labels(topic=topic).inc()
 
     for event in events:
         value = serializer(event.to_avro(), context)

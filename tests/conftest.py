@@ -28,8 +28,9 @@ def registry_url(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory)
     if given:
         yield given
         return
-    from govbus.platform.processes import free_port
     from schemas.registry.launcher import start_registry_process
+
+    from govbus.platform.processes import free_port
 
     registry = start_registry_process(
         bootstrap=kafka_bootstrap, port=free_port(),

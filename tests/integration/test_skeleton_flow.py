@@ -10,12 +10,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.reference_receiver import ReferenceReceiver
 from govbus.platform.components import Component, start_component
 from govbus.platform.processes import free_port
-from govbus.skeleton_publish import enterprise_event, publish_events, publish_raw
+from govbus.skeleton_publish import PublishMetrics, enterprise_event, publish_events, publish_raw
 from govbus.synthetic import enterprise_registrations
 from govbus.topic_reader import read_topic
 from govbus.topics import TopicSpec, ensure_topics
@@ -72,8 +73,12 @@ def test_valid_records_reach_the_receiver_once_and_bad_ones_are_dead_lettered(
         try:
             components.append(start_component("validator", "streams.skeleton", env, tmp_path / "validator.log"))
             components.append(start_component("push", "connectors.http_push", env, tmp_path / "push.log"))
-            report = publish_events(kafka_bootstrap, registry_url, skeleton["GOVBUS_SKELETON_SOURCE_TOPIC"], events)
+            collector = CollectorRegistry()
+            source = skeleton["GOVBUS_SKELETON_SOURCE_TOPIC"]
+            report = publish_events(kafka_bootstrap, registry_url, source, events, metrics=PublishMetrics(collector))
             assert report.delivered == len(events) and not report.failed
+            published = collector.get_sample_value("govbus_publisher_records_published_total", {"topic": source})
+            assert published == len(events)
             assert publish_raw(kafka_bootstrap, skeleton["GOVBUS_SKELETON_SOURCE_TOPIC"], POISON) == len(POISON)
 
             _wait_for(lambda: len(receiver.events.applied) >= len(valid_ids), 120, "valid events at the receiver")
