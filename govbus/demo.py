@@ -147,7 +147,8 @@ def _summarise(console: Console, bootstrap: str, topics: DemoTopics, receiver: R
     for column in ("stage", "where", "records"):
         flow.add_column(column)
     acknowledged = _metric(ports["publisher"], "govbus_publisher_records_published_total")
-    flow.add_row("published (acknowledged)", topics.source, f"{acknowledged:.0f} of {published} + {len(POISON)} undecodable")
+    offered = f"{acknowledged:.0f} of {published} + {len(POISON)} undecodable"
+    flow.add_row("published (acknowledged)", topics.source, offered)
     processed = _metric(ports["processor"], "govbus_processor_records_processed_total")
     delivered = _metric(ports["push"], "govbus_push_delivered_total")
     flow.add_row("processed by the validator", "faust agent", f"{processed:.0f}")
