@@ -1,0 +1,32 @@
+"""Building the aiohttp application of one registry instance."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from schemas.registry.forward import Forwarder
+from schemas.registry.middleware import error_middleware, metrics_middleware
+from schemas.registry.routes import Handlers, add_routes
+from schemas.registry.service import RegistryService
+
+MAX_BODY_BYTES = 4 * 1024 * 1024
+
+
+def build_app(service: RegistryService, forwarder: Forwarder) -> web.Application:
+    """The REST API, ``/metrics``, and the middlewares (metrics outermost, then JSON errors)."""
+    metrics = service.metrics
+    app = web.Application(
+        middlewares=[metrics_middleware(metrics), error_middleware()], client_max_size=MAX_BODY_BYTES
+    )
+    add_routes(app, Handlers(service, forwarder))
+
+    async def render_metrics(_request: web.Request) -> web.Response:
+        return web.Response(body=metrics.render(), headers={"Content-Type": metrics.content_type})
+
+    app.router.add_get("/metrics", render_metrics)
+
+    async def close_forwarder(_app: web.Application) -> None:
+        await forwarder.close()
+
+    app.on_cleanup.append(close_forwarder)
+    return app
