@@ -18,7 +18,7 @@ Java does), so ``"aliases": ["Old"]`` in namespace ``a`` matches a writer named 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import Enum
+from enum import StrEnum
 from functools import lru_cache
 
 from avro.compatibility import (
@@ -45,7 +45,7 @@ from schemas.registry.errors import InvalidCompatibilityLevel
 Path = tuple[str, ...]
 
 
-class CompatibilityLevel(str, Enum):
+class CompatibilityLevel(StrEnum):
     """The compatibility levels Confluent defines."""
 
     NONE = "NONE"
@@ -107,13 +107,13 @@ def check_compatibility(
 
 def is_compatible(reader: Schema, writer: Schema) -> bool:
     """Whether a reader with schema ``reader`` can read everything written with ``writer``."""
-    result = ReaderWriterCompatibilityChecker().get_compatibility(reader, writer)
+    result = _checker().get_compatibility(reader, writer)
     return result.compatibility is SchemaCompatibilityType.compatible
 
 
 def explain(reader: Schema, writer: Schema) -> list[str]:
     """One human-readable reason per problem; empty when the reader can read the writer."""
-    result = ReaderWriterCompatibilityChecker().get_compatibility(reader, writer)
+    result = _checker().get_compatibility(reader, writer)
     if result.compatibility is SchemaCompatibilityType.compatible:
         return []
     reasons = _Explainer().walk(reader, writer, ())
@@ -156,6 +156,10 @@ def _children(schema: Schema) -> list[Schema]:
     if isinstance(schema, UnionSchema):
         return list(schema.schemas)
     return []
+
+
+def _checker() -> ReaderWriterCompatibilityChecker:
+    return ReaderWriterCompatibilityChecker()  # type: ignore[no-untyped-call]
 
 
 def describe(schema: Schema) -> str:
@@ -238,10 +242,13 @@ class _Explainer:
 
 def _similar_branch(reader: UnionSchema, writer: Schema) -> Schema | None:
     """The reader branch meant to read ``writer`` (same named type, or same kind)."""
+    branch: Schema
     for branch in reader.schemas:
         if branch.type != writer.type:
             continue
-        if not isinstance(writer, NamedSchema) or schema_name_equals(branch, writer):
+        if not isinstance(writer, NamedSchema):
+            return branch
+        if isinstance(branch, NamedSchema) and schema_name_equals(branch, writer):
             return branch
     return None
 
@@ -254,7 +261,7 @@ def _renamed(reader: NamedSchema, writer: NamedSchema, path: Path) -> str:
 
 
 def _leaf(reader: Schema, writer: Schema, path: Path) -> list[str]:
-    result = ReaderWriterCompatibilityChecker().get_compatibility(reader, writer)
+    result = _checker().get_compatibility(reader, writer)
     reasons = []
     for kind in dict.fromkeys(result.incompatibilities):
         if kind is SchemaIncompatibilityType.name_mismatch:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 from aiohttp import web
 
@@ -36,7 +34,7 @@ class Forwarder:
                 payload = await answer.read()
                 content_type = answer.headers.get("Content-Type", "application/json")
                 return web.Response(status=answer.status, body=payload, headers={"Content-Type": content_type})
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise ForwardingFailed(
                 f"This instance is not the primary and could not forward the write to the primary at "
                 f"{primary_url} ({type(exc).__name__}: {exc}). Send writes to {primary_url}, or retry: "

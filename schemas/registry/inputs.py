@@ -31,14 +31,19 @@ def parse_version(text: str) -> VersionSpec:
     """``"latest"`` (or ``-1``) or a version number in [1, 2^31-1]; else 42202."""
     if text == "latest" or text == "-1":
         return "latest"
-    if text.isdigit() and 1 <= int(text) <= _MAX_INT32:
+    if _is_number(text) and 1 <= int(text) <= _MAX_INT32:
         return int(text)
     raise InvalidVersion(text)
 
 
+def _is_number(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also accepts e.g. Arabic-Indic digits)."""
+    return text.isascii() and text.isdigit() and len(text) <= 12
+
+
 def parse_schema_id(text: str) -> int:
     """A schema id from the path; an id that cannot exist is simply not found (40403)."""
-    if text.isdigit() and int(text) <= _MAX_INT32:
+    if _is_number(text) and int(text) <= _MAX_INT32:
         return int(text)
     raise SchemaNotFound(f"Schema {text} not found")
 

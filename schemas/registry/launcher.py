@@ -87,7 +87,7 @@ def start_registry_process(
         command += ["--topic", topic]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log_file:
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 - argv is built here, never from user text
             command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
         )
     registry = RegistryProcess(process.pid, f"http://{host}:{port}", log_path, process)

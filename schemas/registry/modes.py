@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from schemas.registry.errors import InvalidMode
 
 
-class Mode(str, Enum):
+class Mode(StrEnum):
     """READWRITE (default) accepts writes; READONLY and READONLY_OVERRIDE refuse them (42205).
 
     Confluent's IMPORT mode (registering with caller-chosen ids) is not supported.

@@ -79,7 +79,7 @@ class Role:
         """Wait until the election or the announced primary changes (or ``timeout``)."""
         try:
             await asyncio.wait_for(self._changed.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
     async def _announce(self) -> None:

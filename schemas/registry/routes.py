@@ -64,7 +64,8 @@ class Handlers:
 
     async def list_subjects(self, request: web.Request) -> web.Response:
         q = request.query
-        names = reads.list_subjects(self._state, flag(q, "deleted"), flag(q, "deleted_only"), q.get("subjectPrefix", ""))
+        prefix = q.get("subjectPrefix", "")
+        names = reads.list_subjects(self._state, flag(q, "deleted"), flag(q, "deleted_only"), prefix)
         return reply(page(names, q))
 
     async def list_versions(self, request: web.Request) -> web.Response:
@@ -75,7 +76,9 @@ class Handlers:
     async def register(self, request: web.Request) -> web.Response:
         body = parse_json_object(await request.read())
         if body.get("id") is not None:
-            raise OperationNotPermitted("Registering with a chosen \"id\" needs IMPORT mode, which govbus does not support.")
+            raise OperationNotPermitted(
+                "Registering with a chosen \"id\" needs IMPORT mode, which govbus does not support."
+            )
         schema, subject = parse_schema_request(body), _subject(request)
         return await self._write(request, lambda state: writes.plan_register(state, subject, schema))
 

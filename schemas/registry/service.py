@@ -50,7 +50,9 @@ class RegistryService:
         self.metrics = metrics
         self.state = RegistryState()
         self.instance = uuid.uuid4().hex
-        self.store = KafkaLog(settings.kafka_bootstrap, settings.registry_topic, self._apply, settings.registry_write_timeout)
+        self.store = KafkaLog(
+            settings.kafka_bootstrap, settings.registry_topic, self._apply, settings.registry_write_timeout
+        )
         self.role = Role(self.state, self.store, self.instance, settings.advertised_url(), metrics.set_primary)
         self.election = Election(
             settings.kafka_bootstrap, settings.election_group(), settings.election_topic(),
@@ -61,9 +63,10 @@ class RegistryService:
     async def start(self) -> None:
         """Create the topics if needed, replay the log, then join the election."""
         s = self.settings
+        replication = s.registry_topic_replication
         compacted = {"cleanup.policy": "compact"}
-        await asyncio.to_thread(ensure_topic, s.kafka_bootstrap, s.registry_topic, compacted, s.registry_topic_replication)
-        await asyncio.to_thread(ensure_topic, s.kafka_bootstrap, s.election_topic(), {}, s.registry_topic_replication)
+        await asyncio.to_thread(ensure_topic, s.kafka_bootstrap, s.registry_topic, compacted, replication)
+        await asyncio.to_thread(ensure_topic, s.kafka_bootstrap, s.election_topic(), {}, replication)
         await self.store.start(s.registry_startup_timeout)
         self.election.start()
 

@@ -71,7 +71,7 @@ class RegistrySettings(BaseSettings):
         if self.registry_advertised_url:
             return self.registry_advertised_url
         host = self.registry_host
-        if host in ("0.0.0.0", "::", ""):
+        if host in ("0.0.0.0", "::", ""):  # noqa: S104 - a wildcard bind has no address to advertise
             host = socket.gethostname()
         if ":" in host:
             host = f"[{host}]"

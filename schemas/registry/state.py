@@ -23,7 +23,6 @@ from schemas.registry.compatibility import DEFAULT_LEVEL, CompatibilityLevel
 from schemas.registry.modes import DEFAULT_MODE, Mode
 from schemas.registry.records import (
     ConfigRecord,
-    IdHighWaterRecord,
     ModeRecord,
     PrimaryRecord,
     SchemaRecord,

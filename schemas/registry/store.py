@@ -61,7 +61,7 @@ class KafkaLog:
         self._spawn(self._serve_producer, "registry-log-producer")
         try:
             await asyncio.wait_for(asyncio.shield(self._replayed), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise StartupTimeoutError(
                 f"could not read the registry topic {self._topic!r} from {self._bootstrap} within "
                 f"{timeout:.0f} s; is Kafka reachable?"
@@ -91,7 +91,7 @@ class KafkaLog:
                 ids.append(self._produce(record, fence))
             futures = [self._waiters[i] for i in ids]
             return list(await asyncio.wait_for(asyncio.gather(*futures), self._write_timeout))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise OperationTimeout(
                 f"Kafka did not acknowledge the write within {self._write_timeout:.0f} s; "
                 "it may or may not have been applied: read it back before retrying."
@@ -106,7 +106,7 @@ class KafkaLog:
         assert self._loop is not None and self._producer is not None
         write_id = uuid.uuid4().hex
         self._waiters[write_id] = self._loop.create_future()
-        headers = [(WRITE_ID, write_id.encode())]
+        headers: list[tuple[str, str | bytes | None]] = [(WRITE_ID, write_id.encode())]
         if fence is not None:
             headers += [(EPOCH, str(fence.epoch).encode()), (INSTANCE, fence.instance.encode())]
         key, value = encode(record)
@@ -170,7 +170,7 @@ class KafkaLog:
             if error is None:
                 self._on_message(message)
             elif error.code() == KafkaError._PARTITION_EOF:
-                self._on_end(message.offset())
+                self._on_end(message.offset() or 0)
             else:
                 log.warning("error reading the registry log", extra={"topic": self._topic, "error": error.str()})
 
@@ -180,12 +180,12 @@ class KafkaLog:
             self._replayed.set_result(None)
 
     def _on_message(self, message: Message) -> None:
-        headers = dict(message.headers() or [])
-        offset = message.offset()
+        headers = _headers(message)
+        offset = message.offset() or 0
         self.position = offset + 1
         accepted = self._apply_safely(message, headers, offset)
         write_id = headers.get(WRITE_ID)
-        waiter = self._waiters.get(write_id.decode()) if write_id else None
+        waiter = self._waiters.get(write_id.decode(errors="replace")) if write_id else None
         if waiter is not None and not waiter.done():
             waiter.set_result(accepted)
 
@@ -206,6 +206,12 @@ class KafkaLog:
             await asyncio.to_thread(thread.join, 10)
         if self._producer is not None:
             await asyncio.to_thread(self._producer.flush, 5)
+
+
+def _headers(message: Message) -> dict[str, bytes]:
+    raw = message.headers() or []
+    pairs = raw.items() if isinstance(raw, dict) else raw
+    return {key: value for key, value in pairs if isinstance(value, bytes)}
 
 
 def _fence(headers: dict[str, bytes]) -> Fence | None:
