@@ -8,6 +8,7 @@ from aiohttp import web
 from schemas.registry.errors import ForwardingFailed
 
 FORWARDED_HEADER = "X-Govbus-Forwarded-By"
+_RELAYED_HEADERS = {"content-type", "x-govbus-log-position"}
 
 
 class Forwarder:
@@ -32,8 +33,8 @@ class Forwarder:
                 request.method, primary_url + request.raw_path, data=body, headers=headers
             ) as answer:
                 payload = await answer.read()
-                content_type = answer.headers.get("Content-Type", "application/json")
-                return web.Response(status=answer.status, body=payload, headers={"Content-Type": content_type})
+                relayed = {k: v for k, v in answer.headers.items() if k.lower() in _RELAYED_HEADERS}
+                return web.Response(status=answer.status, body=payload, headers=relayed)
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise ForwardingFailed(
                 f"This instance is not the primary and could not forward the write to the primary at "

@@ -25,11 +25,13 @@ from schemas.registry.service import ForwardTo, Planner, RegistryService
 from schemas.registry.state import RegistryState, Version
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+POSITION_HEADER = "X-Govbus-Log-Position"
+_READ_YOUR_WRITE_SECONDS = 5.0
 
 
-def reply(data: Any, status: int = 200) -> web.Response:
+def reply(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     """A JSON answer with the registry's content type."""
-    return web.Response(status=status, body=json.dumps(data).encode(), content_type=CONTENT_TYPE)
+    return web.Response(status=status, body=json.dumps(data).encode(), content_type=CONTENT_TYPE, headers=headers)
 
 
 async def _schema_body(request: web.Request) -> SchemaRequest:
@@ -52,10 +54,17 @@ class Handlers:
         return self._service.state
 
     async def _write(self, request: web.Request, planner: Planner) -> web.Response:
+        """Write here, or relay to the primary and wait until this instance has read the
+        write back too (the primary says up to where), so a client reads its own writes."""
+        store = self._service.store
         outcome = await self._service.write(planner, forwarded=FORWARDED_HEADER in request.headers)
-        if isinstance(outcome, ForwardTo):
-            return await self._forwarder.forward(request, outcome.url)
-        return reply(outcome)
+        if not isinstance(outcome, ForwardTo):
+            return reply(outcome, headers={POSITION_HEADER: str(store.position)})
+        answer = await self._forwarder.forward(request, outcome.url)
+        position = answer.headers.get(POSITION_HEADER, "")
+        if position.isascii() and position.isdigit():
+            await store.wait_for_position(int(position), _READ_YOUR_WRITE_SECONDS)
+        return answer
 
     # ------------------------------------------------------------------ subjects
 

@@ -50,6 +50,7 @@ class KafkaLog:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._replayed: asyncio.Future[None] | None = None
         self._producer: Producer | None = None
+        self._progress = asyncio.Event()
         self.position = 0
 
     async def start(self, timeout: float) -> None:
@@ -164,6 +165,19 @@ class KafkaLog:
             "fetch.wait.max.ms": 50,
         }
 
+    async def wait_for_position(self, position: int, timeout: float) -> bool:
+        """Wait until every record before offset ``position`` is applied; False on timeout."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.position < position:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._progress.wait(), remaining)
+            except TimeoutError:
+                return False
+        return True
+
     def _on_batch(self, batch: list[Message]) -> None:
         for message in batch:
             error = message.error()
@@ -173,6 +187,8 @@ class KafkaLog:
                 self._on_end(message.offset() or 0)
             else:
                 log.warning("error reading the registry log", extra={"topic": self._topic, "error": error.str()})
+        self._progress.set()
+        self._progress = asyncio.Event()
 
     def _on_end(self, offset: int) -> None:
         self.position = max(self.position, offset)
