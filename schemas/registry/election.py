@@ -2,10 +2,12 @@
 
 Every instance joins the same consumer group and subscribes to a 1-partition election topic
 (nothing is ever written to it). Kafka's group coordinator assigns that partition to exactly
-one member; that member is *elected*. When it stops cleanly it leaves the group and another
-member is assigned the partition within a rebalance; when it dies, within the session timeout
-(6 s by default). A background thread polls the consumer (which heartbeats) and reports each
-change to the event loop.
+one member; that member is *elected*. The cooperative-sticky assignor keeps the partition
+where it is when members join, so a new instance never takes over from a healthy primary.
+When the elected member stops cleanly it leaves the group and another member is assigned the
+partition within a rebalance; when it dies, within the session timeout (6 s by default).
+A background thread polls the consumer (which heartbeats) and reports each change to the
+event loop.
 
 Election alone does not make an instance primary: it must then announce itself in the
 registry log (see :mod:`schemas.registry.role`), which fences off any earlier primary.
@@ -39,6 +41,7 @@ class Election:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._owned: set[tuple[str, int]] = set()
 
     def start(self) -> None:
         """Join the group in a background thread; must be called from the event loop."""
@@ -60,7 +63,7 @@ class Election:
             "session.timeout.ms": self._session_timeout_ms,
             "heartbeat.interval.ms": max(500, self._session_timeout_ms // 4),
             "max.poll.interval.ms": max(30000, self._session_timeout_ms * 2),
-            "partition.assignment.strategy": "range",
+            "partition.assignment.strategy": "cooperative-sticky",
             "enable.auto.commit": False,
             "auto.offset.reset": "latest",
         }
@@ -76,14 +79,19 @@ class Election:
         except Exception:
             log.exception("the election thread stopped", extra={"group": self._group})
         finally:
+            self._owned.clear()
             self._report(False)
             consumer.close()
 
     def _assigned(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._report(any(p.topic == self._topic and p.partition == 0 for p in partitions))
+        """Partitions added to this member (incrementally, with the cooperative assignor)."""
+        self._owned |= {(p.topic, p.partition) for p in partitions}
+        self._report((self._topic, 0) in self._owned)
 
-    def _revoked(self, _consumer: Consumer, _partitions: list[TopicPartition]) -> None:
-        self._report(False)
+    def _revoked(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Partitions taken away (revoked or lost)."""
+        self._owned -= {(p.topic, p.partition) for p in partitions}
+        self._report((self._topic, 0) in self._owned)
 
     def _report(self, elected: bool) -> None:
         log.info("election result", extra={"group": self._group, "elected": elected})
