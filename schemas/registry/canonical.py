@@ -24,11 +24,28 @@ from typing import Any
 
 from avro.errors import AvroWarning
 from avro.name import Names
-from avro.schema import NamedSchema, Schema, make_avsc_object
+from avro.schema import ArraySchema, MapSchema, NamedSchema, RecordSchema, Schema, UnionSchema, make_avsc_object
 
 from schemas.registry.defaults import InvalidDefault, check_defaults
-from schemas.registry.errors import InvalidSchema
+from schemas.registry.errors import InvalidSchema, SchemaTooLarge
 
+_SCHEMA_TYPES = {
+    "null",
+    "boolean",
+    "int",
+    "long",
+    "float",
+    "double",
+    "bytes",
+    "string",
+    "record",
+    "enum",
+    "fixed",
+    "array",
+    "map",
+    "union",
+}
+MAX_SCHEMA_BYTES = 400 * 1024  # JSON-escaped twice it still fits a 1 MB Kafka record
 _SCHEMA_KEYS = ("type", "name", "namespace", "doc", "aliases", "fields", "symbols", "items", "values", "size")
 _FIELD_KEYS = ("name", "type", "doc", "default", "order", "aliases")
 
@@ -65,9 +82,7 @@ def fingerprint(canonical: str, references: Iterable[Reference] = ()) -> str:
     return hashlib.sha256(f"{canonical}\x00{refs}".encode()).hexdigest()
 
 
-def parse_schema(
-    text: str, references: Sequence[Reference] = (), dependencies: Sequence[str] = ()
-) -> ParsedSchema:
+def parse_schema(text: str, references: Sequence[Reference] = (), dependencies: Sequence[str] = ()) -> ParsedSchema:
     """Parse and validate ``text``; raise :class:`InvalidSchema` (42201) saying what is wrong."""
     data = _load_json(text)
     names = Names(validate_names=True)
@@ -75,6 +90,7 @@ def parse_schema(
         _make(json.loads(dependency), names, what="a referenced schema")
     known = dict(names.names)
     schema = _make(data, names, what="the schema")
+    _check_types(schema)
     try:
         check_defaults(schema)
     except InvalidDefault as exc:
@@ -105,14 +121,39 @@ def _make(data: Any, names: Names, what: str) -> Schema:
         raise InvalidSchema(f"Invalid Avro schema: {what} is not valid Avro: {exc}") from None
 
 
+def _check_types(schema: Schema) -> None:
+    """Refuse protocol-only types (``error``, ``error_union``) the parser lets through."""
+    pending, seen = [schema], set()
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.type not in _SCHEMA_TYPES:
+            raise InvalidSchema(f"Invalid Avro schema: type {node.type!r} belongs in Avro protocols, not schemas.")
+        if isinstance(node, RecordSchema):
+            pending += [f.type for f in node.fields]
+        elif isinstance(node, ArraySchema):
+            pending.append(node.items)
+        elif isinstance(node, MapSchema):
+            pending.append(node.values)
+        elif isinstance(node, UnionSchema):
+            pending += node.schemas
+
+
 def _canonical_text(schema: Schema, known: dict[str, NamedSchema]) -> str:
     names = Names(validate_names=True)
     names.names = dict(known)
     ordered = _order_schema(schema.to_json(names))
     try:
-        return json.dumps(ordered, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text = json.dumps(ordered, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except ValueError as exc:  # NaN or Infinity in a default or property
         raise InvalidSchema(f"Invalid Avro schema: {exc}") from None
+    if len(text.encode()) > MAX_SCHEMA_BYTES:
+        raise SchemaTooLarge(
+            f"The schema is {len(text.encode())} bytes in canonical form; the limit is {MAX_SCHEMA_BYTES}."
+        )
+    return text
 
 
 def _order_schema(node: Any) -> Any:

@@ -28,6 +28,7 @@ from avro.compatibility import (
     lookup_writer_field,
     schema_name_equals,
 )
+from avro.errors import AvroException
 from avro.schema import (
     ArraySchema,
     EnumSchema,
@@ -40,7 +41,7 @@ from avro.schema import (
 )
 
 from schemas.registry.canonical import ParsedSchema, parse_schema
-from schemas.registry.errors import InvalidCompatibilityLevel
+from schemas.registry.errors import InvalidCompatibilityLevel, InvalidSchema
 
 Path = tuple[str, ...]
 
@@ -113,7 +114,10 @@ def is_compatible(reader: Schema, writer: Schema) -> bool:
 
 def explain(reader: Schema, writer: Schema) -> list[str]:
     """One human-readable reason per problem; empty when the reader can read the writer."""
-    result = _checker().get_compatibility(reader, writer)
+    try:
+        result = _checker().get_compatibility(reader, writer)
+    except AvroException as exc:  # a construct the checker does not know: not the client's fault
+        raise InvalidSchema(f"Invalid schema: its compatibility cannot be checked ({exc}).") from None
     if result.compatibility is SchemaCompatibilityType.compatible:
         return []
     reasons = _Explainer().walk(reader, writer, ())

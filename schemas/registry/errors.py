@@ -24,6 +24,7 @@ A handler raises one of these; the error middleware turns it into the JSON body
         ├── InvalidMode                         422 / 42204
         ├── OperationNotPermitted               422 / 42205  e.g. read-only mode
         ├── ReferenceExists                     422 / 42206
+        ├── SchemaTooLarge                      422 / 42209  it would not fit in a Kafka record
         ├── StoreError                          500 / 50001  the Kafka log failed
         ├── OperationTimeout                    500 / 50002
         ├── ForwardingFailed                    500 / 50003  the primary could not be reached
@@ -178,6 +179,10 @@ class OperationNotPermitted(RestError):
 
 class ReferenceExists(RestError):
     http_status, error_code = 422, 42206
+
+
+class SchemaTooLarge(RestError):
+    http_status, error_code = 422, 42209
 
 
 class StoreError(RestError):

@@ -15,6 +15,7 @@ import pytest
 
 from govbus.exceptions import StartupTimeoutError
 from govbus.platform.processes import free_port
+from schemas.registry.canonical import MAX_SCHEMA_BYTES
 from schemas.registry.launcher import RegistryProcess, start_registry_process
 
 V1 = {"type": "record", "name": "Item", "fields": [{"name": "n", "type": "long"}]}
@@ -149,6 +150,16 @@ def test_global_read_only_mode(http: httpx.Client, unique_name: Callable[[str], 
     assert http.post(f"/subjects/{unique_name('rw')}/versions", json=body(V1)).status_code == 200
 
 
+def test_schemas_too_large_for_kafka_are_42209(http: httpx.Client, unique_name: Callable[[str], str]) -> None:
+    huge = {"type": "record", "name": "Big", "doc": "x" * 600_000, "fields": [{"name": "a", "type": "int"}]}
+    expect(http.post(f"/subjects/{unique_name('big')}/versions", json=body(huge)), 422, 42209, "limit")
+    # just under the limit, and doubly escaped when stored: still fits in one Kafka record
+    quotes = (MAX_SCHEMA_BYTES - 100) // 2
+    largest = {"type": "record", "name": "Big", "doc": '"' * quotes, "fields": [{"name": "a", "type": "int"}]}
+    response = http.post(f"/subjects/{unique_name('largest')}/versions", json=body(largest))
+    assert response.status_code == 200, response.text
+
+
 def test_malformed_bodies_and_routes(http: httpx.Client, subject: str) -> None:
     headers = {"Content-Type": "application/vnd.schemaregistry.v1+json"}
     expect(http.post(f"/subjects/{subject}/versions", content=b"{oops", headers=headers), 400, 400, "not valid JSON")
@@ -184,6 +195,8 @@ BAD_REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/subjects/x/versions", {"json": {"schema": '"int"', "schemaType": 5}}),
     ("POST", "/subjects/x/versions", {"json": {"schema": '"int"', "id": "not-an-id"}}),
     ("POST", "/subjects/x", {"content": b"\x00\x01"}),
+    ("POST", "/subjects/x/versions", {"json": {"schema": '{"type":"error","name":"E","fields":[]}'}}),
+    ("POST", "/subjects/x/versions", {"json": {"schema": json.dumps({"type": "string", "doc": '"' * 300_000})}}),
     ("POST", "/compatibility/subjects/x/versions/latest", {"json": {"schema": 5}}),
     ("POST", "/compatibility/subjects/x/versions/latest?verbose=true", {"json": {"schema": '"int"'}}),
     ("PUT", "/config", {"json": {"compatibility": ["FULL"]}}),

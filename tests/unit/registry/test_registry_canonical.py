@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from schemas.registry.canonical import Reference, parse_schema
-from schemas.registry.errors import InvalidSchema
+from schemas.registry.canonical import MAX_SCHEMA_BYTES, Reference, parse_schema
+from schemas.registry.errors import InvalidSchema, SchemaTooLarge
 
 PERSON = {
     "type": "record",
@@ -126,6 +126,26 @@ def test_valid_defaults_of_every_kind_are_accepted() -> None:
         },
     ]
     parse_schema(json.dumps({"type": "record", "name": "R", "fields": fields}))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"type":"error","name":"Oops","fields":[{"name":"a","type":"int"}]}',
+        '{"type":"record","name":"R","fields":[{"name":"e","type":{"type":"error","name":"E","fields":[]}}]}',
+    ],
+)
+def test_protocol_only_types_are_refused(text: str) -> None:
+    with pytest.raises(InvalidSchema) as caught:
+        parse_schema(text)
+    assert "protocols" in caught.value.message
+
+
+def test_schemas_too_large_for_a_kafka_record_are_refused() -> None:
+    huge = {"type": "record", "name": "R", "doc": '"' * MAX_SCHEMA_BYTES, "fields": [{"name": "a", "type": "int"}]}
+    with pytest.raises(SchemaTooLarge) as caught:
+        parse_schema(json.dumps(huge))
+    assert caught.value.error_code == 42209 and str(MAX_SCHEMA_BYTES) in caught.value.message
 
 
 def test_a_reference_to_an_unknown_name_is_invalid() -> None:
