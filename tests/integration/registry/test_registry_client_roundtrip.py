@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import struct
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer, Producer
@@ -14,6 +16,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+import schemas.registry
 from schemas.registry.launcher import RegistryProcess
 
 PERSON_V1 = {
@@ -150,3 +153,14 @@ def test_deletes_through_the_client(registry: RegistryProcess, unique_name: Call
     assert subject in client.get_subjects(deleted=True)
     assert client.delete_subject(subject, permanent=True) == [1, 2]
     assert subject not in client.get_subjects(deleted=True)
+
+
+def test_the_readme_snippet_runs(registry: RegistryProcess, unique_name: Callable[[str], str]) -> None:
+    readme = (Path(schemas.registry.__file__).parent / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
+    [snippet] = [b for b in blocks if "SchemaRegistryClient(" in b]
+    assert "http://127.0.0.1:8081" in snippet and "people-value" in snippet
+    subject = unique_name("people-value")
+    code = snippet.replace("http://127.0.0.1:8081", registry.url).replace("people-value", subject)
+    exec(compile(code, "README.md", "exec"), {})
+    assert SchemaRegistryClient({"url": registry.url}).get_versions(subject) == [1]
