@@ -19,7 +19,7 @@ import httpx
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
-from consumers.runtime import CommittingConsumer, KafkaMessage, consumer_config
+from consumers.runtime import CommittingConsumer, KafkaMessage, RetryPolicy, consumer_config
 from govbus.exceptions import DecodeError, DeliveryError, GovbusError
 from govbus.serde import WireDecoder
 from govbus.settings import GovbusSettings
@@ -37,6 +37,9 @@ class HttpPushSettings(GovbusSettings):
     push_group: str = "govbus-http-push"
     push_timeout_seconds: float = 5.0
     push_metrics_port: int = 0
+    push_retry_initial_seconds: float = 0.2
+    push_retry_max_seconds: float = 10.0
+    push_retry_jitter_seconds: float = 0.5
 
 
 class PushMetrics:
@@ -105,6 +108,8 @@ def run(settings: HttpPushSettings) -> None:
         consumer = CommittingConsumer(
             consumer_config(settings.kafka_bootstrap, settings.push_group),
             [settings.push_topic], HttpPushHandler(settings.push_url, decoder, client, metrics),
+            RetryPolicy(settings.push_retry_initial_seconds, settings.push_retry_max_seconds,
+                        settings.push_retry_jitter_seconds),
         )
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: consumer.stop())

@@ -78,6 +78,7 @@ def run_demo(count: int, invalid_share: float, console: Console) -> None:
         "GOVBUS_SKELETON_DEAD_LETTER_TOPIC": topics.dead_letters, "GOVBUS_SKELETON_APP_ID": f"govbus-demo-{run}",
         "GOVBUS_SKELETON_METRICS_PORT": str(ports["processor"]), "GOVBUS_PUSH_TOPIC": topics.canonical,
         "GOVBUS_PUSH_GROUP": f"govbus-demo-push-{run}", "GOVBUS_PUSH_METRICS_PORT": str(ports["push"]),
+        "GOVBUS_PUSH_RETRY_INITIAL_SECONDS": "0.05", "GOVBUS_PUSH_RETRY_JITTER_SECONDS": "0.05",
     }
     synthetic = enterprise_registrations(count, invalid_share, seed=int(run, 16))
     events = [enterprise_event(s.record) for s in synthetic]
@@ -143,33 +144,41 @@ def _metric(port: int, name: str) -> float:
 
 def _summarise(console: Console, bootstrap: str, topics: DemoTopics, receiver: ReferenceReceiver,
                ports: dict[str, int], published: int) -> None:
-    flow = Table(title="What flowed where")
-    for column in ("stage", "where", "records"):
-        flow.add_column(column)
+    console.print(f"topics: department [cyan]{topics.source}[/], canonical [cyan]{topics.canonical}[/], "
+                  f"dead letters [cyan]{topics.dead_letters}[/]")
     acknowledged = _metric(ports["publisher"], "govbus_publisher_records_published_total")
-    offered = f"{acknowledged:.0f} of {published} + {len(POISON)} undecodable"
-    flow.add_row("published (acknowledged)", topics.source, offered)
     processed = _metric(ports["processor"], "govbus_processor_records_processed_total")
     delivered = _metric(ports["push"], "govbus_push_delivered_total")
+    flow = Table(title="What flowed where")
+    flow.add_column("stage")
+    flow.add_column("where")
+    flow.add_column("records", justify="right")
+    flow.add_row("published, acknowledged", "department topic", f"{acknowledged:.0f} of {published}")
+    flow.add_row("sent by a legacy system, undecodable", "department topic", str(len(POISON)))
     flow.add_row("processed by the validator", "faust agent", f"{processed:.0f}")
-    flow.add_row("canonical", topics.canonical, str(_count(bootstrap, topics.canonical)))
-    flow.add_row("dead-lettered", topics.dead_letters, str(_count(bootstrap, topics.dead_letters)))
-    flow.add_row("delivered (2xx, offset committed)", receiver.url, f"{delivered:.0f}")
-    flow.add_row("receiver refusals (503), retried", receiver.url, str(receiver.events.refused))
-    flow.add_row("duplicates applied by the receiver", receiver.url, str(receiver.events.duplicates))
+    flow.add_row("valid, written canonical", "canonical topic", str(_count(bootstrap, topics.canonical)))
+    flow.add_row("rejected, dead-lettered", "dead-letter topic", str(_count(bootstrap, topics.dead_letters)))
+    flow.add_row("delivered (2xx, then offset committed)", "subscriber", f"{delivered:.0f}")
+    flow.add_row("refused by the subscriber (503), retried", "subscriber", str(receiver.events.refused))
+    flow.add_row("applied twice by the subscriber", "subscriber", str(receiver.events.duplicates))
     console.print(flow)
-    console.print("metrics: " + ", ".join(f"{name} http://127.0.0.1:{port}/metrics" for name, port in ports.items())
-                  + " (the demo's components stop when it ends)")
+    console.print(_rejections(bootstrap, topics.dead_letters))
+    console.print("metrics were served at " + ", ".join(f"{name} :{port}/metrics" for name, port in ports.items()))
+
+
+def _rejections(bootstrap: str, dead_letter_topic: str) -> Table:
     reasons: Counter[tuple[str, str]] = Counter()
     examples: dict[tuple[str, str], str] = {}
-    for message in read_topic(bootstrap, topics.dead_letters):
+    for message in read_topic(bootstrap, dead_letter_topic):
         letter = DeadLetter.from_headers(message.headers())
         key = (letter.stage, letter.rule)
         reasons[key] += 1
         examples.setdefault(key, letter.reason)
     rejected = Table(title="What was rejected, and why")
-    for column in ("stage", "rule", "count", "example reason"):
-        rejected.add_column(column)
+    rejected.add_column("stage")
+    rejected.add_column("rule")
+    rejected.add_column("count", justify="right")
+    rejected.add_column("example reason", overflow="fold")
     for (stage, rule), n in reasons.most_common():
-        rejected.add_row(stage, rule, str(n), examples[(stage, rule)][:90])
-    console.print(rejected)
+        rejected.add_row(stage, rule, str(n), examples[(stage, rule)])
+    return rejected
