@@ -12,6 +12,7 @@ what went wrong and what the user can do about it.
     ├── RegistryError               talking to the schema registry (see schemas.registry.errors
     │                               for the server-side REST errors)
     ├── ValidationError             a record breaks a rule; names the field
+    ├── AuthorizationError          a party asked for something it may not do
     ├── SerdeError                  Avro / Confluent wire format
     │   └── DecodeError             bytes that are not a decodable record
     └── DeliveryError               a record could not be delivered to Kafka or a receiver
@@ -60,6 +61,10 @@ class ValidationError(GovbusError):
         self.field = field
         self.rule = rule
         self.detail = message
+
+
+class AuthorizationError(GovbusError):
+    """A department or subscriber asked for something the catalogue or its grant does not allow."""
 
 
 class SerdeError(GovbusError):
