@@ -17,9 +17,8 @@ from schemas.registry.errors import (
     VersionNotFound,
 )
 from schemas.registry.inputs import SchemaRequest, VersionSpec
-from schemas.registry.references import parsed_version
+from schemas.registry.references import parse_request, parsed_version
 from schemas.registry.state import RegistryState, StoredSchema, Version
-from schemas.registry.writes import parse_request
 
 
 def list_subjects(state: RegistryState, deleted: bool, deleted_only: bool, prefix: str) -> list[str]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from schemas.registry.canonical import ParsedSchema, Reference
+from schemas.registry.canonical import ParsedSchema, Reference, parse_schema
 from schemas.registry.errors import InvalidSchema
+from schemas.registry.inputs import SchemaRequest
 from schemas.registry.state import RegistryState, Version
 
 _MAX_DEPTH = 32
@@ -41,6 +42,11 @@ def _visit(
     for inner in version.references:
         _visit(state, inner, found, seen, depth + 1)
     found.append(version.schema)
+
+
+def parse_request(state: RegistryState, request: SchemaRequest) -> ParsedSchema:
+    """Parse a requested schema, resolving its references against ``state`` (42201 if invalid)."""
+    return parse_schema(request.schema, request.references, resolve(state, request.references))
 
 
 def parsed_version(state: RegistryState, version: Version) -> ParsedSchema:

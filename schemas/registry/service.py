@@ -65,8 +65,9 @@ class RegistryService:
         s = self.settings
         replication = s.registry_topic_replication
         compacted = {"cleanup.policy": "compact"}
-        await asyncio.to_thread(ensure_topic, s.kafka_bootstrap, s.registry_topic, compacted, replication)
-        await asyncio.to_thread(ensure_topic, s.kafka_bootstrap, s.election_topic(), {}, replication)
+        timeout = min(30.0, s.registry_startup_timeout)
+        for topic, config in ((s.registry_topic, compacted), (s.election_topic(), {})):
+            await asyncio.to_thread(ensure_topic, s.kafka_bootstrap, topic, config, replication, timeout)
         await self.store.start(s.registry_startup_timeout)
         self.election.start()
 
@@ -123,4 +124,7 @@ class RegistryService:
                     )
             if plan.new_version:
                 self.metrics.schemas_registered.inc()
+            if plan.records:
+                kinds = [type(r).__name__ for r in plan.records]
+                log.info("write applied", extra={"records": kinds, "reply": plan.reply})
             return plan.reply

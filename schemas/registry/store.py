@@ -75,7 +75,8 @@ class KafkaLog:
             "acks": "all",
             "enable.idempotence": True,
             "linger.ms": 0,
-            "message.timeout.ms": int(self._write_timeout * 1000),
+            # give up on delivery (50001) a little before the writer stops waiting (50002)
+            "message.timeout.ms": int(self._write_timeout * 800),
         }
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from schemas.registry.canonical import ParsedSchema, parse_schema
+from schemas.registry.canonical import ParsedSchema
 from schemas.registry.compatibility import CompatibilityLevel, check_compatibility
 from schemas.registry.errors import (
     IncompatibleSchema,
@@ -35,7 +35,7 @@ from schemas.registry.records import (
     SchemaValue,
     StoreRecord,
 )
-from schemas.registry.references import parsed_version, resolve
+from schemas.registry.references import parse_request, parsed_version
 from schemas.registry.state import RegistryState, Version
 
 
@@ -46,12 +46,6 @@ class Plan:
     reply: Any
     records: list[StoreRecord] = field(default_factory=list)
     new_version: bool = False
-
-
-def parse_request(state: RegistryState, request: SchemaRequest) -> ParsedSchema:
-    """Parse a requested schema, resolving its references against ``state`` (42201 if invalid)."""
-    dependencies = resolve(state, request.references)
-    return parse_schema(request.schema, request.references, dependencies)
 
 
 def plan_register(state: RegistryState, subject: str, request: SchemaRequest) -> Plan:

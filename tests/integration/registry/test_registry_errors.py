@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from confluent_kafka.admin import AdminClient
 
 from govbus.exceptions import StartupTimeoutError
 from govbus.platform.processes import free_port
@@ -235,3 +236,19 @@ def test_unreachable_kafka_is_a_startup_error(tmp_path: Path) -> None:
     assert "not ready within 6 s" in str(caught.value)
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"http://127.0.0.1:{port}/subjects", timeout=2)
+
+
+def test_storage_failure_is_a_50001_json_error(
+    start_registry: Callable[..., RegistryProcess],
+    registry_topic: str,
+    kafka_bootstrap: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GOVBUS_REGISTRY_WRITE_TIMEOUT", "3")  # the child process inherits it
+    process = start_registry(registry_topic)
+    with httpx.Client(base_url=process.url, timeout=30) as http:
+        assert http.post("/subjects/ok-value/versions", json=body(V1)).status_code == 200
+        admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+        admin.delete_topics([registry_topic])[registry_topic].result(timeout=30)
+        expect(http.post("/subjects/lost-value/versions", json=body(V1)), 500, 50001, registry_topic)
+        assert http.get("/subjects").json() == ["ok-value"]  # reads still served from memory
