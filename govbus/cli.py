@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -111,7 +112,6 @@ def registry() -> None:
 def registry_serve() -> None:
     """Run the registry in the foreground (settings from GOVBUS_* variables)."""
     from schemas.registry.server import serve
-
     from schemas.registry.settings import RegistrySettings
 
     serve(RegistrySettings())
@@ -150,6 +150,51 @@ def skeleton_push() -> None:
     from connectors.http_push import HttpPushSettings, run
 
     run(HttpPushSettings())
+
+
+@main.command("publish")
+@click.argument("item")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--department", required=True, help="Your department (it must own ITEM in the catalogue).")
+@click.option("--source-system", default="bulk-load", show_default=True, help="Name of the system the file came from.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), help="File format (default: from the suffix).")
+@click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write every rejected line with its field, rule and reason to this JSON file.")
+@reports_errors
+def publish(item: str, file: Path, department: str, source_system: str, fmt: str | None,
+            report_path: Path | None) -> None:
+    """Publish every record of a JSON-lines or CSV FILE as ITEM events; exit 1 if any line is rejected."""
+    from govbus.commands.publishing import publish_file
+
+    publish_file(item, file, department, source_system, fmt, report_path, console)
+
+
+@main.group()
+def gateway() -> None:
+    """The HTTP ingest gateway for departments without Kafka clients."""
+
+
+@gateway.command("serve")
+@reports_errors
+def gateway_serve() -> None:
+    """Serve the gateway (settings from GOVBUS_GATEWAY_* variables) until SIGTERM."""
+    from connectors.ingest_gateway.server import serve
+    from connectors.ingest_gateway.settings import GatewaySettings
+
+    serve(GatewaySettings())
+
+
+@gateway.command("add-key")
+@click.argument("department")
+@click.option("--label", default="default", show_default=True, help="What the key is for.")
+@click.option("--keys-file", type=click.Path(path_type=Path, dir_okay=False), envvar="GOVBUS_GATEWAY_KEYS_FILE",
+              default="gateway-keys.json", show_default=True, help="Hashed keys file the gateway reads.")
+@reports_errors
+def gateway_add_key(department: str, label: str, keys_file: Path) -> None:
+    """Create an API key for DEPARTMENT; print it once and store only its hash."""
+    from govbus.commands.publishing import add_gateway_key
+
+    add_gateway_key(department, label, keys_file, console)
 
 
 @main.command("demo")

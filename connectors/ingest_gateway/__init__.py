@@ -1,0 +1,10 @@
+"""The HTTP ingest gateway: departments without Kafka clients POST records over HTTP.
+
+    POST /v1/items/{item}/records          one JSON object, a JSON array, or JSON lines
+    DELETE /v1/items/{item}/records/{key}  a delete event for one record key
+    GET /healthz, GET /metrics
+
+Authenticated per department with API keys (``Authorization: Bearer <key>`` or ``X-API-Key``),
+stored hashed. A 202 comes only after the broker acknowledged every accepted record, with its
+partition and offset; see :mod:`connectors.ingest_gateway.responses` for every answer.
+"""

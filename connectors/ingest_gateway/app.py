@@ -1,0 +1,198 @@
+"""The gateway's aiohttp application: authentication, item checks, batch publishing, errors as JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+
+from connectors.ingest_gateway.batch import BadBody, parse_body, publish_batch
+from connectors.ingest_gateway.keys import KeyStore
+from connectors.ingest_gateway.settings import GatewaySettings
+from govbus.exceptions import GovbusError
+from govbus.publisher import NotOwnerError, Publisher, PublisherSettings
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PUBLISHERS = web.AppKey("publishers", "DepartmentPublishers")
+METRICS = web.AppKey("metrics", "GatewayMetrics")
+
+
+def error(status: int, code: str, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": code, "message": message, **extra}, status=status)
+
+
+class GatewayMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.requests = Counter("govbus_gateway_requests", "HTTP requests by status", ["status"], registry=registry)
+        self.records = Counter("govbus_gateway_records", "Records by item and outcome",
+                               ["item", "outcome"], registry=registry)
+
+
+class DepartmentPublishers:
+    """One Publisher per department, created on first use; a thread serves their delivery reports."""
+
+    def __init__(self, settings: GatewaySettings, catalogue: Any) -> None:
+        self._settings = PublisherSettings(kafka_bootstrap=settings.kafka_bootstrap,
+                                           registry_url=settings.registry_url)
+        self._catalogue = catalogue
+        self._publishers: dict[str, Publisher] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, name="gateway-delivery-reports", daemon=True)
+        self._thread.start()
+
+    def for_department(self, department: str) -> Publisher:
+        with self._lock:
+            if department not in self._publishers:
+                self._publishers[department] = Publisher(department, "ingest-gateway", settings=self._settings,
+                                                         catalogue=self._catalogue)
+            return self._publishers[department]
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                publishers = list(self._publishers.values())
+            for publisher in publishers:
+                publisher.poll(0.02)
+            if not publishers:
+                self._stop.wait(0.05)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for publisher in self._publishers.values():
+            publisher.flush()
+
+
+def _api_key(request: web.Request) -> str | None:
+    auth = request.headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip() or None
+    return request.headers.get("X-API-Key") or None
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every answer is JSON; bad input never becomes a 500; unexpected failures are logged."""
+    metrics = request.app[METRICS]
+    try:
+        response = await handler(request)
+    except web.HTTPRequestEntityTooLarge as too_large:
+        response = error(413, "body_too_large", f"the body is larger than {too_large.max_size} bytes; "
+                         "split the batch into smaller requests")
+    except web.HTTPException as http:
+        response = error(http.status, http.reason.lower().replace(" ", "_"), http.text or http.reason)
+    except Exception:
+        log.exception("unexpected failure", extra={"path": request.path})
+        response = error(500, "internal_error", "the gateway failed unexpectedly; the records were not "
+                         "accepted, retry later and report it to the platform operators")
+    metrics.requests.labels(status=str(response.status)).inc()
+    return response
+
+
+class Routes:
+    def __init__(self, settings: GatewaySettings, keys: KeyStore, catalogue: Any) -> None:
+        self._settings = settings
+        self._keys = keys
+        self._catalogue = catalogue
+
+    def _authorise(self, request: web.Request, item: str) -> tuple[Publisher | None, web.Response | None]:
+        key = _api_key(request)
+        if key is None:
+            return None, error(401, "unauthorized", "no API key: send 'Authorization: Bearer <key>' or 'X-API-Key'")
+        department = self._keys.department_of(key)
+        if department is None:
+            return None, error(401, "unauthorized", "unknown API key; ask the platform operators for a key")
+        if item not in self._catalogue.names():
+            return None, error(404, "unknown_item", f"no data item {item!r} in the catalogue",
+                               known_items=sorted(self._catalogue.names()))
+        publisher = request.app[PUBLISHERS].for_department(department)
+        try:
+            publisher.item(item)
+        except NotOwnerError as denied:
+            return None, error(403, "forbidden", str(denied))
+        return publisher, None
+
+    async def post_records(self, request: web.Request) -> web.Response:
+        item = request.match_info["item"]
+        publisher, refusal = self._authorise(request, item)
+        if refusal is not None or publisher is None:
+            return refusal or error(401, "unauthorized", "no API key")
+        try:
+            parsed = parse_body(await request.read(), request.content_type)
+        except BadBody as bad:
+            return error(400, "bad_body", str(bad))
+        if not parsed:
+            return error(400, "empty_body", "the body holds no records")
+        if len(parsed) > self._settings.gateway_max_batch_records:
+            return error(413, "batch_too_large", f"{len(parsed)} records in one request; the limit is "
+                         f"{self._settings.gateway_max_batch_records}: split the batch")
+        results = await publish_batch(publisher, item, parsed, request.headers.get("X-Source-System"),
+                                      self._settings.gateway_ack_timeout_seconds)
+        return self._answer(request, item, results)
+
+    def _answer(self, request: web.Request, item: str, results: list[dict[str, Any]]) -> web.Response:
+        counts = {outcome: sum(r["status"] == outcome for r in results)
+                  for outcome in ("accepted", "rejected", "failed")}
+        for outcome, n in counts.items():
+            request.app[METRICS].records.labels(item=item, outcome=outcome).inc(n)
+        status = 202 if counts["accepted"] else (503 if counts["failed"] else 422)
+        body = {**counts, "results": results}
+        if status == 422:
+            body["message"] = "no record was accepted: fix the fields named in results and send them again"
+        if status == 503:
+            body["message"] = "the broker did not acknowledge the records: send them again later"
+        return web.json_response(body, status=status)
+
+    async def delete_record(self, request: web.Request) -> web.Response:
+        item, key = request.match_info["item"], request.match_info["key"]
+        publisher, refusal = self._authorise(request, item)
+        if refusal is not None or publisher is None:
+            return refusal or error(401, "unauthorized", "no API key")
+        try:
+            delivery = await _wrap(publisher.delete(item, key, source_system=request.headers.get("X-Source-System")))
+        except GovbusError as failed:
+            return error(503, "not_delivered", str(failed))
+        return web.json_response({"status": "accepted", "event_id": delivery.event_id, "topic": delivery.topic,
+                                  "partition": delivery.partition, "offset": delivery.offset}, status=202)
+
+
+async def _wrap(future: Any) -> Any:
+    return await asyncio.wrap_future(future)
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def metrics_endpoint(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[METRICS].registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def build_app(settings: GatewaySettings, keys: KeyStore, catalogue: Any,
+              registry: CollectorRegistry | None = None) -> web.Application:
+    app = web.Application(client_max_size=settings.gateway_max_body_bytes, middlewares=[json_errors])
+    app[METRICS] = GatewayMetrics(registry or CollectorRegistry())
+    routes = Routes(settings, keys, catalogue)
+    app.router.add_post("/v1/items/{item}/records", routes.post_records)
+    app.router.add_delete("/v1/items/{item}/records/{key}", routes.delete_record)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_endpoint)
+
+    async def start_publishers(app: web.Application) -> None:
+        app[PUBLISHERS] = DepartmentPublishers(settings, catalogue)
+
+    async def close_publishers(app: web.Application) -> None:
+        app[PUBLISHERS].close()
+
+    app.on_startup.append(start_publishers)
+    app.on_cleanup.append(close_publishers)
+    return app

@@ -1,0 +1,88 @@
+"""Turn a request body into numbered records, and publish them with per-record results."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.file_source import Rejection, parse_json_lines
+from govbus.exceptions import DeliveryError, ValidationError
+from govbus.publisher import Delivery, Publisher
+
+JSON_LINES_TYPES = ("application/x-ndjson", "application/jsonl", "application/x-jsonlines")
+
+
+class BadBody(Exception):
+    """The body as a whole cannot be read (HTTP 400)."""
+
+
+@dataclass(frozen=True)
+class Parsed:
+    number: int
+    record: dict[str, Any] | None
+    rejection: Rejection | None = None
+
+
+def parse_body(body: bytes, content_type: str) -> list[Parsed]:
+    """Records of a JSON object, a JSON array of objects, or JSON lines (numbered from 1)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadBody(f"body is not UTF-8 text: {error}") from error
+    if content_type in JSON_LINES_TYPES:
+        return [Parsed(n, r, None) if isinstance(r, dict) else Parsed(n, None, r)
+                for n, r in parse_json_lines(text.splitlines())]
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise BadBody(f"body is not valid JSON: {error}; send one object, an array of objects, "
+                      f"or JSON lines with Content-Type {JSON_LINES_TYPES[0]}") from error
+    values = value if isinstance(value, list) else [value]
+    return [Parsed(n, v) if isinstance(v, dict) else
+            Parsed(n, None, Rejection(n, "", "json", "record is not a JSON object"))
+            for n, v in enumerate(values, start=1)]
+
+
+async def publish_batch(publisher: Publisher, item: str, parsed: list[Parsed], source_system: str | None,
+                        timeout: float) -> list[dict[str, Any]]:
+    """Publish every parsable, valid record; wait for the broker; one result per record, in order."""
+    results: list[dict[str, Any]] = []
+    waiting: list[tuple[int, asyncio.Future[Delivery]]] = []
+    for entry in parsed:
+        if entry.rejection is not None or entry.record is None:
+            results.append(_rejected(entry.number, entry.rejection))
+            continue
+        try:
+            future = publisher.publish(item, entry.record, source_system=source_system)
+        except ValidationError as error:
+            results.append(_rejected(entry.number, Rejection(entry.number, error.field, error.rule, error.detail)))
+            continue
+        waiting.append((len(results), asyncio.wrap_future(future)))
+        results.append({})
+    if waiting:
+        await asyncio.wait([f for _, f in waiting], timeout=timeout)
+    for index, future in waiting:
+        results[index] = _delivery_result(parsed[index].number, future)
+    return results
+
+
+def _delivery_result(number: int, future: asyncio.Future[Delivery]) -> dict[str, Any]:
+    if not future.done():
+        return {"record": number, "status": "failed", "rule": "delivery",
+                "message": "the broker did not acknowledge in time; the record may or may not be stored: resend it"}
+    error = future.exception()
+    if isinstance(error, DeliveryError):
+        return {"record": number, "status": "failed", "rule": "delivery", "message": str(error)}
+    if error is not None:
+        raise error
+    delivery = future.result()
+    return {"record": number, "status": "accepted", "event_id": delivery.event_id, "key": delivery.record_key,
+            "topic": delivery.topic, "partition": delivery.partition, "offset": delivery.offset}
+
+
+def _rejected(number: int, rejection: Rejection | None) -> dict[str, Any]:
+    rejection = rejection or Rejection(number, "", "json", "record is not a JSON object")
+    return {"record": number, "status": "rejected", "field": rejection.field, "rule": rejection.rule,
+            "message": rejection.reason}

@@ -1,0 +1,1 @@
+"""Bodies of the govbus CLI commands, one module per group."""
