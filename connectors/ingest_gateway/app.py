@@ -19,8 +19,6 @@ from govbus.publisher import NotOwnerError, Publisher, PublisherSettings
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-PUBLISHERS = web.AppKey("publishers", "DepartmentPublishers")
-METRICS = web.AppKey("metrics", "GatewayMetrics")
 
 
 def error(status: int, code: str, message: str, **extra: Any) -> web.Response:
@@ -71,6 +69,11 @@ class DepartmentPublishers:
             publisher.flush()
 
 
+PUBLISHERS = web.AppKey("publishers", DepartmentPublishers)
+METRICS = web.AppKey("metrics", GatewayMetrics)
+MAX_BODY = web.AppKey("max_body_bytes", int)
+
+
 def _api_key(request: web.Request) -> str | None:
     auth = request.headers.get("Authorization", "")
     if auth.lower().startswith("bearer "):
@@ -84,8 +87,8 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     metrics = request.app[METRICS]
     try:
         response = await handler(request)
-    except web.HTTPRequestEntityTooLarge as too_large:
-        response = error(413, "body_too_large", f"the body is larger than {too_large.max_size} bytes; "
+    except web.HTTPRequestEntityTooLarge:
+        response = error(413, "body_too_large", f"the body is larger than {request.app[MAX_BODY]} bytes; "
                          "split the batch into smaller requests")
     except web.HTTPException as http:
         response = error(http.status, http.reason.lower().replace(" ", "_"), http.text or http.reason)
@@ -181,6 +184,7 @@ def build_app(settings: GatewaySettings, keys: KeyStore, catalogue: Any,
               registry: CollectorRegistry | None = None) -> web.Application:
     app = web.Application(client_max_size=settings.gateway_max_body_bytes, middlewares=[json_errors])
     app[METRICS] = GatewayMetrics(registry or CollectorRegistry())
+    app[MAX_BODY] = settings.gateway_max_body_bytes
     routes = Routes(settings, keys, catalogue)
     app.router.add_post("/v1/items/{item}/records", routes.post_records)
     app.router.add_delete("/v1/items/{item}/records/{key}", routes.delete_record)

@@ -55,11 +55,11 @@ async def publish_batch(publisher: Publisher, item: str, parsed: list[Parsed], s
             results.append(_rejected(entry.number, entry.rejection))
             continue
         try:
-            future = publisher.publish(item, entry.record, source_system=source_system)
+            sent = publisher.publish(item, entry.record, source_system=source_system)
         except ValidationError as error:
             results.append(_rejected(entry.number, Rejection(entry.number, error.field, error.rule, error.detail)))
             continue
-        waiting.append((len(results), asyncio.wrap_future(future)))
+        waiting.append((len(results), asyncio.wrap_future(sent)))
         results.append({})
     if waiting:
         await asyncio.wait([f for _, f in waiting], timeout=timeout)
