@@ -152,6 +152,27 @@ def skeleton_push() -> None:
     run(HttpPushSettings())
 
 
+@main.group()
+def topics() -> None:
+    """Kafka topics of the catalogue's items (auto-creation is off on govbus brokers)."""
+
+
+@topics.command("sync")
+@click.option("--partitions", default=3, show_default=True, type=click.IntRange(1, 1000),
+              help="Partitions of each topic created now (existing topics are left as they are).")
+@reports_errors
+def topics_sync(partitions: int) -> None:
+    """Create every item's department, canonical and dead-letter topics (GOVBUS_TOPIC_PREFIX applies)."""
+    from govbus.catalogue_topics import sync_topics
+    from govbus.settings import ClientSettings
+    from govbus.topic_names import TopicSettings
+    from schemas.catalogue import load_catalogue
+
+    names = sync_topics(ClientSettings().kafka_bootstrap, load_catalogue().items(), TopicSettings().topic_prefix,
+                        partitions)
+    console.print(f"{len(names)} topics ready ({partitions} partitions for new ones)")
+
+
 @main.command("publish")
 @click.argument("item")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))

@@ -28,15 +28,15 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from pydantic import Field
 
 from govbus.envelope import ChangeEvent, Operation
-from govbus.exceptions import AuthorizationError, DeliveryError
+from govbus.exceptions import AuthorizationError, ConfigurationError, DeliveryError, PlatformError
 from govbus.serde import WireEncoder
 from govbus.settings import GovbusSettings
-from govbus.topic_names import department_topic, value_subject
+from govbus.topic_names import DEFAULT_PREFIX, PREFIX_PATTERN, department_topic, value_subject
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ class PublisherSettings(GovbusSettings):
     publisher_linger_ms: int = Field(default=5, ge=0)
     publisher_delivery_timeout_ms: int = Field(default=120_000, ge=1000)
     publisher_queue_max_messages: int = Field(default=200_000, ge=1000)
+    topic_prefix: str = Field(default=DEFAULT_PREFIX, pattern=PREFIX_PATTERN)
 
 
 class PublishableItem(Protocol):
@@ -166,7 +167,7 @@ class Publisher:
             record_key=change.key, occurred_at=change.occurred_at or now, published_at=now,
             trace_id=change.trace_id or uuid.uuid4().hex, record=change.record,
         )
-        topic = department_topic(self.department, item.name)
+        topic = department_topic(self.department, item.name, self._settings.topic_prefix)
         value = self._encoder(item, topic).encode(event.to_avro())
         future: Future[Delivery] = Future()
         callback = self._delivery_callback(future, str(event.event_id), change.key, on_delivery)
@@ -176,9 +177,19 @@ class Publisher:
     def _encoder(self, item: PublishableItem, topic: str) -> WireEncoder:
         encoder = self._encoders.get(topic)
         if encoder is None:
+            self._require_topic(topic)
             encoder = WireEncoder(self._registry, value_subject(topic), item.event_schema())
             self._encoders[topic] = encoder
         return encoder
+
+    def _require_topic(self, topic: str) -> None:
+        try:
+            metadata = self._producer.list_topics(topic, timeout=10).topics.get(topic)
+        except KafkaException as error:
+            raise PlatformError(f"the broker at {self._settings.kafka_bootstrap} did not answer: {error}") from error
+        if metadata is None or metadata.error is not None:
+            raise ConfigurationError(f"topic {topic!r} does not exist; create the catalogue's topics with "
+                                     "`govbus topics sync` (topic auto-creation is off)")
 
     def _produce(self, topic: str, key: bytes, value: bytes,
                  callback: Callable[[KafkaError | None, Message], None]) -> None:
