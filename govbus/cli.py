@@ -218,6 +218,53 @@ def gateway_add_key(department: str, label: str, keys_file: Path) -> None:
     add_gateway_key(department, label, keys_file, console)
 
 
+@main.group()
+def outbox() -> None:
+    """The PostgreSQL outbox source connector (a department's database -> its topics)."""
+
+
+_DSN_HELP = "libpq DSN or URI of the department's database (env GOVBUS_OUTBOX_DSN)."
+
+
+@outbox.command("migrate")
+@click.option("--dsn", required=True, envvar="GOVBUS_OUTBOX_DSN", help=_DSN_HELP)
+@reports_errors
+def outbox_migrate(dsn: str) -> None:
+    """Create the outbox, position and rejected-rows tables (idempotent)."""
+    from govbus.commands.outbox import migrate
+
+    migrate(dsn, console)
+
+
+@outbox.command("run")
+@click.option("--dsn", help=_DSN_HELP)
+@click.option("--department", help="Publishing department (env GOVBUS_OUTBOX_DEPARTMENT).")
+@click.option("--source-system", help="Source system name (env GOVBUS_OUTBOX_SOURCE_SYSTEM).")
+@click.option("--name", help="Connector name, the key of its position (env GOVBUS_OUTBOX_NAME).")
+@click.option("--metrics-port", type=int, help="Prometheus port on 127.0.0.1 (env GOVBUS_OUTBOX_METRICS_PORT).")
+@reports_errors
+def outbox_run(dsn: str | None, department: str | None, source_system: str | None, name: str | None,
+               metrics_port: int | None) -> None:
+    """Publish outbox rows until SIGTERM (other settings from GOVBUS_OUTBOX_* variables)."""
+    from govbus.commands.outbox import run
+
+    run({"outbox_dsn": dsn, "outbox_department": department, "outbox_source_system": source_system,
+         "outbox_name": name, "outbox_metrics_port": metrics_port})
+
+
+@outbox.command("status")
+@click.option("--dsn", required=True, envvar="GOVBUS_OUTBOX_DSN", help=_DSN_HELP)
+@click.option("--name", default="govbus-outbox", show_default=True, envvar="GOVBUS_OUTBOX_NAME",
+              help="Connector name (env GOVBUS_OUTBOX_NAME).")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@reports_errors
+def outbox_status(dsn: str, name: str, as_json: bool) -> None:
+    """Show the connector's position, rows waiting and rejected rows."""
+    from govbus.commands.outbox import status
+
+    status(dsn, name, as_json, console)
+
+
 @main.command("demo")
 @click.option("--records", default=300, show_default=True, type=click.IntRange(1, 100_000),
               help="How many synthetic enterprise registrations to publish.")
