@@ -46,6 +46,7 @@ from govbus.exceptions import (
     AuthorizationError,
     ConfigurationError,
     DeliveryError,
+    PlatformError,
     RegistryError,
     SerdeError,
     ValidationError,
@@ -53,8 +54,9 @@ from govbus.exceptions import (
 
 log = logging.getLogger(__name__)
 
-RETRIED = (DeliveryError, RegistryError, psycopg.OperationalError)
-"""Failures a batch is retried after: the rows stay where they are, the position does not move."""
+RETRIED = (DeliveryError, RegistryError, PlatformError, psycopg.OperationalError)
+"""Failures a batch is retried after (the broker, the registry or PostgreSQL did not answer, or
+Kafka did not acknowledge): the rows stay where they are, the position does not move."""
 
 # Let the server notice a vanished connector (and free its lock) within about half a minute.
 _KEEPALIVE = "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3"
@@ -100,7 +102,8 @@ def default_publisher_factory(settings: OutboxSettings) -> Callable[[], RowPubli
 
         return Publisher(settings.outbox_department, settings.outbox_source_system,
                          settings=PublisherSettings(kafka_bootstrap=settings.kafka_bootstrap,
-                                                    registry_url=settings.registry_url))
+                                                    registry_url=settings.registry_url,
+                                                    topic_prefix=settings.topic_prefix))
 
     return make
 

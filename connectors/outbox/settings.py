@@ -5,10 +5,12 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 
 from govbus.settings import GovbusSettings
+from govbus.topic_names import DEFAULT_PREFIX, PREFIX_PATTERN
 
 
 class OutboxSettings(GovbusSettings):
-    """Env ``GOVBUS_OUTBOX_*`` (plus ``GOVBUS_KAFKA_BOOTSTRAP`` and ``GOVBUS_REGISTRY_URL``).
+    """Env ``GOVBUS_OUTBOX_*`` (plus ``GOVBUS_KAFKA_BOOTSTRAP``, ``GOVBUS_REGISTRY_URL``,
+    ``GOVBUS_TOPIC_PREFIX``).
 
     ``GOVBUS_OUTBOX_DSN`` and ``GOVBUS_OUTBOX_DEPARTMENT`` are required; the DSN may hold a
     password and is never printed.
@@ -16,6 +18,8 @@ class OutboxSettings(GovbusSettings):
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     registry_url: str = "http://127.0.0.1:8081"
+    topic_prefix: str = Field(default=DEFAULT_PREFIX, pattern=PREFIX_PATTERN,
+                              description="first part of every topic name (env GOVBUS_TOPIC_PREFIX)")
     outbox_dsn: SecretStr = Field(description="libpq connection string or URI of the department's database")
     outbox_department: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
                                    description="the publishing department's slug, e.g. market-regulation")
