@@ -5,6 +5,8 @@ what went wrong and what the user can do about it.
 
     GovbusError
     ├── ConfigurationError          bad settings or arguments
+    │   └── CatalogueError          a catalogue file (schema or metadata) is invalid
+    │       └── UnknownDataItemError    no data item of that name; carries close matches
     ├── PlatformError               the local embedded platform (Kafka, registry)
     │   ├── MissingToolError        java / mvn not installed
     │   ├── PortInUseError          a port the platform needs is taken
@@ -27,6 +29,25 @@ class GovbusError(Exception):
 
 class ConfigurationError(GovbusError):
     """Settings or arguments are invalid."""
+
+
+class CatalogueError(ConfigurationError):
+    """A catalogue file (an item's Avro schema or its metadata) is invalid; names the file."""
+
+
+class UnknownDataItemError(CatalogueError):
+    """The catalogue has no data item of that name.
+
+    ``name`` is what was asked for, ``close_matches`` the known names that look like it and
+    ``known`` every known name, so a command line can suggest the right one.
+    """
+
+    def __init__(self, name: str, known: list[str], close_matches: list[str]) -> None:
+        hint = f"did you mean {', '.join(close_matches)}? " if close_matches else ""
+        super().__init__(f"no data item {name!r} in the catalogue; {hint}known items: {', '.join(known)}")
+        self.name = name
+        self.known = known
+        self.close_matches = close_matches
 
 
 class PlatformError(GovbusError):

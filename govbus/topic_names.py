@@ -1,0 +1,110 @@
+"""The topic and subject naming convention of govbus, in one place.
+
+Every data item of the catalogue has three topics and, per topic, one value subject:
+
+==================  ==========================================  ================================
+topic               name                                        written by
+==================  ==========================================  ================================
+department topic    ``<prefix>.dept.<department>.<item>``       the owning department only
+canonical topic     ``<prefix>.canonical.<item>``               the validating stream processor
+dead letters        ``<prefix>.dead-letter.<item>``             the validating stream processor
+==================  ==========================================  ================================
+
+- ``<prefix>`` is ``govbus`` unless ``GOVBUS_TOPIC_PREFIX`` says otherwise (tests and demos
+  use e.g. ``govbus.demo-3f2a`` so their topics and subjects never collide with real ones).
+- ``<department>`` is the owning department's slug (``market-regulation``).
+- ``<item>`` is the catalogue name with hyphens instead of underscores
+  (``enterprise_registration`` -> ``enterprise-registration``): Kafka warns that topic names
+  mixing ``.`` and ``_`` can collide in its metric names, so topic names use only ``.`` and ``-``.
+- The value subject of a topic is ``<topic>-value`` (Confluent's ``TopicNameStrategy``), so a
+  default ``AvroSerializer`` registers and finds it without configuration. Keys are plain
+  UTF-8 strings (the record key joined with ``|``) and have no subject.
+
+Example: ``govbus.dept.market-regulation.enterprise-registration`` with the subject
+``govbus.dept.market-regulation.enterprise-registration-value``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pydantic import Field
+
+from govbus.exceptions import ConfigurationError
+from govbus.settings import GovbusSettings
+
+DEFAULT_PREFIX = "govbus"
+PREFIX_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)*$"
+_SEGMENT = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_PREFIX = re.compile(PREFIX_PATTERN)
+
+
+class TopicSettings(GovbusSettings):
+    """Where topic names start (env ``GOVBUS_TOPIC_PREFIX``)."""
+
+    topic_prefix: str = Field(default=DEFAULT_PREFIX, pattern=PREFIX_PATTERN,
+                              description="first part of every topic name, e.g. govbus or govbus.test-1a2b")
+
+
+def item_segment(item: str) -> str:
+    """The topic segment of catalogue item ``item``: ``enterprise_registration`` -> ``enterprise-registration``."""
+    segment = item.replace("_", "-")
+    if not _SEGMENT.match(segment):
+        raise ConfigurationError(f"{item!r} cannot be part of a topic name: use lower-case letters, digits and '_'")
+    return segment
+
+
+def _checked_prefix(prefix: str) -> str:
+    if not _PREFIX.match(prefix):
+        raise ConfigurationError(
+            f"topic prefix {prefix!r} is invalid: use dot-separated lower-case words of letters, digits and '-'")
+    return prefix
+
+
+def department_topic(department: str, item: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """The topic department ``department`` publishes changes of ``item`` to."""
+    if not _SEGMENT.match(department):
+        raise ConfigurationError(f"department slug {department!r} is invalid: use lower-case words joined by '-'")
+    return f"{_checked_prefix(prefix)}.dept.{department}.{item_segment(item)}"
+
+
+def canonical_topic(item: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """The topic of validated, normalised changes of ``item`` that subscribers read."""
+    return f"{_checked_prefix(prefix)}.canonical.{item_segment(item)}"
+
+
+def dead_letter_topic(item: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """The topic of rejected changes of ``item`` (original bytes and reason headers)."""
+    return f"{_checked_prefix(prefix)}.dead-letter.{item_segment(item)}"
+
+
+def value_subject(topic: str) -> str:
+    """The registry subject of the values of ``topic`` (Confluent ``TopicNameStrategy``)."""
+    return f"{topic}-value"
+
+
+@dataclass(frozen=True)
+class ItemTopics:
+    """The three topics of one data item."""
+
+    department: str
+    canonical: str
+    dead_letter: str
+
+    @property
+    def department_subject(self) -> str:
+        return value_subject(self.department)
+
+    @property
+    def canonical_subject(self) -> str:
+        return value_subject(self.canonical)
+
+    def all(self) -> list[str]:
+        return [self.department, self.canonical, self.dead_letter]
+
+
+def item_topics(department: str, item: str, prefix: str = DEFAULT_PREFIX) -> ItemTopics:
+    """All topics of ``item`` owned by ``department``."""
+    return ItemTopics(department_topic(department, item, prefix), canonical_topic(item, prefix),
+                      dead_letter_topic(item, prefix))

@@ -1,0 +1,201 @@
+"""Load and check the catalogue: ``items/<item>.avsc`` + ``items/<item>.json`` per data item.
+
+:func:`load_catalogue` reads the catalogue shipped as package data (or a directory laid out the
+same way, e.g. from ``GOVBUS_CATALOGUE_DIR``), checks every file and caches the result. Nothing
+half-valid is returned: the first bad file raises :class:`govbus.exceptions.CatalogueError`
+naming the file and the problem. Checked at load:
+
+- the metadata against :class:`~schemas.catalogue.metadata.ItemMetadata` (pydantic);
+- the file stem equals the ``item`` name, and each ``.json`` has its ``.avsc`` and vice versa;
+- the schema parses with fastavro, is a record named after the item (``enterprise_registration``
+  -> ``EnterpriseRegistration``) in the department's namespace (``gov.govbus.market_regulation``),
+  and every field, nested ones included, has a ``doc``;
+- key fields exist and are non-null ``string``/``int``/``long``; personal and identifier fields
+  exist; identifier fields are strings (nullable allowed);
+- the item has a pydantic model (:data:`schemas.catalogue.models.MODELS`) and its change-event
+  envelope parses with fastavro;
+- catalogue codes are unique.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+import fastavro
+import pydantic
+from fastavro.schema import SchemaParseException, UnknownType
+
+from govbus.envelope import envelope_schema
+from govbus.exceptions import CatalogueError
+from govbus.settings import GovbusSettings
+from schemas.catalogue.metadata import ItemMetadata
+from schemas.catalogue.model import Catalogue, DataItem
+from schemas.catalogue.models import MODELS
+
+ITEMS_DIRECTORY = "items"
+_KEY_TYPES = ("string", "int", "long")
+
+
+class CatalogueSettings(GovbusSettings):
+    """Where the catalogue is read from (env ``GOVBUS_CATALOGUE_DIR``; default: the packaged one)."""
+
+    catalogue_dir: Path | None = None
+
+
+def packaged_items() -> Traversable:
+    """The ``items`` directory shipped inside the ``schemas.catalogue`` package."""
+    return resources.files("schemas.catalogue").joinpath(ITEMS_DIRECTORY)
+
+
+def load_catalogue(directory: Path | str | None = None) -> Catalogue:
+    """The catalogue in ``directory`` (default: the packaged one), checked; cached per directory."""
+    key = None if directory is None else str(Path(directory).resolve())
+    return _load_cached(key)
+
+
+@functools.cache
+def _load_cached(directory: str | None) -> Catalogue:
+    root: Traversable = packaged_items() if directory is None else Path(directory)
+    if not root.is_dir():
+        raise CatalogueError(f"{root}: not a catalogue directory (expected <item>.avsc and <item>.json files)")
+    return read_catalogue(root)
+
+
+def read_catalogue(root: Traversable) -> Catalogue:
+    """Read and check every item in ``root`` (not cached)."""
+    entries = {entry.name: entry for entry in root.iterdir() if entry.is_file()}
+    stems = {name[: -len(".json")] for name in entries if name.endswith(".json")}
+    for orphan in sorted(n for n in entries if n.endswith(".avsc") and n[: -len(".avsc")] not in stems):
+        raise CatalogueError(f"{root / orphan}: schema without metadata; add {orphan[:-5]}.json beside it")
+    if not stems:
+        raise CatalogueError(f"{root}: no data items (no <item>.json files)")
+    items = [load_item(entries[f"{stem}.json"], entries.get(f"{stem}.avsc")) for stem in sorted(stems)]
+    _check_unique_codes(items)
+    return Catalogue(items)
+
+
+def load_item(metadata_file: Traversable, schema_file: Traversable | None) -> DataItem:
+    """One item from its metadata and schema files, checked."""
+    metadata = _read_metadata(metadata_file)
+    stem = metadata_file.name[: -len(".json")]
+    if metadata.item != stem:
+        raise CatalogueError(f"{metadata_file}: item is {metadata.item!r} but the file is named {stem}.json; "
+                             "name the file after the item")
+    if schema_file is None:
+        raise CatalogueError(f"{metadata_file}: no schema {stem}.avsc beside it")
+    schema = _read_schema(schema_file)
+    _check_schema_shape(schema, metadata, schema_file)
+    _check_metadata_against_schema(schema, metadata, metadata_file)
+    model = MODELS.get(metadata.item)
+    if model is None:
+        raise CatalogueError(f"{metadata_file}: no pydantic model for {metadata.item!r}; "
+                             "add one to schemas/catalogue/models and to MODELS")
+    _parse(envelope_schema(schema, f"{schema['name']}Event"), schema_file, "its change-event envelope")
+    return DataItem(metadata=metadata, schema=schema, model=model, source=str(metadata_file))
+
+
+def _read_json(file: Traversable) -> Any:
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CatalogueError(f"{file}: not valid JSON: {error}") from None
+
+
+def _read_metadata(file: Traversable) -> ItemMetadata:
+    raw = _read_json(file)
+    try:
+        return ItemMetadata.model_validate(raw)
+    except pydantic.ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'metadata'}: {e['msg']}"
+            for e in error.errors(include_url=False)
+        )
+        raise CatalogueError(f"{file}: invalid metadata: {problems}") from None
+
+
+def _read_schema(file: Traversable) -> dict[str, Any]:
+    schema = _read_json(file)
+    if not isinstance(schema, dict) or schema.get("type") != "record":
+        raise CatalogueError(f"{file}: the schema of a data item must be an Avro record")
+    _parse(schema, file, "the schema")
+    return schema
+
+
+def _parse(schema: dict[str, Any], file: Traversable, what: str) -> None:
+    try:
+        fastavro.parse_schema(schema)
+    except (SchemaParseException, UnknownType, KeyError, TypeError, ValueError) as error:
+        raise CatalogueError(f"{file}: {what} is not valid Avro: {error}") from None
+
+
+def pascal_case(item: str) -> str:
+    """``enterprise_registration`` -> ``EnterpriseRegistration``."""
+    return "".join(part.capitalize() for part in item.split("_"))
+
+
+def department_namespace(department: str) -> str:
+    """``market-regulation`` -> ``gov.govbus.market_regulation``."""
+    return "gov.govbus." + department.replace("-", "_")
+
+
+def _check_schema_shape(schema: dict[str, Any], metadata: ItemMetadata, file: Traversable) -> None:
+    if schema["name"] != pascal_case(metadata.item):
+        raise CatalogueError(f"{file}: record name is {schema['name']!r}, expected {pascal_case(metadata.item)!r}")
+    namespace = department_namespace(metadata.department.value)
+    if schema.get("namespace") != namespace:
+        raise CatalogueError(f"{file}: namespace is {schema.get('namespace')!r}, expected {namespace!r} "
+                             f"(the owning department {metadata.department.value})")
+    undocumented = sorted(_undocumented_fields(schema, ""))
+    if undocumented:
+        raise CatalogueError(f"{file}: fields without a doc: {', '.join(undocumented)}")
+
+
+def _undocumented_fields(schema: Any, path: str) -> Iterator[str]:
+    """Dotted paths of record fields lacking a non-empty ``doc``, nested records included."""
+    if isinstance(schema, list):
+        for branch in schema:
+            yield from _undocumented_fields(branch, path)
+    elif isinstance(schema, dict):
+        if schema.get("type") == "record":
+            for field in schema.get("fields", []):
+                field_path = f"{path}{field['name']}"
+                if not str(field.get("doc", "")).strip():
+                    yield field_path
+                yield from _undocumented_fields(field["type"], field_path + ".")
+        elif schema.get("type") == "array":
+            yield from _undocumented_fields(schema["items"], path)
+        elif schema.get("type") == "map":
+            yield from _undocumented_fields(schema["values"], path)
+
+
+def _check_metadata_against_schema(schema: dict[str, Any], metadata: ItemMetadata, file: Traversable) -> None:
+    fields = {field["name"]: field["type"] for field in schema["fields"]}
+    groups = {"key_fields": list(metadata.key_fields), "personal_fields": list(metadata.personal_fields),
+              "identifier_fields": list(metadata.identifier_fields)}
+    for group, names in groups.items():
+        missing = [name for name in names if name not in fields]
+        if missing:
+            raise CatalogueError(f"{file}: {group} names fields the schema does not have: {', '.join(missing)} "
+                                 f"(schema fields: {', '.join(fields)})")
+    for name in metadata.key_fields:
+        if fields[name] not in _KEY_TYPES:
+            raise CatalogueError(f"{file}: key field {name!r} must be a non-null string, int or long in the schema, "
+                                 f"not {json.dumps(fields[name])}")
+    for name in metadata.identifier_fields:
+        if fields[name] not in ("string", ["null", "string"]):
+            raise CatalogueError(f"{file}: identifier field {name!r} must be a string (or null + string) "
+                                 f"in the schema, not {json.dumps(fields[name])}")
+
+
+def _check_unique_codes(items: list[DataItem]) -> None:
+    seen: dict[str, str] = {}
+    for item in items:
+        if item.code in seen:
+            raise CatalogueError(f"{item.source}: catalogue code {item.code} is also used by {seen[item.code]!r}")
+        seen[item.code] = item.name
