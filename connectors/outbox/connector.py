@@ -35,7 +35,7 @@ from typing import Any, Protocol
 
 import psycopg
 from prometheus_client import CollectorRegistry, start_http_server
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential, wait_random
 
 from connectors.outbox.metrics import OutboxMetrics
 from connectors.outbox.position import PositionStore, Rejection
@@ -123,8 +123,9 @@ class OutboxConnector:
         self._waiting_logged = False
         self._retrying = Retrying(
             retry=retry_if_exception_type(RETRIED), reraise=True, sleep=self._sleep,
-            wait=wait_exponential_jitter(initial=settings.outbox_retry_initial_seconds,
-                                         max=settings.outbox_retry_max_seconds),
+            wait=wait_exponential(multiplier=settings.outbox_retry_initial_seconds,
+                                  max=settings.outbox_retry_max_seconds)
+            + wait_random(0, settings.outbox_retry_initial_seconds),
             before_sleep=self._before_retry,
         )
 

@@ -8,6 +8,7 @@ from typing import Any
 import click
 from pydantic import ValidationError as SettingsError
 from rich.console import Console
+from rich.markup import escape
 
 from govbus.exceptions import ConfigurationError
 
@@ -52,16 +53,20 @@ def status(dsn: str, name: str, as_json: bool, console: Console) -> None:
         click.echo(json.dumps(found.as_json(), indent=2, ensure_ascii=False))
         return
     when = found.position_updated_at.isoformat(timespec="seconds") if found.position_updated_at else "never"
-    console.print(f"connector [bold]{found.connector}[/]: position txid {found.position.txid}, id {found.position.id} "
+    console.print(f"connector [bold]{escape(found.connector)}[/]: position txid {found.position.txid}, id {found.position.id} "
                   f"(stored {when})", highlight=False)
     colour = "green" if found.rows_waiting == 0 else "yellow"
-    line = f"[{colour}]{found.rows_waiting} rows waiting[/] ({found.rows_ready} ready"
+    line = f"[{colour}]{_rows(found.rows_waiting)} waiting[/] ({found.rows_ready} ready"
     line += f", {found.rows_held_back} held back by an older open transaction)" if found.rows_held_back else ")"
     if found.oldest_waiting_at:
         line += f", oldest written {found.oldest_waiting_at.isoformat(timespec='seconds')}"
     console.print(line, highlight=False)
     colour = "red" if found.rejected else "green"
-    console.print(f"[{colour}]{found.rejected} rows rejected[/]", highlight=False)
+    console.print(f"[{colour}]{_rows(found.rejected)} rejected[/]", highlight=False)
     for row in found.latest_rejected:
-        console.print(f"  outbox id {row.outbox_id} ({row.data_item}), field {row.field} [{row.rule}]: {row.reason}",
-                      highlight=False)
+        detail = escape(f"outbox id {row.outbox_id} ({row.data_item}), field {row.field} [{row.rule}]: {row.reason}")
+        console.print(f"  {detail}", highlight=False)
+
+
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from outbox_support import TopicEvent
+from pydantic import SecretStr
 
 from connectors.outbox.migrate import migrate
+from connectors.outbox.settings import OutboxSettings
+from govbus.catalogue_topics import sync_topics
+from govbus.serde import WireDecoder
 from govbus.testing.postgres import PostgresServer, session_postgres
+from govbus.topic_names import department_topic
+from govbus.topic_reader import read_topic
+from schemas.catalogue import load_catalogue
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +41,45 @@ def outbox_dsn(postgres_dsn: str) -> str:
     with psycopg.connect(postgres_dsn, autocommit=True) as conn:
         migrate(conn)
     return postgres_dsn
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    """A topic prefix of this test's own (GOVBUS_TOPIC_PREFIX for the connector and its Publisher)."""
+    return f"govbus.t-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def department_topic_of(kafka_bootstrap: str, topic_prefix: str) -> Callable[..., str]:
+    """``department_topic_of("enterprise_registration", partitions=1)`` creates that item's topics
+    under this test's prefix and returns its department topic."""
+
+    def create(item: str, partitions: int = 3) -> str:
+        catalogue_item = load_catalogue().get(item)
+        sync_topics(kafka_bootstrap, [catalogue_item], topic_prefix, partitions)
+        return department_topic(catalogue_item.department, item, topic_prefix)
+
+    return create
+
+
+@pytest.fixture
+def outbox_settings(outbox_dsn: str, kafka_bootstrap: str, registry_url: str, topic_prefix: str) -> OutboxSettings:
+    """Settings for a connector on this test's database, broker, registry and topic prefix."""
+    return OutboxSettings(
+        outbox_dsn=SecretStr(outbox_dsn), outbox_department="market-regulation",
+        outbox_source_system="registration-db", outbox_name="test-outbox", outbox_batch_size=50,
+        outbox_poll_interval=0.05, outbox_lag_interval=0, kafka_bootstrap=kafka_bootstrap,
+        registry_url=registry_url, topic_prefix=topic_prefix,
+    )
+
+
+@pytest.fixture
+def topic_events(kafka_bootstrap: str, registry_url: str) -> Callable[[str], list[TopicEvent]]:
+    """``topic_events(topic)``: every message now in ``topic``, decoded, in (partition, offset) order."""
+    decoder = WireDecoder(SchemaRegistryClient({"url": registry_url}))
+
+    def read(topic: str) -> list[TopicEvent]:
+        return [TopicEvent(m.partition() or 0, m.offset() or 0, decoder.decode(m.value()).value)
+                for m in read_topic(kafka_bootstrap, topic)]
+
+    return read
