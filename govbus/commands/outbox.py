@@ -53,7 +53,8 @@ def status(dsn: str, name: str, as_json: bool, console: Console) -> None:
         click.echo(json.dumps(found.as_json(), indent=2, ensure_ascii=False))
         return
     when = found.position_updated_at.isoformat(timespec="seconds") if found.position_updated_at else "never"
-    console.print(f"connector [bold]{escape(found.connector)}[/]: position txid {found.position.txid}, id {found.position.id} "
+    position = found.position
+    console.print(f"connector [bold]{escape(found.connector)}[/]: position txid {position.txid}, id {position.id} "
                   f"(stored {when})", highlight=False)
     colour = "green" if found.rows_waiting == 0 else "yellow"
     line = f"[{colour}]{_rows(found.rows_waiting)} waiting[/] ({found.rows_ready} ready"
