@@ -49,6 +49,7 @@ from govbus.exceptions import (
     PlatformError,
     RegistryError,
     SerdeError,
+    UnknownDataItemError,
     ValidationError,
 )
 
@@ -298,7 +299,7 @@ def _owned_item(publisher: RowPublisher, row: OutboxRow) -> Any:
         return publisher.item(row.data_item)
     except AuthorizationError as error:
         raise _Rejected("data_item", "data_item.not_owned", str(error)) from error
-    except (ConfigurationError, KeyError) as error:
+    except UnknownDataItemError as error:
         raise _Rejected("data_item", "data_item.unknown", str(error)) from error
 
 
