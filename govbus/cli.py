@@ -152,6 +152,66 @@ def skeleton_push() -> None:
     run(HttpPushSettings())
 
 
+_CATALOGUE_DIR_HELP = "Read the catalogue from this directory (env GOVBUS_CATALOGUE_DIR; default: the packaged one)."
+_PREFIX_HELP = "First part of topic names (env GOVBUS_TOPIC_PREFIX; default govbus)."
+
+
+@main.group()
+def catalogue() -> None:
+    """The catalogue of shared data items: owners, sharing classes, personal fields, schemas."""
+
+
+@catalogue.command("list")
+@click.option("--department", help="Only the items this department (a slug) provides.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON (metadata and topics).")
+@click.option("--catalogue-dir", type=click.Path(path_type=Path, file_okay=False), help=_CATALOGUE_DIR_HELP)
+@click.option("--topic-prefix", help=_PREFIX_HELP)
+@reports_errors
+def catalogue_list(department: str | None, as_json: bool, catalogue_dir: Path | None, topic_prefix: str | None) -> None:
+    """List every data item: title, owner, sharing class, openness, personal fields, key."""
+    from govbus.commands.catalogue import list_items
+
+    list_items(catalogue_dir, topic_prefix, department, as_json)
+
+
+@catalogue.command("show")
+@click.argument("item")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option("--catalogue-dir", type=click.Path(path_type=Path, file_okay=False), help=_CATALOGUE_DIR_HELP)
+@click.option("--topic-prefix", help=_PREFIX_HELP)
+@reports_errors
+def catalogue_show(item: str, as_json: bool, catalogue_dir: Path | None, topic_prefix: str | None) -> None:
+    """Show ITEM: fields, sharing, personal fields and masking, owner, topics, legal basis."""
+    from govbus.commands.catalogue import show_item
+
+    show_item(item, catalogue_dir, topic_prefix, as_json)
+
+
+@main.group()
+def schemas() -> None:
+    """The catalogue's event schemas in the schema registry (GOVBUS_REGISTRY_URL)."""
+
+
+@schemas.command("sync")
+@click.option("--item", help="Only this data item.")
+@click.option("--dry-run", is_flag=True, help="Check compatibility only; register nothing, set no level.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of a table.")
+@click.option("--catalogue-dir", type=click.Path(path_type=Path, file_okay=False), help=_CATALOGUE_DIR_HELP)
+@click.option("--topic-prefix", help=_PREFIX_HELP)
+@click.option("--registry-url", help="Schema registry URL (env GOVBUS_REGISTRY_URL).")
+@reports_errors
+def schemas_sync(item: str | None, dry_run: bool, as_json: bool, catalogue_dir: Path | None,
+                 topic_prefix: str | None, registry_url: str | None) -> None:
+    """Register each item's change-event schema under its department topic's value subject.
+
+    Sets each subject's compatibility level from the catalogue first. If any change breaks its
+    level, nothing is registered, the registry's reasons are printed and the exit code is 1.
+    """
+    from govbus.commands.schemas import sync_schemas
+
+    sync_schemas(item, dry_run, catalogue_dir, topic_prefix, registry_url, as_json, console)
+
+
 @main.group()
 def topics() -> None:
     """Kafka topics of the catalogue's items (auto-creation is off on govbus brokers)."""

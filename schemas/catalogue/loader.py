@@ -7,7 +7,8 @@ naming the file and the problem. Checked at load:
 
 - the metadata against :class:`~schemas.catalogue.metadata.ItemMetadata` (pydantic);
 - the file stem equals the ``item`` name, and each ``.json`` has its ``.avsc`` and vice versa;
-- the schema parses with fastavro, is a record named after the item (``enterprise_registration``
+- the schema parses with fastavro, field defaults match their types (a union's default its
+  first branch, as Avro requires), it is a record named after the item (``enterprise_registration``
   -> ``EnterpriseRegistration``) in the department's namespace (``gov.govbus.market_regulation``),
   and every field, nested ones included, has a ``doc``;
 - key fields exist and are non-null ``string``/``int``/``long``; personal and identifier fields
@@ -30,6 +31,7 @@ from typing import Any
 import fastavro
 import pydantic
 from fastavro.schema import SchemaParseException, UnknownType
+from fastavro.validation import validate as validate_datum
 
 from govbus.envelope import envelope_schema
 from govbus.exceptions import CatalogueError
@@ -124,7 +126,28 @@ def _read_schema(file: Traversable) -> dict[str, Any]:
     if not isinstance(schema, dict) or schema.get("type") != "record":
         raise CatalogueError(f"{file}: the schema of a data item must be an Avro record")
     _parse(schema, file, "the schema")
+    bad_defaults = sorted(_bad_defaults(fastavro.schema.expand_schema(schema), ""))
+    if bad_defaults:
+        raise CatalogueError(f"{file}: defaults that do not match their type (for a union, its first branch): "
+                             f"{', '.join(bad_defaults)}")
     return schema
+
+
+def _bad_defaults(schema: Any, path: str) -> Iterator[str]:
+    """Fields whose default does not match the field's type (a union's first branch), nested ones too."""
+    if isinstance(schema, list):
+        for branch in schema:
+            yield from _bad_defaults(branch, path)
+    elif isinstance(schema, dict) and schema.get("type") == "array":
+        yield from _bad_defaults(schema["items"], path)
+    elif isinstance(schema, dict) and schema.get("type") == "record":
+        for field in schema["fields"]:
+            field_path = f"{path}{field['name']}"
+            if "default" in field:
+                target = field["type"][0] if isinstance(field["type"], list) else field["type"]
+                if not validate_datum(field["default"], target, raise_errors=False):
+                    yield f"{field_path} = {json.dumps(field['default'], ensure_ascii=False)}"
+            yield from _bad_defaults(field["type"], field_path + ".")
 
 
 def _parse(schema: dict[str, Any], file: Traversable, what: str) -> None:

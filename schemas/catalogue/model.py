@@ -205,7 +205,7 @@ class Catalogue:
             return self._items[name]
         except KeyError:
             known = self.names()
-            close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+            close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
             raise UnknownDataItemError(name, known, close) from None
 
     def items(self) -> list[DataItem]:
