@@ -57,13 +57,16 @@ import psycopg
 from govbus.envelope import Operation
 
 # The txid of a row is sent and received as text: psycopg has no xid8 adapter, and Python ints
-# would be sent as numeric, which does not compare with xid8.
+# would be sent as numeric, which does not compare with xid8. The text column gets its own name
+# and ORDER BY names the table's columns: an unqualified ``ORDER BY txid`` would bind to an output
+# column called txid, sort as text ('1000' < '999') and give up the index's order.
 _READ = """
-SELECT id, txid::text, event_id, data_item, operation, record_key, record, occurred_at, trace_id
-  FROM govbus_outbox
- WHERE (txid, id) > (%(txid)s::xid8, %(id)s)
-   AND txid < pg_snapshot_xmin(pg_current_snapshot())
- ORDER BY txid, id
+SELECT o.id, o.txid::text AS txid_text, o.event_id, o.data_item, o.operation, o.record_key, o.record,
+       o.occurred_at, o.trace_id
+  FROM govbus_outbox AS o
+ WHERE (o.txid, o.id) > (%(txid)s::xid8, %(id)s)
+   AND o.txid < pg_snapshot_xmin(pg_current_snapshot())
+ ORDER BY o.txid, o.id
  LIMIT %(limit)s
 """
 

@@ -77,8 +77,8 @@ def insert_delete(conn: psycopg.Connection[Any], record_key: str, item: str = IT
 def outbox_rows(dsn: str) -> list[WrittenRow]:
     """Every outbox row, in (txid, id) order."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        rows = conn.execute("SELECT id, txid::text, event_id::text, record_key FROM govbus_outbox "
-                            "ORDER BY txid, id").fetchall()
+        rows = conn.execute("SELECT o.id, o.txid::text, o.event_id::text, o.record_key FROM govbus_outbox AS o "
+                            "ORDER BY o.txid, o.id").fetchall()
     return [WrittenRow(int(i), int(t), str(e), k) for i, t, e, k in rows]
 
 
