@@ -1,6 +1,6 @@
 """Outbox connector rate against the Publisher alone, measured in the same run on the same records.
 
-    .venv/bin/python -m bench.bench_outbox [--rows 20000] [--batch-size 500] [--fsync-off]
+    .venv/bin/python -m bench.bench_outbox [--rows 20000] [--batch-size 500] [--rounds 3] [--fsync-off]
 
 - baseline: the govbus Publisher publishing the N records (as they come out of jsonb) and one flush;
 - connector: N rows already committed in ``govbus_outbox``; the time from the connector's start until
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import threading
 import time
 import uuid
@@ -97,38 +98,55 @@ def connector_settings(dsn: str, bootstrap: str, registry_url: str, prefix: str,
     )
 
 
-def measure(server: PostgresServer, bootstrap: str, registry_url: str, rows: int, batch_size: int) -> None:
+def measure(server: PostgresServer, bootstrap: str, registry_url: str, rows: int, batch_size: int,
+            rounds: int) -> None:
     records = json_records(rows)
     item = load_catalogue().get(ITEM)
     prefixes = {run: f"govbus.bench-{run}-{uuid.uuid4().hex[:6]}" for run in ("publisher", "keyed", "unkeyed")}
     for prefix in prefixes.values():
         sync_topics(bootstrap, [item], prefix, partitions=3)
-    print(f"{rows:,} enterprise-registration rows, batch size {batch_size}, acks=all, idempotence on, 3 partitions")
+    print(f"{rows:,} enterprise-registration rows, batch size {batch_size}, acks=all, idempotence on, "
+          f"3 partitions; {rounds} interleaved rounds, medians")
+    publisher_settings = PublisherSettings(kafka_bootstrap=bootstrap, registry_url=registry_url,
+                                           topic_prefix=prefixes["publisher"])
+    databases = {run: unique_database_name(f"bench_{run}") for run in ("keyed", "unkeyed")}
+    rates: dict[str, list[float]] = {"publisher": [], "keyed": [], "unkeyed": []}
+    try:
+        lasts = {run: fill_outbox(server.create_database(name), records, run == "keyed")
+                 for run, name in databases.items()}
+        for _ in range(rounds):
+            rates["publisher"].append(rows / run_publisher(records, publisher_settings))
+            for run, name in databases.items():
+                dsn = server.dsn(name)
+                with psycopg.connect(dsn, autocommit=True) as conn:  # start from the first row again
+                    conn.execute("DELETE FROM govbus_outbox_position")
+                settings = connector_settings(dsn, bootstrap, registry_url, prefixes[run], batch_size)
+                rates[run].append(rows / run_connector(settings, lasts[run]))
+    finally:
+        for name in databases.values():
+            server.drop_database(name)
+    baseline = statistics.median(rates["publisher"])
+    label = "baseline: Publisher alone (validate, publish, flush)"
+    print(f"  {label:<58} {baseline:>9,.0f} rows/s  {_spread(rates['publisher'])}")
+    for run, label in (("keyed", "record_key given (checked)"), ("unkeyed", "record_key NULL (derived)")):
+        rate = statistics.median(rates[run])
+        print(f"  {'outbox connector, ' + label:<58} {rate:>9,.0f} rows/s  {_spread(rates[run])}  "
+              f"ratio connector / baseline: {rate / baseline:.2f}")
 
-    baseline = rows / run_publisher(records, PublisherSettings(kafka_bootstrap=bootstrap, registry_url=registry_url,
-                                                               topic_prefix=prefixes["publisher"]))
-    print(f"  {'baseline: Publisher alone (validate, publish, flush)':<58} {baseline:>9,.0f} rows/s")
-    for run, with_key in (("keyed", True), ("unkeyed", False)):
-        database = unique_database_name(f"bench_{run}")
-        dsn = server.create_database(database)
-        try:
-            last = fill_outbox(dsn, records, with_key)
-            rate = rows / run_connector(connector_settings(dsn, bootstrap, registry_url, prefixes[run], batch_size),
-                                        last)
-        finally:
-            server.drop_database(database)
-        label = f"outbox connector, record_key {'given (checked)' if with_key else 'NULL (derived)'}"
-        print(f"  {label:<58} {rate:>9,.0f} rows/s   ratio connector / baseline: {rate / baseline:.2f}")
+
+def _spread(values: list[float]) -> str:
+    return "(" + ", ".join(f"{v:,.0f}" for v in values) + ")"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--fsync-off", action="store_true", help="run the private cluster with fsync=off")
     args = parser.parse_args()
     with platform() as (bootstrap, registry_url), session_postgres(durable=not args.fsync_off) as server:
-        measure(server, bootstrap, registry_url, args.rows, args.batch_size)
+        measure(server, bootstrap, registry_url, args.rows, args.batch_size, args.rounds)
 
 
 if __name__ == "__main__":
