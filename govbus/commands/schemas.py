@@ -58,6 +58,8 @@ def _print_report(report: SyncReport, url: str, console: Console) -> None:
     counts = Counter(r.outcome.value for r in report.results)
     summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
     if report.refused:
-        console.print(f"[bold red]{len(report.refused)} item(s) refused[/]: nothing was registered ({summary})")
+        levels = "" if report.dry_run else "; compatibility levels were set from the catalogue"
+        console.print(f"[bold red]{len(report.refused)} item(s) refused[/]: no schema was registered{levels} "
+                      f"({summary})")
     else:
         console.print(f"{len(report.results)} subject(s): {summary}")
