@@ -18,6 +18,7 @@ from govbus.serde import WireDecoder
 from govbus.testing.postgres import PostgresServer, session_postgres
 from govbus.topic_names import department_topic
 from govbus.topic_reader import read_topic
+from govbus.topics import TopicSpec, ensure_topics
 from schemas.catalogue import load_catalogue
 
 
@@ -51,13 +52,16 @@ def topic_prefix() -> str:
 
 @pytest.fixture
 def department_topic_of(kafka_bootstrap: str, topic_prefix: str) -> Callable[..., str]:
-    """``department_topic_of("enterprise_registration", partitions=1)`` creates that item's topics
-    under this test's prefix and returns its department topic."""
+    """``department_topic_of("enterprise_registration", partitions=1, config={...})`` creates that item's
+    topics under this test's prefix (the department topic with ``config``) and returns the department topic."""
 
-    def create(item: str, partitions: int = 3) -> str:
+    def create(item: str, partitions: int = 3, config: dict[str, str] | None = None) -> str:
         catalogue_item = load_catalogue().get(item)
+        topic = department_topic(catalogue_item.department, item, topic_prefix)
+        if config:
+            ensure_topics(kafka_bootstrap, [TopicSpec(topic, partitions, config)])
         sync_topics(kafka_bootstrap, [catalogue_item], topic_prefix, partitions)
-        return department_topic(catalogue_item.department, item, topic_prefix)
+        return topic
 
     return create
 

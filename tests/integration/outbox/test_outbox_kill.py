@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from confluent_kafka import Consumer, TopicPartition
@@ -19,13 +20,13 @@ from outbox_support import TopicEvent, WrittenRow, insert_upsert, outbox_rows, r
 
 from connectors.outbox.reader import Position
 from connectors.outbox.settings import OutboxSettings
-from govbus.platform.processes import is_alive, start_process, stop_process
+from govbus.platform.processes import free_port, is_alive, start_process, stop_process
 
 ROWS = 2_000
 PER_TRANSACTION = 50
 
 
-def _start_connector(settings: OutboxSettings, log_path: Path) -> int:
+def _start_connector(settings: OutboxSettings, log_path: Path, argv: list[str]) -> int:
     env = {
         "GOVBUS_OUTBOX_DSN": settings.outbox_dsn.get_secret_value(),
         "GOVBUS_OUTBOX_DEPARTMENT": settings.outbox_department,
@@ -38,7 +39,7 @@ def _start_connector(settings: OutboxSettings, log_path: Path) -> int:
         "GOVBUS_TOPIC_PREFIX": settings.topic_prefix,
         "GOVBUS_LOG_LEVEL": "INFO",
     }
-    return start_process([sys.executable, "-m", "connectors.outbox"], log_path, env)
+    return start_process([sys.executable, *argv], log_path, env)
 
 
 class Writer(threading.Thread):
@@ -104,6 +105,28 @@ def _kill_between_ack_and_store(dsn: str, name: str, bootstrap: str, topic: str,
         consumer.close()
 
 
+def _scrape_when(port: int, line: str, timeout: float = 30) -> str:
+    """The /metrics text once it contains ``line`` (the lag gauge is refreshed after each batch)."""
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        try:
+            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        except httpx.HTTPError:
+            text = ""
+        if line in text:
+            return text
+        time.sleep(0.2)
+    raise AssertionError(f"/metrics never showed {line!r}; last answer:\n{text}")
+
+
+def _sample(metrics: str, name: str) -> float:
+    for line in metrics.splitlines():
+        if line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} is not in /metrics")
+
+
 @pytest.mark.slow
 def test_sigkill_mid_stream_then_restart_loses_nothing_and_duplicates_keep_their_event_id(
         outbox_dsn: str, outbox_settings: OutboxSettings, department_topic_of: Callable[..., str],
@@ -113,7 +136,7 @@ def test_sigkill_mid_stream_then_restart_loses_nothing_and_duplicates_keep_their
     started: list[int] = []
     writer = Writer(outbox_dsn)
     try:
-        started.append(_start_connector(outbox_settings, tmp_path / "connector-1.log"))
+        started.append(_start_connector(outbox_settings, tmp_path / "connector-1.log", ["-m", "connectors.outbox"]))
         writer.start()
         wait_for(_position_at_least(outbox_dsn, name, 300), 90, "the first connector to publish 300 rows")
         on_topic, covered = _kill_between_ack_and_store(outbox_dsn, name, outbox_settings.kafka_bootstrap, topic,
@@ -121,15 +144,21 @@ def test_sigkill_mid_stream_then_restart_loses_nothing_and_duplicates_keep_their
         killed_at = stored_position(outbox_dsn, name)
         assert killed_at is not None
 
-        started.append(_start_connector(outbox_settings, tmp_path / "connector-2.log"))
+        metrics_port = free_port()
+        started.append(_start_connector(outbox_settings, tmp_path / "connector-2.log",
+                                        ["-m", "govbus.cli", "outbox", "run", "--metrics-port", str(metrics_port)]))
         writer.join(120)
         assert writer.error is None and not writer.is_alive() and len(writer.written) == ROWS
         last = max(r.position for r in writer.written)
         wait_for(lambda: stored_position(outbox_dsn, name) == last, 120, "the second connector to reach the last row")
+        metrics = _scrape_when(metrics_port, "govbus_outbox_position_lag_rows{connector=\"test-outbox\"} 0.0")
     finally:
         for pid in started:
             stop_process(pid)
     assert killed_at < last, "the kill did not land mid-stream"
+    published_by_second = _sample(metrics, "govbus_outbox_rows_published_total")
+    assert published_by_second == ROWS - covered, "the restarted connector published from the stored position on"
+    assert _sample(metrics, "govbus_outbox_batch_duration_seconds_count") >= 1
     assert "outbox connector stopped" in (tmp_path / "connector-2.log").read_text()  # SIGTERM: a clean stop
 
     events = topic_events(topic)
