@@ -58,7 +58,7 @@ def list_items(directory: Path | None, prefix: str | None, department: str | Non
     for item in items:
         style = _CLASS_STYLE[item.sharing_class]
         table.add_row(
-            item.name, f"{item.metadata.title.zh}\n{item.metadata.title.en}", item.department.value,
+            item.name, f"{item.metadata.title.zh}\n{item.metadata.title.en}", item.department,
             f"[{style}]{item.sharing_class.value}[/]", "yes" if item.open_to_public else "no",
             ", ".join(f"{name} ({kind.value})" for name, kind in item.personal_fields.items()) or "-",
             " | ".join(item.key_fields),

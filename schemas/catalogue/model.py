@@ -84,8 +84,9 @@ class DataItem:
         return self.metadata.code
 
     @property
-    def department(self) -> Department:
-        return self.metadata.department
+    def department(self) -> str:
+        """Slug of the owning department (``market-regulation``); ``metadata.department`` is the enum."""
+        return self.metadata.department.value
 
     @property
     def sharing_class(self) -> SharingClass:
@@ -131,7 +132,7 @@ class DataItem:
 
     def topics(self, prefix: str = DEFAULT_PREFIX) -> ItemTopics:
         """Department, canonical and dead-letter topics (see :mod:`govbus.topic_names`)."""
-        return item_topics(self.department.value, self.name, prefix)
+        return item_topics(self.department, self.name, prefix)
 
     def key_of(self, record: Mapping[str, Any]) -> str:
         """The record key: the key fields' values joined with ``|`` (dates as ISO dates).
@@ -222,7 +223,7 @@ class Catalogue:
         except ValueError:
             known = ", ".join(d.value for d in Department)
             raise ConfigurationError(f"no department {department!r}; known departments: {known}") from None
-        return [item for item in self._items.values() if item.department is wanted]
+        return [item for item in self._items.values() if item.metadata.department is wanted]
 
     def __iter__(self) -> Iterator[DataItem]:
         return iter(self._items.values())

@@ -85,7 +85,7 @@ def test_sync_registers_every_item_then_everything_is_unchanged(
     assert set(results) == set(CATALOGUE.names())
     for item in CATALOGUE:
         result = results[item.name]
-        subject = f"{prefix}.dept.{item.department.value}.{item.name.replace('_', '-')}-value"
+        subject = f"{prefix}.dept.{item.department}.{item.name.replace('_', '-')}-value"
         assert (result["subject"], result["outcome"], result["version"]) == (subject, "new", 1)
         registered = client.get_latest_version(subject)
         assert registered.schema_id == result["schema_id"]

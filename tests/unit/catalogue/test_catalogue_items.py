@@ -44,7 +44,7 @@ def test_metadata_is_complete_and_consistent_with_the_schema(catalogue: Catalogu
         assert any("个人信息保护法" in basis for basis in meta.legal_basis)
     schema = item.record_schema
     assert schema["name"] == pascal_case(name)
-    assert schema["namespace"] == department_namespace(item.department.value)
+    assert schema["namespace"] == department_namespace(item.department)
     fields = {f["name"] for f in schema["fields"]}
     assert set(item.key_fields) <= fields
     assert set(item.personal_fields) <= fields
@@ -65,7 +65,7 @@ def test_event_schema_parses_and_carries_a_validated_record(catalogue: Catalogue
     item = catalogue.get(name)
     parsed = fastavro.parse_schema(item.event_schema())
     record = item.validate(samples[name])
-    event = ChangeEvent(data_item=name, department=item.department.value, source_system="test",
+    event = ChangeEvent(data_item=name, department=item.department, source_system="test",
                         record_key=item.key_of(record), occurred_at=dt.datetime(2024, 5, 20, tzinfo=dt.UTC),
                         record=record)
     buffer = io.BytesIO()

@@ -22,4 +22,4 @@ def test_the_items_table_matches_the_metadata(catalogue: Catalogue) -> None:
     table = {cells[0].strip("| `"): (cells[2], cells[3], cells[4] == "yes") for cells in rows}
     assert set(table) == set(catalogue.names())
     for item in catalogue:
-        assert table[item.name] == (item.department.value, item.sharing_class.value, item.open_to_public), item.name
+        assert table[item.name] == (item.department, item.sharing_class.value, item.open_to_public), item.name
