@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import psycopg
 from outbox_support import (
@@ -98,6 +99,7 @@ def test_invalid_rows_are_recorded_as_rejected_and_do_not_stop_the_rows_after_th
         unknown = insert_upsert(conn, good[2], item="no_such_item")
         kept.append(insert_upsert(conn, good[3]))
         mismatch = insert_upsert(conn, good[4], record_key="91110105MA0000000X")
+        not_owned = insert_delete(conn, "110101199003070011", item="identity_verification")  # public security's
         kept.append(insert_delete(conn, good[0]["uscc"]))
         conn.commit()
     connector = OutboxConnector(outbox_settings, metrics)
@@ -112,12 +114,13 @@ def test_invalid_rows_are_recorded_as_rejected_and_do_not_stop_the_rows_after_th
         (bad.id, bad.event_id, "uscc", "uscc.check_character"),
         (unknown.id, unknown.event_id, "data_item", "data_item.unknown"),
         (mismatch.id, mismatch.event_id, "record_key", "record_key.mismatch"),
+        (not_owned.id, not_owned.event_id, "data_item", "data_item.not_owned"),
     ]
     assert broken["uscc"] in rejected[0][5] and "no_such_item" in rejected[1][5]
     labels = {"connector": outbox_settings.outbox_name}
-    assert registry.get_sample_value("govbus_outbox_rows_read_total", labels) == 7
+    assert registry.get_sample_value("govbus_outbox_rows_read_total", labels) == 8
     assert registry.get_sample_value("govbus_outbox_rows_published_total", labels) == 4
-    for rule in ("uscc.check_character", "data_item.unknown", "record_key.mismatch"):
+    for rule in ("uscc.check_character", "data_item.unknown", "record_key.mismatch", "data_item.not_owned"):
         assert registry.get_sample_value("govbus_outbox_rows_rejected_total", {**labels, "rule": rule}) == 1
     assert registry.get_sample_value("govbus_outbox_position_lag_rows", labels) == 0
 
@@ -192,3 +195,21 @@ def _cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     if check:
         assert done.returncode == 0, done.stderr
     return done
+
+
+def test_the_readme_sql_example_runs_and_is_published(
+        outbox_dsn: str, outbox_settings: OutboxSettings, department_topic_of: Callable[..., str],
+        topic_events: Callable[[str], list[TopicEvent]], repo_root: Path) -> None:
+    readme = (repo_root / "connectors" / "outbox" / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```sql\n", 1)[1].split("```", 1)[0]
+    topic = department_topic_of("enterprise_registration", partitions=1)
+    with psycopg.connect(outbox_dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE enterprise (uscc text PRIMARY KEY, status text)")
+        conn.execute("INSERT INTO enterprise VALUES ('91310115EARAG6P2UG', 'ESTABLISHED')")
+        conn.execute(example.encode())
+    with running(OutboxConnector(outbox_settings)):
+        wait_for(_caught_up(outbox_dsn, outbox_settings), 60, "the connector to publish the example")
+    events = topic_events(topic)
+    assert [(e.value["operation"], e.record_key) for e in events] == [
+        ("UPSERT", "91310115EARAG6P2UG"), ("DELETE", "91440305MA5FXXXX0X")]
+    assert events[0].value["record"]["status"] == "REVOKED"
