@@ -162,7 +162,7 @@ class OutboxConnector:
             if session is None:
                 return None
             outcome = self._batch(session)
-            self._count_lag(session, force=outcome.read == 0)
+            self._count_lag(session)
             return outcome
         except psycopg.OperationalError:
             self._close_session()
@@ -250,9 +250,10 @@ class OutboxConnector:
                                                   "id": stored.position.id, "stored_at": stored.updated_at})
         return self._session
 
-    def _count_lag(self, session: _Session, force: bool) -> None:
+    def _count_lag(self, session: _Session) -> None:
+        """Refresh the lag gauges, at most every ``lag_interval`` s (a count over every waiting row)."""
         now = time.monotonic()
-        if not force and now - self._lag_counted_at < self._settings.outbox_lag_interval:
+        if now - self._lag_counted_at < self._settings.outbox_lag_interval:
             return
         waiting = count_waiting(session.conn, session.position)
         self.metrics.position_lag.set(waiting.total)
