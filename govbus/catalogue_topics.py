@@ -10,8 +10,10 @@ from govbus.topics import TopicSpec, ensure_topics
 
 
 class OwnedItem(Protocol):
-    name: str
-    department: str
+    @property
+    def name(self) -> str: ...
+    @property
+    def department(self) -> str: ...
 
 
 def catalogue_topic_names(items: Iterable[OwnedItem], prefix: str) -> list[str]:

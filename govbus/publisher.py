@@ -15,6 +15,8 @@
   the item's key fields joined with ``|``; topics follow :mod:`govbus.topic_names`.
 - The producer uses ``acks=all`` with idempotence on; a delivery failure is never swallowed: it
   fails the returned future, reaches the optional callback and is counted by :meth:`flush`.
+  A background thread serves the delivery reports, so a future resolves without any polling;
+  callbacks run on that thread (or on the caller's, inside :meth:`flush`).
 """
 
 from __future__ import annotations
@@ -55,8 +57,10 @@ class PublisherSettings(GovbusSettings):
 class PublishableItem(Protocol):
     """What the Publisher needs of a catalogue item."""
 
-    name: str
-    department: str
+    @property
+    def name(self) -> str: ...
+    @property
+    def department(self) -> str: ...
 
     def validate(self, record: dict[str, Any]) -> dict[str, Any]: ...
     def key_of(self, record: dict[str, Any]) -> str: ...
@@ -120,6 +124,14 @@ class Publisher:
         self._encoders: dict[str, WireEncoder] = {}
         self._report = FlushReport()
         self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._reports = threading.Thread(target=self._serve_reports, name=f"publisher-{department}", daemon=True)
+        self._reports.start()
+
+    def _serve_reports(self) -> None:
+        """Serve delivery reports in the background, so futures resolve without the caller polling."""
+        while not self._closed.is_set():
+            self._producer.poll(0.1)
 
     def _producer_config(self) -> dict[str, object]:
         return {
@@ -234,12 +246,12 @@ class Publisher:
             report.failures.append(f"{remaining} events were still unacknowledged after {timeout:.0f} s")
         return report
 
-    def poll(self, timeout: float = 0.0) -> None:
-        """Serve delivery reports (callbacks and futures); a long-running caller calls it in a loop."""
-        self._producer.poll(timeout)
-
     def close(self) -> FlushReport:
-        return self.flush()
+        """Flush, then stop serving delivery reports; the Publisher cannot be used afterwards."""
+        report = self.flush()
+        self._closed.set()
+        self._reports.join(5)
+        return report
 
     def __enter__(self) -> Publisher:
         return self

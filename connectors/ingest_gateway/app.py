@@ -34,7 +34,7 @@ class GatewayMetrics:
 
 
 class DepartmentPublishers:
-    """One Publisher per department, created on first use; a thread serves their delivery reports."""
+    """One Publisher per department, created on first use."""
 
     def __init__(self, settings: GatewaySettings, catalogue: Any) -> None:
         self._settings = PublisherSettings(kafka_bootstrap=settings.kafka_bootstrap,
@@ -42,9 +42,6 @@ class DepartmentPublishers:
         self._catalogue = catalogue
         self._publishers: dict[str, Publisher] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, name="gateway-delivery-reports", daemon=True)
-        self._thread.start()
 
     def for_department(self, department: str) -> Publisher:
         with self._lock:
@@ -53,20 +50,9 @@ class DepartmentPublishers:
                                                          catalogue=self._catalogue)
             return self._publishers[department]
 
-    def _poll(self) -> None:
-        while not self._stop.is_set():
-            with self._lock:
-                publishers = list(self._publishers.values())
-            for publisher in publishers:
-                publisher.poll(0.02)
-            if not publishers:
-                self._stop.wait(0.05)
-
     def close(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
         for publisher in self._publishers.values():
-            publisher.flush()
+            publisher.close()
 
 
 PUBLISHERS = web.AppKey("publishers", DepartmentPublishers)
