@@ -28,9 +28,8 @@ def registry_url(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory)
     if given:
         yield given
         return
-    from schemas.registry.launcher import start_registry_process
-
     from govbus.platform.processes import free_port
+    from schemas.registry.launcher import start_registry_process
 
     registry = start_registry_process(
         bootstrap=kafka_bootstrap, port=free_port(),
