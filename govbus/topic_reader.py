@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 import uuid
 
-from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from govbus.exceptions import PlatformError
 
@@ -23,13 +24,21 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[Messag
         ends: dict[int, int] = {}
         starts: list[TopicPartition] = []
         for partition in metadata.partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout)
+            low, high = _watermarks(consumer, TopicPartition(topic, partition), timeout)
             if high > low:
                 ends[partition] = high
                 starts.append(TopicPartition(topic, partition, low))
         return _read_until(consumer, starts, ends, timeout)
     finally:
         consumer.close()
+
+
+@retry(retry=retry_if_exception_type(KafkaException), stop=stop_after_attempt(20),
+       wait=wait_fixed(0.25), reraise=True)
+def _watermarks(consumer: Consumer, partition: TopicPartition, timeout: float) -> tuple[int, int]:
+    """Low and high offsets; retried, as a just-created partition may still be electing its leader."""
+    low, high = consumer.get_watermark_offsets(partition, timeout=timeout)
+    return int(low), int(high)
 
 
 def _read_until(consumer: Consumer, starts: list[TopicPartition], ends: dict[int, int],

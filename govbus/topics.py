@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -30,3 +31,19 @@ def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec], timeout: float = 3
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise PlatformError(f"could not create topic {name!r}: {exc.args[0].str()}") from exc
+    _wait_for_leaders(admin, [t.topic for t in new], timeout)
+
+
+def _wait_for_leaders(admin: AdminClient, names: list[str], timeout: float) -> None:
+    """Return once every partition of ``names`` has a leader (a new topic needs a moment)."""
+    deadline = time.monotonic() + timeout
+    waiting = set(names)
+    while waiting:
+        topics = admin.list_topics(timeout=timeout).topics
+        waiting = {n for n in waiting if n not in topics or topics[n].error is not None
+                   or any(p.leader < 0 for p in topics[n].partitions.values())}
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            raise PlatformError(f"topics {sorted(waiting)} have no partition leader after {timeout:.0f} s")
+        time.sleep(0.1)
