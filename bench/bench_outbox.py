@@ -15,6 +15,7 @@ unless --fsync-off; or GOVBUS_TEST_POSTGRES_DSN).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -106,7 +107,8 @@ def measure(server: PostgresServer, bootstrap: str, registry_url: str, rows: int
     for prefix in prefixes.values():
         sync_topics(bootstrap, [item], prefix, partitions=3)
     print(f"{rows:,} enterprise-registration rows, batch size {batch_size}, acks=all, idempotence on, "
-          f"3 partitions; {rounds} interleaved rounds, medians")
+          f"3 partitions; {rounds} interleaved rounds, medians; load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} CPUs")
     publisher_settings = PublisherSettings(kafka_bootstrap=bootstrap, registry_url=registry_url,
                                            topic_prefix=prefixes["publisher"])
     databases = {run: unique_database_name(f"bench_{run}") for run in ("keyed", "unkeyed")}
@@ -116,12 +118,14 @@ def measure(server: PostgresServer, bootstrap: str, registry_url: str, rows: int
                  for run, name in databases.items()}
         for _ in range(rounds):
             rates["publisher"].append(rows / run_publisher(records, publisher_settings))
+            gc.collect()  # drop the run's producers now, not after the broker has stopped
             for run, name in databases.items():
                 dsn = server.dsn(name)
                 with psycopg.connect(dsn, autocommit=True) as conn:  # start from the first row again
                     conn.execute("DELETE FROM govbus_outbox_position")
                 settings = connector_settings(dsn, bootstrap, registry_url, prefixes[run], batch_size)
                 rates[run].append(rows / run_connector(settings, lasts[run]))
+                gc.collect()
     finally:
         for name in databases.values():
             server.drop_database(name)
