@@ -34,6 +34,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.catalogue.types import IdentifierKind
+from schemas.registry.compatibility import CompatibilityLevel
 
 ITEM_NAME_PATTERN = r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$"
 CATALOGUE_CODE_PATTERN = r"^[1-3]\d{2}\d{3}\d*/\d{6}$"
@@ -119,18 +120,6 @@ class UpdateCycle(StrEnum):
     MONTHLY = "monthly"
     QUARTERLY = "quarterly"
     YEARLY = "yearly"
-
-
-class CompatibilityLevel(StrEnum):
-    """Schema Registry compatibility levels; the item's subject is set to this one."""
-
-    NONE = "NONE"
-    BACKWARD = "BACKWARD"
-    BACKWARD_TRANSITIVE = "BACKWARD_TRANSITIVE"
-    FORWARD = "FORWARD"
-    FORWARD_TRANSITIVE = "FORWARD_TRANSITIVE"
-    FULL = "FULL"
-    FULL_TRANSITIVE = "FULL_TRANSITIVE"
 
 
 class Title(BaseModel):
