@@ -34,7 +34,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.catalogue.types import IdentifierKind
-from schemas.registry.compatibility import CompatibilityLevel
+from schemas.registry.compatibility import CompatibilityLevel as CompatibilityLevel  # re-exported
 
 ITEM_NAME_PATTERN = r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$"
 CATALOGUE_CODE_PATTERN = r"^[1-3]\d{2}\d{3}\d*/\d{6}$"
