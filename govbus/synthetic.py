@@ -33,7 +33,7 @@ def make_uscc(rng: random.Random, division: str) -> str:
     return body + uscc_check_character(body)
 
 
-def _wrong_check(code: str) -> str:
+def wrong_check(code: str) -> str:
     right = code[17]
     wrong = USCC_ALPHABET[(USCC_ALPHABET.index(right) + 7) % len(USCC_ALPHABET)]
     return code[:17] + wrong
@@ -74,7 +74,7 @@ def enterprise_registrations(count: int, invalid_share: float = 0.1, seed: int =
         record.update(_registration_details(details, record, trade))
         broken = None
         if rng.random() < invalid_share:
-            record["uscc"] = _wrong_check(record["uscc"])
+            record["uscc"] = wrong_check(record["uscc"])
             broken = "uscc.check_character"
         records.append(SyntheticRecord(record, broken))
     return records
