@@ -72,6 +72,7 @@ class RowPublisher(Protocol):
     def delete(self, item_name: str, record_key: str, *, occurred_at: Any = None,
                event_id: uuid.UUID | None = None, trace_id: str | None = None) -> Future[Any]: ...
     def flush(self, timeout: float = ...) -> Any: ...
+    def close(self) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -266,9 +267,14 @@ class OutboxConnector:
         return self._publisher
 
     def _drop_publisher(self) -> None:
+        """Close the publisher (its producer and report thread). Its close() waits for pending events;
+        after a failure some may wait on a broker that is down, so the retry or the stop does not wait
+        for more than a second: the rest of the close happens in the background."""
         publisher, self._publisher = self._publisher, None
         if publisher is not None:
-            publisher.flush(1.0)
+            closing = threading.Thread(target=publisher.close, name="outbox-publisher-close", daemon=True)
+            closing.start()
+            closing.join(1.0)
 
     def _close_session(self) -> None:
         session, self._session = self._session, None

@@ -50,6 +50,7 @@ def test_a_batch_kafka_refuses_keeps_the_position_and_is_sent_again_once_kafka_a
         for record in records(30, seed=51):
             insert_upsert(conn, record)
         conn.commit()
+    threads_before = {t.ident for t in threading.enumerate()}
     with running(OutboxConnector(settings, OutboxMetrics(registry, settings.outbox_name))):
         wait_for(lambda: _failed_batches(registry, settings.outbox_name) >= 3, 60, "three refused attempts")
         assert stored_position(outbox_dsn, settings.outbox_name) is None  # nothing acknowledged: nothing stored
@@ -59,6 +60,9 @@ def test_a_batch_kafka_refuses_keeps_the_position_and_is_sent_again_once_kafka_a
         wait_for(lambda: stored_position(outbox_dsn, settings.outbox_name) == last, 60, "the retried batches")
     events = topic_events(topic)
     assert [e.event_id for e in events] == [r.event_id for r in outbox_rows(outbox_dsn)]
+    # every Publisher the failures made the connector replace was closed (its report thread ended)
+    wait_for(lambda: not [t for t in threading.enumerate() if t.ident not in threads_before], 15,
+             "the replaced publishers' threads to end")
 
 
 def test_lost_database_connections_are_retried_without_losing_rows(
