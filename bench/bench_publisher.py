@@ -1,6 +1,6 @@
 """Publisher rate for enterprise-registration events, against baselines measured in the same run.
 
-    .venv/bin/python bench/bench_publisher.py [--records 50000]
+    .venv/bin/python -m bench.bench_publisher [--records 50000]
 
 - baseline: the standard path a user would write: build the envelope dict, confluent-kafka's
   AvroSerializer + Producer.produce (no validation: the records are handed over already valid)

@@ -330,12 +330,14 @@ def outbox_status(dsn: str, name: str, as_json: bool) -> None:
               help="How many synthetic enterprise registrations to publish.")
 @click.option("--invalid-share", default=0.1, show_default=True, type=click.FloatRange(0, 1),
               help="Share of records published with a wrong check character.")
+@click.option("--no-outbox", is_flag=True, help="Skip the PostgreSQL outbox path (it installs PostgreSQL if missing).")
 @reports_errors
-def demo(records: int, invalid_share: float) -> None:
-    """Run the skeleton on the local platform and print what flowed where."""
+def demo(records: int, invalid_share: float, no_outbox: bool) -> None:
+    """Run the bus on the local platform: every publishing path, the skeleton, and what flowed where."""
     from govbus.demo import run_demo
 
-    run_demo(records, invalid_share, Console())
+    wide_enough = None if sys.stdout.isatty() else 120  # piped output: wide tables rather than folded ones
+    run_demo(records, invalid_share, Console(width=wide_enough), with_outbox=not no_outbox)
 
 
 if __name__ == "__main__":

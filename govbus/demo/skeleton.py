@@ -1,36 +1,28 @@
-"""`govbus demo`: the walking skeleton on the local embedded platform, narrated.
-
-Brings the platform up (or reuses it), starts the validator and the HTTP pusher as processes,
-publishes a few hundred synthetic enterprise registrations (some invalid, some undecodable),
-waits for everything to settle, prints what flowed where and what was rejected and why, stops
-the processes it started and leaves the platform running (`govbus dev down` stops it).
-"""
+"""The walking skeleton, narrated: market regulation's existing producer (AvroSerializer) ->
+faust validator -> canonical topic -> HTTP push -> a subscriber's receiver; invalid and
+undecodable records go to the dead-letter topic with their reasons."""
 
 from __future__ import annotations
 
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from connectors.reference_receiver import ReferenceReceiver
+from govbus.demo.context import DemoContext, progress_bar
 from govbus.envelope import ChangeEvent
-from govbus.platform import dev
 from govbus.platform.components import Component, start_component
 from govbus.platform.processes import free_port
-from govbus.settings import PlatformSettings
 from govbus.skeleton_publish import PublishMetrics, enterprise_event, publish_events, publish_raw
 from govbus.synthetic import enterprise_registrations
+from govbus.topic_names import item_topics
 from govbus.topic_reader import read_topic
-from govbus.topics import TopicSpec, ensure_topics
 from streams.dead_letters import DeadLetter
 
 POISON = [(b"legacy-system-1", b"<xml>not Avro</xml>"), (b"legacy-system-2", b"\x00\x7f\xff\xff\xffbroken")]
@@ -42,33 +34,18 @@ class DemoTopics:
     canonical: str
     dead_letters: str
 
-    def all(self) -> list[str]:
-        return [self.source, self.canonical, self.dead_letters]
-
     @classmethod
-    def for_run(cls, run: str) -> DemoTopics:
-        return cls(f"govbus.demo-{run}.dept.market-regulation.enterprise-registration",
-                   f"govbus.demo-{run}.canonical.enterprise-registration",
-                   f"govbus.demo-{run}.dead-letter.enterprise-registration")
+    def for_prefix(cls, prefix: str) -> DemoTopics:
+        topics = item_topics("market-regulation", "enterprise_registration", prefix)
+        return cls(topics.department, topics.canonical, topics.dead_letter)
 
 
-def _progress(console: Console) -> Progress:
-    return Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console)
-
-
-def run_demo(count: int, invalid_share: float, console: Console) -> None:
-    console.rule("[bold]govbus demo: enterprise registrations from market regulation to a subscriber")
-    with console.status("starting the local platform (the first run fetches Kafka's jars)..."):
-        result = dev.up(PlatformSettings())
-    state = result.state
-    how = "already running" if result.already_running else f"started in {state.kafka_startup_seconds:.1f} s"
-    console.print(f"platform: Kafka {state.kafka_version} at {state.kafka_bootstrap} ({how}), "
-                  f"schema registry at {state.registry_url}")
-    run = uuid.uuid4().hex[:6]
-    topics = DemoTopics.for_run(run)
-    ensure_topics(state.kafka_bootstrap, [TopicSpec(t, 3) for t in topics.all()])
-    logs = Path(state.data_dir) / f"demo-{run}"
+def run_skeleton(context: DemoContext, count: int) -> None:
+    console, state = context.console, context.platform
+    console.rule("[bold]the walking skeleton: enterprise registrations from market regulation to a subscriber")
+    run = context.run
+    topics = DemoTopics.for_prefix(context.prefix)
+    logs = context.logs
     ports = {"processor": free_port(), "push": free_port(), "publisher": free_port()}
     publisher_metrics = CollectorRegistry()
     start_http_server(ports["publisher"], addr="127.0.0.1", registry=publisher_metrics)
@@ -80,6 +57,7 @@ def run_demo(count: int, invalid_share: float, console: Console) -> None:
         "GOVBUS_PUSH_GROUP": f"govbus-demo-push-{run}", "GOVBUS_PUSH_METRICS_PORT": str(ports["push"]),
         "GOVBUS_PUSH_RETRY_INITIAL_SECONDS": "0.05", "GOVBUS_PUSH_RETRY_JITTER_SECONDS": "0.05",
     }
+    invalid_share = context.invalid_share
     synthetic = enterprise_registrations(count, invalid_share, seed=int(run, 16))
     events = [enterprise_event(s.record) for s in synthetic]
     components: list[Component] = []
@@ -99,12 +77,11 @@ def run_demo(count: int, invalid_share: float, console: Console) -> None:
         finally:
             for component in components:
                 component.stop()
-    console.print(f"logs of this run: {logs}; the platform keeps running: stop it with `govbus dev down`")
 
 
 def _publish(console: Console, bootstrap: str, registry_url: str, topic: str, events: list[ChangeEvent],
              metrics: PublishMetrics) -> None:
-    with _progress(console) as progress:
+    with progress_bar(console) as progress:
         task = progress.add_task("publishing (AvroSerializer)", total=len(events))
         report = publish_events(bootstrap, registry_url, topic, events,
                                 on_delivered=lambda: progress.advance(task), metrics=metrics)
@@ -116,7 +93,7 @@ def _publish(console: Console, bootstrap: str, registry_url: str, topic: str, ev
 def _await_flow(console: Console, bootstrap: str, topics: DemoTopics, receiver: ReferenceReceiver,
                 valid: int, rejected: int, components: list[Component]) -> None:
     deadline = time.monotonic() + 180
-    with _progress(console) as progress:
+    with progress_bar(console) as progress:
         delivered = progress.add_task("delivered to the subscriber", total=valid)
         dead = progress.add_task("dead-lettered with a reason", total=rejected)
         while time.monotonic() < deadline:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import socket
 import subprocess
@@ -107,9 +108,12 @@ def prepare(config: KafkaNodeConfig) -> Path:
 
 
 def _random_cluster_id() -> str:
-    import base64
-
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A KRaft cluster id (22 url-safe base64 characters); never starting with '-', which the storage
+    tool's argument parser would take for an option."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def start(config: KafkaNodeConfig, timeout: float) -> tuple[int, float]:

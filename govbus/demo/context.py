@@ -1,0 +1,73 @@
+"""What every demo step shares: the platform's addresses, this run's topic prefix, logs, output."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from govbus.catalogue_topics import sync_topics
+from govbus.exceptions import GovbusError
+from govbus.platform import dev
+from govbus.settings import PlatformSettings
+from schemas.catalogue import load_catalogue
+from schemas.catalogue.sync import SchemaSync
+
+
+def progress_bar(console: Console) -> Progress:
+    return Progress(TextColumn("{task.description:<44}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console)
+
+
+def start_platform(console: Console) -> dev.PlatformState:
+    with console.status("starting the local platform (the first run fetches Kafka's jars)..."):
+        result = dev.up(PlatformSettings())
+    state = result.state
+    how = "already running" if result.already_running else f"started in {state.kafka_startup_seconds:.1f} s"
+    console.print(f"platform: Kafka {state.kafka_version} at {state.kafka_bootstrap} ({how}), "
+                  f"schema registry at {state.registry_url}")
+    return state
+
+
+@dataclass
+class DemoContext:
+    platform: dev.PlatformState
+    run: str
+    console: Console
+    invalid_share: float
+
+    @property
+    def prefix(self) -> str:
+        return f"govbus.demo-{self.run}"
+
+    @property
+    def bootstrap(self) -> str:
+        return self.platform.kafka_bootstrap
+
+    @property
+    def registry_url(self) -> str:
+        return self.platform.registry_url
+
+    @property
+    def logs(self) -> Path:
+        return Path(self.platform.data_dir) / f"demo-{self.run}"
+
+    def env(self) -> dict[str, str]:
+        """GOVBUS_* variables for the processes the demo starts."""
+        return {"GOVBUS_KAFKA_BOOTSTRAP": self.bootstrap, "GOVBUS_REGISTRY_URL": self.registry_url,
+                "GOVBUS_TOPIC_PREFIX": self.prefix}
+
+    def progress(self) -> Progress:
+        return progress_bar(self.console)
+
+    def prepare_catalogue(self) -> None:
+        """Create every item's topics and register every item's event schema under this run's prefix."""
+        catalogue = load_catalogue()
+        topics = sync_topics(self.bootstrap, catalogue.items(), self.prefix, partitions=3)
+        report = SchemaSync(self.registry_url, self.prefix).sync(catalogue.items())
+        if not report.ok:
+            raise GovbusError("the catalogue's schemas were refused by the registry: run `govbus schemas sync`")
+        self.console.print(f"catalogue: {len(catalogue)} data items from {len({i.department for i in catalogue})} "
+                           f"departments; {len(topics)} topics under {self.prefix}.*, event schemas registered")

@@ -1,0 +1,122 @@
+"""Departments publishing through every path: the SDK, a bulk file, the HTTP gateway, a PostgreSQL outbox."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from govbus.demo.context import DemoContext
+from govbus.exceptions import GovbusError, ValidationError
+from govbus.publisher import Publisher, PublisherSettings
+from govbus.synthetic_items import records_for
+from schemas.catalogue import load_catalogue
+
+
+@dataclass
+class PathResult:
+    """What one department sent through one path, and what became of it."""
+
+    department: str
+    path: str
+    item: str
+    sent: int = 0
+    accepted: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+
+    def reject(self, field_name: str, rule: str, reason: str) -> None:
+        key = f"{field_name}: {rule}" if field_name else rule
+        self.reasons[key] += 1
+        self.examples.setdefault(key, reason)
+
+    @property
+    def rejected(self) -> int:
+        return sum(self.reasons.values())
+
+
+def jsonable(record: dict[str, Any]) -> dict[str, Any]:
+    """A record as a department's system would send it in JSON: dates and times as ISO text."""
+    def convert(value: Any) -> Any:
+        if isinstance(value, dt.date | dt.datetime):
+            return value.isoformat()
+        if isinstance(value, list):
+            return [convert(v) for v in value]
+        if isinstance(value, dict):
+            return {k: convert(v) for k, v in value.items()}
+        return value
+
+    return {k: convert(v) for k, v in record.items()}
+
+
+def publisher_settings(context: DemoContext) -> PublisherSettings:
+    return PublisherSettings(kafka_bootstrap=context.bootstrap, registry_url=context.registry_url,
+                             topic_prefix=context.prefix)
+
+
+def via_sdk(context: DemoContext, count: int = 150) -> PathResult:
+    """Civil affairs' registration system calls the Publisher SDK directly."""
+    item = "social_organisation_registration"
+    result = PathResult("civil-affairs", "Python SDK", item)
+    records = records_for(load_catalogue().get(item), count, context.invalid_share, seed=11)
+    with Publisher("civil-affairs", "social-org-registry", settings=publisher_settings(context)) as publisher:
+        for synthetic in records:
+            result.sent += 1
+            try:
+                publisher.publish(item, synthetic.record)
+            except ValidationError as error:
+                result.reject(error.field, error.rule, str(error))
+        report = publisher.flush()
+    result.accepted = report.delivered
+    for failure in report.failures:
+        result.reject("", "delivery", failure)
+    return result
+
+
+def via_bulk_file(context: DemoContext, count: int = 200) -> PathResult:
+    """Education exports degree certifications to CSV and bulk-loads the file (`govbus publish`)."""
+    from connectors.file_source import load_file
+
+    item = "degree_certification"
+    synthetic = records_for(load_catalogue().get(item), count, context.invalid_share, seed=12)
+    records = [jsonable(s.record) for s in synthetic]
+    context.logs.mkdir(parents=True, exist_ok=True)
+    source = context.logs / "degrees.csv"
+    with open(source, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(records[0]))
+        writer.writeheader()
+        writer.writerows(records)
+    result = PathResult("education", "bulk CSV file", item, sent=len(records))
+    with Publisher("education", "degree-archive", settings=publisher_settings(context)) as publisher:
+        report = load_file(publisher, item, source)
+    result.accepted = report.accepted
+    for rejection in report.rejected:
+        result.reject(rejection.field, rejection.rule, f"line {rejection.line}: {rejection.reason}")
+    (context.logs / "degrees-report.json").write_text(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
+    result.note = f"govbus publish {item} {source.name} --department education --report degrees-report.json"
+    return result
+
+
+def publish_through_every_path(context: DemoContext, with_outbox: bool = True) -> list[PathResult]:
+    from govbus.demo.gateway_path import via_gateway
+    from govbus.demo.outbox_path import via_outbox
+
+    steps = [("civil affairs: SDK", via_sdk), ("education: bulk CSV", via_bulk_file),
+             ("taxation: HTTP gateway", via_gateway)]
+    if with_outbox:
+        steps.append(("natural resources: PostgreSQL outbox", via_outbox))
+    results = []
+    with context.progress() as progress:
+        task = progress.add_task("departments publishing", total=len(steps))
+        for label, step in steps:
+            progress.update(task, description=f"publishing: {label}")
+            try:
+                results.append(step(context))
+            except GovbusError as error:
+                context.console.print(f"[yellow]{label} could not run: {error}[/]")
+            progress.advance(task)
+    return results
