@@ -8,6 +8,7 @@ topic               name                                        written by
 department topic    ``<prefix>.dept.<department>.<item>``       the owning department only
 canonical topic     ``<prefix>.canonical.<item>``               the validating stream processor
 dead letters        ``<prefix>.dead-letter.<item>``             the validating stream processor
+local dialect       ``<prefix>.local.<department>.<item>.<d>``  a department's local system
 ==================  ==========================================  ================================
 
 - ``<prefix>`` is ``govbus`` unless ``GOVBUS_TOPIC_PREFIX`` says otherwise (tests and demos
@@ -16,6 +17,10 @@ dead letters        ``<prefix>.dead-letter.<item>``             the validating s
 - ``<item>`` is the catalogue name with hyphens instead of underscores
   (``enterprise_registration`` -> ``enterprise-registration``): Kafka warns that topic names
   mixing ``.`` and ``_`` can collide in its metric names, so topic names use only ``.`` and ``-``.
+- ``<d>`` (local dialect topics only) names a provincial or legacy system's own record format
+  (``zhejiang-aic-v2``): its records use local field names, date formats and codes, and the
+  normaliser (:mod:`streams.normaliser`) maps them to the item's canonical record. Its value
+  subject carries the change-event envelope around the dialect's record schema.
 - The value subject of a topic is ``<topic>-value`` (Confluent's ``TopicNameStrategy``), so a
   default ``AvroSerializer`` registers and finds it without configuration. Keys are plain
   UTF-8 strings (the record key joined with ``|``) and have no subject.
@@ -77,6 +82,15 @@ def canonical_topic(item: str, prefix: str = DEFAULT_PREFIX) -> str:
 def dead_letter_topic(item: str, prefix: str = DEFAULT_PREFIX) -> str:
     """The topic of rejected changes of ``item`` (original bytes and reason headers)."""
     return f"{_checked_prefix(prefix)}.dead-letter.{item_segment(item)}"
+
+
+def local_topic(department: str, item: str, dialect: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """The topic a department's local system publishes ``item`` to in its own ``dialect``."""
+    if not _SEGMENT.match(dialect):
+        raise ConfigurationError(f"dialect name {dialect!r} is invalid: use lower-case words joined by '-'")
+    if not _SEGMENT.match(department):
+        raise ConfigurationError(f"department slug {department!r} is invalid: use lower-case words joined by '-'")
+    return f"{_checked_prefix(prefix)}.local.{department}.{item_segment(item)}.{dialect}"
 
 
 def value_subject(topic: str) -> str:
