@@ -9,6 +9,7 @@ department topic    ``<prefix>.dept.<department>.<item>``       the owning depar
 canonical topic     ``<prefix>.canonical.<item>``               the validating stream processor
 dead letters        ``<prefix>.dead-letter.<item>``             the validating stream processor
 local dialect       ``<prefix>.local.<department>.<item>.<d>``  a department's local system
+profile (compacted) ``<prefix>.profile.<name>``                 the profile builder (streams.profiles)
 ==================  ==========================================  ================================
 
 - ``<prefix>`` is ``govbus`` unless ``GOVBUS_TOPIC_PREFIX`` says otherwise (tests and demos
@@ -21,6 +22,11 @@ local dialect       ``<prefix>.local.<department>.<item>.<d>``  a department's l
   (``zhejiang-aic-v2``): its records use local field names, date formats and codes, and the
   normaliser (:mod:`streams.normaliser`) maps them to the item's canonical record. Its value
   subject carries the change-event envelope around the dialect's record schema.
+- ``<name>`` (profile topics only) names a profile joined from several items around one
+  identifier: ``enterprise`` (by unified social credit code), ``person`` (by resident identity
+  number). The topic is compacted: the last value per key is the current profile, a null value
+  (tombstone) says the profile is gone. Its value subject carries the profile's own schema
+  (``schemas/catalogue/profiles/``).
 - The value subject of a topic is ``<topic>-value`` (Confluent's ``TopicNameStrategy``), so a
   default ``AvroSerializer`` registers and finds it without configuration. Keys are plain
   UTF-8 strings (the record key joined with ``|``) and have no subject.
@@ -91,6 +97,11 @@ def local_topic(department: str, item: str, dialect: str, prefix: str = DEFAULT_
     if not _SEGMENT.match(department):
         raise ConfigurationError(f"department slug {department!r} is invalid: use lower-case words joined by '-'")
     return f"{_checked_prefix(prefix)}.local.{department}.{item_segment(item)}.{dialect}"
+
+
+def profile_topic(name: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """The compacted topic of profile ``name`` (``enterprise`` -> ``govbus.profile.enterprise``)."""
+    return f"{_checked_prefix(prefix)}.profile.{item_segment(name)}"
 
 
 def value_subject(topic: str) -> str:
