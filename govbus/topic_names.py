@@ -10,6 +10,10 @@ canonical topic     ``<prefix>.canonical.<item>``               the validating s
 dead letters        ``<prefix>.dead-letter.<item>``             the validating stream processor
 local dialect       ``<prefix>.local.<department>.<item>.<d>``  a department's local system
 profile (compacted) ``<prefix>.profile.<name>``                 the profile builder (streams.profiles)
+subscriptions       ``<prefix>.control.subscriptions``          ``govbus subscriptions add|remove``
+grants              ``<prefix>.control.grants``                 ``govbus grants add|revoke``
+audit               ``<prefix>.audit.deliveries``               every subscriber connector
+parked deliveries   ``<prefix>.dead-letter.subscription.<s>``   a subscriber connector (after N tries)
 ==================  ==========================================  ================================
 
 - ``<prefix>`` is ``govbus`` unless ``GOVBUS_TOPIC_PREFIX`` says otherwise (tests and demos
@@ -102,6 +106,28 @@ def local_topic(department: str, item: str, dialect: str, prefix: str = DEFAULT_
 def profile_topic(name: str, prefix: str = DEFAULT_PREFIX) -> str:
     """The compacted topic of profile ``name`` (``enterprise`` -> ``govbus.profile.enterprise``)."""
     return f"{_checked_prefix(prefix)}.profile.{item_segment(name)}"
+
+
+def subscriptions_topic(prefix: str = DEFAULT_PREFIX) -> str:
+    """Compacted, one partition: subscription name -> its declaration (JSON); a tombstone removes it."""
+    return f"{_checked_prefix(prefix)}.control.subscriptions"
+
+
+def grants_topic(prefix: str = DEFAULT_PREFIX) -> str:
+    """Compacted, one partition: grant id -> the grant (JSON); a revoked grant stays, marked revoked."""
+    return f"{_checked_prefix(prefix)}.control.grants"
+
+
+def audit_topic(prefix: str = DEFAULT_PREFIX) -> str:
+    """Append-only: one JSON record per delivery attempt outcome, keyed by subscriber."""
+    return f"{_checked_prefix(prefix)}.audit.deliveries"
+
+
+def parked_topic(subscription: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """Events a subscriber's receiver did not take after every retry, parked for replay."""
+    if not _SEGMENT.match(subscription):
+        raise ConfigurationError(f"subscription name {subscription!r} is invalid: use lower-case words joined by '-'")
+    return f"{_checked_prefix(prefix)}.dead-letter.subscription.{subscription}"
 
 
 def value_subject(topic: str) -> str:
