@@ -325,6 +325,85 @@ def outbox_status(dsn: str, name: str, as_json: bool) -> None:
     status(dsn, name, as_json, console)
 
 
+@main.group()
+def subscriptions() -> None:
+    """Subscribing systems: what they receive (authorised from the catalogue and the grants)."""
+
+
+@subscriptions.command("add")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@reports_errors
+def subscriptions_add(file: Path) -> None:
+    """Declare a subscription from a YAML FILE; a refused one says why (exit 1)."""
+    from govbus.commands.sharing import add_subscription
+
+    add_subscription(file, console)
+
+
+@subscriptions.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@reports_errors
+def subscriptions_list(as_json: bool) -> None:
+    """Every subscription."""
+    from govbus.commands.sharing import list_subscriptions
+
+    list_subscriptions(as_json, console)
+
+
+@subscriptions.command("show")
+@click.argument("name")
+@reports_errors
+def subscriptions_show(name: str) -> None:
+    """One subscription, and whether it is authorised now."""
+    from govbus.commands.sharing import show_subscription
+
+    show_subscription(name, console)
+
+
+@subscriptions.command("remove")
+@click.argument("name")
+@reports_errors
+def subscriptions_remove(name: str) -> None:
+    """Remove a subscription (its connector stops delivering)."""
+    from govbus.commands.sharing import remove_subscription
+
+    remove_subscription(name, console)
+
+
+@main.group()
+def grants() -> None:
+    """Grants: a providing department approves a subscriber's access to a conditional item."""
+
+
+@grants.command("add")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@reports_errors
+def grants_add(file: Path) -> None:
+    """Record a grant from a YAML FILE (approved by the item's providing department)."""
+    from govbus.commands.sharing import add_grant
+
+    add_grant(file, console)
+
+
+@grants.command("revoke")
+@click.argument("grant_id")
+@reports_errors
+def grants_revoke(grant_id: str) -> None:
+    """Revoke a grant: delivery under it stops."""
+    from govbus.commands.sharing import revoke_grant
+
+    revoke_grant(grant_id, console)
+
+
+@grants.command("list")
+@reports_errors
+def grants_list() -> None:
+    """Every grant and its state (active, expired, revoked)."""
+    from govbus.commands.sharing import list_grants
+
+    list_grants(console)
+
+
 @main.command("demo")
 @click.option("--records", default=300, show_default=True, type=click.IntRange(1, 100_000),
               help="How many synthetic enterprise registrations to publish.")
