@@ -370,6 +370,31 @@ def subscriptions_remove(name: str) -> None:
     remove_subscription(name, console)
 
 
+@subscriptions.command("run")
+@click.argument("name")
+@click.option("--metrics-port", type=int, help="Prometheus port on 127.0.0.1 (env GOVBUS_WEBHOOK_METRICS_PORT).")
+@reports_errors
+def subscriptions_run(name: str, metrics_port: int | None) -> None:
+    """Deliver subscription NAME by webhook until SIGTERM (other settings from GOVBUS_WEBHOOK_* variables)."""
+    from govbus.commands.delivery import run_subscription
+
+    run_subscription(name, {"webhook_metrics_port": metrics_port})
+
+
+@subscriptions.command("replay")
+@click.argument("name")
+@click.option("--from", "from_time", required=True,
+              help="ISO time (2026-11-23T10:00:00+08:00; without a zone: local time) or an age (15m, 2h, 7d).")
+@click.option("--dry-run", is_flag=True, help="Show where the offsets would move; move nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@reports_errors
+def subscriptions_replay(name: str, from_time: str, dry_run: bool, as_json: bool) -> None:
+    """Re-deliver NAME's events from a time: move its group's offsets (its connector must be stopped)."""
+    from govbus.commands.delivery import replay
+
+    replay(name, from_time, dry_run, as_json, console)
+
+
 @main.group()
 def grants() -> None:
     """Grants: a providing department approves a subscriber's access to a conditional item."""
@@ -402,6 +427,38 @@ def grants_list() -> None:
     from govbus.commands.sharing import list_grants
 
     list_grants(console)
+
+
+@main.group()
+def audit() -> None:
+    """The delivery audit: who received which record, which fields, when (GOVBUS_TOPIC_PREFIX applies)."""
+
+
+@audit.command("who-received")
+@click.argument("item")
+@click.argument("record_key")
+@click.option("--since", help="Only outcomes at or after this time (ISO time or an age such as 7d).")
+@click.option("--all-outcomes", is_flag=True, help="Also show refused and parked events, not only deliveries.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@reports_errors
+def audit_who_received(item: str, record_key: str, since: str | None, all_outcomes: bool, as_json: bool) -> None:
+    """Every subscriber that received RECORD_KEY of ITEM: when, which fields, which masked."""
+    from govbus.commands.audit import show_who_received
+
+    show_who_received(item, record_key, since, all_outcomes, as_json)
+
+
+@audit.command("deliveries")
+@click.argument("subscriber")
+@click.option("--since", required=True, help="ISO time (2026-11-23T10:00:00+08:00) or an age (15m, 2h, 7d).")
+@click.option("--outcome", type=click.Choice(["delivered", "parked", "refused"]), help="Only this outcome.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@reports_errors
+def audit_deliveries(subscriber: str, since: str, outcome: str | None, as_json: bool) -> None:
+    """What SUBSCRIBER received (and was refused, or had parked) since a time."""
+    from govbus.commands.audit import show_deliveries
+
+    show_deliveries(subscriber, since, outcome, as_json)
 
 
 @main.command("demo")

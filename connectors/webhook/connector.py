@@ -1,0 +1,397 @@
+"""The webhook connector: one subscription's events, filtered, shaped, batched, signed and POSTed.
+
+One process per subscription, in the consumer group ``consumer_group(name, prefix)``, reading the
+source topics of the subscription's items. Its loop:
+
+1. **collect** up to ``batch_size`` events, waiting at most ``batch_max_ms`` after the first;
+2. **decide** each event against the current authorisation (:mod:`connectors.webhook.plans`):
+   refused items are skipped (audited ``refused``), records failing the filter are dropped,
+   the rest are shaped (planned fields only, personal ones masked) - deletes as the key only;
+3. **send** the batch (:mod:`connectors.webhook.sender`): retried with backoff and jitter,
+   ``Retry-After`` honoured; each attempt re-checks the grants first;
+4. if every attempt failed, **park** the batch: the original canonical bytes and key go to
+   ``parked_topic(name, prefix)`` with ``govbus.parked.*`` headers saying why;
+5. **audit** each event's final outcome (:mod:`govbus.audit`) and wait for the acknowledgements;
+6. **commit** the batch's offsets, then take the next batch.
+
+Batches go one after another, so events of one key (one partition) arrive in order; a receiver
+that never answers costs each batch its retry budget, then the batch is parked and the connector
+moves on. Other subscriptions run in their own processes and groups and never wait for this one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from prometheus_client import CollectorRegistry, start_http_server
+
+from connectors.webhook.exceptions import SubscriptionGone
+from connectors.webhook.metrics import WebhookMetrics
+from connectors.webhook.payload import ShapedEvent, batch_body, shape_event
+from connectors.webhook.plans import Authorisation, Authoriser, Decision
+from connectors.webhook.sender import Request, RetryPolicy, Sender, SendResult
+from connectors.webhook.settings import WebhookSettings
+from consumers.runtime import StoppedWhileRetrying, consumer_config
+from govbus.audit import AuditRecord, AuditWriter, Outcome, audit_topic_spec
+from govbus.exceptions import ConfigurationError, DecodeError, DeliveryError, GovbusError
+from govbus.serde import WireDecoder
+from govbus.sharing.authorisation import Catalogue, matches
+from govbus.sharing.model import DeliveryKind, Subscription
+from govbus.sharing.runtime import consumer_group
+from govbus.sharing.store import SharingStore
+from govbus.topic_names import parked_topic
+from govbus.topics import TopicSpec, ensure_topics
+
+log = logging.getLogger(__name__)
+CONNECTOR = "webhook"
+PARKED_PARTITIONS = 3
+
+
+@dataclass
+class Entry:
+    """One consumed event on its way to an outcome."""
+
+    message: Message
+    item: str
+    event: dict[str, Any] | None = None
+    decision: Decision | None = None
+    shaped: ShapedEvent | None = None
+    problem: str | None = None
+    """why it cannot be sent at all (undecodable)"""
+
+    @property
+    def event_id(self) -> str:
+        found = self.event.get("event_id") if self.event else None
+        return str(found) if found else f"{self.message.topic()}[{self.message.partition()}]@{self.message.offset()}"
+
+    @property
+    def record_key(self) -> str:
+        found = self.event.get("record_key") if self.event else None
+        return str(found) if found else (self.message.key() or b"").decode(errors="replace")
+
+
+@dataclass
+class Batch:
+    """A batch's events sorted by what happens to them."""
+
+    send: list[Entry]
+    refused: list[Entry]
+    broken: list[Entry]
+    generation: int
+    body: tuple[str, bytes] | None = None
+
+
+def webhook_secret(subscription: Subscription) -> str:
+    """The signing secret from the variable the subscription names; a clear error if it is missing."""
+    variable = subscription.delivery.secret_env
+    if not variable:
+        raise ConfigurationError(f"subscription {subscription.name!r} names no delivery.secret_env: every webhook "
+                                 "request is signed; add the variable's name to the subscription")
+    secret = os.environ.get(variable, "")
+    if not secret:
+        raise ConfigurationError(f"environment variable {variable} (the signing secret of {subscription.name!r}) "
+                                 "is not set or empty")
+    return secret
+
+
+def check_webhook(subscription: Subscription) -> str:
+    """The receiver's URL, if ``subscription`` is delivered by webhook."""
+    if subscription.delivery.kind != DeliveryKind.WEBHOOK or not subscription.delivery.url:
+        raise ConfigurationError(f"subscription {subscription.name!r} is delivered by "
+                                 f"{subscription.delivery.kind.value}, not by webhook with a url; "
+                                 "run its own connector")
+    return subscription.delivery.url
+
+
+class WebhookConnector:
+    """Delivers one subscription (see the module docstring); :meth:`run` until :meth:`stop`."""
+
+    def __init__(self, settings: WebhookSettings, catalogue: Catalogue, *, collector: CollectorRegistry | None = None,
+                 store: SharingStore | None = None) -> None:
+        self.settings = settings
+        self.name = settings.webhook_subscription
+        self.metrics = WebhookMetrics(collector or CollectorRegistry(), self.name)
+        self._stopping = threading.Event()
+        store = store or SharingStore(settings.kafka_bootstrap, settings.topic_prefix)
+        self._authoriser = Authoriser(self.name, store.load, catalogue, settings.topic_prefix,
+                                      settings.webhook_refresh_seconds, self.metrics.refresh_failures.inc)
+        subscription = self._authoriser.current().subscription
+        check_webhook(subscription)
+        self._secret = webhook_secret(subscription)
+        self._decoder = WireDecoder(SchemaRegistryClient({"url": settings.registry_url}))
+        self._producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "acks": "all",
+                                   "enable.idempotence": True, "linger.ms": 2})
+        self._audit = AuditWriter(self._producer, settings.topic_prefix)
+        self._parked_topic = parked_topic(self.name, settings.topic_prefix)
+        self._consumer = Consumer(self._consumer_config())
+        self._subscribed: set[str] = set()
+        self._revoked: set[tuple[str, int]] = set()
+        self._committed: dict[tuple[str, int], int] = {}
+        self._lag_due = 0.0
+
+    def _consumer_config(self) -> dict[str, object]:
+        settings = self.settings
+        poll_interval = int(min(86_400, settings.worst_batch_seconds() + 60) * 1000)
+        overrides: dict[str, str | int | bool] = {
+            "client.id": f"govbus-webhook-{self.name}", "session.timeout.ms": settings.webhook_session_timeout_ms,
+            "heartbeat.interval.ms": max(500, settings.webhook_session_timeout_ms // 6),
+            "max.poll.interval.ms": max(poll_interval, settings.webhook_session_timeout_ms),
+            "enable.partition.eof": False}
+        return consumer_config(settings.kafka_bootstrap, consumer_group(self.name, settings.topic_prefix), **overrides)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def run(self) -> None:
+        """Deliver until :meth:`stop` (or the subscription is removed); leave the group on the way out."""
+        ensure_topics(self.settings.kafka_bootstrap, [audit_topic_spec(self.settings.topic_prefix),
+                                                      TopicSpec(self._parked_topic, PARKED_PARTITIONS)])
+        self._authoriser.start()
+        timeout = self.settings.webhook_request_timeout_seconds
+        try:
+            with httpx.Client(timeout=httpx.Timeout(timeout)) as client:
+                sender = Sender(client, [self._secret], self._retry_policy(), self.metrics, self._stopping)
+                self._loop(sender)
+        except SubscriptionGone as gone:
+            log.warning("subscription removed: the connector stops", extra={"reason": str(gone)})
+        finally:
+            self._consumer.close()
+            self._authoriser.stop()
+            self._producer.flush(10)
+
+    def _retry_policy(self) -> RetryPolicy:
+        s = self.settings
+        return RetryPolicy(s.webhook_max_attempts, s.webhook_max_throttled_attempts, s.webhook_retry_initial_seconds,
+                           s.webhook_retry_max_seconds, s.webhook_retry_jitter_seconds,
+                           s.webhook_retry_after_max_seconds)
+
+    def _loop(self, sender: Sender) -> None:
+        while not self._stopping.is_set():
+            self._follow_topics(self._authoriser.current())
+            messages = self._collect()
+            self._update_lag()
+            if not messages:
+                continue
+            try:
+                self._handle(messages, sender)
+            except StoppedWhileRetrying:
+                log.info("stopped while retrying; the batch stays uncommitted")
+                return
+
+    def _follow_topics(self, authorisation: Authorisation) -> None:
+        topics = set(authorisation.topics)
+        if topics != self._subscribed:
+            log.info("subscribing", extra={"topics": sorted(topics)})
+            self._consumer.subscribe(sorted(topics), on_assign=self._on_assign, on_revoke=self._on_revoke)
+            self._subscribed = topics
+
+    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        log.info("partitions assigned", extra={"partitions": [f"{p.topic}[{p.partition}]" for p in partitions]})
+
+    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._revoked.update((p.topic, p.partition) for p in partitions)
+
+    def _collect(self) -> list[Message]:
+        """Up to ``batch_size`` events; after the first, wait at most ``batch_max_ms`` for the rest."""
+        self._revoked.clear()
+        first = self._consumer.poll(0.25)
+        if first is None:
+            return []
+        messages = [first]
+        size, window = self.settings.webhook_batch_size, self.settings.webhook_batch_max_ms / 1000
+        deadline = time.monotonic() + window
+        while len(messages) < size:
+            remaining = deadline - time.monotonic()
+            more = self._consumer.consume(size - len(messages), max(0.0, remaining))
+            messages.extend(more)
+            if remaining <= 0 or not more:
+                break
+        return [m for m in messages if self._usable(m)]
+
+    def _usable(self, message: Message) -> bool:
+        error = message.error()
+        if error is not None:
+            if error.fatal():
+                raise GovbusError(f"Kafka consumer failed: {error.str()}")
+            if error.code() != KafkaError._PARTITION_EOF:
+                log.warning("consumer error", extra={"error": error.str()})
+            return False
+        return (message.topic(), message.partition()) not in self._revoked
+
+    def _handle(self, messages: list[Message], sender: Sender) -> None:
+        started = time.perf_counter()
+        authorisation = self._authoriser.current()
+        batch = Batch([], [], [], authorisation.generation)
+        for message in messages:
+            self._sort(self._entry(message, authorisation), authorisation, batch)
+        result = sender.send(lambda: self._prepare(batch)) if batch.send else SendResult(delivered=True)
+        self._settle(batch, result)
+        self._commit(messages)
+        if batch.send or batch.broken:
+            self.metrics.batches.inc()
+            self.metrics.batch_seconds.observe(time.perf_counter() - started)
+
+    def _entry(self, message: Message, authorisation: Authorisation) -> Entry:
+        item = authorisation.topics.get(message.topic() or "", message.topic() or "?")
+        entry = Entry(message, item)
+        try:
+            entry.event = self._decoder.decode(message.value()).value
+        except DecodeError as error:
+            entry.problem = f"undecodable at {message.topic()}[{message.partition()}]@{message.offset()}: {error}"
+        return entry
+
+    def _sort(self, entry: Entry, authorisation: Authorisation, batch: Batch) -> None:
+        """Into ``batch.send`` (shaped), ``batch.refused`` or ``batch.broken``; filtered-out events vanish."""
+        if entry.event is None:
+            batch.broken.append(entry)
+            return
+        entry.decision = authorisation.decide(entry.item)
+        plan = entry.decision.plan
+        if plan is None:
+            batch.refused.append(entry)
+            return
+        record = entry.event.get("record")
+        if record is not None and entry.event["operation"] != "DELETE" and not matches(record, plan):
+            self.metrics.filtered(entry.item)
+            return
+        entry.shaped = shape_event(entry.event, plan, entry.decision.key_fields, self._secret)
+        batch.send.append(entry)
+
+    def _prepare(self, batch: Batch) -> Request | None:
+        """The request for the next attempt, re-checked against the authorisation in force now."""
+        authorisation = self._authoriser.current()
+        if authorisation.generation != batch.generation:
+            entries, batch.send = batch.send, []
+            batch.generation, batch.body = authorisation.generation, None
+            for entry in entries:
+                self._sort(entry, authorisation, batch)
+        if not batch.send:
+            return None
+        if batch.body is None:
+            shaped = [e.shaped for e in batch.send if e.shaped is not None]
+            batch.body = batch_body(self.name, authorisation.subscription.subscriber, shaped)
+        url = check_webhook(authorisation.subscription)
+        return Request(url, batch.body[1], batch.body[0], len(batch.send))
+
+    def _settle(self, batch: Batch, result: SendResult) -> None:
+        """Park what failed, then audit every outcome; return once all of it is acknowledged."""
+        to_park = list(batch.broken) + ([] if result.delivered else batch.send)
+        if to_park:
+            self._park(to_park, result)
+        now = dt.datetime.now(dt.UTC)
+        subscription = self._authoriser.current().subscription
+        for entry in batch.send:
+            outcome = Outcome.DELIVERED if result.delivered else Outcome.PARKED
+            self._audit.append(self._record(subscription, entry, outcome, now, result))
+        for entry in batch.broken:
+            self._audit.append(self._record(subscription, entry, Outcome.PARKED, now, result, entry.problem))
+        for entry in batch.refused:
+            reason = entry.decision.reason if entry.decision else None
+            self._audit.append(self._record(subscription, entry, Outcome.REFUSED, now, result, reason))
+        self._audit.flush()
+        self._count(batch, result, now)
+
+    def _count(self, batch: Batch, result: SendResult, now: dt.datetime) -> None:
+        for entry in batch.send:
+            if result.delivered:
+                self.metrics.delivered(entry.item)
+                published = entry.event.get("published_at") if entry.event else None
+                if isinstance(published, dt.datetime):
+                    self.metrics.end_to_end_seconds.observe(max(0.0, (now - published).total_seconds()))
+            else:
+                self.metrics.parked(entry.item)
+        for entry in batch.broken:
+            self.metrics.parked(entry.item)
+        for entry in batch.refused:
+            self.metrics.refused(entry.item)
+
+    def _record(self, subscription: Subscription, entry: Entry, outcome: Outcome, now: dt.datetime,
+                result: SendResult, reason: str | None = None) -> AuditRecord:
+        delivered = outcome is Outcome.DELIVERED and entry.shaped is not None
+        plan = entry.decision.plan if entry.decision else None
+        return AuditRecord(
+            at=now, subscriber=subscription.subscriber, subscription=self.name, connector=CONNECTOR,
+            item=entry.item, record_key=entry.record_key, event_id=entry.event_id,
+            operation=str(entry.event.get("operation", "UPSERT")) if entry.event else "UNKNOWN", outcome=outcome,
+            fields_delivered=entry.shaped.delivered_fields if delivered and entry.shaped else [],
+            fields_masked=entry.shaped.masked_fields if delivered and entry.shaped else [],
+            grant_id=plan.grant_id if plan else None,
+            attempts=result.attempts if outcome is not Outcome.REFUSED else 0,
+            reason=reason or (result.reason if outcome is Outcome.PARKED else None))
+
+    def _park(self, entries: list[Entry], result: SendResult) -> None:
+        errors: list[str] = []
+        for entry in entries:
+            message = entry.message
+            headers: list[tuple[str, str | bytes | None]] = [
+                ("govbus.parked.reason", (entry.problem or result.reason or "").encode()),
+                ("govbus.parked.subscription", self.name.encode()),
+                ("govbus.parked.attempts", str(result.attempts).encode()),
+                ("govbus.parked.event_id", entry.event_id.encode()),
+                ("govbus.parked.source.topic", (message.topic() or "").encode()),
+                ("govbus.parked.source.partition", str(message.partition()).encode()),
+                ("govbus.parked.source.offset", str(message.offset()).encode())]
+            self._producer.produce(self._parked_topic, key=message.key(), value=message.value(), headers=headers,
+                                   on_delivery=lambda err, _m: errors.append(err.str()) if err else None)
+        if self._producer.flush(60) or errors:
+            raise DeliveryError(f"parking {len(entries)} events in {self._parked_topic} failed: {errors[:3]}; "
+                                "nothing is committed, they are handled again")
+        log.warning("batch parked", extra={"events": len(entries), "reason": result.reason,
+                                           "topic": self._parked_topic})
+
+    def _commit(self, messages: list[Message]) -> None:
+        ends: dict[tuple[str, int], int] = {}
+        for message in messages:
+            where = (message.topic() or "", message.partition() or 0)
+            ends[where] = max(ends.get(where, 0), (message.offset() or 0) + 1)
+        offsets = [TopicPartition(topic, partition, offset) for (topic, partition), offset in ends.items()]
+        try:
+            self._consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as error:  # e.g. the partitions moved in a rebalance: the new owner re-delivers
+            log.warning("commit failed; the events will be delivered again", extra={"error": str(error)})
+            return
+        self._committed.update(ends)
+
+    def _update_lag(self) -> None:
+        if time.monotonic() < self._lag_due:
+            return
+        self._lag_due = time.monotonic() + 2.0
+        lags: dict[str, int] = {}
+        try:
+            assignment = self._consumer.assignment()
+            positions = {(p.topic, p.partition): p.offset for p in self._consumer.position(assignment)}
+            for tp in assignment:
+                _low, high = self._consumer.get_watermark_offsets(tp, cached=True)
+                done = self._committed.get((tp.topic, tp.partition), positions.get((tp.topic, tp.partition), -1))
+                if high >= 0 and done >= 0:
+                    lags[tp.topic] = lags.get(tp.topic, 0) + max(0, high - done)
+        except KafkaException as error:
+            log.debug("lag not measured", extra={"error": str(error)})
+            return
+        for topic, lag in lags.items():
+            self.metrics.lag(topic, lag)
+
+
+def run_connector(settings: WebhookSettings) -> None:
+    """Run the connector in the foreground until SIGTERM or SIGINT (Prometheus on the metrics port)."""
+    from schemas.catalogue import load_catalogue
+
+    collector = CollectorRegistry()
+    connector = WebhookConnector(settings, load_catalogue(), collector=collector)
+    if settings.webhook_metrics_port:
+        start_http_server(settings.webhook_metrics_port, addr="127.0.0.1", registry=collector)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: connector.stop())
+    log.info("webhook connector started", extra={"subscription": settings.webhook_subscription,
+                                                  "settings": settings.model_dump()})
+    connector.run()

@@ -1,0 +1,30 @@
+"""Errors of the webhook connector.
+
+    GovbusError
+    ├── DeliveryError
+    │   └── AttemptFailed           one POST did not get a 2xx (retried, then the batch is parked)
+    └── ConfigurationError
+        └── SubscriptionGone        the subscription was removed while its connector ran (it stops)
+"""
+
+from __future__ import annotations
+
+from govbus.exceptions import ConfigurationError, DeliveryError
+
+
+class AttemptFailed(DeliveryError):
+    """One POST of a batch failed: ``reason`` is the status code or the transport error's name,
+    ``retry_after`` the receiver's ``Retry-After`` in seconds (if it sent one)."""
+
+    def __init__(self, reason: str, detail: str, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.retry_after = retry_after
+
+    @property
+    def throttled(self) -> bool:
+        return self.reason == "429"
+
+
+class SubscriptionGone(ConfigurationError):
+    """The subscription is no longer in the sharing store."""

@@ -1,0 +1,103 @@
+"""What a receiver gets: the JSON body of one batch, built from canonical change events and plans.
+
+One batch::
+
+    {"subscription": "hz-one-stop", "subscriber": "hz-centre", "batch_key": "<64 hex>",
+     "events": [{"event_id": "...", "idempotency_key": "...", "item": "enterprise_registration",
+                 "department": "market-regulation", "operation": "UPSERT", "record_key": "9133...",
+                 "occurred_at": "...", "published_at": "...", "trace_id": "...",
+                 "record": {...only the planned fields...}, "masked_fields": ["legal_representative"]},
+                {"event_id": "...", "operation": "DELETE", "record_key": "...", "record": null, ...}]}
+
+- ``idempotency_key`` is the event id: a re-delivered event (retry, restart, replay) keeps it.
+- ``batch_key`` (also the ``Idempotency-Key`` header) is derived from the batch's event ids, so
+  the same events always make the same key.
+- A delete carries the key only (``record`` is null).
+- ``record_key`` is the record's key in clear only when every key field is planned for the
+  subscriber and unmasked; otherwise it is ``hmac-sha256:<hex>``, a pseudonym keyed by the
+  subscriber's secret (stable for that subscriber, meaningless to anyone else), so a masked
+  identity number never leaks through the key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from govbus.sharing.authorisation import ItemPlan, Shaped, shape
+
+PSEUDONYM_PREFIX = "hmac-sha256:"
+
+
+@dataclass(frozen=True)
+class ShapedEvent:
+    """One event as delivered, with what the audit records of it."""
+
+    body: dict[str, Any]
+    delivered_fields: list[str]
+    masked_fields: list[str]
+
+
+def to_json(value: Any) -> Any:
+    """Avro-decoded values (dates, timestamps, UUIDs, bytes, decimals) as JSON-friendly values."""
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_json(v) for v in value]
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    if hasattr(value, "as_tuple"):  # decimal.Decimal
+        return str(value)
+    return value
+
+
+def delivered_key(record_key: str, item: str, plan: ItemPlan, key_fields: Sequence[str], secret: str) -> str:
+    """The record key as the subscriber may see it (see the module docstring)."""
+    if all(f in plan.fields and f not in plan.masked for f in key_fields):
+        return record_key
+    digest = hmac.new(secret.encode(), f"{item}|{record_key}".encode(), hashlib.sha256).hexdigest()
+    return PSEUDONYM_PREFIX + digest
+
+
+def shape_event(event: Mapping[str, Any], plan: ItemPlan, key_fields: Sequence[str], secret: str) -> ShapedEvent:
+    """The delivered form of canonical ``event`` under ``plan`` (a delete keeps only its key)."""
+    record = event.get("record")
+    is_delete = event["operation"] == "DELETE" or record is None
+    shaped = Shaped({}, [], []) if record is None or is_delete else shape(record, plan)
+    body = {
+        "event_id": str(event["event_id"]),
+        "idempotency_key": str(event["event_id"]),
+        "item": event["data_item"],
+        "department": event["department"],
+        "operation": "DELETE" if is_delete else event["operation"],
+        "record_key": delivered_key(event["record_key"], plan.item, plan, key_fields, secret),
+        "occurred_at": to_json(event["occurred_at"]),
+        "published_at": to_json(event["published_at"]),
+        "trace_id": event["trace_id"],
+        "record": None if is_delete else to_json(shaped.record),
+        "masked_fields": shaped.masked_fields,
+    }
+    return ShapedEvent(body, shaped.delivered_fields, shaped.masked_fields)
+
+
+def batch_key(event_ids: Iterable[str]) -> str:
+    """A key the same events always get: SHA-256 of their ids in order."""
+    return hashlib.sha256("\n".join(event_ids).encode()).hexdigest()
+
+
+def batch_body(subscription: str, subscriber: str, events: Sequence[ShapedEvent]) -> tuple[str, bytes]:
+    """``(batch_key, JSON body)`` of one POST."""
+    key = batch_key(e.body["event_id"] for e in events)
+    document = {"subscription": subscription, "subscriber": subscriber, "batch_key": key,
+                "events": [e.body for e in events]}
+    return key, json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()

@@ -1,0 +1,163 @@
+"""The subscription's current authorisation, item by item, kept fresh in the background.
+
+Every ``refresh_seconds`` a thread reloads subscriptions and grants from the sharing store and
+plans each requested item again (:func:`govbus.sharing.authorisation.plan_item`): an item with a
+plan is delivered as the plan says; an item without one (grant revoked or expired, item no
+longer shared or requested) is refused, and its events are skipped. Besides the reload, a grant
+that expires is noticed at the next event after its expiry, without waiting for the thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors.webhook.exceptions import SubscriptionGone
+from govbus.exceptions import AuthorizationError, CatalogueError
+from govbus.sharing.authorisation import Catalogue, ItemPlan, plan_item
+from govbus.sharing.model import Grant, Subscription
+from govbus.sharing.runtime import PROFILE_PREFIX
+from govbus.sharing.store import SharingSnapshot
+from govbus.topic_names import canonical_topic, profile_topic
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """An item's plan, or why it is refused now."""
+
+    item: str
+    plan: ItemPlan | None
+    reason: str | None = None
+    key_fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Authorisation:
+    """Every requested item's decision at one moment, and when it must be re-planned at the latest."""
+
+    subscription: Subscription
+    decisions: dict[str, Decision]
+    valid_until: dt.datetime | None
+    generation: int
+    topics: dict[str, str] = field(default_factory=dict)
+    """source topic -> item"""
+
+    def decide(self, item: str) -> Decision:
+        return self.decisions.get(item) or Decision(item, None, f"{item} is no longer part of the subscription")
+
+
+def item_topic(item: str, prefix: str) -> str:
+    """Where a requested item's events come from (canonical topic, or a profile's topic)."""
+    if item.startswith(PROFILE_PREFIX):
+        return profile_topic(item[len(PROFILE_PREFIX):], prefix)
+    return canonical_topic(item, prefix)
+
+
+def _key_fields(catalogue: Catalogue, item: str) -> tuple[str, ...]:
+    try:
+        return tuple(getattr(catalogue.get(item), "key_fields", ()))
+    except CatalogueError:
+        return ()
+
+
+def authorise_items(subscription: Subscription, catalogue: Catalogue, grants: list[Grant], now: dt.datetime,
+                    prefix: str, generation: int) -> Authorisation:
+    """Plan each requested item on its own: one refused item does not stop the others."""
+    decisions: dict[str, Decision] = {}
+    for request in subscription.items:
+        try:
+            plan = plan_item(request, subscription.subscriber, catalogue.get(request.item), grants, now)
+            decisions[request.item] = Decision(request.item, plan, None, _key_fields(catalogue, request.item))
+        except (AuthorizationError, CatalogueError) as refusal:
+            decisions[request.item] = Decision(request.item, None, str(refusal))
+    relevant = [g for g in grants if g.subscriber == subscription.subscriber and g.active(now)
+                and any(d.plan is not None and d.item == g.item for d in decisions.values())]
+    valid_until = min((g.expires_at for g in relevant), default=None)
+    topics = {item_topic(r.item, prefix): r.item for r in subscription.items}
+    return Authorisation(subscription, decisions, valid_until, generation, topics)
+
+
+class Authoriser:
+    """Holds the current :class:`Authorisation`; a daemon thread refreshes it every ``refresh_seconds``."""
+
+    def __init__(self, name: str, load: Callable[[], SharingSnapshot], catalogue: Catalogue, prefix: str,
+                 refresh_seconds: float, on_refresh_failure: Callable[[], Any] | None = None) -> None:
+        self._name = name
+        self._load = load
+        self._catalogue = catalogue
+        self._prefix = prefix
+        self._refresh_seconds = refresh_seconds
+        self._on_refresh_failure = on_refresh_failure
+        self._lock = threading.Lock()
+        self._snapshot = self._loaded()
+        self._current = self._plan(self._snapshot, 1)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._refresh_loop, name=f"authoriser-{name}", daemon=True)
+        self.gone: str | None = None
+
+    def start(self) -> Authoriser:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=self._refresh_seconds + 35)
+
+    def current(self, now: dt.datetime | None = None) -> Authorisation:
+        """The decisions in force now (re-planned on the spot when a grant in use has expired)."""
+        if self.gone:
+            raise SubscriptionGone(self.gone)
+        now = now or dt.datetime.now(dt.UTC)
+        with self._lock:
+            current = self._current
+            if current.valid_until is not None and now >= current.valid_until:
+                current = self._current = self._replan(self._snapshot, current, now)
+            return current
+
+    def refresh(self) -> None:
+        """Reload the store and re-plan now."""
+        snapshot = self._loaded()
+        with self._lock:
+            self._snapshot = snapshot
+            self._current = self._replan(snapshot, self._current, dt.datetime.now(dt.UTC))
+
+    def _loaded(self) -> SharingSnapshot:
+        snapshot = self._load()
+        if self._name not in snapshot.subscriptions:
+            known = ", ".join(sorted(snapshot.subscriptions)) or "none"
+            raise SubscriptionGone(f"no subscription {self._name!r} in the sharing store (known: {known}); "
+                                   "add it with `govbus subscriptions add FILE`")
+        return snapshot
+
+    def _plan(self, snapshot: SharingSnapshot, generation: int, now: dt.datetime | None = None) -> Authorisation:
+        return authorise_items(snapshot.subscriptions[self._name], self._catalogue, list(snapshot.grants.values()),
+                               now or dt.datetime.now(dt.UTC), self._prefix, generation)
+
+    def _replan(self, snapshot: SharingSnapshot, previous: Authorisation, now: dt.datetime) -> Authorisation:
+        fresh = self._plan(snapshot, previous.generation, now)
+        if fresh.decisions == previous.decisions and fresh.subscription == previous.subscription:
+            return fresh
+        log.info("authorisation changed", extra={"subscription": self._name, "refused": {
+            item: d.reason for item, d in fresh.decisions.items() if d.plan is None}})
+        return Authorisation(fresh.subscription, fresh.decisions, fresh.valid_until, previous.generation + 1,
+                             fresh.topics)
+
+    def _refresh_loop(self) -> None:
+        while not self._stopping.wait(self._refresh_seconds):
+            try:
+                self.refresh()
+            except SubscriptionGone as gone:
+                self.gone = str(gone)
+                log.warning("subscription removed; the connector stops", extra={"subscription": self._name})
+                return
+            except Exception as error:  # the broker may be away for a while: keep the last decisions
+                log.warning("reloading subscriptions and grants failed; the last ones stay in force",
+                            extra={"subscription": self._name, "error": repr(error)})
+                if self._on_refresh_failure:
+                    self._on_refresh_failure()

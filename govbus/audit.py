@@ -1,0 +1,173 @@
+"""The delivery audit: who received which record of which item, which fields, when, and how it ended.
+
+Every subscriber connector appends one JSON record per event outcome to ``audit_topic(prefix)``
+(``<prefix>.audit.deliveries``), keyed by the subscriber, with the outcome's time as the message
+timestamp. It writes the record after the outcome is final (the receiver's 2xx, the parked copy
+acknowledged, or the refusal decided) and before it commits the event's offset, so every
+committed event has its audit record (a crash in between audits the event twice, never zero times).
+
+Outcomes:
+
+- ``delivered``: the receiver acknowledged it; ``fields_delivered`` and ``fields_masked`` say what it got;
+- ``parked``: every attempt failed; the event went to the subscription's parked topic, nothing was received;
+- ``refused``: the item was not authorised at that moment (grant revoked or expired); nothing was sent.
+
+``govbus audit who-received ITEM KEY`` and ``govbus audit deliveries SUBSCRIBER --since TIME`` read it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+from collections.abc import Iterable
+from enum import StrEnum
+
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticError
+
+from govbus.exceptions import DeliveryError, PlatformError
+from govbus.topic_names import audit_topic
+from govbus.topics import TopicSpec
+
+AUDIT_PARTITIONS = 3
+AUDIT_CONFIG = {"retention.ms": "-1", "cleanup.policy": "delete"}
+"""Kept until operators archive it: an audit that forgets is no audit."""
+
+
+class Outcome(StrEnum):
+    DELIVERED = "delivered"
+    PARKED = "parked"
+    REFUSED = "refused"
+
+
+class AuditRecord(BaseModel):
+    """One event's outcome for one subscription."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    at: dt.datetime = Field(description="when the outcome became final (UTC)")
+    subscriber: str
+    subscription: str
+    connector: str = Field(description="webhook, postgres, feed, ...")
+    item: str
+    record_key: str = Field(description="the record's key in clear (the audit is internal)")
+    event_id: str
+    operation: str = "UPSERT"
+    outcome: Outcome
+    fields_delivered: list[str] = Field(default_factory=list)
+    fields_masked: list[str] = Field(default_factory=list)
+    grant_id: str | None = None
+    attempts: int = 0
+    reason: str | None = None
+
+
+def audit_topic_spec(prefix: str) -> TopicSpec:
+    return TopicSpec(audit_topic(prefix), AUDIT_PARTITIONS, dict(AUDIT_CONFIG))
+
+
+class AuditWriter:
+    """Appends audit records with ``producer`` (acks=all); :meth:`flush` says whether all were stored."""
+
+    def __init__(self, producer: Producer, prefix: str) -> None:
+        self._producer = producer
+        self.topic = audit_topic(prefix)
+        self._errors: list[str] = []
+
+    def append(self, record: AuditRecord) -> None:
+        value = record.model_dump_json().encode()
+        timestamp = int(record.at.timestamp() * 1000)
+        while True:
+            try:
+                self._producer.produce(self.topic, key=record.subscriber.encode(), value=value, timestamp=timestamp,
+                                       on_delivery=self._delivered)
+                return
+            except BufferError:
+                self._producer.poll(0.1)
+
+    def _delivered(self, error: KafkaError | None, _message: Message) -> None:
+        if error is not None:
+            self._errors.append(error.str())
+
+    def flush(self, timeout: float = 60.0) -> None:
+        """Wait until every appended record is acknowledged; :class:`DeliveryError` if any was not."""
+        remaining = self._producer.flush(timeout)
+        errors, self._errors = self._errors, []
+        if remaining or errors:
+            raise DeliveryError(f"audit records were not stored in {self.topic}: "
+                                f"{errors[:3] or f'{remaining} unacknowledged after {timeout:.0f} s'}; "
+                                "the offsets stay uncommitted and the events are handled again")
+
+
+def read_audit(bootstrap: str, prefix: str, since: dt.datetime | None = None,
+               timeout: float = 30.0) -> list[AuditRecord]:
+    """Every audit record written at or after ``since`` (all when ``None``), oldest first."""
+    topic = audit_topic(prefix)
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"govbus-audit-reader-{uuid.uuid4().hex}",
+                         "enable.auto.commit": False, "enable.partition.eof": False})
+    try:
+        metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
+        if metadata is None or metadata.error is not None:
+            raise PlatformError(f"audit topic {topic!r} does not exist on {bootstrap}: no subscriber connector "
+                                "has delivered anything under this prefix (GOVBUS_TOPIC_PREFIX) yet")
+        starts, ends = _bounds(consumer, topic, list(metadata.partitions), since, timeout)
+        messages = _read(consumer, starts, ends, timeout)
+    finally:
+        consumer.close()
+    records = [_parse(m) for m in messages]
+    return sorted((r for r in records if r is not None and (since is None or r.at >= since)), key=lambda r: r.at)
+
+
+def _bounds(consumer: Consumer, topic: str, partitions: list[int], since: dt.datetime | None,
+            timeout: float) -> tuple[list[TopicPartition], dict[int, int]]:
+    ends = {p: int(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)[1]) for p in partitions}
+    if since is None:
+        starts = [TopicPartition(topic, p, 0) for p in partitions]
+    else:
+        millis = int(since.timestamp() * 1000)
+        starts = consumer.offsets_for_times([TopicPartition(topic, p, millis) for p in partitions], timeout=timeout)
+    useful = [tp for tp in starts if 0 <= tp.offset < ends[tp.partition]]
+    return useful, {tp.partition: ends[tp.partition] for tp in useful}
+
+
+def _read(consumer: Consumer, starts: list[TopicPartition], ends: dict[int, int], timeout: float) -> list[Message]:
+    if not starts:
+        return []
+    consumer.assign(starts)
+    messages: list[Message] = []
+    remaining = dict(ends)
+    deadline = time.monotonic() + timeout
+    while remaining:
+        if time.monotonic() > deadline:
+            raise PlatformError(f"reading the audit topic timed out with partitions {sorted(remaining)} unread")
+        for message in consumer.consume(1000, 0.5):
+            if message.error():
+                continue
+            messages.append(message)
+            partition, offset = message.partition(), message.offset()
+            if partition in remaining and offset is not None and offset + 1 >= remaining[partition]:
+                del remaining[partition]
+    return messages
+
+
+def _parse(message: Message) -> AuditRecord | None:
+    try:
+        return AuditRecord.model_validate(json.loads(message.value() or b"null"))
+    except (ValueError, PydanticError):
+        return None
+
+
+def who_received(records: Iterable[AuditRecord], item: str, record_key: str,
+                 outcomes: Iterable[Outcome] = (Outcome.DELIVERED,)) -> list[AuditRecord]:
+    """Records of ``item``'s record ``record_key`` with one of ``outcomes``, oldest first."""
+    wanted = set(outcomes)
+    return [r for r in records if r.item == item and r.record_key == record_key and r.outcome in wanted]
+
+
+def deliveries_to(records: Iterable[AuditRecord], subscriber: str,
+                  outcomes: Iterable[Outcome] = tuple(Outcome)) -> list[AuditRecord]:
+    """Records of ``subscriber`` with one of ``outcomes``, oldest first."""
+    wanted = set(outcomes)
+    return [r for r in records if r.subscriber == subscriber and r.outcome in wanted]
