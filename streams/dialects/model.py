@@ -22,11 +22,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import pydantic
+
 from govbus.envelope import envelope_schema
 from govbus.exceptions import ValidationError
-from govbus.identifiers import check_resident_id, check_uscc, upgrade_legacy_id
+from govbus.identifiers import upgrade_legacy_id
 from govbus.topic_names import DEFAULT_PREFIX, department_topic, local_topic
 from schemas.catalogue import DataItem, IdentifierKind, load_catalogue
+from schemas.catalogue.types import DivisionCode, ResidentId, Uscc
 
 FIXES_HEADER = "govbus.fixes"
 """Header of a canonical event listing the fixes (JSON list of objects)."""
@@ -154,28 +157,31 @@ class Dialect(ABC):
 
 
 def canonical_key_value(item: DataItem, field: str, value: str) -> str:
-    """``value`` of key field ``field`` made canonical and checked (see :meth:`Dialect.canonical_key`)."""
+    """``value`` of key field ``field`` made canonical and checked (see :meth:`Dialect.canonical_key`).
+
+    Identifier keys go through the catalogue's own identifier types, so they are cleaned and
+    checked exactly as record fields are, with the same rules (``uscc.check_character``, ...).
+    """
     kind = item.identifier_fields.get(field)
-    if kind is None:
+    adapter = None if kind is None else _IDENTIFIER_ADAPTERS.get(kind)
+    if adapter is None:
         key = value.strip()
         if not key:
             raise ValidationError(field, "required", "the event's record key is empty")
         return key
-    code = "".join(unicodedata.normalize("NFKC", value).split()).upper()
-    if kind is IdentifierKind.RESIDENT_ID:
-        if len(code) == 15 and code.isdigit():
-            code = upgrade_legacy_id(code)
-        problem = check_resident_id(code)
-        rule = "resident_id.format"
-    elif kind is IdentifierKind.USCC:
-        problem = check_uscc(code)
-        rule = "uscc.format"
-    else:
-        problem = None
-        rule = ""
-    if problem:
-        raise ValidationError(field, rule, f"record key {value!r} is not valid: {problem}")
-    return code
+    try:
+        return str(adapter.validate_python(value))
+    except pydantic.ValidationError as error:
+        detail = error.errors(include_url=False)[0]
+        reason = (detail.get("ctx") or {}).get("reason", detail["msg"])
+        raise ValidationError(field, detail["type"], f"record key {value!r}: {reason}") from None
+
+
+_IDENTIFIER_ADAPTERS: dict[IdentifierKind, pydantic.TypeAdapter[str]] = {
+    IdentifierKind.USCC: pydantic.TypeAdapter(Uscc),
+    IdentifierKind.RESIDENT_ID: pydantic.TypeAdapter(ResidentId),
+    IdentifierKind.DIVISION_CODE: pydantic.TypeAdapter(DivisionCode),
+}
 
 
 class IdentityDialect(Dialect):

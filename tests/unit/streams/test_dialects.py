@@ -299,8 +299,11 @@ def test_delete_keys_are_made_canonical(item: str, key: str, expected: str) -> N
 
 def test_an_invalid_delete_key_is_refused() -> None:
     with pytest.raises(ValidationError) as caught:
-        get_dialect("enterprise_registration", "canonical").canonical_key(USCC[:17] + "0")
-    assert (caught.value.field, caught.value.rule) == ("uscc", "uscc.format")
+        get_dialect("enterprise_registration", "canonical").canonical_key(USCC[:17] + ("0" if USCC[17] != "0" else "1"))
+    assert (caught.value.field, caught.value.rule) == ("uscc", "uscc.check_character")
+    with pytest.raises(ValidationError) as caught:
+        get_dialect("identity_verification", "canonical").canonical_key("12345")
+    assert (caught.value.field, caught.value.rule) == ("resident_id", "resident_id.format")
 
 
 def test_fixes_header_round_trip_keeps_chinese_readable() -> None:

@@ -1,0 +1,52 @@
+"""The normaliser's settings: one pydantic-settings model, env prefix ``GOVBUS_``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode
+
+from govbus.settings import GovbusSettings
+from govbus.topic_names import DEFAULT_PREFIX, PREFIX_PATTERN
+from schemas.catalogue import load_catalogue
+from streams.dialects import ITEMS
+
+
+class NormaliserSettings(GovbusSettings):
+    """Env ``GOVBUS_KAFKA_BOOTSTRAP``, ``GOVBUS_REGISTRY_URL``, ``GOVBUS_TOPIC_PREFIX``, ``GOVBUS_NORMALISER_*``.
+
+    ``GOVBUS_NORMALISER_ITEMS`` is a comma-separated list of catalogue items (default: every item
+    with local dialects); an item without dialects is normalised from its department topic only.
+    """
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    registry_url: str = "http://127.0.0.1:8081"
+    topic_prefix: str = Field(default=DEFAULT_PREFIX, pattern=PREFIX_PATTERN)
+    normaliser_items: Annotated[tuple[str, ...], NoDecode] = ITEMS
+    normaliser_app_id: str = Field(default="govbus-normaliser", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                                   description="faust app id: consumer group and changelog topic names")
+    normaliser_partitions: int = Field(default=3, ge=1, le=1000,
+                                       description="partitions of every topic the normaliser reads or writes")
+    normaliser_metrics_port: int = Field(default=0, ge=0, le=65535, description="Prometheus port; 0: no endpoint")
+    normaliser_dedup_window_seconds: float = Field(
+        default=3600.0, gt=0, description="a re-sent event id within this time of the first is dropped (see dedup)")
+    normaliser_lag_interval_seconds: float = Field(default=5.0, gt=0, description="how often consumer lag is measured")
+    log_level: str = "INFO"
+
+    @field_validator("normaliser_items", mode="before")
+    @classmethod
+    def _split_items(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("normaliser_items")
+    @classmethod
+    def _known_items(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("name at least one catalogue item")
+        catalogue = load_catalogue()
+        for name in value:
+            catalogue.get(name)  # raises UnknownDataItemError naming close matches and the known items
+        return tuple(dict.fromkeys(value))

@@ -1,0 +1,129 @@
+"""What the normaliser's integration tests share: the traffic they publish and how they read results."""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from govbus.serde import WireEncoder
+from govbus.topic_names import value_subject
+from streams.dialects import ITEMS, Dialect, dialects_for
+from streams.dialects.synthetic import DialectSample, change_event, samples
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One message produced to a source topic, and what the normaliser must make of it."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    event: dict[str, Any] | None = None
+    sample: DialectSample | None = None
+    poison: str = ""
+    """For undecodable bytes: the rule they are dead-lettered with."""
+
+    @property
+    def event_id(self) -> str:
+        return str(self.event["event_id"]) if self.event else ""
+
+
+class Encoders:
+    """One WireEncoder per dialect topic (each registers the dialect's event schema)."""
+
+    def __init__(self, registry_url: str, prefix: str) -> None:
+        self._registry = SchemaRegistryClient({"url": registry_url})
+        self._prefix = prefix
+        self._encoders: dict[str, WireEncoder] = {}
+
+    def encode(self, dialect: Dialect, event: dict[str, Any]) -> bytes:
+        topic = dialect.topic(self._prefix)
+        if topic not in self._encoders:
+            self._encoders[topic] = WireEncoder(self._registry, value_subject(topic), dialect.event_schema())
+        return self._encoders[topic].encode(event)
+
+    def encode_other(self, subject: str, schema: dict[str, Any], value: dict[str, Any]) -> bytes:
+        return WireEncoder(self._registry, subject, schema).encode(value)
+
+
+def dialect_traffic(encoders: Encoders, prefix: str, per_dialect: int, bad_share: float, seed: int,
+                    items: Iterable[str] = ITEMS) -> list[Sent]:
+    """Samples of every dialect of ``items`` as encoded change events, interleaved by dialect."""
+    rng = random.Random(seed)
+    sent = []
+    for item in items:
+        for dialect in dialects_for(item):
+            for sample in samples(item, dialect.name, per_dialect, bad_share=bad_share, seed=seed):
+                event = change_event(sample, dialect.department, rng)
+                sent.append(Sent(dialect.topic(prefix), sample.key.encode(), encoders.encode(dialect, event),
+                                 event, sample))
+    rng.shuffle(sent)
+    return sent
+
+
+def delete_event(encoders: Encoders, dialect: Dialect, prefix: str, record_key: str) -> Sent:
+    """A DELETE of ``record_key`` (as the local system spells it) in ``dialect``."""
+    event = {"event_id": str(uuid.uuid4()), "data_item": dialect.item.name, "department": dialect.department,
+             "source_system": dialect.name, "operation": "DELETE", "record_key": record_key,
+             "occurred_at": _now(), "published_at": _now(), "trace_id": uuid.uuid4().hex, "record": None}
+    return Sent(dialect.topic(prefix), record_key.encode(), encoders.encode(dialect, event), event)
+
+
+def _now() -> Any:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def produce(bootstrap: str, messages: Iterable[Sent]) -> int:
+    """Produce each message with its key (acks=all); return how many the broker acknowledged."""
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True, "linger.ms": 5})
+    acked = 0
+
+    def delivered(error: KafkaError | None, _message: Message) -> None:
+        nonlocal acked
+        acked += error is None
+
+    for message in messages:
+        producer.produce(message.topic, key=message.key, value=message.value, on_delivery=delivered)
+        producer.poll(0)
+    producer.flush(60)
+    return acked
+
+
+def metric(port: int, name: str, **labels: str) -> float:
+    """Sum of the samples of ``name`` whose labels include ``labels`` (0 if none)."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+               if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()))
+
+
+def metric_samples(port: int, name: str) -> list[tuple[dict[str, str], float]]:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    return [(sample.labels, sample.value) for family in text_string_to_metric_families(text)
+            for sample in family.samples if sample.name == name]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.5)
+
+
+def metric_or_zero(port: int, name: str) -> float:
+    """:func:`metric`, or 0 while the endpoint is not up yet."""
+    try:
+        return metric(port, name)
+    except httpx.HTTPError:
+        return 0.0
