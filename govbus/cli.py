@@ -461,6 +461,52 @@ def audit_deliveries(subscriber: str, since: str, outcome: str | None, as_json: 
     show_deliveries(subscriber, since, outcome, as_json)
 
 
+@main.group()
+def streams() -> None:
+    """Stream processors: the normaliser (local dialects -> canonical events)."""
+
+
+_ITEMS_HELP = "Comma-separated catalogue items (env GOVBUS_NORMALISER_ITEMS; default: every item with dialects)."
+
+
+@streams.command("normalise")
+@click.option("--items", help=_ITEMS_HELP)
+@click.option("--metrics-port", type=int, help="Prometheus port on 127.0.0.1 (env GOVBUS_NORMALISER_METRICS_PORT).")
+@reports_errors
+def streams_normalise(items: str | None, metrics_port: int | None) -> None:
+    """Normalise department and local-dialect records to canonical events until SIGTERM.
+
+    Creates its topics first; other settings from GOVBUS_* variables (GOVBUS_TOPIC_PREFIX,
+    GOVBUS_NORMALISER_PARTITIONS, GOVBUS_NORMALISER_DEDUP_WINDOW_SECONDS, ...).
+    """
+    from govbus.commands.streams import run_normaliser
+
+    run_normaliser(items, metrics_port)
+
+
+@streams.command("topics")
+@click.option("--items", help=_ITEMS_HELP)
+@reports_errors
+def streams_topics(items: str | None) -> None:
+    """Create every topic the normaliser needs (sources, local dialects, canonical, dead letters, changelogs)."""
+    from govbus.commands.streams import create_topics
+
+    create_topics(items, console)
+
+
+@streams.command("dialects")
+@click.option("--item", help="Only this data item's dialects.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option("--topic-prefix", help=_PREFIX_HELP)
+@reports_errors
+def streams_dialects(item: str | None, as_json: bool, topic_prefix: str | None) -> None:
+    """List the local dialects the normaliser reads, with their topics."""
+    from govbus.commands.catalogue import topic_prefix as prefix_of
+    from govbus.commands.streams import list_dialects
+
+    list_dialects(item, prefix_of(topic_prefix), as_json)
+
+
 @main.command("demo")
 @click.option("--records", default=300, show_default=True, type=click.IntRange(1, 100_000),
               help="How many synthetic enterprise registrations to publish.")
