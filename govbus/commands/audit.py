@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 
 import click
@@ -13,6 +14,11 @@ from govbus.audit import AuditRecord, Outcome, deliveries_to, read_audit, who_re
 from govbus.settings import ClientSettings
 from govbus.timespec import parse_time
 from govbus.topic_names import TopicSettings
+
+
+def _stdout() -> Console:
+    """Tables on stdout; wide ones when piped, rather than folded into 80 columns."""
+    return Console(width=None if sys.stdout.isatty() else 200)
 
 
 def _records(since: str | None) -> list[AuditRecord]:
@@ -42,7 +48,7 @@ def show_who_received(item: str, record_key: str, since: str | None, every_outco
     for r in found:
         table.add_row(_when(r), r.subscriber, r.subscription, r.outcome.value, r.event_id,
                       ", ".join(r.fields_delivered) or "-", ", ".join(r.fields_masked) or "-")
-    Console().print(table)
+    _stdout().print(table)
 
 
 def show_deliveries(subscriber: str, since: str, outcome: str | None, as_json: bool) -> None:
@@ -59,4 +65,4 @@ def show_deliveries(subscriber: str, since: str, outcome: str | None, as_json: b
     for r in found:
         table.add_row(_when(r), r.subscription, r.item, r.record_key, r.outcome.value,
                       ", ".join(r.fields_delivered) or "-", ", ".join(r.fields_masked) or "-", r.reason or "")
-    Console().print(table)
+    _stdout().print(table)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import click
@@ -16,6 +17,11 @@ from govbus.sharing.runtime import consumer_group
 from govbus.sharing.store import SharingStore
 from govbus.timespec import parse_time
 from govbus.topic_names import TopicSettings
+
+
+def _stdout() -> Console:
+    """Tables on stdout; wide ones when piped, rather than folded into 80 columns."""
+    return Console(width=None if sys.stdout.isatty() else 200)
 
 
 def run_subscription(name: str, overrides: dict[str, Any]) -> None:
@@ -59,7 +65,7 @@ def replay(name: str, when_text: str, dry_run: bool, as_json: bool, console: Con
     for r in rewinds:
         table.add_row(r.topic, str(r.partition), "-" if r.committed is None else str(r.committed), str(r.target),
                       "?" if r.events_again is None else str(r.events_again))
-    Console().print(table)
+    _stdout().print(table)
     if not dry_run:
         console.print(f"group {group} moved; start the connector (`govbus subscriptions run {name}`) to re-deliver; "
                       "receivers drop events they already applied by idempotency key", highlight=False)
