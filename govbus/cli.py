@@ -463,7 +463,7 @@ def audit_deliveries(subscriber: str, since: str, outcome: str | None, as_json: 
 
 @main.group()
 def streams() -> None:
-    """Stream processors: the normaliser (local dialects -> canonical events)."""
+    """Stream processors: the normaliser (local dialects -> canonical events) and the profile builder."""
 
 
 _ITEMS_HELP = "Comma-separated catalogue items (env GOVBUS_NORMALISER_ITEMS; default: every item with dialects)."
@@ -505,6 +505,26 @@ def streams_dialects(item: str | None, as_json: bool, topic_prefix: str | None) 
     from govbus.commands.streams import list_dialects
 
     list_dialects(item, prefix_of(topic_prefix), as_json)
+
+
+@streams.command("profiles")
+@click.option("--profiles", help="Comma-separated profiles to build (enterprise, person; default: both).")
+@click.option("--metrics-port", type=int, help="Prometheus port on 127.0.0.1 (env GOVBUS_PROFILES_METRICS_PORT).")
+@click.option("--create-topics", is_flag=True, help="Create (or check) the profile builder's topics, list them, exit.")
+@reports_errors
+def streams_profiles(profiles: str | None, metrics_port: int | None, create_topics: bool) -> None:
+    """Build the enterprise and person profiles from canonical events until SIGTERM.
+
+    Joins items on faust tables and writes compacted <prefix>.profile.<name> topics; creates its
+    topics first. Settings from GOVBUS_* variables (GOVBUS_TOPIC_PREFIX, GOVBUS_PROFILES_APP_ID,
+    GOVBUS_PROFILES_PARTITIONS, GOVBUS_PROFILES_DATA_DIR, ...).
+    """
+    from streams.profiles.commands import create_profile_topics, run_profiles
+
+    if create_topics:
+        create_profile_topics(profiles, console)
+        return
+    run_profiles(profiles, metrics_port)
 
 
 @main.command("demo")
