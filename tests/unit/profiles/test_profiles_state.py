@@ -103,7 +103,7 @@ def test_avro_native_turns_dates_and_timestamps_into_numbers() -> None:
     assert avro_native(value) == {"d": 10, "t": 1000, "l": [-1]}
 
 
-def _simulate(events: list[Any], replay: random.Random | None) -> dict[str, dict[str, Any]]:
+def _simulate(events: list[Any], replay: random.Random | None) -> tuple[dict[str, dict[str, State]], set[str]]:
     """The re-key and build stages in memory; with ``replay``, forwards are duplicated at random
     and a stretch of the log is applied twice (what a restart after a crash does)."""
     definitions = load_profiles()
@@ -117,6 +117,7 @@ def _simulate(events: list[Any], replay: random.Random | None) -> dict[str, dict
             record = None if forward.remove or event.event.record is None else avro_native(event.event.record)
             inputs[forward.profile].append((forward.key, Change(forward.side, event.record_key, offset, record)))
     states: dict[str, dict[str, State]] = {}
+    emitted: set[str] = set()
     for definition in definitions:
         log = inputs[definition.name]
         if replay is not None:
@@ -126,16 +127,22 @@ def _simulate(events: list[Any], replay: random.Random | None) -> dict[str, dict
             log = log[:cut] + log[max(0, cut - replay.randrange(200)):]  # replay after a "restart"
         table: dict[str, State] = {}
         for key, change in log:
-            table[key] = apply_change(definition, table.get(key, {}), change).state
+            outcome = apply_change(definition, table.get(key, {}), change)
+            table[key] = outcome.state
+            if outcome.emit is not Emit.NOTHING:
+                content = profile_content(definition, key, outcome.state)
+                emitted.add(json.dumps([definition.name, key, change.version, content], sort_keys=True))
         states[definition.name] = table
-    return states  # type: ignore[return-value]
+    return states, emitted
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_replays_and_duplicates_end_in_the_expected_profiles(seed: int) -> None:
     events = profile_scenario(load_profiles(), anchors_per_profile=25, seed=seed)
+    clean = _simulate(events, None)[1]
     for replay in (None, random.Random(seed)):
-        states = _simulate(events, replay)
+        states, emitted = _simulate(events, replay)
+        assert emitted == clean, "a replayed or duplicated forward emits nothing new"
         for definition in load_profiles():
             expected = expected_final_profiles(definition, events)
             table = states[definition.name]
