@@ -37,8 +37,9 @@ class ProfileRun:
 
     @property
     def settings(self) -> ProfileSettings:
-        return ProfileSettings(**{k[len("GOVBUS_"):].lower(): v for k, v in self.env.items()
-                                  if k.startswith("GOVBUS_") and k != "GOVBUS_LOG_LEVEL"})
+        values: dict[str, Any] = {k[len("GOVBUS_"):].lower(): v for k, v in self.env.items()
+                                  if k.startswith("GOVBUS_") and k != "GOVBUS_LOG_LEVEL"}
+        return ProfileSettings.model_validate(values)
 
     @property
     def topology(self) -> ProfileTopology:
@@ -150,7 +151,8 @@ def output_messages(bootstrap: str, topic: str) -> list[OutputMessage]:
 
 
 def message_tuple(message: Message) -> OutputMessage:
-    headers = tuple((k, bytes(v or b"")) for k, v in (message.headers() or []))
+    pairs: list[tuple[str, bytes]] = list(message.headers() or [])  # type: ignore[arg-type]
+    headers = tuple((k, bytes(v or b"")) for k, v in pairs)
     return (bytes(message.key() or b""), message.value(), headers)
 
 

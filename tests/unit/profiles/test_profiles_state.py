@@ -111,8 +111,9 @@ def _simulate(events: list[Any], replay: random.Random | None) -> tuple[dict[str
     inputs: dict[str, list[tuple[str, Change]]] = {d.name: [] for d in definitions}
     for offset, event in enumerate(events):
         routes = routes_for(event.item, definitions)
-        key = (event.item, event.record_key)
-        forwards, histories[key] = route(routes, event.record_key, event.event.record, histories.get(key, {}))
+        record_id = (event.item, event.record_key)
+        forwards, histories[record_id] = route(routes, event.record_key, event.event.record,
+                                               histories.get(record_id, {}))
         for forward in forwards:
             record = None if forward.remove or event.event.record is None else avro_native(event.event.record)
             inputs[forward.profile].append((forward.key, Change(forward.side, event.record_key, offset, record)))
