@@ -104,29 +104,34 @@ def _add_agent(app: faust.App, settings: NormaliserSettings, normaliser: ItemNor
                              value_serializer="raw")
     seen = EventIdTable(app, item, settings.normaliser_dedup_window_seconds, settings.normaliser_partitions)
 
+    processed = {topic: metrics.processed.labels(item=item, dialect=normaliser.dialect_of(topic).name)
+                 for topic in normaliser.topics}
+    deduplicated, latency = metrics.deduplicated.labels(item=item), metrics.latency.labels(item=item)
+
     async def normalise(stream: Any) -> None:
         async for event in stream.events():
             started = time.perf_counter()
             message = event.message
-            metrics.processed.labels(item=item, dialect=normaliser.dialect_of(message.topic).name).inc()
+            processed[message.topic].inc()
             decoded = await _decode(normaliser, event.value, message.topic)
             if isinstance(decoded, Decoded) and seen.seen(decoded.event_id):
-                metrics.deduplicated.labels(item=item).inc()
+                deduplicated.inc()
                 log.info("duplicate event %s dropped (%s[%d]@%d)", decoded.event_id, message.topic, message.partition,
                          message.offset)
             else:
                 outcome = normaliser.normalise(decoded) if isinstance(decoded, Decoded) else decoded
                 if isinstance(outcome, Accepted):
-                    await canonical.send(key=outcome.key, value=outcome.value, headers=outcome.headers())
+                    # send_soon: into faust's producer buffer, flushed before every offset commit
+                    canonical.send_soon(key=outcome.key, value=outcome.value, headers=outcome.headers())
                     metrics.accepted(item, outcome)
                 else:
-                    await dead_letters.send(key=event.key, value=event.value, headers=_letter(outcome, message))
+                    dead_letters.send_soon(key=event.key, value=event.value, headers=_letter(outcome, message))
                     metrics.rejected_one(item, outcome)
                     log.info("dead-lettered %s[%d]@%d: %s (%s)", message.topic, message.partition, message.offset,
                              outcome.rule, outcome.reason)
                 if isinstance(decoded, Decoded):
                     seen.mark(decoded.event_id)
-            metrics.latency.labels(item=item).observe(time.perf_counter() - started)
+            latency.observe(time.perf_counter() - started)
 
     app.agent(source, name=f"normalise-{item}")(normalise)
 
