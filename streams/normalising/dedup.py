@@ -11,7 +11,9 @@ consumes) and forgets old ids:
   event id to deduplicate on; the HTTP push sends it as ``Idempotency-Key``).
 - **Expiry**: windows expire ``2W`` after they end: faust drops them from memory, and the
   changelog topic (``cleanup.policy=compact,delete``, ``retention.ms`` = ``2W``) drops them from
-  Kafka. Ids read back at start-up stay in memory until the next restart.
+  Kafka. Ids read back at start-up stay in memory until the next restart. faust expires windows by
+  the wall clock while they are placed by message timestamps: when a backlog older than ``2W`` is
+  replayed, duplicates are only recognised within one cleanup interval (60 s) of each other.
 - **Partitions**: faust writes a table change to the changelog partition of the *event being
   processed*, and a worker only holds the table partitions of its assigned source partitions. A
   re-sent event is therefore only recognised if it lands on the same source partition as the
