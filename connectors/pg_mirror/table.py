@@ -8,7 +8,9 @@
   schema no longer has, loses ``NOT NULL``; an int or long promoted to float or double becomes
   ``double precision``. Columns are never dropped or narrowed.
 - **Upsert**: ``INSERT ... ON CONFLICT (key) DO UPDATE``; the columns the writer schema lacks are set
-  to their ``DEFAULT``. **Delete**: by key.
+  to their ``DEFAULT``. Many rows go first by ``COPY`` into a temporary table dropped at commit, then
+  ``INSERT ... SELECT ... ON CONFLICT`` (one key appears once per batch, so no row is hit twice).
+  **Delete**: by key.
 
 The DDL runs in the same transaction as the rows it is needed for, so a failed batch leaves the
 table as it was; :class:`TableState` is updated by the caller only after the commit.
@@ -145,18 +147,30 @@ def _retype(name: TableName, column: Column, existing: Existing, statements: lis
     return target
 
 
-def upsert_statement(name: TableName, state: TableState, written: Sequence[str], key: Sequence[str]) -> sql.Composed:
+def upsert_statement(name: TableName, state: TableState, written: Sequence[str], key: Sequence[str],
+                     source: sql.Composable | None = None) -> sql.Composed:
     """``INSERT`` of the ``written`` columns (in that order), updating every other column on conflict:
-    the written ones from the new row, the ones the writer lacks to their default."""
+    the written ones from the new row, the ones the writer lacks to their default. The rows are bound
+    parameters, or with ``source`` (a table holding the ``written`` columns) selected from it."""
     updates = [sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in written if c not in key]
     updates += [sql.SQL("{} = DEFAULT").format(sql.Identifier(c)) for c in state.columns
                 if c not in written and c not in key]
     action = (sql.SQL("DO UPDATE SET {}").format(sql.SQL(", ").join(updates)) if updates
               else sql.SQL("DO NOTHING"))
-    return sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) {}").format(
-        name.ident(), sql.SQL(", ").join(map(sql.Identifier, written)),
-        sql.SQL(", ").join(sql.Placeholder() * len(written)),
-        sql.SQL(", ").join(map(sql.Identifier, key)), action)
+    columns = sql.SQL(", ").join(map(sql.Identifier, written))
+    rows = (sql.SQL("VALUES ({})").format(sql.SQL(", ").join(sql.Placeholder() * len(written))) if source is None
+            else sql.SQL("SELECT {} FROM {}").format(columns, source))
+    return sql.SQL("INSERT INTO {} ({}) {} ON CONFLICT ({}) {}").format(
+        name.ident(), columns, rows, sql.SQL(", ").join(map(sql.Identifier, key)), action)
+
+
+def stage_statements(name: TableName, written: Sequence[str], stage: str) -> tuple[sql.Composed, sql.Composed]:
+    """A temporary table ``stage`` with the ``written`` columns of ``name`` (no constraints; dropped at commit),
+    and the ``COPY`` that fills it."""
+    columns = sql.SQL(", ").join(map(sql.Identifier, written))
+    create_stage = sql.SQL("CREATE TEMPORARY TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
+        sql.Identifier(stage), columns, name.ident())
+    return create_stage, sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(stage), columns)
 
 
 def delete_statement(name: TableName, key: Sequence[str]) -> sql.Composed:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from connectors.pg_mirror.columns import Column, adapt
 from connectors.pg_mirror.source import Key, RowChange
@@ -24,11 +25,15 @@ from connectors.pg_mirror.table import (
     create,
     delete_statement,
     load_state,
+    stage_statements,
     upsert_statement,
     widen,
 )
 
 log = logging.getLogger(__name__)
+
+COPY_FROM = 64
+"""Groups of at least this many upserts go through COPY and a temporary table, smaller ones through executemany."""
 
 # Let the server notice a vanished mirror within about half a minute.
 _KEEPALIVE = "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3"
@@ -79,6 +84,7 @@ class PgWriter:
         self._conn: psycopg.Connection[Any] | None = None
         self._states: dict[TableName, TableState] = {}
         """Tables as last committed (a failed transaction clears this: it is read again)."""
+        self._stages = 0
 
     def set_keys(self, keys: Mapping[TableName, Sequence[str]]) -> None:
         self._keys = {table: tuple(key) for table, key in keys.items()}
@@ -153,27 +159,42 @@ class PgWriter:
             state = load_state(conn, table)
         if state is None and not upserts:
             return written  # no table yet: nothing to delete
-        by_columns: dict[tuple[Column, ...], list[RowChange]] = {}
+        by_schema: dict[int, list[RowChange]] = {}  # one group per writer schema (ColumnCache shares the tuple)
         for change in upserts:
-            by_columns.setdefault(change.columns, []).append(change)
-        for columns in by_columns:
-            state = self._ensure(conn, table, state, columns, key, written)
+            by_schema.setdefault(id(change.columns), []).append(change)
+        for group in by_schema.values():
+            state = self._ensure(conn, table, state, group[0].columns, key, written)
         if state is not None:
             pending[table] = state
-        with conn.cursor() as cursor:
-            for columns, group in by_columns.items():
-                assert state is not None
-                names = [c.name for c in columns]
-                types = [state.columns[name].pg_type for name in names]
-                rows = [[adapt((change.record or {}).get(n), t) for n, t in zip(names, types, strict=True)]
-                        for change in group]
-                cursor.executemany(upsert_statement(table, state, names, key), rows)
-            if upserts:
-                written.upserted[str(table)] = len(upserts)
-            if deletes:
+        for group in by_schema.values():
+            assert state is not None
+            self._upsert(conn, table, state, key, group)
+        if upserts:
+            written.upserted[str(table)] = len(upserts)
+        if deletes:
+            with conn.cursor() as cursor:
                 cursor.executemany(delete_statement(table, key), deletes)
                 written.deleted[str(table)] = max(cursor.rowcount, 0)
         return written
+
+    def _upsert(self, conn: psycopg.Connection[Any], table: TableName, state: TableState, key: Sequence[str],
+                group: Sequence[RowChange]) -> None:
+        names = [c.name for c in group[0].columns]
+        types = [state.columns[name].pg_type for name in names]
+        rows = [[adapt(record.get(n), t) for n, t in zip(names, types, strict=True)]
+                for record in (change.record or {} for change in group)]
+        with conn.cursor() as cursor:
+            if len(rows) < COPY_FROM:
+                cursor.executemany(upsert_statement(table, state, names, key), rows)
+                return
+            self._stages += 1
+            stage = f"_govbus_stage_{self._stages}"
+            create_stage, copy_rows = stage_statements(table, names, stage)
+            cursor.execute(create_stage)
+            with cursor.copy(copy_rows) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(upsert_statement(table, state, names, key, sql.Identifier(stage)))
 
     def _ensure(self, conn: psycopg.Connection[Any], table: TableName, state: TableState | None,
                 columns: Sequence[Column], key: Sequence[str], written: Written) -> TableState:
