@@ -250,10 +250,15 @@ class MirrorConnector:
         self._lag_at = time.monotonic()
         lags: dict[str, int] = {s.topic: 0 for s in self._sources}
         try:
-            for partition in consumer.assignment():
+            assignment = consumer.assignment()
+            unknown = [tp for tp in assignment if (tp.topic, tp.partition) not in self._committed]
+            if unknown:  # positions committed before this process started
+                self._committed.update({(tp.topic, tp.partition): tp.offset
+                                        for tp in consumer.committed(unknown, timeout=2.0) if tp.offset >= 0})
+            for partition in assignment:
                 low, high = consumer.get_watermark_offsets(partition, timeout=2.0)
-                position = self._committed.get((partition.topic, partition.partition), low)
-                lags[partition.topic] = lags.get(partition.topic, 0) + max(high - max(position, low), 0)
+                position = max(self._committed.get((partition.topic, partition.partition), low), low)
+                lags[partition.topic] = lags.get(partition.topic, 0) + max(high - position, 0)
         except KafkaException as error:
             log.debug("lag not measured", extra={"error": str(error)})
             return
@@ -266,7 +271,7 @@ class MirrorConnector:
         self._sharing_at = time.monotonic()
         try:
             _subscription, sources = self._resolve()
-        except PlatformError as error:
+        except (PlatformError, KafkaException) as error:
             log.warning("could not reload subscriptions and grants; keeping the current plans",
                         extra={"error": str(error)})
             return

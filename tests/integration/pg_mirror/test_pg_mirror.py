@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from typing import Any
 
 from mirror_support import MirrorProcess, as_rows, keyed_rows, table_columns, table_rows, wait_for
 
 from govbus.sharing.masking import mask
-from govbus.sharing.model import Subscription
+from govbus.sharing.model import Grant, Subscription
 from govbus.sharing.store import SharingStore
 from govbus.testing.canonical import CanonicalWriter, Step, change_scenario, last_state
 from schemas.catalogue import DataItem, load_catalogue
@@ -128,3 +129,38 @@ def test_table_widens_when_the_schema_gains_a_field(canonical: Callable[..., Can
     expected[first] = {**again[0].record, "remarks": None, "bid_count": 1}  # type: ignore[dict-item]
     wait_for(converged(mirror_dsn, table, expected, item.key_fields, set()), 30,
              "an old-schema event to reset the new columns to their defaults", process)
+
+
+def test_a_revoked_grant_pauses_the_mirror_until_granted_again(
+        canonical: Callable[..., CanonicalWriter], mirror: Callable[..., MirrorProcess], mirror_dsn: str,
+        kafka_bootstrap: str, topic_prefix: str) -> None:
+    item = load_catalogue().get("tax_payment_certificate")
+    writer = canonical(item.name, partitions=1)
+    fields = ["certificate_number", "taxpayer_name", "amount_cents", "paid_at"]
+    store = SharingStore(kafka_bootstrap, topic_prefix)
+    store.ensure_topics()
+    store.put_subscription(Subscription.model_validate({
+        "name": "tax-mirror", "subscriber": "housing-office", "items": [{"item": item.name, "fields": fields}],
+        "delivery": {"kind": "postgres", "dsn_env": "TAX_MIRROR_DSN"}}))
+    grant = Grant.model_validate({
+        "grant_id": "tax-1", "subscriber": "housing-office", "item": item.name, "approved_by": "taxation",
+        "purpose": "housing purchase qualification checks", "fields": fields,
+        "expires_at": "2099-01-01T00:00:00+08:00"})
+    store.put_grant(grant)
+    steps = change_scenario(item, keys=70, seed=4)
+    writer.write(steps[:50])
+    process = mirror(GOVBUS_MIRROR_SUBSCRIPTION="tax-mirror", TAX_MIRROR_DSN=mirror_dsn,
+                     GOVBUS_MIRROR_SHARING_REFRESH="0.5")
+    wait_for(lambda: len(table_rows(mirror_dsn, "tax_payment_certificate")) == 50, 60, "the granted rows", process)
+
+    store.put_grant(grant.model_copy(update={"revoked": True}))
+    wait_for(lambda: "mirror paused" in process.log(), 30, "the mirror to pause", process)
+    writer.write(steps[50:])
+    time.sleep(3)
+    assert len(table_rows(mirror_dsn, "tax_payment_certificate")) == 50
+
+    store.put_grant(grant)
+    wait_for(lambda: len(table_rows(mirror_dsn, "tax_payment_certificate")) == 70, 60,
+             "the rows written while revoked, once granted again", process)
+    rows = table_rows(mirror_dsn, "tax_payment_certificate")
+    assert all(set(row) == set(fields) and "*" in row["taxpayer_name"] for row in rows)
