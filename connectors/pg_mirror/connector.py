@@ -16,11 +16,17 @@ topic, partition and offset, or with ``bad_events=skip`` is logged, counted and 
 
 **Sharing.** For a subscription the plans are computed again every ``sharing_refresh`` seconds: a
 revoked or expired grant pauses the mirror (nothing more is written, the position is kept) until the
-subscription is authorised again.
+subscription is authorised again. Every change written for a subscription is audited
+(:mod:`govbus.audit`, connector ``postgres``, outcome ``delivered``, with the fields written and
+masked) after its transaction committed and before its offset is committed; a failure to store the
+audit records fails the batch (written again, audited again: twice, never zero times). Events a later
+event of the same key replaced within the batch were never written to the subscriber's database,
+and records deleted because they no longer match the filter were not delivered: neither is audited.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import signal
 import threading
@@ -29,7 +35,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from prometheus_client import CollectorRegistry, start_http_server
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential, wait_random
@@ -38,18 +44,23 @@ from connectors.pg_mirror.metrics import MirrorMetrics
 from connectors.pg_mirror.plans import dsn_of, group_of, item_sources, plans_for, subscription_sources
 from connectors.pg_mirror.settings import MirrorSettings
 from connectors.pg_mirror.source import ChangeReader, MirrorSource, RowChange, origin
-from connectors.pg_mirror.writer import PgWriter, Written
+from connectors.pg_mirror.writer import PgWriter, Written, last_per_key
 from consumers.runtime import consumer_config
-from govbus.exceptions import DecodeError, GovbusError, PlatformError, RegistryError
+from govbus.audit import AuditRecord, AuditWriter, Outcome, audit_topic_spec
+from govbus.exceptions import DecodeError, DeliveryError, GovbusError, PlatformError, RegistryError
 from govbus.sharing.model import Subscription
 from govbus.sharing.store import SharingSnapshot, SharingStore
+from govbus.topics import ensure_topics
 
 log = logging.getLogger(__name__)
 
 RETRIED = (psycopg.OperationalError, psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected,
-           psycopg.errors.LockNotAvailable, RegistryError)
-"""Failures a batch is written again after: PostgreSQL or the registry did not answer, or the
-transaction lost a race. Offsets stay where they are meanwhile."""
+           psycopg.errors.LockNotAvailable, RegistryError, DeliveryError)
+"""Failures a batch is written again after: PostgreSQL, the registry or the broker (audit records) did
+not answer, or the transaction lost a race. Offsets stay where they are meanwhile."""
+
+CONNECTOR = "postgres"
+"""This connector's name in audit records."""
 
 
 class BadEventError(GovbusError):
@@ -79,6 +90,8 @@ class MirrorConnector:
         self._reader = ChangeReader(self._sources, registry)
         self._writer = PgWriter(dsn_of(settings, subscription), _keys(self._sources),
                                 f"govbus-mirror:{settings.name}")
+        self._subscription = subscription
+        self._audit = self._audit_writer() if subscription else None
         self._consumer: Consumer | None = None
         self._retrying = Retrying(
             retry=retry_if_exception_type(RETRIED), reraise=True, sleep=self._sleep_paused,
@@ -96,6 +109,13 @@ class MirrorConnector:
     def stop(self) -> None:
         """Ask :meth:`run` to return after the batch in progress (its offsets are committed)."""
         self._stop.set()
+
+    def _audit_writer(self) -> AuditWriter:
+        settings = self._settings
+        ensure_topics(settings.kafka_bootstrap, [audit_topic_spec(settings.topic_prefix)])
+        producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "acks": "all",
+                             "enable.idempotence": True, "linger.ms": 5})
+        return AuditWriter(producer, settings.topic_prefix)
 
     def _resolve(self) -> tuple[Subscription | None, list[MirrorSource]]:
         if self._settings.mirror_item:
@@ -144,18 +164,41 @@ class MirrorConnector:
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
 
     def _write(self, messages: Sequence[Message]) -> Written:
+        """Write the batch in one transaction, then audit what was written."""
         changes = self._changes(messages)
         try:
-            return self._writer.write(changes)
+            written = self._writer.write(changes)
+            applied = last_per_key(changes)
         except RETRIED:
             raise
         except psycopg.Error as error:
             log.warning("the database refused the batch; writing its events one by one to find the bad ones",
                         extra={"error": str(error), "events": len(changes)})
-        written, refused = self._writer.write_each(changes)
-        for bad in refused:
-            self._bad_event(bad.change.origin, f"the database refused it: {bad.error}")
+            written, refused = self._writer.write_each(changes)
+            for bad in refused:
+                self._bad_event(bad.change.origin, f"the database refused it: {bad.error}")
+            left_out = {id(bad.change) for bad in refused}
+            applied = [change for change in last_per_key(changes) if id(change) not in left_out]
+        self._audit_applied(applied)
         return written
+
+    def _audit_applied(self, applied: Sequence[RowChange]) -> None:
+        if self._audit is None or self._subscription is None:
+            return
+        now = dt.datetime.now(dt.UTC)
+        plans = {source.name: source.plan for source in self._sources}
+        for change in applied:
+            if change.filtered:
+                continue
+            plan = plans.get(change.item)
+            self._audit.append(AuditRecord(
+                at=now, subscriber=self._subscription.subscriber, subscription=self._subscription.name,
+                connector=CONNECTOR, item=change.item, record_key=change.key_text,
+                event_id=change.event_id or f"tombstone {change.origin}",
+                operation="UPSERT" if change.record is not None else "DELETE", outcome=Outcome.DELIVERED,
+                fields_delivered=[c.name for c in change.columns], fields_masked=list(change.masked),
+                grant_id=plan.grant_id if plan else None, attempts=1))
+        self._audit.flush()
 
     def _changes(self, messages: Sequence[Message]) -> list[RowChange]:
         changes = []
@@ -270,7 +313,7 @@ class MirrorConnector:
             return
         self._sharing_at = time.monotonic()
         try:
-            _subscription, sources = self._resolve()
+            subscription, sources = self._resolve()
         except (PlatformError, KafkaException) as error:
             log.warning("could not reload subscriptions and grants; keeping the current plans",
                         extra={"error": str(error)})
@@ -281,6 +324,7 @@ class MirrorConnector:
             self._refused = str(refusal)
             consumer.pause(consumer.assignment())
             return
+        self._subscription = subscription
         if self._refused:
             log.info("subscription authorised again; mirror resumed", extra={"mirror": self._settings.name})
             self._refused = None

@@ -46,6 +46,14 @@ class RowChange:
     """The writer schema's columns (upserts only)."""
     origin: str = ""
     """Where the event came from: ``topic[partition]@offset``."""
+    item: str = ""
+    event_id: str = ""
+    key_text: str = ""
+    """The record key as events carry it (fields joined with ``|``)."""
+    masked: tuple[str, ...] = ()
+    """Fields the plan masked in ``record``."""
+    filtered: bool = False
+    """A delete because the record no longer matches the subscription's filter (nothing delivered)."""
 
 
 @dataclass(frozen=True)
@@ -160,18 +168,28 @@ class ChangeReader:
         where = origin(message)
         raw = message.value()
         if raw is None:
-            return RowChange(source.table, source.key_from_text(_key_text(message)), None, origin=where)
+            text = _key_text(message)
+            return RowChange(source.table, source.key_from_text(text), None, origin=where, item=source.name,
+                             key_text=text)
         decoded = _decode(self._decoder, raw)
+        event_id = str(decoded.value.get("event_id") or "")
         record, key_text = source.record_of(decoded.value)
         if record is None:
-            return RowChange(source.table, source.key_from_text(key_text or _key_text(message)), None, origin=where)
+            text = key_text or _key_text(message)
+            return RowChange(source.table, source.key_from_text(text), None, origin=where, item=source.name,
+                             event_id=event_id, key_text=text)
         key = source.key_of(record)
+        text = KEY_SEPARATOR.join(str(part) for part in key)
         plan = source.plan
+        masked: tuple[str, ...] = ()
         if plan is not None:
             if not matches(record, plan):
-                return RowChange(source.table, key, None, origin=where)
-            record = shape(record, plan).record
-        return RowChange(source.table, key, record, self._columns.columns(decoded.schema_id, source), where)
+                return RowChange(source.table, key, None, origin=where, item=source.name, event_id=event_id,
+                                 key_text=text, filtered=True)
+            shaped = shape(record, plan)
+            record, masked = shaped.record, tuple(shaped.masked_fields)
+        return RowChange(source.table, key, record, self._columns.columns(decoded.schema_id, source), where,
+                         source.name, event_id, text, masked)
 
 
 def _decode(decoder: WireDecoder, raw: bytes) -> Decoded:

@@ -9,6 +9,7 @@ from typing import Any
 
 from mirror_support import MirrorProcess, as_rows, keyed_rows, table_columns, table_rows, wait_for
 
+from govbus.audit import Outcome, read_audit
 from govbus.sharing.masking import mask
 from govbus.sharing.model import Grant, Subscription
 from govbus.sharing.store import SharingStore
@@ -78,6 +79,12 @@ def test_subscription_mirror_has_only_planned_fields_masked(
     rows = table_rows(mirror_dsn, "gov_credit_record")
     assert any(r["subject_resident_id"] and "*" in r["subject_resident_id"] for r in rows)
     assert all(r["subject_name"] is None or r["subject_name"][1:] == "*" * (len(r["subject_name"]) - 1) for r in rows)
+
+    audit = [r for r in read_audit(kafka_bootstrap, topic_prefix) if r.subscription == "credit-mirror"]
+    assert {r.connector for r in audit} == {"postgres"} and {r.outcome for r in audit} == {Outcome.DELIVERED}
+    upserts = [r for r in audit if r.operation == "UPSERT"]
+    assert set(expected) <= {r.record_key for r in upserts}
+    assert all(r.fields_delivered == fields and "subject_name" in r.fields_masked for r in upserts)
 
 
 def widened_event_schema(item: DataItem) -> dict[str, Any]:
