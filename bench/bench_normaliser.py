@@ -15,6 +15,10 @@ equal parts, about 5 % of them invalid) are produced once to the normaliser's th
   deduplication; offsets committed at the end;
 - **byte copy**: the same consume-then-produce loop copying the bytes untouched (the ceiling).
 
+To show where the time goes, two more faust runs: the normaliser with deduplication off
+(``GOVBUS_NORMALISER_DEDUP=false``: no table, no changelog writes) and a faust agent that only
+copies the bytes (``bench/_faust_copy.py``, same app settings): faust's own floor.
+
 Prints records/s for each (median over rounds) and the ratios faust / raw pipe (target >= 0.5) and
 faust / byte copy. The machine is shared and has 2 cores: run it more than once. Starts and stops (by
 PID) a local broker and registry unless GOVBUS_KAFKA_BOOTSTRAP / GOVBUS_REGISTRY_URL are set.
@@ -147,15 +151,31 @@ def processed(port: int) -> float:
                if s.name == "govbus_normaliser_records_processed_total")
 
 
-def faust_normaliser(settings: NormaliserSettings, count: int, log_dir: Path) -> float:
+def faust_normaliser(settings: NormaliserSettings, count: int, log_dir: Path, dedup: bool = True) -> float:
     """The worker as a subprocess with a fresh app id; records/s from its metrics, start-up excluded."""
     port = free_port()
     app_id = f"bench-normaliser-{uuid.uuid4().hex[:6]}"
     env = {"GOVBUS_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "GOVBUS_REGISTRY_URL": settings.registry_url,
            "GOVBUS_TOPIC_PREFIX": settings.topic_prefix, "GOVBUS_NORMALISER_ITEMS": ITEM,
            "GOVBUS_NORMALISER_APP_ID": app_id, "GOVBUS_NORMALISER_METRICS_PORT": str(port),
-           "GOVBUS_NORMALISER_PARTITIONS": str(PARTITIONS), "GOVBUS_LOG_LEVEL": "WARNING"}
-    worker = start_component("normaliser", "streams.normaliser", env, log_dir / f"{app_id}.log")
+           "GOVBUS_NORMALISER_PARTITIONS": str(PARTITIONS), "GOVBUS_NORMALISER_DEDUP": str(dedup).lower(),
+           "GOVBUS_LOG_LEVEL": "WARNING"}
+    return measured_worker("streams.normaliser", env, port, count, log_dir / f"{app_id}.log")
+
+
+def faust_copy(settings: NormaliserSettings, count: int, log_dir: Path) -> float:
+    """A faust agent copying the bytes (bench/_faust_copy.py): faust's own floor."""
+    port = free_port()
+    app_id = f"bench-copy-{uuid.uuid4().hex[:6]}"
+    env = {"BENCH_BOOTSTRAP": settings.kafka_bootstrap, "BENCH_APP_ID": app_id, "BENCH_METRICS_PORT": str(port),
+           "BENCH_SOURCES": ",".join(source_topics(settings, ITEM)),
+           "BENCH_SINK": f"{settings.topic_prefix}.bench.faust-copy"}
+    return measured_worker("bench._faust_copy", env, port, count, log_dir / f"{app_id}.log")
+
+
+def measured_worker(module: str, env: dict[str, str], port: int, count: int, log_path: Path) -> float:
+    """Run ``python -m module``; records/s between its first and its ``count``-th processed record."""
+    worker = start_component(module, module, env, log_path)
     try:
         first_count, first_time = 0.0, 0.0
         deadline = time.monotonic() + 600
@@ -166,9 +186,9 @@ def faust_normaliser(settings: NormaliserSettings, count: int, log_dir: Path) ->
             if done >= count:
                 return (count - first_count) / (now - first_time)
             if not worker.alive():
-                raise RuntimeError(f"the normaliser exited; see {worker.log_path}")
+                raise RuntimeError(f"{module} exited; see {log_path}")
             time.sleep(0.1)
-        raise RuntimeError(f"the normaliser did not process {count} records in 600 s; see {worker.log_path}")
+        raise RuntimeError(f"{module} did not process {count} records in 600 s; see {log_path}")
     finally:
         worker.stop(timeout=20)
 
@@ -186,18 +206,21 @@ def main() -> None:
                                       normaliser_items=(ITEM,), normaliser_partitions=PARTITIONS)
         ensure_normaliser_topics(settings)
         ensure_topics(bootstrap, [TopicSpec(f"{prefix}.bench.{name}", PARTITIONS)
-                                  for name in ("raw-canonical", "raw-dead-letter", "byte-copy")])
+                                  for name in ("raw-canonical", "raw-dead-letter", "byte-copy", "faust-copy")])
         started = time.perf_counter()
         preload(bootstrap, registry_url, prefix, args.records, args.bad_share)
         print(f"{args.records:,} {ITEM} events in 3 dialects ({args.bad_share:.0%} invalid) on "
               f"{PARTITIONS} partitions each, loaded in {time.perf_counter() - started:.1f} s; logs in {log_dir}")
         topics = source_topics(settings, ITEM)
-        rates: dict[str, list[float]] = {"faust normaliser": [], "raw pipe": [], "byte copy": []}
+        rates: dict[str, list[float]] = {"faust normaliser": [], "raw pipe": [], "byte copy": [],
+                                         "faust normaliser, no dedup": [], "faust byte copy": []}
         for round_number in range(1, args.rounds + 1):
             rates["byte copy"].append(consume_produce(bootstrap, topics, args.records, copy_route(prefix)))
             rates["raw pipe"].append(consume_produce(bootstrap, topics, args.records,
                                                      normalising_route(settings, prefix)))
             rates["faust normaliser"].append(faust_normaliser(settings, args.records, log_dir))
+            rates["faust normaliser, no dedup"].append(faust_normaliser(settings, args.records, log_dir, dedup=False))
+            rates["faust byte copy"].append(faust_copy(settings, args.records, log_dir))
             print(f"  round {round_number}: " + ", ".join(f"{name} {r[-1]:,.0f}/s" for name, r in rates.items()),
                   flush=True)
         median = {name: statistics.median(r) for name, r in rates.items()}
@@ -207,6 +230,9 @@ def main() -> None:
               "(target >= 0.5)")
         print(f"ratio faust normaliser / byte copy: {median['faust normaliser'] / median['byte copy']:.2f}")
         print(f"ratio raw pipe / byte copy:         {median['raw pipe'] / median['byte copy']:.2f}")
+        print(f"ratio faust byte copy / byte copy:  {median['faust byte copy'] / median['byte copy']:.2f} "
+              "(faust's own cost, no work at all)")
+        print(f"ratio faust normaliser / faust byte copy: {median['faust normaliser'] / median['faust byte copy']:.2f}")
 
 
 if __name__ == "__main__":

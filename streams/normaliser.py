@@ -102,7 +102,8 @@ def _add_agent(app: faust.App, settings: NormaliserSettings, normaliser: ItemNor
     canonical = app.topic(canonical_topic(item, settings.topic_prefix), key_serializer="raw", value_serializer="raw")
     dead_letters = app.topic(dead_letter_topic(item, settings.topic_prefix), key_serializer="raw",
                              value_serializer="raw")
-    seen = EventIdTable(app, item, settings.normaliser_dedup_window_seconds, settings.normaliser_partitions)
+    seen = (EventIdTable(app, item, settings.normaliser_dedup_window_seconds, settings.normaliser_partitions)
+            if settings.normaliser_dedup else None)
 
     processed = {topic: metrics.processed.labels(item=item, dialect=normaliser.dialect_of(topic).name)
                  for topic in normaliser.topics}
@@ -114,7 +115,7 @@ def _add_agent(app: faust.App, settings: NormaliserSettings, normaliser: ItemNor
             message = event.message
             processed[message.topic].inc()
             decoded = await _decode(normaliser, event.value, message.topic)
-            if isinstance(decoded, Decoded) and seen.seen(decoded.event_id):
+            if isinstance(decoded, Decoded) and seen is not None and seen.seen(decoded.event_id):
                 deduplicated.inc()
                 log.info("duplicate event %s dropped (%s[%d]@%d)", decoded.event_id, message.topic, message.partition,
                          message.offset)
@@ -129,7 +130,7 @@ def _add_agent(app: faust.App, settings: NormaliserSettings, normaliser: ItemNor
                     metrics.rejected_one(item, outcome)
                     log.info("dead-lettered %s[%d]@%d: %s (%s)", message.topic, message.partition, message.offset,
                              outcome.rule, outcome.reason)
-                if isinstance(decoded, Decoded):
+                if isinstance(decoded, Decoded) and seen is not None:
                     seen.mark(decoded.event_id)
             latency.observe(time.perf_counter() - started)
 

@@ -45,7 +45,8 @@ class FixLog:
         self._fixes: list[Fix] = []
 
     def add(self, field: str, kind: FixKind, before: Any, after: Any) -> None:
-        self._fixes.append(Fix(field, kind, shown(before), shown(after)))
+        self._fixes.append(Fix(field, kind, before if before is None or type(before) is str else shown(before),
+                               after if after is None or type(after) is str else shown(after)))
 
     @property
     def fixes(self) -> tuple[Fix, ...]:

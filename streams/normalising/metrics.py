@@ -23,6 +23,8 @@ metric                                             labels     meaning
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from streams.normalising.handler import Accepted, Rejected
@@ -49,15 +51,24 @@ class NormaliserMetrics:
                                     registry=registry)
         self.latency = Histogram("govbus_normaliser_latency_seconds", "Time to handle one record", ["item"],
                                  buckets=_LATENCY_BUCKETS, registry=registry)
+        self._children: dict[tuple[int, str, str], Any] = {}
         self.lag = Gauge("govbus_normaliser_consumer_lag", "High watermark minus committed offset, in records",
                          ["topic", "partition"], registry=registry)
 
     def accepted(self, item: str, outcome: Accepted) -> None:
-        self.canonical.labels(item=item, dialect=outcome.dialect).inc()
+        self._child(self.canonical, item, outcome.dialect).inc()
         if outcome.fixes:
-            self.changed.labels(item=item, dialect=outcome.dialect).inc()
-            for kind in sorted({fix.kind.value for fix in outcome.fixes}):
-                self.fixed.labels(item=item, kind=kind).inc()
+            self._child(self.changed, item, outcome.dialect).inc()
+            for kind in {fix.kind for fix in outcome.fixes}:
+                self._child(self.fixed, item, kind).inc()
+
+    def _child(self, counter: Counter, item: str, label: str) -> Any:
+        """``counter.labels(item, label)``, looked up once (``labels()`` costs more than ``inc()``)."""
+        key = (id(counter), item, label)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = counter.labels(item, str(label))
+        return child
 
     def rejected_one(self, item: str, outcome: Rejected) -> None:
         self.rejected.labels(item=item, stage=outcome.stage, rule=outcome.rule).inc()

@@ -29,6 +29,8 @@ class NormaliserSettings(GovbusSettings):
     normaliser_partitions: int = Field(default=3, ge=1, le=1000,
                                        description="partitions of every topic the normaliser reads or writes")
     normaliser_metrics_port: int = Field(default=0, ge=0, le=65535, description="Prometheus port; 0: no endpoint")
+    normaliser_dedup: bool = Field(default=True, description="drop re-sent events by event id (see dedup); "
+                                   "off only where every producer guarantees unique events")
     normaliser_dedup_window_seconds: float = Field(
         default=3600.0, gt=0, description="a re-sent event id within this time of the first is dropped (see dedup)")
     normaliser_lag_interval_seconds: float = Field(default=5.0, gt=0, description="how often consumer lag is measured")

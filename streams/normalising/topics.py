@@ -49,8 +49,9 @@ def normaliser_topics(settings: NormaliserSettings) -> list[TopicSpec]:
         names = [*source_topics(settings, item), canonical_topic(item, settings.topic_prefix),
                  dead_letter_topic(item, settings.topic_prefix)]
         specs.extend(TopicSpec(name, partitions) for name in names)
-        specs.append(TopicSpec(changelog_topic(settings, item), partitions,
-                               {"cleanup.policy": "compact,delete", "retention.ms": retention_ms}))
+        if settings.normaliser_dedup:
+            specs.append(TopicSpec(changelog_topic(settings, item), partitions,
+                                   {"cleanup.policy": "compact,delete", "retention.ms": retention_ms}))
     specs.append(TopicSpec(leader_topic(settings), 1))
     return specs
 
