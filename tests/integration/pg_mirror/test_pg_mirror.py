@@ -171,3 +171,41 @@ def test_a_revoked_grant_pauses_the_mirror_until_granted_again(
              "the rows written while revoked, once granted again", process)
     rows = table_rows(mirror_dsn, "tax_payment_certificate")
     assert all(set(row) == set(fields) and "*" in row["taxpayer_name"] for row in rows)
+
+
+def test_a_profile_is_mirrored_and_tombstones_delete(mirror: Callable[..., MirrorProcess], mirror_dsn: str,
+                                                     kafka_bootstrap: str, registry_url: str,
+                                                     topic_prefix: str) -> None:
+    from confluent_kafka import Producer
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+
+    from govbus.serde import WireEncoder
+    from govbus.synthetic_items import records_for
+    from govbus.topic_names import profile_topic
+    from govbus.topics import TopicSpec, ensure_topics
+    from schemas.catalogue.profiles import load_profile
+
+    profile = load_profile("enterprise")
+    topic = profile_topic("enterprise", topic_prefix)
+    ensure_topics(kafka_bootstrap, [TopicSpec(topic, 2, {"cleanup.policy": "compact"})])
+    encoder = WireEncoder(SchemaRegistryClient({"url": registry_url}), f"{topic}-value", profile.schema)
+    item = load_catalogue().get("enterprise_registration")
+    registrations = [item.validate(r.record) for r in records_for(item, 6, seed=2)]
+    now = dt.datetime.now(dt.UTC)
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    for n, registration in enumerate(registrations):
+        value = {"event_id": f"00000000-0000-0000-0000-{n:012d}", "uscc": registration["uscc"],
+                 "caused_by": {"event_id": f"00000000-0000-0000-0001-{n:012d}", "data_item": item.name,
+                               "operation": "UPSERT", "record_key": registration["uscc"], "occurred_at": now},
+                 "registration": registration, "latest_tax_payment_certificate": None,
+                 "tax_payment_certificate_count": n, "credit_records": [], "procurement_awards": []}
+        producer.produce(topic, key=registration["uscc"].encode(), value=encoder.encode(value))
+    producer.produce(topic, key=registrations[0]["uscc"].encode(), value=None)
+    assert producer.flush(30) == 0
+    process = mirror(GOVBUS_MIRROR_ITEM="profile:enterprise", GOVBUS_MIRROR_DSN=mirror_dsn)
+    expected = {r["uscc"]: n for n, r in enumerate(registrations) if n}
+    wait_for(lambda: {r["uscc"]: r["tax_payment_certificate_count"]
+                      for r in table_rows(mirror_dsn, "profile_enterprise")} == expected, 60,
+             "the profiles but the tombstoned one", process)
+    row = table_rows(mirror_dsn, "profile_enterprise")[0]
+    assert row["registration"]["uscc"] == row["uscc"] and row["credit_records"] == []
