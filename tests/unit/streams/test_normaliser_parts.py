@@ -172,6 +172,12 @@ def test_topic_list_has_every_topic_with_one_partition_count() -> None:
                                                                           "retention.ms": "1200000"}
 
 
+def test_without_dedup_there_is_no_changelog_topic() -> None:
+    settings = NormaliserSettings(normaliser_app_id="norm", normaliser_dedup=False,
+                                  normaliser_items=("enterprise_registration",))
+    assert not [spec for spec in normaliser_topics(settings) if spec.name.endswith("-changelog")]
+
+
 def test_metrics_count_each_fix_kind_once_per_record() -> None:
     collector = CollectorRegistry()
     metrics = NormaliserMetrics(collector)
