@@ -209,3 +209,29 @@ def test_a_profile_is_mirrored_and_tombstones_delete(mirror: Callable[..., Mirro
              "the profiles but the tombstoned one", process)
     row = table_rows(mirror_dsn, "profile_enterprise")[0]
     assert row["registration"]["uscc"] == row["uscc"] and row["credit_records"] == []
+
+
+def test_an_undecodable_event_stops_the_mirror_unless_skipping(
+        canonical: Callable[..., CanonicalWriter], mirror: Callable[..., MirrorProcess], mirror_dsn: str,
+        kafka_bootstrap: str) -> None:
+    from confluent_kafka import Producer
+
+    item = load_catalogue().get("mining_right_transfer")
+    writer = canonical(item.name, partitions=1)
+    steps = change_scenario(item, keys=20, seed=6)
+    writer.write(steps[:10])
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    producer.produce(writer.topic, key=b"x", value=b"not avro at all")
+    assert producer.flush(30) == 0
+    writer.write(steps[10:])
+
+    stopped = mirror(GOVBUS_MIRROR_ITEM=item.name, GOVBUS_MIRROR_DSN=mirror_dsn, GOVBUS_MIRROR_BATCH_SIZE="5")
+    wait_for(lambda: not stopped.alive(), 60, "the mirror to stop on the bad event")
+    assert f"event {writer.topic}[0]@10 cannot be mirrored" in stopped.log()
+    written = keyed_rows(table_rows(mirror_dsn, item.name), item.key_fields)
+    assert set(written) <= {step.key for step in steps[:10]}  # batches before it at most, nothing after
+
+    skipping = mirror(GOVBUS_MIRROR_ITEM=item.name, GOVBUS_MIRROR_DSN=mirror_dsn, GOVBUS_MIRROR_BAD_EVENTS="skip")
+    wait_for(converged(mirror_dsn, item.name, last_state(steps), item.key_fields, set()), 60,
+             "every good event, the bad one skipped", skipping)
+    assert skipping.metric("govbus_mirror_errors_total", cause="bad_event") == 1
