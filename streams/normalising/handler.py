@@ -19,6 +19,7 @@ cannot be reached) is not the message's fault and is raised, not turned into a r
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,8 @@ from govbus.exceptions import DecodeError, SerdeError, ValidationError
 from govbus.serde import WireDecoder, WireEncoder
 from schemas.catalogue import DataItem
 from streams.dialects import DIALECT_HEADER, FIXES_HEADER, Dialect, Fix, fixes_header
+
+log = logging.getLogger(__name__)
 
 ENVELOPE_FIELDS = frozenset({"event_id", "data_item", "operation", "record_key", "record"})
 
@@ -105,14 +108,15 @@ class ItemNormaliser:
             record, key, fixes = self._canonical_record(event, dialect)
         except ValidationError as error:
             return Rejected(str(error), "validate", error.field, error.rule, decoded.event_id, dialect.name)
-        except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError) as error:
+        except Exception as error:  # a record no rule foresaw must not stop the stream: it is dead-lettered
+            log.exception("unexpected error normalising event %s", decoded.event_id)
             return Rejected(f"record could not be read: {error!r}", "validate", rule="unreadable",
                             event_id=decoded.event_id, dialect=dialect.name)
         try:
             value = self._canonical.encode({**event, "record": record, "record_key": key})
-        except SerdeError as error:
-            return Rejected(str(error), "encode", rule="canonical_schema", event_id=decoded.event_id,
-                            dialect=dialect.name)
+        except (SerdeError, ArithmeticError) as error:  # OverflowError: a number too large for an Avro long
+            return Rejected(f"the canonical event does not encode: {error}", "encode", rule="canonical_schema",
+                            event_id=decoded.event_id, dialect=dialect.name)
         return Accepted(key.encode(), value, decoded.event_id, dialect.name, fixes)
 
     def _canonical_record(self, event: dict[str, Any], dialect: Dialect) -> tuple[Any, str, tuple[Fix, ...]]:

@@ -132,6 +132,32 @@ def test_a_delete_keeps_no_record_and_gets_the_canonical_key(registry: MemoryReg
     assert canonical["operation"] == "DELETE" and canonical["record"] is None
 
 
+def test_an_amount_too_large_for_avro_is_rejected_at_encode(registry: MemoryRegistry) -> None:
+    normaliser = normaliser_for("enterprise_registration", registry)
+    sample = samples("enterprise_registration", "zhejiang-aic-v2", 1, bad_share=0.0, seed=1)[0]
+    event = change_event(sample, "market-regulation", random.Random(6))
+    event["record"] = {**sample.local, "zczb": "99999999999999999999"}
+    raw = encode(registry, "enterprise_registration", "zhejiang-aic-v2", event)
+    outcome = normaliser.handle(raw, get_dialect("enterprise_registration", "zhejiang-aic-v2").topic(PREFIX))
+    assert isinstance(outcome, Rejected) and (outcome.stage, outcome.rule) == ("encode", "canonical_schema")
+
+
+def test_an_unforeseen_error_is_a_rejection_not_a_crash(registry: MemoryRegistry,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    normaliser = normaliser_for("enterprise_registration", registry)
+    sample = samples("enterprise_registration", "canonical", 1, bad_share=0.0, seed=1)[0]
+    raw = encode(registry, "enterprise_registration", "canonical", change_event(sample, "market-regulation",
+                                                                                 random.Random(7)))
+    dialect = get_dialect("enterprise_registration", "canonical")
+
+    def broken(_raw: Any) -> Any:
+        raise LookupError("a bug")
+
+    monkeypatch.setattr(dialect, "normalise", broken)
+    outcome = normaliser.handle(raw, dialect.topic(PREFIX))
+    assert isinstance(outcome, Rejected) and (outcome.stage, outcome.rule) == ("validate", "unreadable")
+
+
 def test_an_unreachable_registry_is_raised_not_dead_lettered(registry: MemoryRegistry) -> None:
     normaliser = normaliser_for("enterprise_registration", registry)
     sample = samples("enterprise_registration", "canonical", 1, bad_share=0.0, seed=1)[0]
