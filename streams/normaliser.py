@@ -22,6 +22,7 @@ first (:func:`~streams.normalising.topics.ensure_normaliser_topics`) and serves 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from typing import Any
@@ -31,6 +32,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from prometheus_client import CollectorRegistry, start_http_server
 
 from govbus.exceptions import RegistryError
+from govbus.logs import configure_logging
 from govbus.serde import WireDecoder, WireEncoder
 from govbus.topic_names import canonical_topic, dead_letter_topic, value_subject
 from schemas.catalogue import load_catalogue
@@ -86,7 +88,7 @@ def build_app(settings: NormaliserSettings, metrics: NormaliserMetrics) -> faust
         try:
             lags = await consumer_lag(app.consumer, set(sources))
         except Exception as error:  # a failed measurement must not stop the worker
-            log.warning("could not measure consumer lag", extra={"error": repr(error)})
+            log.warning("could not measure consumer lag: %r", error)
             return
         for (topic, partition), lag in lags.items():
             metrics.lag.labels(topic=topic, partition=str(partition)).set(lag)
@@ -144,7 +146,7 @@ async def _decode(normaliser: ItemNormaliser, raw: bytes | None, topic: str) -> 
         try:
             return normaliser.decode(raw, topic)
         except RegistryError as error:
-            log.warning("schema registry unreachable; retrying", extra={"error": str(error), "delay": delay})
+            log.warning("schema registry unreachable, retrying in %.1f s: %s", delay, error)
             await asyncio.sleep(delay)
             delay = min(delay * 2, _REGISTRY_RETRY_MAX_SECONDS)
 
@@ -158,8 +160,10 @@ def _letter(outcome: Rejected, message: Any) -> list[tuple[str, bytes]]:
 
 def run_worker(settings: NormaliserSettings) -> None:
     """Create the topics, serve /metrics when a port is set, run until SIGTERM."""
-    log.info("normaliser settings", extra={"settings": settings.model_dump(mode="json")})
-    ensure_normaliser_topics(settings)
+    configure_logging(settings.log_level)
+    log.info("normaliser settings: %s", json.dumps(settings.model_dump(mode="json")))
+    specs = ensure_normaliser_topics(settings)
+    log.info("%d topics ready with %d partitions", len(specs), settings.normaliser_partitions)
     collector = CollectorRegistry()
     metrics = NormaliserMetrics(collector)
     if settings.normaliser_metrics_port:
