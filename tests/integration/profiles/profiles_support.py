@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import fastavro
-from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, Message, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from govbus.platform.components import Component, start_component
 from govbus.platform.processes import free_port, is_alive
@@ -109,16 +110,27 @@ def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[tuple[str, int], 
         consumer.close()
 
 
-def committed_lag(bootstrap: str, group: str, topics: list[str]) -> int:
-    """Messages of ``topics`` after the offsets ``group`` committed (all of them if none)."""
+def committed_lag(bootstrap: str, group: str, topics: list[str]) -> dict[tuple[str, int], int]:
+    """Messages of each partition of ``topics`` after the offset ``group`` committed (only those > 0)."""
     ends = end_offsets(bootstrap, topics)
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
     try:
         committed = consumer.committed([TopicPartition(t, p) for t, p in ends], timeout=10)
         done = {(tp.topic, tp.partition): max(tp.offset, 0) for tp in committed}
-        return sum(end - done.get(tp, 0) for tp, end in ends.items())
+        lag = {tp: end - done.get(tp, 0) for tp, end in ends.items()}
+        return {tp: behind for tp, behind in lag.items() if behind > 0}
     finally:
         consumer.close()
+
+
+def stable_members(bootstrap: str, group: str) -> int:
+    """Members of consumer group ``group`` once it is stable (0 while it rebalances or is empty)."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    try:
+        description = admin.describe_consumer_groups([group], request_timeout=10)[group].result(timeout=10)
+    except KafkaException:
+        return 0
+    return len(description.members) if description.state == ConsumerGroupState.STABLE else 0
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str, workers: Iterable[Component] = ()) -> float:
@@ -136,14 +148,21 @@ def wait_caught_up(run: ProfileRun, bootstrap: str, timeout: float = 120.0) -> f
     """Wait until the app has committed every message of its source topics, twice 1 s apart
     (the input topics grow while the re-key stage runs)."""
     topics = run.source_topics()
+    behind: dict[tuple[str, int], int] = {}
 
     def settled() -> bool:
-        if committed_lag(bootstrap, run.app_id, topics):
+        nonlocal behind
+        behind = committed_lag(bootstrap, run.app_id, topics)
+        if behind:
             return False
         time.sleep(1.0)
-        return committed_lag(bootstrap, run.app_id, topics) == 0
+        behind = committed_lag(bootstrap, run.app_id, topics)
+        return not behind
 
-    return wait_for(settled, timeout, f"{run.app_id} to commit all its input", run.workers)
+    try:
+        return wait_for(settled, timeout, f"{run.app_id} to commit all its input", run.workers)
+    except AssertionError as error:
+        raise AssertionError(f"{error}; still behind: {behind}") from None
 
 
 def output_messages(bootstrap: str, topic: str) -> list[OutputMessage]:

@@ -1,14 +1,26 @@
-"""Scale-out: two worker processes of one app (same app id, their own metrics ports and data dirs)
-share the partitions and leave the same final profiles as a single worker over the same input."""
+"""Scale-out: a second worker process of the app (same app id, its own metrics port and data dir)
+joins while the first one works; they share the partitions and leave the same final profiles as a
+single worker over the same input."""
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from pathlib import Path
 
 import httpx
-from profiles_support import ProfileDecoder, ProfileRun, mismatches, output_messages, profile_env, wait_caught_up
+from profiles_support import (
+    ProfileDecoder,
+    ProfileRun,
+    end_offsets,
+    mismatches,
+    output_messages,
+    profile_env,
+    stable_members,
+    wait_caught_up,
+    wait_for,
+)
 from prometheus_client.parser import text_string_to_metric_families
 
 from govbus.platform.components import Component
@@ -41,11 +53,21 @@ def test_two_workers_share_the_partitions_and_build_what_one_builds(
                                     GOVBUS_PROFILES_OUTPUT_PREFIX=f"{prefix}.single"), tmp_path / "single")
     for run in (pair, single):
         ensure_profile_topics(run.settings)
-    CanonicalProducer(kafka_bootstrap, registry_url, prefix).produce(events)
+    producer = CanonicalProducer(kafka_bootstrap, registry_url, prefix)
+    third = len(events) // 3
+    producer.produce(events[:third])
     inputs = {pair.topology.input_topic(d.name) for d in DEFINITIONS}
     try:
-        workers = [pair.start("one"), pair.start("two")]
         single.start()
+        workers = [pair.start("one")]
+        outputs = [pair.topology.output_topic(d.name) for d in DEFINITIONS]
+        wait_for(lambda: sum(end_offsets(kafka_bootstrap, outputs).values()) >= 100, 90, "worker one's first profiles",
+                 workers)
+        workers.append(pair.start("two"))  # scale out while the first one works; the rest comes after
+        wait_for(lambda: stable_members(kafka_bootstrap, pair.app_id) == 2, 90, "both workers in the group", workers)
+        for start in range(third, len(events), 100):
+            producer.produce(events[start:start + 100])
+            time.sleep(0.15)
         wait_caught_up(pair, kafka_bootstrap, timeout=150)
         wait_caught_up(single, kafka_bootstrap, timeout=150)
         handled = [_handled(worker, inputs) for worker in workers]
