@@ -86,7 +86,7 @@ class WireDecoder:
             if error.http_status_code == 404:
                 raise DecodeError(f"schema id {schema_id} is not in the registry") from error
             raise RegistryError(f"looking up schema {schema_id} failed: {error.error_message}") from error
-        except Exception as error:  # noqa: BLE001 - the client's transport errors (httpx2) have no common base here
+        except Exception as error:
             raise RegistryError(f"the schema registry did not answer the look-up of schema {schema_id}: {error!r}; "
                                 "check that it runs and GOVBUS_REGISTRY_URL points at it") from error
         parsed = fastavro.parse_schema(json.loads(schema.schema_str or "null"))
