@@ -21,7 +21,7 @@ import datetime as dt
 import json
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
@@ -76,20 +76,25 @@ class AuditWriter:
         self.topic = audit_topic(prefix)
         self._errors: list[str] = []
 
-    def append(self, record: AuditRecord) -> None:
+    def append(self, record: AuditRecord, on_delivery: Callable[[KafkaError | None], None] | None = None) -> None:
+        """Send ``record``; ``on_delivery(error or None)`` runs once Kafka acknowledged or gave up on it
+        (in ``poll``/``flush`` of the producer, on the calling thread)."""
         value = record.model_dump_json().encode()
         timestamp = int(record.at.timestamp() * 1000)
+
+        def delivered(error: KafkaError | None, _message: Message) -> None:
+            if error is not None:
+                self._errors.append(error.str())
+            if on_delivery is not None:
+                on_delivery(error)
+
         while True:
             try:
                 self._producer.produce(self.topic, key=record.subscriber.encode(), value=value, timestamp=timestamp,
-                                       on_delivery=self._delivered)
+                                       on_delivery=delivered)
                 return
             except BufferError:
                 self._producer.poll(0.1)
-
-    def _delivered(self, error: KafkaError | None, _message: Message) -> None:
-        if error is not None:
-            self._errors.append(error.str())
 
     def flush(self, timeout: float = 60.0) -> None:
         """Wait until every appended record is acknowledged; :class:`DeliveryError` if any was not."""

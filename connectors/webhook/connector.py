@@ -11,8 +11,9 @@ source topics of the subscription's items. Its loop:
    ``Retry-After`` honoured; each attempt re-checks the grants first;
 4. if every attempt failed, **park** the batch: the original canonical bytes and key go to
    ``parked_topic(name, prefix)`` with ``govbus.parked.*`` headers saying why;
-5. **audit** each event's final outcome (:mod:`govbus.audit`) and wait for the acknowledgements;
-6. **commit** the batch's offsets, then take the next batch.
+5. **audit** each event's final outcome (:mod:`govbus.audit`), without waiting for Kafka;
+6. **commit** the batch's offsets once its audit records are acknowledged, in batch order
+   (:mod:`connectors.webhook.commits`), while the next batches are already on their way.
 
 Batches go one after another, so events of one key (one partition) arrive in order; a receiver
 that never answers costs each batch its retry budget, then the batch is parked and the connector
@@ -27,6 +28,7 @@ import os
 import signal
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +37,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from prometheus_client import CollectorRegistry, start_http_server
 
+from connectors.webhook.commits import OrderedCommits, PendingCommit
 from connectors.webhook.exceptions import SubscriptionGone
 from connectors.webhook.metrics import WebhookMetrics
 from connectors.webhook.payload import ShapedEvent, batch_body, shape_event
@@ -134,9 +137,9 @@ class WebhookConnector:
         self._audit = AuditWriter(self._producer, settings.topic_prefix)
         self._parked_topic = parked_topic(self.name, settings.topic_prefix)
         self._consumer = Consumer(self._consumer_config())
+        self._commits = OrderedCommits(self._consumer, self._producer)
         self._subscribed: set[str] = set()
         self._revoked: set[tuple[str, int]] = set()
-        self._committed: dict[tuple[str, int], int] = {}
         self._lag_due = 0.0
 
     def _consumer_config(self) -> dict[str, object]:
@@ -165,9 +168,11 @@ class WebhookConnector:
         except SubscriptionGone as gone:
             log.warning("subscription removed: the connector stops", extra={"reason": str(gone)})
         finally:
-            self._consumer.close()
-            self._authoriser.stop()
-            self._producer.flush(10)
+            try:
+                self._commits.commit_ready(wait=30)
+            finally:
+                self._consumer.close()
+                self._authoriser.stop()
 
     def _retry_policy(self) -> RetryPolicy:
         s = self.settings
@@ -179,6 +184,7 @@ class WebhookConnector:
         while not self._stopping.is_set():
             self._follow_topics(self._authoriser.current())
             messages = self._collect()
+            self._commits.commit_ready()
             self._update_lag()
             if not messages:
                 continue
@@ -200,6 +206,7 @@ class WebhookConnector:
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._revoked.update((p.topic, p.partition) for p in partitions)
+        self._commits.commit_ready(wait=30)  # what was settled is committed before the partitions move
 
     def _collect(self) -> list[Message]:
         """Up to ``batch_size`` events; after the first, wait at most ``batch_max_ms`` for the rest."""
@@ -235,8 +242,8 @@ class WebhookConnector:
         for message in messages:
             self._sort(self._entry(message, authorisation), authorisation, batch)
         result = sender.send(lambda: self._prepare(batch)) if batch.send else SendResult(delivered=True)
-        self._settle(batch, result)
-        self._commit(messages)
+        self._commits.add(self._settle(batch, result, _next_offsets(messages)))
+        self._commits.commit_ready()
         if batch.send or batch.broken:
             self.metrics.batches.inc()
             self.metrics.batch_seconds.observe(time.perf_counter() - started)
@@ -246,6 +253,7 @@ class WebhookConnector:
         entry = Entry(message, item)
         try:
             entry.event = self._decoder.decode(message.value()).value
+            entry.event["event_id"] = str(entry.event.get("event_id", ""))
         except DecodeError as error:
             entry.problem = f"undecodable at {message.topic()}[{message.partition()}]@{message.offset()}: {error}"
         return entry
@@ -283,37 +291,41 @@ class WebhookConnector:
         url = check_webhook(authorisation.subscription)
         return Request(url, batch.body[1], batch.body[0], len(batch.send))
 
-    def _settle(self, batch: Batch, result: SendResult) -> None:
-        """Park what failed, then audit every outcome; return once all of it is acknowledged."""
+    def _settle(self, batch: Batch, result: SendResult, offsets: dict[tuple[str, int], int]) -> PendingCommit:
+        """Park what failed (acknowledged before going on), then audit every outcome; the offsets are
+        committed once those audit records are acknowledged (:mod:`connectors.webhook.commits`)."""
         to_park = list(batch.broken) + ([] if result.delivered else batch.send)
         if to_park:
             self._park(to_park, result)
         now = dt.datetime.now(dt.UTC)
         subscription = self._authoriser.current().subscription
+        pending = PendingCommit(offsets)
         for entry in batch.send:
             outcome = Outcome.DELIVERED if result.delivered else Outcome.PARKED
-            self._audit.append(self._record(subscription, entry, outcome, now, result))
+            self._audit.append(self._record(subscription, entry, outcome, now, result), pending.expect())
         for entry in batch.broken:
-            self._audit.append(self._record(subscription, entry, Outcome.PARKED, now, result, entry.problem))
+            self._audit.append(self._record(subscription, entry, Outcome.PARKED, now, result, entry.problem),
+                               pending.expect())
         for entry in batch.refused:
             reason = entry.decision.reason if entry.decision else None
-            self._audit.append(self._record(subscription, entry, Outcome.REFUSED, now, result, reason))
-        self._audit.flush()
+            self._audit.append(self._record(subscription, entry, Outcome.REFUSED, now, result, reason),
+                               pending.expect())
         self._count(batch, result, now)
+        return pending
 
     def _count(self, batch: Batch, result: SendResult, now: dt.datetime) -> None:
-        for entry in batch.send:
-            if result.delivered:
-                self.metrics.delivered(entry.item)
+        sent = Counter(entry.item for entry in batch.send)
+        for item, count in sent.items():
+            (self.metrics.delivered if result.delivered else self.metrics.parked)(item, count)
+        for item, count in Counter(entry.item for entry in batch.broken).items():
+            self.metrics.parked(item, count)
+        for item, count in Counter(entry.item for entry in batch.refused).items():
+            self.metrics.refused(item, count)
+        if result.delivered:
+            for entry in batch.send:
                 published = entry.event.get("published_at") if entry.event else None
                 if isinstance(published, dt.datetime):
                     self.metrics.end_to_end_seconds.observe(max(0.0, (now - published).total_seconds()))
-            else:
-                self.metrics.parked(entry.item)
-        for entry in batch.broken:
-            self.metrics.parked(entry.item)
-        for entry in batch.refused:
-            self.metrics.refused(entry.item)
 
     def _record(self, subscription: Subscription, entry: Entry, outcome: Outcome, now: dt.datetime,
                 result: SendResult, reason: str | None = None) -> AuditRecord:
@@ -349,19 +361,6 @@ class WebhookConnector:
         log.warning("batch parked", extra={"events": len(entries), "reason": result.reason,
                                            "topic": self._parked_topic})
 
-    def _commit(self, messages: list[Message]) -> None:
-        ends: dict[tuple[str, int], int] = {}
-        for message in messages:
-            where = (message.topic() or "", message.partition() or 0)
-            ends[where] = max(ends.get(where, 0), (message.offset() or 0) + 1)
-        offsets = [TopicPartition(topic, partition, offset) for (topic, partition), offset in ends.items()]
-        try:
-            self._consumer.commit(offsets=offsets, asynchronous=False)
-        except KafkaException as error:  # e.g. the partitions moved in a rebalance: the new owner re-delivers
-            log.warning("commit failed; the events will be delivered again", extra={"error": str(error)})
-            return
-        self._committed.update(ends)
-
     def _update_lag(self) -> None:
         if time.monotonic() < self._lag_due:
             return
@@ -372,7 +371,8 @@ class WebhookConnector:
             positions = {(p.topic, p.partition): p.offset for p in self._consumer.position(assignment)}
             for tp in assignment:
                 _low, high = self._consumer.get_watermark_offsets(tp, cached=True)
-                done = self._committed.get((tp.topic, tp.partition), positions.get((tp.topic, tp.partition), -1))
+                where = (tp.topic, tp.partition)
+                done = self._commits.committed.get(where, positions.get(where, -1))
                 if high >= 0 and done >= 0:
                     lags[tp.topic] = lags.get(tp.topic, 0) + max(0, high - done)
         except KafkaException as error:
@@ -380,6 +380,15 @@ class WebhookConnector:
             return
         for topic, lag in lags.items():
             self.metrics.lag(topic, lag)
+
+
+def _next_offsets(messages: list[Message]) -> dict[tuple[str, int], int]:
+    """Per partition, the offset after the last of ``messages`` (what to commit)."""
+    ends: dict[tuple[str, int], int] = {}
+    for message in messages:
+        where = (message.topic() or "", message.partition() or 0)
+        ends[where] = max(ends.get(where, 0), (message.offset() or 0) + 1)
+    return ends
 
 
 def run_connector(settings: WebhookSettings) -> None:

@@ -28,6 +28,7 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from govbus.sharing.authorisation import ItemPlan, Shaped, shape
@@ -37,28 +38,28 @@ PSEUDONYM_PREFIX = "hmac-sha256:"
 
 @dataclass(frozen=True)
 class ShapedEvent:
-    """One event as delivered, with what the audit records of it."""
+    """One event as delivered (values as Avro decoded them; :func:`dumps` writes them), with what the
+    audit records of it."""
 
     body: dict[str, Any]
     delivered_fields: list[str]
     masked_fields: list[str]
 
 
-def to_json(value: Any) -> Any:
-    """Avro-decoded values (dates, timestamps, UUIDs, bytes, decimals) as JSON-friendly values."""
-    if isinstance(value, dict):
-        return {k: to_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [to_json(v) for v in value]
+def json_default(value: Any) -> Any:
+    """What ``json.dumps`` cannot write itself, as Avro decodes it: dates, timestamps, UUIDs, bytes, decimals."""
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
-    if isinstance(value, uuid.UUID):
+    if isinstance(value, uuid.UUID | Decimal):
         return str(value)
     if isinstance(value, bytes):
         return value.hex()
-    if hasattr(value, "as_tuple"):  # decimal.Decimal
-        return str(value)
-    return value
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def dumps(document: Any) -> bytes:
+    """Compact UTF-8 JSON (Chinese text as is)."""
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=json_default).encode()
 
 
 def delivered_key(record_key: str, item: str, plan: ItemPlan, key_fields: Sequence[str], secret: str) -> str:
@@ -81,10 +82,10 @@ def shape_event(event: Mapping[str, Any], plan: ItemPlan, key_fields: Sequence[s
         "department": event["department"],
         "operation": "DELETE" if is_delete else event["operation"],
         "record_key": delivered_key(event["record_key"], plan.item, plan, key_fields, secret),
-        "occurred_at": to_json(event["occurred_at"]),
-        "published_at": to_json(event["published_at"]),
+        "occurred_at": event["occurred_at"],
+        "published_at": event["published_at"],
         "trace_id": event["trace_id"],
-        "record": None if is_delete else to_json(shaped.record),
+        "record": None if is_delete else shaped.record,
         "masked_fields": shaped.masked_fields,
     }
     return ShapedEvent(body, shaped.delivered_fields, shaped.masked_fields)
@@ -100,4 +101,4 @@ def batch_body(subscription: str, subscriber: str, events: Sequence[ShapedEvent]
     key = batch_key(e.body["event_id"] for e in events)
     document = {"subscription": subscription, "subscriber": subscriber, "batch_key": key,
                 "events": [e.body for e in events]}
-    return key, json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    return key, dumps(document)

@@ -24,7 +24,7 @@ class WebhookSettings(GovbusSettings):
                               description="first part of every topic name (env GOVBUS_TOPIC_PREFIX)")
     webhook_subscription: str = Field(pattern=NAME_PATTERN, description="the subscription this process delivers")
     webhook_batch_size: int = Field(default=200, ge=1, le=10_000, description="most events in one POST")
-    webhook_batch_max_ms: int = Field(default=20, ge=0, le=60_000,
+    webhook_batch_max_ms: int = Field(default=5, ge=0, le=60_000,
                                       description="longest wait, from a batch's first event, for more events")
     webhook_request_timeout_seconds: float = Field(default=5.0, gt=0, le=300,
                                                    description="one POST's timeout (connect, write, read); a "
