@@ -29,7 +29,7 @@ def main() -> None:
     async def copy(stream: Any) -> None:
         async for event in stream.events():
             processed.inc()
-            sink.send_soon(key=event.key, value=event.value)
+            await sink.send(key=event.key, value=event.value)
 
     app.agent(source, name="copy")(copy)
     faust.Worker(app, loglevel="WARNING", quiet=True).execute_from_commandline()
