@@ -71,6 +71,8 @@ class Entry:
     shaped: ShapedEvent | None = None
     problem: str | None = None
     """why it cannot be sent at all (undecodable)"""
+    tried: int = 0
+    """POSTs it was part of"""
 
     @property
     def event_id(self) -> str:
@@ -289,6 +291,8 @@ class WebhookConnector:
             shaped = [e.shaped for e in batch.send if e.shaped is not None]
             batch.body = batch_body(self.name, authorisation.subscription.subscriber, shaped)
         url = check_webhook(authorisation.subscription)
+        for entry in batch.send:
+            entry.tried += 1
         return Request(url, batch.body[1], batch.body[0], len(batch.send))
 
     def _settle(self, batch: Batch, result: SendResult, offsets: dict[tuple[str, int], int]) -> PendingCommit:
@@ -331,6 +335,8 @@ class WebhookConnector:
                 result: SendResult, reason: str | None = None) -> AuditRecord:
         delivered = outcome is Outcome.DELIVERED and entry.shaped is not None
         plan = entry.decision.plan if entry.decision else None
+        if outcome is Outcome.REFUSED and entry.tried:
+            reason = f"{reason}; refused after {entry.tried} failed attempts, which the receiver may have seen"
         return AuditRecord(
             at=now, subscriber=subscription.subscriber, subscription=self.name, connector=CONNECTOR,
             item=entry.item, record_key=entry.record_key, event_id=entry.event_id,
@@ -338,7 +344,7 @@ class WebhookConnector:
             fields_delivered=entry.shaped.delivered_fields if delivered and entry.shaped else [],
             fields_masked=entry.shaped.masked_fields if delivered and entry.shaped else [],
             grant_id=plan.grant_id if plan else None,
-            attempts=result.attempts if outcome is not Outcome.REFUSED else 0,
+            attempts=entry.tried,
             reason=reason or (result.reason if outcome is Outcome.PARKED else None))
 
     def _park(self, entries: list[Entry], result: SendResult) -> None:
