@@ -21,6 +21,7 @@ from rich.console import Console
 from govbus.demo.context import DemoContext, start_platform
 from govbus.demo.paths import publish_through_every_path
 from govbus.demo.skeleton import run_skeleton
+from govbus.demo.streams_step import run_streams
 from govbus.demo.summary import print_paths_summary
 
 
@@ -32,4 +33,5 @@ def run_demo(count: int, invalid_share: float, console: Console, with_outbox: bo
     results = publish_through_every_path(context, with_outbox=with_outbox)
     print_paths_summary(console, results)
     run_skeleton(context, count)
+    run_streams(context)
     console.print(f"logs of this run: {context.logs}; the platform keeps running: stop it with `govbus dev down`")

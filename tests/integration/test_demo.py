@@ -24,9 +24,12 @@ def test_demo_prints_what_flowed_where_and_why(tmp_path: Path) -> None:
                        timeout=120, check=False)
     output = demo.stdout + demo.stderr
     assert demo.returncode == 0, output[-3000:]
-    for heading in ("Departments publishing: every path", "What flowed where", "What was rejected, and why"):
+    for heading in ("Departments publishing: every path", "What flowed where", "What was rejected, and why",
+                    "Normalised: what was fixed", "Dead letters of the normaliser", "Profiles joined"):
         assert heading in output
     for path in ("Python SDK", "bulk CSV file", "HTTP gateway", "PostgreSQL outbox"):
         assert re.search(rf"{path}\s+│\s+\w+\s+│\s+\d+\s+│\s+[1-9]\d*\s+│", output), f"{path} accepted nothing"
     assert re.search(r"applied twice by the subscriber\s+│\s+subscriber\s+│\s+0\s+│", output)
     assert "uscc.check_character" in output and "wire_format" in output
+    assert "did not finish in time" not in output and "could not run" not in output
+    assert re.search(r"profile\.person\s+│\s+[1-9]\d*\s+│", output), "no person profile was joined"

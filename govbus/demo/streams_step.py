@@ -1,0 +1,158 @@
+"""Stream processors, narrated: local dialects normalised (with what was fixed), dead letters with
+their reasons, duplicates dropped, and items joined into enterprise and person profiles."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+
+from confluent_kafka import Producer
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from rich.table import Table
+
+from govbus.demo.context import DemoContext
+from govbus.platform.components import Component, start_component
+from govbus.serde import WireEncoder
+from govbus.topic_names import canonical_topic, dead_letter_topic, profile_topic, value_subject
+from govbus.topic_reader import read_topic
+from streams.dead_letters import DeadLetter
+from streams.dialects import FIXES_HEADER, ITEMS, dialects_for, fixes_from_header
+from streams.dialects.synthetic import change_event, samples
+
+PER_DIALECT = 30
+NORMALISED_ITEMS = (*ITEMS, "degree_certification")
+
+
+def run_streams(context: DemoContext) -> None:
+    console = context.console
+    console.rule("[bold]stream processors: dialects normalised, dead letters, profiles joined")
+    env = {**context.env(), "GOVBUS_NORMALISER_APP_ID": f"govbus-demo-normaliser-{context.run}",
+           "GOVBUS_NORMALISER_ITEMS": ",".join(NORMALISED_ITEMS),
+           "GOVBUS_PROFILES_APP_ID": f"govbus-demo-profiles-{context.run}",
+           "GOVBUS_PROFILES_DATA_DIR": str(context.logs / "profiles-data")}
+    _create_topics(env)
+    before = {item: _settled(context, item) for item in ITEMS}  # the skeleton shares enterprise registration's
+    sent = _publish_dialects(context)
+    workers: list[Component] = []
+    try:
+        workers = [start_component("normaliser", "streams.normaliser", env, context.logs / "normaliser.log"),
+                   start_component("profiles", "streams.profiles", env, context.logs / "profiles.log")]
+        console.print(f"started the normaliser (faust, pid {workers[0].pid}) and the profile builder "
+                      f"(faust, pid {workers[1].pid})")
+        _await_items(context, sent, before, workers)
+    finally:
+        for worker in workers:
+            worker.stop(timeout=20)
+    _print_dialects(context, sent)
+    _print_profiles(context)
+
+
+def _create_topics(env: dict[str, str]) -> None:
+    import os
+
+    from streams.normalising.settings import NormaliserSettings
+    from streams.normalising.topics import ensure_normaliser_topics
+    from streams.profiles.topology import ProfileSettings, ensure_profile_topics
+
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        ensure_normaliser_topics(NormaliserSettings())
+        ensure_profile_topics(ProfileSettings())
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _publish_dialects(context: DemoContext) -> Counter[str]:
+    """Every local dialect's system sends records in its own format (some of them bad, a few twice)."""
+    registry = SchemaRegistryClient({"url": context.registry_url})
+    producer = Producer({"bootstrap.servers": context.bootstrap, "acks": "all", "enable.idempotence": True})
+    rng = random.Random(int(context.run, 16))
+    sent: Counter[str] = Counter()
+    for item in ITEMS:
+        for dialect in dialects_for(item)[1:]:
+            topic = dialect.topic(context.prefix)
+            encoder = WireEncoder(registry, value_subject(topic), dialect.event_schema())
+            seed = rng.randrange(10**6)
+            for sample in samples(item, dialect.name, PER_DIALECT, bad_share=context.invalid_share, seed=seed):
+                value = encoder.encode(change_event(sample, dialect.department, rng))
+                producer.produce(topic, key=sample.key.encode(), value=value)
+                sent[item] += 1
+                if rng.random() < 0.05:  # a re-send after a time-out: the same event again
+                    producer.produce(topic, key=sample.key.encode(), value=value)
+            producer.poll(0)
+    producer.flush(60)
+    context.console.print(f"{sum(sent.values())} records sent in {sum(len(dialects_for(i)) - 1 for i in ITEMS)} "
+                          "local dialects (field names, date formats, full-width characters, legacy ids), "
+                          "about 5% of them sent twice")
+    return sent
+
+
+def _settled(context: DemoContext, item: str) -> int:
+    return (len(read_topic(context.bootstrap, canonical_topic(item, context.prefix)))
+            + len(read_topic(context.bootstrap, dead_letter_topic(item, context.prefix))))
+
+
+def _await_items(context: DemoContext, sent: Counter[str], before: dict[str, int],
+                 workers: list[Component]) -> None:
+    deadline = time.monotonic() + 240
+    with context.progress() as progress:
+        tasks = {item: progress.add_task(f"normalised or rejected: {item}", total=n) for item, n in sent.items()}
+        while time.monotonic() < deadline and all(w.alive() for w in workers):
+            done = {item: _settled(context, item) - before[item] for item in sent}
+            for item, count in done.items():
+                progress.update(tasks[item], completed=min(count, sent[item]))
+            if all(done[item] >= sent[item] for item in sent):
+                time.sleep(3)  # let the profile builder catch up
+                return
+            time.sleep(1)
+    context.console.print("[yellow]the stream processors did not finish in time; see normaliser.log[/]")
+
+
+def _print_dialects(context: DemoContext, sent: Counter[str]) -> None:
+    fixes: Counter[str] = Counter()
+    examples: dict[str, str] = {}
+    for item in sent:
+        for message in read_topic(context.bootstrap, canonical_topic(item, context.prefix)):
+            header = dict(message.headers() or []).get(FIXES_HEADER)
+            for fix in fixes_from_header(header or b"[]"):
+                fixes[str(fix.kind)] += 1
+                examples.setdefault(str(fix.kind), f"{item}.{fix.field}: {fix.before!r} -> {fix.after!r}")
+    table = Table(title=f"Normalised: what was fixed (the {FIXES_HEADER} header of each canonical record)")
+    table.add_column("kind of fix")
+    table.add_column("count", justify="right")
+    table.add_column("example", overflow="fold")
+    for kind, count in fixes.most_common():
+        table.add_row(kind, str(count), examples[kind][:90])
+    context.console.print(table)
+    rejected = Table(title="Dead letters of the normaliser, and why")
+    for column in ("item", "field: rule", "count", "example"):
+        rejected.add_column(column, overflow="fold")
+    for item in sent:
+        reasons: Counter[str] = Counter()
+        reason_examples: dict[str, str] = {}
+        for message in read_topic(context.bootstrap, dead_letter_topic(item, context.prefix)):
+            letter = DeadLetter.from_headers(message.headers())
+            key = f"{letter.field}: {letter.rule}"
+            reasons[key] += 1
+            reason_examples.setdefault(key, letter.reason)
+        for key, count in reasons.most_common(3):
+            rejected.add_row(item, key, str(count), reason_examples[key][:100])
+    context.console.print(rejected)
+
+
+def _print_profiles(context: DemoContext) -> None:
+    table = Table(title="Profiles joined from several items (compacted topics, last value per key)")
+    for column in ("profile", "topic", "updates emitted", "current profiles", "example key"):
+        table.add_column(column)
+    for name in ("enterprise", "person"):
+        topic = profile_topic(name, context.prefix)
+        latest: dict[bytes, bytes | None] = {}
+        messages = read_topic(context.bootstrap, topic)
+        for message in messages:
+            latest[message.key() or b""] = message.value()
+        alive = [k for k, v in latest.items() if v is not None]
+        table.add_row(name, topic, str(len(messages)), str(len(alive)), alive[0].decode() if alive else "")
+    context.console.print(table)
