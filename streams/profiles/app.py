@@ -30,7 +30,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -38,7 +38,7 @@ import faust
 from aiokafka.partitioner import DefaultPartitioner
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from govbus.exceptions import ConfigurationError, DecodeError
+from govbus.exceptions import ConfigurationError, DecodeError, GovbusError
 from govbus.serde import WireDecoder, WireEncoder
 from govbus.topic_names import item_segment, value_subject
 from schemas.catalogue.profiles import ProfileDefinition
@@ -72,6 +72,37 @@ def header_map(headers: Any) -> dict[str, str]:
     """A message's headers (list of pairs or mapping) as ``{name: text}``."""
     pairs = headers.items() if isinstance(headers, Mapping) else (headers or [])
     return {str(k): (v.decode() if isinstance(v, bytes) else str(v)) for k, v in pairs}
+
+
+class SkippedOffsetsError(GovbusError):
+    """The consumer handed over a partition's messages with offsets missing in between."""
+
+
+class OffsetGuard:
+    """Stops the worker when faust skips messages of a partition it keeps consuming.
+
+    faust-streaming 0.15.3 was seen to drop messages after a rebalance: a worker that joined
+    got offsets 50 then 52 of an input partition, and the group committed past 51 (faust takes
+    missing offsets for compacted or transaction-marker gaps). The topics read here are neither
+    compacted nor written by transactional producers, so their offsets have no gaps: a jump
+    forward within one assignment means lost messages. Raising before the later message is
+    acknowledged keeps the committed offset at or before the first missing one, so a restarted
+    worker reads it again. Going back (a re-delivery after a seek) is allowed.
+    """
+
+    def __init__(self) -> None:
+        self._next: dict[Any, int] = {}
+
+    def forget(self, partitions: Iterable[Any]) -> None:
+        for tp in partitions:
+            self._next.pop(tp, None)
+
+    def check(self, tp: Any, offset: int) -> None:
+        expected = self._next.get(tp)
+        if expected is not None and offset > expected:
+            raise SkippedOffsetsError(f"{tp.topic}[{tp.partition}]: got offset {offset} after {expected - 1}; "
+                                      f"offsets {expected}..{offset - 1} were skipped by the consumer")
+        self._next[tp] = offset + 1
 
 
 @dataclass(frozen=True)
@@ -195,24 +226,36 @@ def build_app(settings: ProfileSettings, metrics: ProfileMetrics,
     registry = registry or SchemaRegistryClient({"url": settings.registry_url})
     decoder = WireDecoder(registry)
     app = _faust_app(settings)
+    guard = OffsetGuard()
+    if settings.profiles_offset_gap_check:
+        _forget_on_rebalance(app, guard)
     inputs = {d.name: app.topic(topology.input_topic(d.name), key_serializer="raw", value_serializer="raw",
                                 partitions=settings.profiles_partitions) for d in definitions}
     if settings.profiles_rekey:
         for item in topology.source_items():
             _add_rekey_agent(app, topology, Rekeyer(item, routes_for(item, definitions), decoder, metrics),
-                             inputs, metrics)
+                             inputs, metrics, guard)
     if settings.profiles_build:
         for definition in definitions:
             output = topology.output_topic(definition.name)
             encoder = WireEncoder(registry, value_subject(output), definition.schema)
             _add_build_agent(app, topology, ProfileBuilder(definition, decoder, encoder), inputs[definition.name],
-                             metrics)
+                             metrics, guard)
     return app
 
 
+def _forget_on_rebalance(app: faust.App, guard: OffsetGuard) -> None:
+    def forget(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        guard.forget(args[0] if args else kwargs.get("revoked", kwargs.get("assigned", ())))
+
+    app.on_partitions_revoked.connect(forget)
+    app.on_partitions_assigned.connect(forget)
+
+
 def _add_rekey_agent(app: faust.App, topology: ProfileTopology, rekeyer: Rekeyer,
-                     inputs: Mapping[str, faust.TopicT], metrics: ProfileMetrics) -> None:
+                     inputs: Mapping[str, faust.TopicT], metrics: ProfileMetrics, guard: OffsetGuard) -> None:
     item = rekeyer.item
+    check_gaps = topology.settings.profiles_offset_gap_check
     source = app.topic(topology.canonical_topic(item), key_serializer="raw", value_serializer="raw")
     history_table = None
     if item in topology.history_items():
@@ -230,6 +273,8 @@ def _add_rekey_agent(app: faust.App, topology: ProfileTopology, rekeyer: Rekeyer
         async for event in stream.events():
             started = time.perf_counter()
             message = event.message
+            if check_gaps:
+                guard.check(message.tp, message.offset)
             table_key = message.key or b""
             history = history_table.get(table_key) if history_table is not None else None
             plan = rekeyer.plan(message.value, history)
@@ -262,13 +307,14 @@ class KeyPartitionedTable(faust.Table):  # type: ignore[type-arg]
 
 
 def _add_build_agent(app: faust.App, topology: ProfileTopology, builder: ProfileBuilder, source: faust.TopicT,
-                     metrics: ProfileMetrics) -> None:
+                     metrics: ProfileMetrics, guard: OffsetGuard) -> None:
     settings = topology.settings
     name = builder.definition.name
     table = app.tables.add(KeyPartitionedTable(app, name=topology.profile_table(name), key_type=bytes,
                                                partitions=settings.profiles_partitions))
     output = app.topic(topology.output_topic(name), key_serializer="raw", value_serializer="raw")
-    batch = BuildBatch(app, builder, table, output, metrics)
+    batch = BuildBatch(app, builder, table, output, metrics,
+                       guard if settings.profiles_offset_gap_check else None)
 
     @app.agent(source, name=f"build-{name}")
     async def build(stream: Any) -> None:
@@ -284,8 +330,9 @@ class BuildBatch:
     """One batch of the build stage: apply, send, wait for the acks, then write the table."""
 
     def __init__(self, app: faust.App, builder: ProfileBuilder, table: Any, output: faust.TopicT,
-                 metrics: ProfileMetrics) -> None:
+                 metrics: ProfileMetrics, guard: OffsetGuard | None = None) -> None:
         self._app = app
+        self._guard = guard
         self._builder = builder
         self._table = table
         self._output = output
@@ -297,6 +344,8 @@ class BuildBatch:
         sent: list[tuple[Any, float, str, Emit]] = []
         for event in events:
             message = event.message
+            if self._guard is not None:
+                self._guard.check(message.tp, message.offset)
             self._check_partition(message)
             try:
                 change, cause = self._builder.read(message.value, message.headers)

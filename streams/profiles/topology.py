@@ -59,6 +59,9 @@ class ProfileSettings(GovbusSettings):
     profiles_batch_size: int = Field(default=500, ge=1, description="build stage: events per batch at most")
     profiles_batch_seconds: float = Field(default=0.05, gt=0, description="build stage: wait this long for a batch")
     profiles_commit_interval: float = Field(default=1.0, gt=0, description="seconds between offset commits")
+    profiles_offset_gap_check: bool = Field(
+        default=True, description="stop when the consumer skips offsets (turn off for compacted or "
+                                  "transactionally written canonical topics, whose offsets have gaps)")
     profiles_metrics_port: int = Field(default=0, ge=0, le=65535, description="/metrics port; 0: none")
     profiles_web_port: int = Field(default=0, ge=0, le=65535, description="faust's web server port; 0: off")
     profiles_data_dir: Path = Field(default_factory=_default_data_dir, description="faust's data directory")

@@ -7,7 +7,7 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,8 @@ from streams.profiles.app import HEADER_EVENT_ID
 from streams.profiles.state import avro_native
 from streams.profiles.topology import ProfileSettings, ProfileTopology
 
+STOPPED_WITHOUT_COMMIT = "stopping the worker without committing"
+
 OutputMessage = tuple[bytes, bytes | None, tuple[tuple[str, bytes], ...]]
 """(key, value or None for a tombstone, headers) of one profile message."""
 
@@ -35,6 +37,7 @@ class ProfileRun:
     env: dict[str, str]
     directory: Path
     workers: list[Component] = field(default_factory=list)
+    restarts: list[str] = field(default_factory=list)
 
     @property
     def settings(self) -> ProfileSettings:
@@ -51,13 +54,28 @@ class ProfileRun:
         return self.env["GOVBUS_PROFILES_APP_ID"]
 
     def start(self, name: str = "worker") -> Component:
-        """A worker process with its own metrics port, web port and data dir."""
+        """A worker process with its own metrics port and data dir."""
+        worker = self._spawn(name)
+        self.workers.append(worker)
+        return worker
+
+    def _spawn(self, name: str) -> Component:
         env = {**self.env, "GOVBUS_PROFILES_METRICS_PORT": str(free_port()),
                "GOVBUS_PROFILES_DATA_DIR": str(self.directory / f"data-{name}")}
         worker = start_component(name, "streams.profiles", env, self.directory / f"{name}.log")
         worker.metrics_port = int(env["GOVBUS_PROFILES_METRICS_PORT"])  # type: ignore[attr-defined]
-        self.workers.append(worker)
         return worker
+
+    def supervise(self) -> None:
+        """Restart a worker that stopped itself without committing (exit 70), as a supervisor would."""
+        for index, worker in enumerate(self.workers):
+            if not worker.alive() and STOPPED_WITHOUT_COMMIT in worker.log_path.read_text(errors="replace"):
+                self.restarts.append(f"{worker.name}: {_reason(worker.log_path)}")
+                self.workers[index] = self._spawn(f"{worker.name}-r{len(self.restarts)}")
+
+    def live(self) -> Iterable[Component]:
+        """The workers for :func:`wait_for`'s liveness check, restarting those that stopped themselves."""
+        return _Supervised(self)
 
     def kill9(self, worker: Component) -> None:
         """SIGKILL ``worker`` (no shutdown, no flush, no commit) and forget it."""
@@ -75,6 +93,11 @@ class ProfileRun:
         if self.settings.profiles_rekey:
             topics += [topology.canonical_topic(item) for item in topology.source_items()]
         return topics
+
+
+def _reason(log_path: Path) -> str:
+    lines = [line for line in log_path.read_text(errors="replace").splitlines() if "Error: " in line]
+    return lines[-1].strip()[:300] if lines else "unknown"
 
 
 def profile_env(bootstrap: str, registry_url: str, prefix: str, **extra: str) -> dict[str, str]:
@@ -133,6 +156,14 @@ def stable_members(bootstrap: str, group: str) -> int:
     return len(description.members) if description.state == ConsumerGroupState.STABLE else 0
 
 
+def member_partitions(bootstrap: str, group: str, topics: set[str]) -> list[set[tuple[str, int]]]:
+    """Per member of the (stable) group, the partitions of ``topics`` assigned to it."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    description = admin.describe_consumer_groups([group], request_timeout=10)[group].result(timeout=10)
+    return [{(tp.topic, tp.partition) for tp in (m.assignment.topic_partitions if m.assignment else [])
+             if tp.topic in topics} for m in description.members]
+
+
 def wait_for(condition: Callable[[], bool], timeout: float, what: str, workers: Iterable[Component] = ()) -> float:
     started = time.monotonic()
     while not condition():
@@ -152,6 +183,7 @@ def wait_caught_up(run: ProfileRun, bootstrap: str, timeout: float = 120.0) -> f
 
     def settled() -> bool:
         nonlocal behind
+        run.supervise()
         behind = committed_lag(bootstrap, run.app_id, topics)
         if behind:
             return False
@@ -160,9 +192,21 @@ def wait_caught_up(run: ProfileRun, bootstrap: str, timeout: float = 120.0) -> f
         return not behind
 
     try:
-        return wait_for(settled, timeout, f"{run.app_id} to commit all its input", run.workers)
+        return wait_for(settled, timeout, f"{run.app_id} to commit all its input", run.live())
     except AssertionError as error:
         raise AssertionError(f"{error}; still behind: {behind}") from None
+
+
+class _Supervised:
+    """The run's workers, restarted when they stopped themselves, for :func:`wait_for`'s liveness check."""
+
+    def __init__(self, run: ProfileRun) -> None:
+        self._run = run
+
+    def __iter__(self) -> Iterator[Component]:
+        self._run.supervise()
+        return iter([w for w in self._run.workers
+                     if w.alive() or STOPPED_WITHOUT_COMMIT not in w.log_path.read_text(errors="replace")])
 
 
 def output_messages(bootstrap: str, topic: str) -> list[OutputMessage]:

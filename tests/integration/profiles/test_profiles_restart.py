@@ -75,7 +75,8 @@ def test_a_worker_killed_mid_stream_ends_with_the_same_profiles_and_events(
     total = sum(len(m) for m in got.values())
     distinct = sum(len({event_id(m) for m in ms}) for ms in got.values())
     assert at_kill < distinct, f"the kill came after the last profile ({at_kill} of {distinct}): not mid-stream"
-    log.info(f"{total} profile messages, {distinct} distinct events, {total - distinct} identical re-emits")
+    log.info(f"{total} profile messages, {distinct} distinct events, {total - distinct} identical re-emits; "
+             f"restarts after skipped offsets: {killed.restarts}")
 
     # (a) the final profiles are those the inputs must end in, tombstones included
     for definition in DEFINITIONS:

@@ -9,11 +9,11 @@ import time
 import uuid
 from pathlib import Path
 
-import httpx
 from profiles_support import (
     ProfileDecoder,
     ProfileRun,
     end_offsets,
+    member_partitions,
     mismatches,
     output_messages,
     profile_env,
@@ -21,26 +21,13 @@ from profiles_support import (
     wait_caught_up,
     wait_for,
 )
-from prometheus_client.parser import text_string_to_metric_families
 
-from govbus.platform.components import Component
 from govbus.testing.profile_inputs import CanonicalProducer, expected_final_profiles, profile_scenario
 from schemas.catalogue.profiles import load_profiles
 from streams.profiles.topology import ensure_profile_topics
 
 DEFINITIONS = load_profiles()
 log = logging.getLogger(__name__)
-
-
-def _handled(worker: Component, topics: set[str]) -> tuple[set[tuple[str, str]], float]:
-    """(topic, partition) pairs of ``topics`` the worker took events from, and the forwards it applied."""
-    text = httpx.get(f"http://127.0.0.1:{worker.metrics_port}/metrics", timeout=5).text  # type: ignore[attr-defined]
-    samples = [s for f in text_string_to_metric_families(text) for s in f.samples]
-    partitions = {(s.labels["topic"], s.labels["partition"]) for s in samples
-                  if s.name == "govbus_profile_consumer_lag" and s.labels["topic"] in topics}
-    applied = sum(s.value for s in samples if s.name == "govbus_profile_inputs_total"
-                  and s.labels["outcome"] == "applied")
-    return partitions, applied
 
 
 def test_two_workers_share_the_partitions_and_build_what_one_builds(
@@ -59,27 +46,28 @@ def test_two_workers_share_the_partitions_and_build_what_one_builds(
     inputs = {pair.topology.input_topic(d.name) for d in DEFINITIONS}
     try:
         single.start()
-        workers = [pair.start("one")]
+        pair.start("one")
         outputs = [pair.topology.output_topic(d.name) for d in DEFINITIONS]
         wait_for(lambda: sum(end_offsets(kafka_bootstrap, outputs).values()) >= 100, 90, "worker one's first profiles",
-                 workers)
-        workers.append(pair.start("two"))  # scale out while the first one works; the rest comes after
-        wait_for(lambda: stable_members(kafka_bootstrap, pair.app_id) == 2, 90, "both workers in the group", workers)
+                 pair.live())
+        pair.start("two")  # scale out while the first one works; the rest comes after
+        wait_for(lambda: stable_members(kafka_bootstrap, pair.app_id) == 2, 90, "both workers in the group",
+                 pair.live())
         for start in range(third, len(events), 100):
             producer.produce(events[start:start + 100])
             time.sleep(0.15)
         wait_caught_up(pair, kafka_bootstrap, timeout=150)
         wait_caught_up(single, kafka_bootstrap, timeout=150)
-        handled = [_handled(worker, inputs) for worker in workers]
+        wait_for(lambda: stable_members(kafka_bootstrap, pair.app_id) == 2, 60, "a stable pair", pair.live())
+        shares = member_partitions(kafka_bootstrap, pair.app_id, inputs)
     finally:
         pair.stop_all()
         single.stop_all()
 
-    (first, applied_first), (second, applied_second) = handled
-    log.info(f"worker one applied {applied_first:.0f} forwards from {sorted(first)}; "
-             f"worker two {applied_second:.0f} from {sorted(second)}")
-    assert applied_first > 0 and applied_second > 0, f"both workers must build profiles: {handled}"
-    assert first and second and first | second == {(t, str(p)) for t in inputs for p in range(3)}
+    log.info(f"input partitions per worker: {[sorted(s) for s in shares]}; "
+             f"restarts after skipped offsets: {pair.restarts}")
+    assert len(shares) == 2 and all(shares), f"both workers must hold input partitions: {shares}"
+    assert shares[0] | shares[1] == {(t, p) for t in inputs for p in range(3)} and not shares[0] & shares[1]
     for definition in DEFINITIONS:
         decoder = ProfileDecoder(definition)
         shared = decoder.final_contents(output_messages(kafka_bootstrap, pair.topology.output_topic(definition.name)))

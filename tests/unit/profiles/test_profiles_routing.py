@@ -48,3 +48,24 @@ def test_a_moved_record_leaves_every_earlier_key_and_a_delete_reaches_them_all()
     assert forwards == [Forward("enterprise", "credit_records", "A", True),
                         Forward("enterprise", "credit_records", "B", True)]
     assert after == history, "the history only grows, so a replayed delete still finds every key"
+
+
+def test_the_offset_guard_stops_on_skipped_offsets_but_allows_redelivery() -> None:
+    import pytest
+
+    from streams.profiles.app import OffsetGuard, SkippedOffsetsError
+
+    class TP:
+        def __init__(self, partition: int) -> None:
+            self.topic, self.partition = "input", partition
+
+    guard, p0, p1 = OffsetGuard(), TP(0), TP(1)
+    for offset in (50, 51, 52):
+        guard.check(p0, offset)
+    guard.check(p1, 7)  # another partition keeps its own count
+    guard.check(p0, 40)  # going back: a re-delivery after a seek
+    guard.check(p0, 41)
+    with pytest.raises(SkippedOffsetsError, match=r"offsets 42\.\.42 were skipped"):
+        guard.check(p0, 43)
+    guard.forget([p0])
+    guard.check(p0, 90)  # a new assignment starts anywhere
