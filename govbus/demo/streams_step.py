@@ -12,16 +12,21 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from rich.table import Table
 
 from govbus.demo.context import DemoContext
+from govbus.demo.paths import publisher_settings
+from govbus.demo.subscribers_step import print_subscribers, subscribers
 from govbus.platform.components import Component, start_component
+from govbus.publisher import Publisher
 from govbus.serde import WireEncoder
+from govbus.synthetic_items import records_for
 from govbus.topic_names import canonical_topic, dead_letter_topic, profile_topic, value_subject
 from govbus.topic_reader import read_topic
+from schemas.catalogue import load_catalogue
 from streams.dead_letters import DeadLetter
 from streams.dialects import FIXES_HEADER, ITEMS, dialects_for, fixes_from_header
 from streams.dialects.synthetic import change_event, samples
 
 PER_DIALECT = 30
-NORMALISED_ITEMS = (*ITEMS, "degree_certification")
+NORMALISED_ITEMS = (*ITEMS, "degree_certification", "government_procurement_award")
 
 
 def run_streams(context: DemoContext) -> None:
@@ -33,14 +38,19 @@ def run_streams(context: DemoContext) -> None:
            "GOVBUS_PROFILES_DATA_DIR": str(context.logs / "profiles-data")}
     _create_topics(env)
     before = {item: _settled(context, item) for item in ITEMS}  # the skeleton shares enterprise registration's
-    sent = _publish_dialects(context)
+    sent: Counter[str] = Counter()
     workers: list[Component] = []
     try:
         workers = [start_component("normaliser", "streams.normaliser", env, context.logs / "normaliser.log"),
                    start_component("profiles", "streams.profiles", env, context.logs / "profiles.log")]
         console.print(f"started the normaliser (faust, pid {workers[0].pid}) and the profile builder "
                       f"(faust, pid {workers[1].pid})")
-        _await_items(context, sent, before, workers)
+        with subscribers(context) as subs:
+            sent = _publish_dialects(context)
+            _publish_awards(context)
+            _await_items(context, sent, before, workers)
+            time.sleep(3)  # the last webhook batch and the feed's reader
+            print_subscribers(context, subs)
     finally:
         for worker in workers:
             worker.stop(timeout=20)
@@ -88,6 +98,15 @@ def _publish_dialects(context: DemoContext) -> Counter[str]:
                           "local dialects (field names, date formats, full-width characters, legacy ids), "
                           "about 5% of them sent twice")
     return sent
+
+
+def _publish_awards(context: DemoContext, count: int = 40) -> None:
+    """Finance publishes government procurement awards: open to the public, so the portal shows them."""
+    item = "government_procurement_award"
+    records = records_for(load_catalogue().get(item), count, 0.0, seed=int(context.run, 16) % 1000)
+    with Publisher("finance", "procurement-system", settings=publisher_settings(context)) as publisher:
+        for synthetic in records:
+            publisher.publish(item, synthetic.record)
 
 
 def _settled(context: DemoContext, item: str) -> int:

@@ -33,3 +33,5 @@ def test_demo_prints_what_flowed_where_and_why(tmp_path: Path) -> None:
     assert "uscc.check_character" in output and "wire_format" in output
     assert "did not finish in time" not in output and "could not run" not in output
     assert re.search(r"profile\.person\s+│\s+[1-9]\d*\s+│", output), "no person profile was joined"
+    assert "Subscribers, live" in output and re.search(r"[1-9]\d* disclosures", output)
+    assert re.search(r"taxpayer_resident_id \d{6}\*{8}[\dX]{4}", output), "the granted mask was not shown"

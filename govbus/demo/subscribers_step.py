@@ -1,0 +1,96 @@
+"""Two subscribers receiving updates live: a city's one-stop service centre (signed webhook, a
+conditional grant from taxation, personal fields masked) and the public portal (disclosure feed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+from rich.table import Table
+
+from connectors.reference_receiver import ReferenceReceiver
+from govbus.demo.context import DemoContext
+from govbus.platform import processes
+from govbus.platform.components import Component, start_component
+from govbus.sharing.model import Grant, Subscription
+from govbus.sharing.store import SharingStore
+
+SUBSCRIPTION = "hz-one-stop"
+SECRET_ENV = "GOVBUS_DEMO_WEBHOOK_SECRET"  # noqa: S105 - the variable's name; the secret is random per run
+TAX_FIELDS = ["certificate_number", "taxpayer_kind", "taxpayer_name", "taxpayer_resident_id", "tax_type",
+              "amount_cents", "paid_at"]
+ENTERPRISE_FIELDS = ["uscc", "name", "legal_representative", "status", "division_code"]
+
+
+@dataclass
+class Subscribers:
+    receiver: ReferenceReceiver
+    feed_url: str
+
+
+def _declare(context: DemoContext, receiver_url: str) -> None:
+    store = SharingStore(context.bootstrap, context.prefix)
+    store.ensure_topics()
+    store.put_grant(Grant(grant_id="tax-demo-1", subscriber="hz-centre", item="tax_payment_certificate",
+                          approved_by="taxation", purpose="housing purchase qualification checks",
+                          fields=TAX_FIELDS, unmasked=["taxpayer_name"],
+                          expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=30)))
+    store.put_subscription(Subscription.model_validate({
+        "name": SUBSCRIPTION, "subscriber": "hz-centre",
+        "items": [{"item": "enterprise_registration", "fields": ENTERPRISE_FIELDS},
+                  {"item": "tax_payment_certificate", "fields": TAX_FIELDS}],
+        "delivery": {"kind": "webhook", "url": receiver_url, "secret_env": SECRET_ENV}}))
+
+
+@contextmanager
+def subscribers(context: DemoContext) -> Iterator[Subscribers]:
+    """Run the webhook connector and the public feed while the block publishes."""
+    components: list[Component] = []
+    with ReferenceReceiver() as receiver:
+        _declare(context, receiver.url)
+        feed_port = processes.free_port()
+        env = {**context.env(), "GOVBUS_WEBHOOK_SUBSCRIPTION": SUBSCRIPTION, SECRET_ENV: os.urandom(16).hex(),
+               "GOVBUS_FEED_PORT": str(feed_port)}
+        try:
+            components = [start_component("webhook", "connectors.webhook", env, context.logs / "webhook.log"),
+                          start_component("public feed", "connectors.public_feed", env, context.logs / "feed.log")]
+            context.console.print(f"subscribers: the one-stop centre's webhook connector (pid {components[0].pid}, "
+                                  f"grant tax-demo-1 from taxation) and the public feed at "
+                                  f"http://127.0.0.1:{feed_port}/feed (pid {components[1].pid})")
+            yield Subscribers(receiver, f"http://127.0.0.1:{feed_port}")
+        finally:
+            for component in components:
+                component.stop()
+
+
+def print_subscribers(context: DemoContext, subs: Subscribers) -> None:
+    received = subs.receiver.events
+    items: Counter[str] = Counter()
+    masked_example = ""
+    for body in received.applied.values():
+        for event in body.get("events", [body]):
+            items[str(event.get("item"))] += 1
+            record = event.get("record") or {}
+            if not masked_example and record.get("taxpayer_resident_id"):
+                masked_example = (f"taxpayer_resident_id {record['taxpayer_resident_id']}, "
+                                  f"taxpayer_name {record.get('taxpayer_name')}")
+    table = Table(title="Subscribers, live")
+    for column in ("subscriber", "how", "received"):
+        table.add_column(column)
+    table.add_row("hz one-stop centre", "signed webhook batches (HMAC-SHA256)",
+                  ", ".join(f"{n} {item}" for item, n in items.items()) or "nothing")
+    try:
+        page = httpx.get(f"{subs.feed_url}/feed", params={"per_page": 3}, timeout=10).json()
+        atom = httpx.get(f"{subs.feed_url}/feed.atom", timeout=10).text
+        table.add_row("public portal", "JSON pages and Atom, open items only, no personal fields",
+                      f"{page.get('total', 0)} disclosures; Atom {atom.count('<entry>')} entries")
+    except (httpx.HTTPError, ValueError) as error:
+        table.add_row("public portal", "disclosure feed", f"not reachable: {error}")
+    context.console.print(table)
+    if masked_example:
+        context.console.print(f"  masked as granted (name unmasked by the grant): {masked_example}", highlight=False)
