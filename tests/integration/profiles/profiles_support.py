@@ -54,13 +54,14 @@ class ProfileRun:
         return self.env["GOVBUS_PROFILES_APP_ID"]
 
     def start(self, name: str = "worker") -> Component:
-        """A worker process with its own metrics port and data dir."""
+        """A worker process with its own metrics port, faust web port and data dir."""
         worker = self._spawn(name)
         self.workers.append(worker)
         return worker
 
     def _spawn(self, name: str) -> Component:
         env = {**self.env, "GOVBUS_PROFILES_METRICS_PORT": str(free_port()),
+               "GOVBUS_PROFILES_WEB_PORT": str(free_port()),
                "GOVBUS_PROFILES_DATA_DIR": str(self.directory / f"data-{name}")}
         worker = start_component(name, "streams.profiles", env, self.directory / f"{name}.log")
         worker.metrics_port = int(env["GOVBUS_PROFILES_METRICS_PORT"])  # type: ignore[attr-defined]
