@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterable
 from enum import StrEnum
@@ -30,6 +29,7 @@ from pydantic import ValidationError as PydanticError
 
 from govbus.exceptions import DeliveryError, PlatformError
 from govbus.topic_names import audit_topic
+from govbus.topic_reader import read_partitions
 from govbus.topics import TopicSpec
 
 AUDIT_PARTITIONS = 3
@@ -118,7 +118,7 @@ def read_audit(bootstrap: str, prefix: str, since: dt.datetime | None = None,
             raise PlatformError(f"audit topic {topic!r} does not exist on {bootstrap}: no subscriber connector "
                                 "has delivered anything under this prefix (GOVBUS_TOPIC_PREFIX) yet")
         starts, ends = _bounds(consumer, topic, list(metadata.partitions), since, timeout)
-        messages = _read(consumer, starts, ends, timeout)
+        messages = read_partitions(consumer, starts, ends, timeout)
     finally:
         consumer.close()
     records = [_parse(m) for m in messages]
@@ -135,26 +135,6 @@ def _bounds(consumer: Consumer, topic: str, partitions: list[int], since: dt.dat
         starts = consumer.offsets_for_times([TopicPartition(topic, p, millis) for p in partitions], timeout=timeout)
     useful = [tp for tp in starts if 0 <= tp.offset < ends[tp.partition]]
     return useful, {tp.partition: ends[tp.partition] for tp in useful}
-
-
-def _read(consumer: Consumer, starts: list[TopicPartition], ends: dict[int, int], timeout: float) -> list[Message]:
-    if not starts:
-        return []
-    consumer.assign(starts)
-    messages: list[Message] = []
-    remaining = dict(ends)
-    deadline = time.monotonic() + timeout
-    while remaining:
-        if time.monotonic() > deadline:
-            raise PlatformError(f"reading the audit topic timed out with partitions {sorted(remaining)} unread")
-        for message in consumer.consume(1000, 0.5):
-            if message.error():
-                continue
-            messages.append(message)
-            partition, offset = message.partition(), message.offset()
-            if partition in remaining and offset is not None and offset + 1 >= remaining[partition]:
-                del remaining[partition]
-    return messages
 
 
 def _parse(message: Message) -> AuditRecord | None:

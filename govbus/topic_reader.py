@@ -28,7 +28,7 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[Messag
             if high > low:
                 ends[partition] = high
                 starts.append(TopicPartition(topic, partition, low))
-        return _read_until(consumer, starts, ends, timeout)
+        return read_partitions(consumer, starts, ends, timeout)
     finally:
         consumer.close()
 
@@ -41,8 +41,10 @@ def _watermarks(consumer: Consumer, partition: TopicPartition, timeout: float) -
     return int(low), int(high)
 
 
-def _read_until(consumer: Consumer, starts: list[TopicPartition], ends: dict[int, int],
-                timeout: float) -> list[Message]:
+def read_partitions(consumer: Consumer, starts: list[TopicPartition], ends: dict[int, int],
+                    timeout: float) -> list[Message]:
+    """Messages from each partition's start offset up to (not including) its end offset, in
+    (partition, offset) order; ``consumer`` is assigned the partitions here."""
     if not starts:
         return []
     consumer.assign(starts)
