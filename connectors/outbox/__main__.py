@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import sys
-
-from pydantic import ValidationError as SettingsError
 
 from connectors.outbox.connector import run_connector
 from connectors.outbox.settings import OutboxSettings
-from govbus.exceptions import GovbusError
-from govbus.logs import configure_logging
+from govbus.service import run_entrypoint
 
 
 def main() -> int:
-    configure_logging(os.environ.get("GOVBUS_LOG_LEVEL", "INFO"))
-    try:
-        run_connector(OutboxSettings())
-    except SettingsError as error:
-        print(f"error: outbox settings are invalid (GOVBUS_OUTBOX_*): {error}", file=sys.stderr)
-        return 2
-    except GovbusError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+    return run_entrypoint(OutboxSettings, run_connector, "outbox", "GOVBUS_OUTBOX_*")
 
 
 if __name__ == "__main__":

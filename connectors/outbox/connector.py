@@ -24,7 +24,6 @@ to do.
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 import uuid
@@ -34,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import psycopg
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential, wait_random
 
 from connectors.outbox.metrics import OutboxMetrics
@@ -52,6 +51,7 @@ from govbus.exceptions import (
     UnknownDataItemError,
     ValidationError,
 )
+from govbus.service import serve_until_stopped
 
 log = logging.getLogger(__name__)
 
@@ -338,14 +338,4 @@ def run_connector(settings: OutboxSettings, registry: CollectorRegistry | None =
     """Serve ``/metrics`` (if a port is set) and run the connector until SIGTERM or SIGINT."""
     registry = registry or CollectorRegistry()
     connector = OutboxConnector(settings, OutboxMetrics(registry, settings.outbox_name))
-    server = None
-    if settings.outbox_metrics_port:
-        server, _ = start_http_server(settings.outbox_metrics_port, addr="127.0.0.1", registry=registry)
-    if handle_signals:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: connector.stop())
-    try:
-        connector.run()
-    finally:
-        if server is not None:
-            server.shutdown()
+    serve_until_stopped(connector, settings.outbox_metrics_port, registry, handle_signals)

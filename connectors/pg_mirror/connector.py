@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -37,7 +36,7 @@ from typing import Any
 import psycopg
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.schema_registry import SchemaRegistryClient
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential, wait_random
 
 from connectors.pg_mirror.metrics import MirrorMetrics
@@ -48,6 +47,7 @@ from connectors.pg_mirror.writer import PgWriter, Written, last_per_key
 from consumers.runtime import consumer_config
 from govbus.audit import AuditRecord, AuditWriter, Outcome, audit_topic_spec
 from govbus.exceptions import DecodeError, DeliveryError, GovbusError, PlatformError, RegistryError
+from govbus.service import serve_until_stopped
 from govbus.sharing.model import Subscription
 from govbus.sharing.store import SharingSnapshot, SharingStore
 from govbus.topics import ensure_topics
@@ -351,14 +351,4 @@ def run_mirror(settings: MirrorSettings, registry: CollectorRegistry | None = No
     """Serve ``/metrics`` (if a port is set) and mirror until SIGTERM or SIGINT."""
     registry = registry or CollectorRegistry()
     connector = MirrorConnector(settings, MirrorMetrics(registry, settings.name))
-    server = None
-    if settings.mirror_metrics_port:
-        server, _ = start_http_server(settings.mirror_metrics_port, addr="127.0.0.1", registry=registry)
-    if handle_signals:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: connector.stop())
-    try:
-        connector.run()
-    finally:
-        if server is not None:
-            server.shutdown()
+    serve_until_stopped(connector, settings.mirror_metrics_port, registry, handle_signals)
