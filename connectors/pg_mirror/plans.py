@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.pg_mirror.settings import MirrorSettings
-from connectors.pg_mirror.source import MirrorSource, key_types, profile_name
+from connectors.pg_mirror.source import MirrorSource, key_types
 from connectors.pg_mirror.table import TableName
 from govbus.exceptions import ConfigurationError
 from govbus.sharing.authorisation import ItemPlan, authorise
 from govbus.sharing.model import DeliveryKind, Subscription
+from govbus.sharing.profile_authorisation import profile_name
 from govbus.sharing.runtime import consumer_group, source_topic
 from govbus.sharing.store import SharingSnapshot
 from govbus.topic_names import canonical_topic, profile_topic

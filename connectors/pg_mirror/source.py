@@ -29,7 +29,6 @@ from consumers.runtime import KafkaMessage
 from govbus.exceptions import ConfigurationError, DecodeError, GovbusError, RegistryError
 from govbus.serde import Decoded, WireDecoder
 from govbus.sharing.authorisation import ItemPlan, matches, shape
-from govbus.sharing.runtime import PROFILE_PREFIX
 from schemas.catalogue.model import KEY_SEPARATOR
 
 Key = tuple[Any, ...]
@@ -211,11 +210,6 @@ def _key_text(message: KafkaMessage) -> str:
     if key is None:
         raise DecodeError("a delete without a record key (null value and null message key)")
     return key.decode("utf-8", errors="replace")
-
-
-def profile_name(name: str) -> str | None:
-    """``profile:enterprise`` -> ``enterprise``; an item name -> ``None``."""
-    return name[len(PROFILE_PREFIX):] if name.startswith(PROFILE_PREFIX) else None
 
 
 def key_types(record_schema: Mapping[str, Any], key_fields: Sequence[str]) -> tuple[str, ...]:

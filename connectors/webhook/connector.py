@@ -42,6 +42,7 @@ from connectors.webhook.exceptions import SubscriptionGone
 from connectors.webhook.metrics import WebhookMetrics
 from connectors.webhook.payload import ShapedEvent, batch_body, shape_event
 from connectors.webhook.plans import Authorisation, Authoriser, Decision
+from connectors.webhook.profile_events import profile_event, unchanged_for
 from connectors.webhook.sender import Request, RetryPolicy, Sender, SendResult
 from connectors.webhook.settings import WebhookSettings
 from consumers.runtime import StoppedWhileRetrying, consumer_config
@@ -50,6 +51,7 @@ from govbus.exceptions import ConfigurationError, DecodeError, DeliveryError, Go
 from govbus.serde import WireDecoder
 from govbus.sharing.authorisation import Catalogue, matches
 from govbus.sharing.model import DeliveryKind, Subscription
+from govbus.sharing.profile_authorisation import profile_name
 from govbus.sharing.runtime import consumer_group
 from govbus.sharing.store import SharingStore
 from govbus.topic_names import parked_topic
@@ -254,8 +256,11 @@ class WebhookConnector:
         item = authorisation.topics.get(message.topic() or "", message.topic() or "?")
         entry = Entry(message, item)
         try:
-            entry.event = self._decoder.decode(message.value()).value
-            entry.event["event_id"] = str(entry.event.get("event_id", ""))
+            if profile_name(item) is not None:
+                entry.event = profile_event(item, message, self._decoder)
+            else:
+                entry.event = self._decoder.decode(message.value()).value
+                entry.event["event_id"] = str(entry.event.get("event_id", ""))
         except DecodeError as error:
             entry.problem = f"undecodable at {message.topic()}[{message.partition()}]@{message.offset()}: {error}"
         return entry
@@ -271,7 +276,8 @@ class WebhookConnector:
             batch.refused.append(entry)
             return
         record = entry.event.get("record")
-        if record is not None and entry.event["operation"] != "DELETE" and not matches(record, plan):
+        if (record is not None and entry.event["operation"] != "DELETE" and not matches(record, plan)) \
+                or unchanged_for(entry.event, plan):
             self.metrics.filtered(entry.item)
             return
         entry.shaped = shape_event(entry.event, plan, entry.decision.key_fields, self._secret)

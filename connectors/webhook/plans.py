@@ -1,7 +1,7 @@
 """The subscription's current authorisation, item by item, kept fresh in the background.
 
 Every ``refresh_seconds`` a thread reloads subscriptions and grants from the sharing store and
-plans each requested item again (:func:`govbus.sharing.authorisation.plan_item`): an item with a
+plans each requested item or profile again (:func:`govbus.sharing.authorisation.plan_request`): an item with a
 plan is delivered as the plan says; an item without one (grant revoked or expired, item no
 longer shared or requested) is refused, and its events are skipped. Besides the reload, a grant
 that expires is noticed at the next event after its expiry, without waiting for the thread.
@@ -18,9 +18,9 @@ from typing import Any
 
 from connectors.webhook.exceptions import SubscriptionGone
 from govbus.exceptions import AuthorizationError, CatalogueError
-from govbus.sharing.authorisation import Catalogue, ItemPlan, plan_item
+from govbus.sharing.authorisation import Catalogue, ItemPlan, plan_request
 from govbus.sharing.model import Grant, Subscription
-from govbus.sharing.runtime import PROFILE_PREFIX
+from govbus.sharing.runtime import PROFILE_PREFIX, record_key_fields
 from govbus.sharing.store import SharingSnapshot
 from govbus.topic_names import canonical_topic, profile_topic
 
@@ -59,25 +59,18 @@ def item_topic(item: str, prefix: str) -> str:
     return canonical_topic(item, prefix)
 
 
-def _key_fields(catalogue: Catalogue, item: str) -> tuple[str, ...]:
-    try:
-        return tuple(getattr(catalogue.get(item), "key_fields", ()))
-    except CatalogueError:
-        return ()
-
-
 def authorise_items(subscription: Subscription, catalogue: Catalogue, grants: list[Grant], now: dt.datetime,
                     prefix: str, generation: int) -> Authorisation:
     """Plan each requested item on its own: one refused item does not stop the others."""
     decisions: dict[str, Decision] = {}
     for request in subscription.items:
         try:
-            plan = plan_item(request, subscription.subscriber, catalogue.get(request.item), grants, now)
-            decisions[request.item] = Decision(request.item, plan, None, _key_fields(catalogue, request.item))
+            plan = plan_request(request, subscription.subscriber, catalogue, grants, now)
+            decisions[request.item] = Decision(request.item, plan, None, record_key_fields(request.item, catalogue))
         except (AuthorizationError, CatalogueError) as refusal:
             decisions[request.item] = Decision(request.item, None, str(refusal))
-    relevant = [g for g in grants if g.subscriber == subscription.subscriber and g.active(now)
-                and any(d.plan is not None and d.item == g.item for d in decisions.values())]
+    in_use = {item for d in decisions.values() if d.plan is not None for item in d.plan.source_items}
+    relevant = [g for g in grants if g.subscriber == subscription.subscriber and g.active(now) and g.item in in_use]
     valid_until = min((g.expires_at for g in relevant), default=None)
     topics = {item_topic(r.item, prefix): r.item for r in subscription.items}
     return Authorisation(subscription, decisions, valid_until, generation, topics)

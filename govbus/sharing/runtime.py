@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from govbus.sharing.authorisation import ItemPlan
+from govbus.sharing.item_plan import Catalogue, ItemPlan
+from govbus.sharing.profile_authorisation import PROFILE_PREFIX, profile_name
 from govbus.topic_names import canonical_topic, profile_topic
+from schemas.catalogue.profiles import load_profile
 
-PROFILE_PREFIX = "profile:"
-"""A subscription asks for a profile as ``item: profile:enterprise``."""
+__all__ = ["PROFILE_PREFIX", "consumer_group", "record_key_fields", "source_topic"]
 
 
 def consumer_group(subscription: str, prefix: str) -> str:
@@ -16,6 +17,13 @@ def consumer_group(subscription: str, prefix: str) -> str:
 
 def source_topic(plan: ItemPlan, prefix: str) -> str:
     """Where a plan's records come from: the item's canonical topic, or a profile's topic."""
-    if plan.item.startswith(PROFILE_PREFIX):
-        return profile_topic(plan.item[len(PROFILE_PREFIX):], prefix)
-    return canonical_topic(plan.item, prefix)
+    profile = profile_name(plan.item)
+    return profile_topic(profile, prefix) if profile else canonical_topic(plan.item, prefix)
+
+
+def record_key_fields(item: str, catalogue: Catalogue) -> tuple[str, ...]:
+    """The fields a record key of an item (or ``profile:<name>``: its key field) is made of."""
+    profile = profile_name(item)
+    if profile is not None:
+        return (load_profile(profile).key_field,)
+    return tuple(catalogue.get(item).key_fields)
