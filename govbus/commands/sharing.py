@@ -39,9 +39,9 @@ def add_subscription(path: Path, console: Console) -> None:
     sharing.put_subscription(subscription)
     console.print(f"subscription {subscription.name!r} added for {subscription.subscriber}:")
     for plan in plans:
-        masked = ", ".join(plan.masked) or "none"
+        masked = ", ".join(plan.masked_paths) or "none"
         grant = f" under grant {plan.grant_id}" if plan.grant_id else ""
-        console.print(f"  {plan.item}: {len(plan.fields)} fields{grant}; masked: {masked}", highlight=False)
+        console.print(f"  {plan.item}: {len(plan.field_paths)} fields{grant}; masked: {masked}", highlight=False)
 
 
 def list_subscriptions(as_json: bool, console: Console) -> None:

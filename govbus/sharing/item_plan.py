@@ -62,6 +62,16 @@ class ItemPlan:
         """The catalogue items whose grants this plan relies on."""
         return (self.item,)
 
+    @property
+    def field_paths(self) -> tuple[str, ...]:
+        """Every field delivered, as a subscription names it (``identity.name`` in a profile)."""
+        return self.fields
+
+    @property
+    def masked_paths(self) -> tuple[str, ...]:
+        """Every field delivered masked, as :attr:`field_paths` names them."""
+        return tuple(self.masked)
+
     def matches(self, record: Mapping[str, Any]) -> bool:
         """Whether ``record`` passes the plan's filter."""
         wanted = self.filter

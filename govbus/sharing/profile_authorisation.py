@@ -94,6 +94,15 @@ class ProfilePlan(ItemPlan):
     def source_items(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(side.plan.item for side in self.sides))
 
+    @property
+    def field_paths(self) -> tuple[str, ...]:
+        return self.paths
+
+    @property
+    def masked_paths(self) -> tuple[str, ...]:
+        sides = (f"{side.field}.{name}" for side in self.sides for name in side.plan.masked)
+        return (*self.masked, *sides)
+
     def matches(self, record: Mapping[str, Any]) -> bool:
         """The filter, on the anchor record (a profile without one never matches)."""
         anchor = record.get(self.anchor)

@@ -72,3 +72,35 @@ def test_a_bad_file_is_explained(env: dict[str, str], tmp_path: Path) -> None:
     result = _run(env, "subscriptions", "add", broken)
     assert result.returncode == 1
     assert "name" in result.stderr and "items" in result.stderr and "Traceback" not in result.stderr
+
+
+PROFILE_GRANTS = [
+    {"grant_id": "id-9", "item": "identity_verification", "approved_by": "public-security",
+     "fields": ["resident_id", "name"], "unmasked": ["name"]},
+    {"grant_id": "edu-9", "item": "degree_certification", "approved_by": "education",
+     "fields": ["major", "holder_name"], "unmasked": []},
+]
+
+
+def test_a_profile_subscription_is_authorised_side_by_side(env: dict[str, str], tmp_path: Path) -> None:
+    subscription = _write(tmp_path / "profile.yaml", {
+        **SUBSCRIPTION, "name": "hz-people",
+        "items": [{"item": "profile:person", "fields": ["resident_id", "identity.name", "degrees.major",
+                                                        "degrees.holder_name"]}]})
+    refused = _run(env, "subscriptions", "add", subscription)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "side identity: identity_verification" in refused.stderr and "side degrees" in refused.stderr
+    for number, grant in enumerate(PROFILE_GRANTS):
+        values = {**GRANT, **grant}
+        assert _run(env, "grants", "add", _write(tmp_path / f"pg{number}.yaml", values)).returncode == 0
+
+    added = _run(env, "subscriptions", "add", subscription)
+    assert added.returncode == 0, added.stderr
+    summary = " ".join(added.stderr.split())
+    assert "profile:person: 4 fields under grant id-9, edu-9; masked: resident_id, " \
+           "degree_certifications.holder_name" in summary
+    assert "authorised now" in _run(env, "subscriptions", "show", "hz-people").stderr
+
+    assert _run(env, "grants", "revoke", "edu-9").returncode == 0
+    shown = " ".join(_run(env, "subscriptions", "show", "hz-people").stderr.split())
+    assert "not authorised now" in shown and "side degrees: degree_certification: grant(s) edu-9 were revoked" in shown

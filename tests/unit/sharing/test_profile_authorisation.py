@@ -122,6 +122,8 @@ def test_a_profile_is_shaped_per_side_with_personal_fields_masked_as_each_grant_
     assert plan.grant_id == "id-1, edu-1, re-1"
     assert plan.fields == ("resident_id", "identity", "degree_certifications", "real_estate_titles")
     assert plan.masked == {"resident_id": "resident_id"}, "the anchor's grant does not unmask the key"
+    assert plan.masked_paths == ("resident_id", "degree_certifications.holder_name")
+    assert plan.field_paths == plan.paths and len(plan.paths) == len(PERSON_FIELDS)
     shaped = plan.shape(_profile())
     assert shaped.record == {
         "resident_id": "110105********002X",
