@@ -12,6 +12,15 @@ A subscription (by the subscribing system)::
         fields: [certificate_number, taxpayer_name, tax_type, amount_cents, paid_at]
     delivery: {kind: webhook, url: "https://one-stop.example/govbus", secret_env: HZ_WEBHOOK_SECRET}
 
+A profile (several items joined around one identifier) is asked for as ``profile:<name>``, its
+fields as the key field, a count field or ``side.field``; every side asked for needs a grant for
+its item (:mod:`govbus.sharing.profile_authorisation`)::
+
+    items:
+      - item: profile:person
+        fields: [resident_id, identity.name, degrees.major, degrees.holder_name]
+        filter: {division_prefix: "3301"}        # read on the anchor (identity) record
+
 A grant (approved by the providing department, for a conditional item)::
 
     grant_id: tax-2026-0042

@@ -104,3 +104,24 @@ def test_an_upsert_is_shaped_per_side_and_versions_caused_by_unplanned_sides_are
     assert not unchanged_for(_upsert("degree_certification"), decision.plan)
     assert unchanged_for(_upsert("real_estate_registration"), decision.plan), "no side of the plan changed"
     assert not unchanged_for({**_upsert("real_estate_registration"), "record": None}, decision.plan)
+
+
+def test_the_readme_profile_request_is_planned_as_the_readme_says() -> None:
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    readme = (Path(__file__).resolve().parents[3] / "connectors" / "webhook" / "README.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "profile:person" in b)
+    subscription = SUBSCRIPTION.model_copy(update={"items": Subscription.model_validate(
+        {**SUBSCRIPTION.model_dump(), **yaml.safe_load(block)}).items})
+    grants = [_grant("id-1", "identity_verification", "public-security",
+                     ["resident_id", "name", "division_code", "card_status"], unmasked=["name"]),
+              _grant("edu-1", "degree_certification", "education", ["major", "holder_name"]),
+              _grant("re-1", "real_estate_registration", "natural-resources", ["certificate_number", "location"])]
+    plan = authorise_items(subscription, CATALOGUE, grants, NOW, "govbus", 1).decide("profile:person").plan
+    assert plan is not None
+    assert plan.masked_paths == ("resident_id", "degree_certifications.holder_name", "real_estate_titles.location")
+    assert "degree_certifications.major" in plan.field_paths
+    assert plan.matches({"identity": {"division_code": "330106", "card_status": "VALID"}})
