@@ -30,7 +30,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -38,10 +38,16 @@ import faust
 from aiokafka.partitioner import DefaultPartitioner
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from govbus.exceptions import ConfigurationError, DecodeError, GovbusError
+from govbus.exceptions import ConfigurationError, DecodeError
 from govbus.serde import WireDecoder, WireEncoder
 from govbus.topic_names import item_segment, value_subject
 from schemas.catalogue.profiles import ProfileDefinition
+from streams.profiles.guards import (
+    OffsetGuard,
+    RecoveryWatchdog,
+    faust_committed_offsets,
+    faust_recovery_remaining,
+)
 from streams.profiles.metrics import ProfileMetrics
 from streams.profiles.routing import Forward, History, Route, route, routes_for
 from streams.profiles.state import (
@@ -72,37 +78,6 @@ def header_map(headers: Any) -> dict[str, str]:
     """A message's headers (list of pairs or mapping) as ``{name: text}``."""
     pairs = headers.items() if isinstance(headers, Mapping) else (headers or [])
     return {str(k): (v.decode() if isinstance(v, bytes) else str(v)) for k, v in pairs}
-
-
-class SkippedOffsetsError(GovbusError):
-    """The consumer handed over a partition's messages with offsets missing in between."""
-
-
-class OffsetGuard:
-    """Stops the worker when faust skips messages of a partition it keeps consuming.
-
-    faust-streaming 0.15.3 was seen to drop messages after a rebalance: a worker that joined
-    got offsets 50 then 52 of an input partition, and the group committed past 51 (faust takes
-    missing offsets for compacted or transaction-marker gaps). The topics read here are neither
-    compacted nor written by transactional producers, so their offsets have no gaps: a jump
-    forward within one assignment means lost messages. Raising before the later message is
-    acknowledged keeps the committed offset at or before the first missing one, so a restarted
-    worker reads it again. Going back (a re-delivery after a seek) is allowed.
-    """
-
-    def __init__(self) -> None:
-        self._next: dict[Any, int] = {}
-
-    def forget(self, partitions: Iterable[Any]) -> None:
-        for tp in partitions:
-            self._next.pop(tp, None)
-
-    def check(self, tp: Any, offset: int) -> None:
-        expected = self._next.get(tp)
-        if expected is not None and offset > expected:
-            raise SkippedOffsetsError(f"{tp.topic}[{tp.partition}]: got offset {offset} after {expected - 1}; "
-                                      f"offsets {expected}..{offset - 1} were skipped by the consumer")
-        self._next[tp] = offset + 1
 
 
 @dataclass(frozen=True)
@@ -226,9 +201,10 @@ def build_app(settings: ProfileSettings, metrics: ProfileMetrics,
     registry = registry or SchemaRegistryClient({"url": settings.registry_url})
     decoder = WireDecoder(registry)
     app = _faust_app(settings)
-    guard = OffsetGuard()
+    guard = OffsetGuard(faust_committed_offsets(app.consumer))
     if settings.profiles_offset_gap_check:
         _forget_on_rebalance(app, guard)
+    _watch_recovery(app, settings)
     inputs = {d.name: app.topic(topology.input_topic(d.name), key_serializer="raw", value_serializer="raw",
                                 partitions=settings.profiles_partitions) for d in definitions}
     if settings.profiles_rekey:
@@ -250,6 +226,19 @@ def _forget_on_rebalance(app: faust.App, guard: OffsetGuard) -> None:
 
     app.on_partitions_revoked.connect(forget)
     app.on_partitions_assigned.connect(forget)
+
+
+def _watch_recovery(app: faust.App, settings: ProfileSettings) -> None:
+    """Stop the worker (exit 70) when table recovery makes no progress for a while."""
+    watchdog = RecoveryWatchdog(faust_recovery_remaining(app), settings.profiles_recovery_stall_seconds)
+
+    async def watch_recovery() -> None:
+        try:
+            watchdog.check()
+        except Exception as error:  # a stalled recovery, or the check itself failing
+            stop_without_commit("recovery-watchdog", error)
+
+    app.timer(interval=max(1.0, settings.profiles_recovery_stall_seconds / 6))(watch_recovery)
 
 
 def _add_rekey_agent(app: faust.App, topology: ProfileTopology, rekeyer: Rekeyer,

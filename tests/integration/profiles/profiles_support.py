@@ -105,6 +105,7 @@ def profile_env(bootstrap: str, registry_url: str, prefix: str, **extra: str) ->
     return {"GOVBUS_KAFKA_BOOTSTRAP": bootstrap, "GOVBUS_REGISTRY_URL": registry_url,
             "GOVBUS_TOPIC_PREFIX": prefix, "GOVBUS_PROFILES_APP_ID": f"profiles-{uuid.uuid4().hex[:8]}",
             "GOVBUS_PROFILES_PARTITIONS": "3", "GOVBUS_PROFILES_COMMIT_INTERVAL": "0.5",
+            "GOVBUS_PROFILES_RECOVERY_STALL_SECONDS": "20",
             "GOVBUS_LOG_LEVEL": "INFO", **extra}
 
 
@@ -260,3 +261,17 @@ def mismatches(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> list[s
     """Keys whose final profile differs (missing, extra or different), for assertion messages."""
     keys = set(expected) | set(actual)
     return sorted(k for k in keys if expected.get(k, "<missing>") != actual.get(k, "<missing>"))
+
+
+def describe_mismatches(expected: Mapping[str, Any], actual: Mapping[str, Any], limit: int = 5) -> str:
+    """For the first ``limit`` differing keys, which fields differ and how (for assertion messages)."""
+    lines = []
+    for key in mismatches(expected, actual)[:limit]:
+        want, got = expected.get(key, "<missing>"), actual.get(key, "<missing>")
+        if not isinstance(want, dict) or not isinstance(got, dict):
+            lines.append(f"{key}: expected {str(want)[:200]}, got {str(got)[:200]}")
+            continue
+        for name in sorted(set(want) | set(got)):
+            if want.get(name) != got.get(name):
+                lines.append(f"{key}.{name}: expected {str(want.get(name))[:400]}, got {str(got.get(name))[:400]}")
+    return "\n".join(lines)

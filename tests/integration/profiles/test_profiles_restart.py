@@ -16,6 +16,7 @@ from profiles_support import (
     OutputMessage,
     ProfileDecoder,
     ProfileRun,
+    describe_mismatches,
     duplicates_differing,
     end_offsets,
     event_id,
@@ -89,7 +90,7 @@ def test_a_worker_killed_mid_stream_ends_with_the_same_profiles_and_events(
         expected = expected_final_profiles(definition, events)
         final = ProfileDecoder(definition).final_contents(got[definition.name])
         assert any(v is None for v in expected.values()) and any(v for v in expected.values())
-        assert not mismatches(expected, final), f"{definition.name}: {mismatches(expected, final)[:5]}"
+        assert not mismatches(expected, final), f"{definition.name}:\n{describe_mismatches(expected, final)}"
         # a duplicate is only an identical re-emit with the same event id
         assert not duplicates_differing(got[definition.name])
 

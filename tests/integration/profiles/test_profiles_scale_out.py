@@ -12,6 +12,7 @@ from pathlib import Path
 from profiles_support import (
     ProfileDecoder,
     ProfileRun,
+    describe_mismatches,
     end_offsets,
     member_partitions,
     mismatches,
@@ -73,5 +74,5 @@ def test_two_workers_share_the_partitions_and_build_what_one_builds(
         shared = decoder.final_contents(output_messages(kafka_bootstrap, pair.topology.output_topic(definition.name)))
         alone = decoder.final_contents(output_messages(kafka_bootstrap, single.topology.output_topic(definition.name)))
         expected = expected_final_profiles(definition, events)
-        assert not mismatches(expected, shared), f"{definition.name}: {mismatches(expected, shared)[:5]}"
+        assert not mismatches(expected, shared), f"{definition.name}:\n{describe_mismatches(expected, shared)}"
         assert shared == alone

@@ -53,7 +53,7 @@ def test_a_moved_record_leaves_every_earlier_key_and_a_delete_reaches_them_all()
 def test_the_offset_guard_stops_on_skipped_offsets_but_allows_redelivery() -> None:
     import pytest
 
-    from streams.profiles.app import OffsetGuard, SkippedOffsetsError
+    from streams.profiles.guards import OffsetGuard, SkippedOffsetsError
 
     class TP:
         def __init__(self, partition: int) -> None:
@@ -69,3 +69,48 @@ def test_the_offset_guard_stops_on_skipped_offsets_but_allows_redelivery() -> No
         guard.check(p0, 43)
     guard.forget([p0])
     guard.check(p0, 90)  # a new assignment starts anywhere
+
+
+def test_the_offset_guard_stops_when_an_assignment_starts_past_the_committed_offset() -> None:
+    import pytest
+
+    from streams.profiles.guards import OffsetGuard, SkippedOffsetsError
+
+    class TP:
+        def __init__(self, partition: int) -> None:
+            self.topic, self.partition = "input", partition
+
+    p0, p1, p2 = TP(0), TP(1), TP(2)
+    committed = {p0: 120, p1: 30}
+    guard = OffsetGuard(committed.get)
+    guard.check(p0, 120)  # starts where the group committed
+    guard.check(p1, 25)  # before it: a re-delivery, allowed
+    guard.check(p2, 500)  # nothing committed: no start to check
+    guard.forget([p1])
+    with pytest.raises(SkippedOffsetsError, match=r"committed 30; offsets 30\.\.32 were skipped"):
+        guard.check(p1, 33)
+
+
+def test_the_recovery_watchdog_trips_only_when_recovery_stops_progressing() -> None:
+    import pytest
+
+    from streams.profiles.guards import RecoveryStalledError, RecoveryWatchdog
+
+    now = [0.0]
+    remaining: list[int | None] = [None]
+    watchdog = RecoveryWatchdog(lambda: remaining[0], stall_seconds=30, clock=lambda: now[0])
+
+    def at(seconds: float, left: int | None) -> None:
+        now[0], remaining[0] = seconds, left
+        watchdog.check()
+
+    at(0, None)  # not recovering
+    at(10, 500)  # a recovery starts
+    at(35, 400)  # slow but progressing
+    at(60, 100)
+    at(80, 0)  # done
+    at(200, 0)  # idle for long: fine
+    at(210, 300)  # the next rebalance's recovery
+    at(230, 300)  # no progress for 20 s: still within the limit
+    with pytest.raises(RecoveryStalledError, match=r"read nothing for 30 s with 300 changelog record"):
+        at(240, 300)
