@@ -221,11 +221,17 @@ def build_app(settings: ProfileSettings, metrics: ProfileMetrics,
 
 
 def _forget_on_rebalance(app: faust.App, guard: OffsetGuard) -> None:
+    """Start each partition's count afresh after a rebalance.
+
+    On revocation, not on assignment: faust revokes every partition at each rebalance (eager
+    protocol) and sends this signal after the revoked work is done, before the new assignment is
+    sought to its committed offsets; the assignment signal can come after recovery already let the
+    first messages through, and forgetting then would take the second message for the first.
+    """
     def forget(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        guard.forget(args[0] if args else kwargs.get("revoked", kwargs.get("assigned", ())))
+        guard.forget(args[0] if args else kwargs.get("revoked", ()))
 
     app.on_partitions_revoked.connect(forget)
-    app.on_partitions_assigned.connect(forget)
 
 
 def _watch_recovery(app: faust.App, settings: ProfileSettings) -> None:
