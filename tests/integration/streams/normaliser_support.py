@@ -113,12 +113,20 @@ def metric_samples(port: int, name: str) -> list[tuple[dict[str, str], float]]:
             for sample in family.samples if sample.name == name]
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+def wait_for(condition: Callable[[], bool], timeout: float, what: str,
+             state: Callable[[], str] | None = None) -> None:
+    """Wait for ``condition``; on timeout say what was awaited and, with ``state``, what was seen last."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            seen = f"; last seen: {state()}" if state else ""
+            raise AssertionError(f"timed out waiting for {what}{seen}")
         time.sleep(0.5)
+
+
+def counters(port: int, *names: str) -> str:
+    """``name=value`` of each counter on the /metrics endpoint (for timeout messages)."""
+    return ", ".join(f"{name}={metric_or_zero(port, name):g}" for name in names)
 
 
 def metric_or_zero(port: int, name: str) -> float:

@@ -22,6 +22,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from normaliser_support import (
     Encoders,
     Sent,
+    counters,
     delete_event,
     dialect_traffic,
     metric,
@@ -212,7 +213,9 @@ def test_dialects_canonical_bad_poison_and_duplicates(
     assert produce(settings.kafka_bootstrap, [*resent, *fresh]) == len(resent) + len(fresh)
     wait_for(lambda: metric_or_zero(port, "govbus_normaliser_records_canonical_total") >= len(fresh)
              and metric_or_zero(port, "govbus_normaliser_records_deduplicated_total") >= len(resent), 120,
-             f"the restarted worker (log: {tmp_path / 'restarted.log'})")
+             f"the restarted worker (log: {tmp_path / 'restarted.log'})",
+             lambda: counters(port, *(f"govbus_normaliser_records_{kind}_total" for kind in
+                                      ("processed", "canonical", "rejected", "deduplicated"))))
     canonical = read_canonical(settings)
     assert set(canonical) == set(good) | {deletes[0].event_id} | {s.event_id for s in fresh}
     assert all(len(messages) == 1 for messages in canonical.values()), "a re-sent event was emitted again"
