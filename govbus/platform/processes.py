@@ -98,6 +98,17 @@ def stop_process(pid: int, timeout: float = 15.0) -> bool:
     return True
 
 
+def kill_process(pid: int, timeout: float = 5.0) -> None:
+    """SIGKILL ``pid`` and its session at once (a crash: no shutdown, no flush) and wait until it is gone."""
+    _signal_group(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _reap(pid)
+        if not is_alive(pid):
+            return
+        time.sleep(0.05)
+
+
 def _signal_group(pid: int, sig: signal.Signals) -> None:
     try:
         os.killpg(pid, sig)

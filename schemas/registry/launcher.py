@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from govbus.exceptions import StartupTimeoutError
+from govbus.platform.processes import is_alive, kill_process, start_process, stop_process, wait_until
 
 _STOP_GRACE_SECONDS = 10.0
 
@@ -24,53 +21,17 @@ class RegistryProcess:
     pid: int
     url: str
     log_path: Path
-    _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def stop(self) -> None:
         """SIGTERM, wait up to 10 s for a clean exit, then SIGKILL."""
-        try:
-            os.kill(self.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            self._reap(0)
-            return
-        if not self._wait(_STOP_GRACE_SECONDS):
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self._wait(5.0)
+        stop_process(self.pid, timeout=_STOP_GRACE_SECONDS)
 
     def kill(self) -> None:
         """SIGKILL at once (simulates a crash)."""
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self._wait(5.0)
+        kill_process(self.pid)
 
     def running(self) -> bool:
-        if self._process is not None:
-            return self._process.poll() is None
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-
-    def _wait(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.running():
-                return True
-            time.sleep(0.05)
-        return not self.running()
-
-    def _reap(self, timeout: float) -> None:
-        if self._process is not None:
-            try:
-                self._process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                pass
+        return is_alive(self.pid)
 
 
 def start_registry_process(
@@ -85,39 +46,18 @@ def start_registry_process(
     command = [sys.executable, "-m", "schemas.registry", "--bootstrap", bootstrap, "--host", host, "--port", str(port)]
     if topic:
         command += ["--topic", topic]
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as log_file:
-        process = subprocess.Popen(  # noqa: S603 - argv is built here, never from user text
-            command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    registry = RegistryProcess(process.pid, f"http://{host}:{port}", log_path, process)
+    registry = RegistryProcess(start_process(command, log_path), f"http://{host}:{port}", log_path)
     try:
-        _wait_ready(registry, timeout)
+        wait_until(lambda: _answers(registry.url), timeout, f"the registry at {registry.url}",
+                   alive=registry.running, log_path=log_path)
     except StartupTimeoutError:
         registry.kill()
         raise
     return registry
 
 
-def _wait_ready(registry: RegistryProcess, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    with httpx.Client(timeout=2.0) as client:
-        while time.monotonic() < deadline:
-            if not registry.running():
-                raise StartupTimeoutError(f"the registry exited during start-up:\n{_tail(registry.log_path)}")
-            try:
-                if client.get(f"{registry.url}/subjects").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-    raise StartupTimeoutError(
-        f"the registry at {registry.url} was not ready within {timeout:.0f} s:\n{_tail(registry.log_path)}"
-    )
-
-
-def _tail(path: Path, lines: int = 30) -> str:
+def _answers(url: str) -> bool:
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return f"(no log at {path})"
+        return httpx.get(f"{url}/subjects", timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False
