@@ -29,6 +29,7 @@ def registry_url(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory)
         yield given
         return
     from govbus.platform.processes import free_port
+    from govbus.testing.leftovers import ProcessLedger
     from schemas.registry.launcher import start_registry_process
 
     registry = start_registry_process(
@@ -36,10 +37,13 @@ def registry_url(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory)
         log_path=tmp_path_factory.mktemp("registry") / "registry.log",
         topic=f"_govbus_schemas_{uuid.uuid4().hex[:8]}",
     )
+    ledger = ProcessLedger()
+    ledger.add(registry.pid, "schemas.registry")
     try:
         yield registry.url
     finally:
         registry.stop()
+        ledger.remove(registry.pid)
 
 
 @pytest.fixture

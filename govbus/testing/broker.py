@@ -17,6 +17,7 @@ from pathlib import Path
 from govbus.exceptions import MissingToolError, PlatformError
 from govbus.platform import jars, kafka, processes
 from govbus.settings import PlatformSettings
+from govbus.testing.leftovers import ProcessLedger, stop_leftovers
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +33,15 @@ def local_broker(settings: PlatformSettings | None = None) -> Iterator[str]:
         controller_port=processes.free_port(), heap=settings.kafka_heap,
     )
     pid, seconds = kafka.start(config, settings.startup_timeout)
+    ledger = ProcessLedger()
+    ledger.add(pid, "kafka.Kafka", data_dir)
     log.info("test broker started", extra={"bootstrap": config.bootstrap, "pid": pid, "seconds": round(seconds, 2)})
     try:
         yield config.bootstrap
     finally:
         processes.stop_process(pid, timeout=30)
         shutil.rmtree(data_dir, ignore_errors=True)
+        ledger.remove(pid)
 
 
 @contextmanager
@@ -56,6 +60,7 @@ def session_broker() -> Iterator[str]:
     if given:
         yield given
         return
+    stop_leftovers()  # what test runs killed before their teardown left running
     try:
         with local_broker() as bootstrap:
             yield bootstrap
