@@ -13,6 +13,16 @@ of what was changed) and ``govbus.dialect``. Anything rejected, undecodable byte
 to the dead-letter topic with its original bytes and key, the reason, and its source topic,
 partition and offset (:mod:`streams.dead_letters`): a poison message never stops a stream.
 
+Restart safety (:mod:`streams.guards`, as in the profile builder): each event's offset is checked
+before it is acknowledged; when faust skipped offsets of a partition (within an assignment, or at
+its start past the group's committed offset) the worker stops with exit code 70 without committing
+that event, and so it does on any other unexpected error in an agent, and when table recovery
+stalls. An agent's stop first lets the producer deliver what it was handed (``drain_and_stop``):
+an event id is marked in the table before its output is acknowledged, and an output lost at the
+exit whose id reached the changelog would otherwise be dropped as a duplicate after the restart.
+Run it under a supervisor that restarts it; the restarted worker replays from the last commit and
+its event-id table drops what was already handled.
+
 Run it with ``govbus streams normalise`` or ``python -m streams.normaliser``; settings come from
 :class:`~streams.normalising.settings.NormaliserSettings` (``GOVBUS_*``). It creates its topics
 first (:func:`~streams.normalising.topics.ensure_normaliser_topics`) and serves Prometheus
@@ -38,6 +48,7 @@ from govbus.topic_names import canonical_topic, dead_letter_topic, value_subject
 from schemas.catalogue import load_catalogue
 from streams.dead_letters import DeadLetter
 from streams.dialects import DIALECT_HEADER, dialects_for
+from streams.guards import OffsetGuard, drain_and_stop, faust_committed_offsets, guard_app
 from streams.normalising.dedup import EventIdTable
 from streams.normalising.handler import Accepted, Decoded, ItemNormaliser, Rejected
 from streams.normalising.lag import consumer_lag
@@ -60,7 +71,7 @@ def item_normaliser(settings: NormaliserSettings, item_name: str, registry: Sche
 
 
 def build_app(settings: NormaliserSettings, metrics: NormaliserMetrics) -> faust.App:
-    """The faust app: one agent per item, a lag timer."""
+    """The faust app: one agent per item, a lag timer, the rebalance guards (:mod:`streams.guards`)."""
     app = faust.App(
         settings.normaliser_app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
@@ -76,13 +87,15 @@ def build_app(settings: NormaliserSettings, metrics: NormaliserMetrics) -> faust
         # aiokafka then waits for each partition's in-flight batch, which capped the rate at ~800/s here
         table_cleanup_interval=60.0,
     )
+    guard = OffsetGuard(faust_committed_offsets(app.consumer)) if settings.normaliser_offset_gap_check else None
+    guard_app(app, settings.normaliser_recovery_stall_seconds, guard)
     registry = SchemaRegistryClient({"url": settings.registry_url})
     decoder = WireDecoder(registry)
     sources: list[str] = []
     for item_name in settings.normaliser_items:
         normaliser = item_normaliser(settings, item_name, registry, decoder)
         sources.extend(normaliser.topics)
-        _add_agent(app, settings, normaliser, metrics)
+        _add_agent(app, settings, normaliser, metrics, guard)
 
     async def measure_lag() -> None:
         try:
@@ -98,7 +111,7 @@ def build_app(settings: NormaliserSettings, metrics: NormaliserMetrics) -> faust
 
 
 def _add_agent(app: faust.App, settings: NormaliserSettings, normaliser: ItemNormaliser,
-               metrics: NormaliserMetrics) -> None:
+               metrics: NormaliserMetrics, guard: OffsetGuard | None) -> None:
     item = normaliser.item.name
     source = app.topic(*normaliser.topics, key_serializer="raw", value_serializer="raw")
     canonical = app.topic(canonical_topic(item, settings.topic_prefix), key_serializer="raw", value_serializer="raw")
@@ -112,14 +125,26 @@ def _add_agent(app: faust.App, settings: NormaliserSettings, normaliser: ItemNor
     deduplicated, latency = metrics.deduplicated.labels(item=item), metrics.latency.labels(item=item)
 
     async def normalise(stream: Any) -> None:
+        try:
+            await normalise_events(stream)
+        except Exception as error:  # skipped offsets or anything unexpected: stop before the event is committed
+            await drain_and_stop(app, f"normalise-{item}", error)  # the event ids are marked before the acks
+
+    async def normalise_events(stream: Any) -> None:
         async for event in stream.events():
             started = time.perf_counter()
             message = event.message
+            if guard is not None:
+                guard.check(message.tp, message.offset)  # before the event is acknowledged (the next iteration)
             processed[message.topic].inc()
             decoded = await _decode(normaliser, event.value, message.topic)
-            if isinstance(decoded, Decoded) and seen is not None and seen.seen(decoded.event_id):
+            # undecodable bytes have no event id: their position stands for it, so a replay after a stop
+            # without commit does not dead-letter them twice
+            handled_id = (decoded.event_id if isinstance(decoded, Decoded)
+                          else f"undecodable:{message.topic}[{message.partition}]@{message.offset}")
+            if seen is not None and seen.seen(handled_id):
                 deduplicated.inc()
-                log.info("duplicate event %s dropped (%s[%d]@%d)", decoded.event_id, message.topic, message.partition,
+                log.info("duplicate event %s dropped (%s[%d]@%d)", handled_id, message.topic, message.partition,
                          message.offset)
             else:
                 outcome = normaliser.normalise(decoded) if isinstance(decoded, Decoded) else decoded
@@ -133,8 +158,8 @@ def _add_agent(app: faust.App, settings: NormaliserSettings, normaliser: ItemNor
                     metrics.rejected_one(item, outcome)
                     log.info("dead-lettered %s[%d]@%d: %s (%s)", message.topic, message.partition, message.offset,
                              outcome.rule, outcome.reason)
-                if isinstance(decoded, Decoded) and seen is not None:
-                    seen.mark(decoded.event_id)
+                if seen is not None:
+                    seen.mark(handled_id)
             latency.observe(time.perf_counter() - started)
 
     app.agent(source, name=f"normalise-{item}")(normalise)

@@ -34,6 +34,13 @@ class NormaliserSettings(GovbusSettings):
     normaliser_dedup_window_seconds: float = Field(
         default=3600.0, gt=0, description="a re-sent event id within this time of the first is dropped (see dedup)")
     normaliser_lag_interval_seconds: float = Field(default=5.0, gt=0, description="how often consumer lag is measured")
+    normaliser_offset_gap_check: bool = Field(
+        default=True, description="stop the worker (exit 70) when the consumer skips offsets; department and "
+                                  "dialect topics have no offset gaps (idempotent, non-transactional producers): "
+                                  "turn it off for compacted or transactionally written inputs")
+    normaliser_recovery_stall_seconds: float = Field(
+        default=30.0, gt=0, description="stop the worker (exit 70) when table recovery reads nothing for this long "
+                                        "(faust can hang there after a rebalance); a supervisor restarts it")
     log_level: str = "INFO"
 
     @field_validator("normaliser_items", mode="before")

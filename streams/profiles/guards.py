@@ -1,124 +1,13 @@
-"""Guards against faust-streaming 0.15.3's rebalance faults: they stop the worker (exit 70) instead.
+"""The rebalance guards of the profile builder, now shared: see :mod:`streams.guards`."""
 
-Both turn a silent fault into a restart by the supervisor (systemd ``Restart=on-failure``, a
-Kubernetes Deployment); a restarted worker replays from the last committed offset, which the
-profile state's versions make safe.
+from streams.guards import (
+    OffsetGuard,
+    RecoveryStalledError,
+    RecoveryWatchdog,
+    SkippedOffsetsError,
+    faust_committed_offsets,
+    faust_recovery_remaining,
+)
 
-- :class:`OffsetGuard`: the consumer skipped messages of a partition (within one assignment, or
-  at its start: the first message after an assignment is past the committed offset).
-- :class:`RecoveryWatchdog`: table recovery after a rebalance stopped making progress (seen here:
-  a worker that kept its partitions re-read their changelogs from the start and never received
-  a single changelog event; it would have waited forever, processing nothing).
-"""
-
-from __future__ import annotations
-
-import time
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
-
-from govbus.exceptions import GovbusError
-
-
-class SkippedOffsetsError(GovbusError):
-    """The consumer handed over a partition's messages with offsets missing in between."""
-
-
-class RecoveryStalledError(GovbusError):
-    """Table recovery after a rebalance read nothing for too long while changelog records remained."""
-
-
-class OffsetGuard:
-    """Stops the worker when faust skips messages of a partition it consumes.
-
-    faust-streaming 0.15.3 was seen to drop messages after a rebalance: a worker that joined
-    got offsets 50 then 52 of an input partition, and the group committed past 51 (faust takes
-    missing offsets for compacted or transaction-marker gaps). The topics read here are neither
-    compacted nor written by transactional producers, so their offsets have no gaps: a jump
-    forward means lost messages. Raising before the later message is acknowledged keeps the
-    committed offset at or before the first missing one, so a restarted worker reads it again.
-    Going back (a re-delivery after a seek) is allowed.
-
-    ``committed`` gives the offset the group had committed for a partition when it was assigned
-    (faust seeks there), or None when unknown: the first message after an assignment must not be
-    past it.
-    """
-
-    def __init__(self, committed: Callable[[Any], int | None] = lambda tp: None) -> None:
-        self._next: dict[Any, int] = {}
-        self._committed = committed
-
-    def forget(self, partitions: Iterable[Any]) -> None:
-        for tp in partitions:
-            self._next.pop(tp, None)
-
-    def check(self, tp: Any, offset: int) -> None:
-        expected = self._next.get(tp)
-        if expected is None:
-            start = self._committed(tp)
-            if start is not None and offset > start:
-                raise SkippedOffsetsError(f"{tp.topic}[{tp.partition}]: the first offset after the assignment is "
-                                          f"{offset} but the group committed {start}; offsets {start}..{offset - 1} "
-                                          "were skipped by the consumer")
-        elif offset > expected:
-            raise SkippedOffsetsError(f"{tp.topic}[{tp.partition}]: got offset {offset} after {expected - 1}; "
-                                      f"offsets {expected}..{offset - 1} were skipped by the consumer")
-        self._next[tp] = offset + 1
-
-
-def faust_committed_offsets(consumer: Any) -> Callable[[Any], int | None]:
-    """The committed offset faust's consumer sought to for a partition (None: none, or unknown).
-
-    faust keeps it in the private ``_committed_offset`` (set when it seeks an assignment to the
-    committed offsets, and on each commit); without that attribute the start check is off.
-    """
-    def committed(tp: Any) -> int | None:
-        offsets: Mapping[Any, int | None] = getattr(consumer, "_committed_offset", {}) or {}
-        value = offsets.get(tp)
-        return int(value) if value else None
-
-    return committed
-
-
-class RecoveryWatchdog:
-    """Raises :class:`RecoveryStalledError` when recovery's remaining changelog records stop shrinking.
-
-    ``remaining`` returns the changelog records recovery still has to read, or None when no
-    recovery is under way. Call :meth:`check` periodically; a long recovery that keeps reading is
-    fine however long it takes, only ``stall_seconds`` without progress trips it.
-    """
-
-    def __init__(self, remaining: Callable[[], int | None], stall_seconds: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self._remaining = remaining
-        self._stall_seconds = stall_seconds
-        self._clock = clock
-        self._last: tuple[int, float] | None = None
-
-    def check(self) -> None:
-        remaining = self._remaining()
-        now = self._clock()
-        if not remaining:
-            self._last = None
-            return
-        if self._last is None or remaining < self._last[0]:
-            self._last = (remaining, now)
-            return
-        if remaining > self._last[0]:  # a new recovery (another rebalance) with more to read
-            self._last = (remaining, now)
-            return
-        stalled = now - self._last[1]
-        if stalled >= self._stall_seconds:
-            raise RecoveryStalledError(f"table recovery read nothing for {stalled:.0f} s with {remaining} changelog "
-                                       "record(s) still to read; restarting the worker makes it recover afresh")
-
-
-def faust_recovery_remaining(app: Any) -> Callable[[], int | None]:
-    """What is left of the app's table recovery (None when it is not recovering)."""
-    def remaining() -> int | None:
-        recovery = app.tables.recovery
-        if not recovery.in_recovery:
-            return None
-        return int(recovery.active_remaining_total())
-
-    return remaining
+__all__ = ["OffsetGuard", "RecoveryStalledError", "RecoveryWatchdog", "SkippedOffsetsError",
+           "faust_committed_offsets", "faust_recovery_remaining"]

@@ -2,22 +2,101 @@
 
 from __future__ import annotations
 
+import logging
 import random
+import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from govbus.platform.components import Component
+from govbus.platform.processes import start_process
 from govbus.serde import WireEncoder
 from govbus.topic_names import value_subject
 from streams.dialects import ITEMS, Dialect, dialects_for
 from streams.dialects.synthetic import DialectSample, change_event, samples
+from streams.guards import STOPPED_WITHOUT_COMMIT
+
+log = logging.getLogger(__name__)
+
+MODULE_WORKER = (sys.executable, "-m", "streams.normaliser")
+CLI_WORKER = (sys.executable, "-m", "govbus.cli", "streams", "normalise")
+
+
+@dataclass
+class NormaliserRun:
+    """The test's normaliser worker process, restarted as a supervisor would when it stops itself.
+
+    The worker exits with code 70 after logging "stopping the worker without committing" when its
+    guards trip (skipped offsets, a stalled table recovery: :mod:`streams.guards`); a deployment
+    runs it under a supervisor that restarts it, and :meth:`supervise` does the same (with the
+    same command, environment and metrics port). Any other death fails the test.
+    """
+
+    env: dict[str, str]
+    directory: Path
+    worker: Component | None = None
+    argv: tuple[str, ...] = MODULE_WORKER
+    restarts: list[str] = field(default_factory=list)
+
+    def start(self, name: str, argv: Sequence[str] = MODULE_WORKER) -> Component:
+        self.argv = tuple(argv)
+        self.worker = self._spawn(name)
+        return self.worker
+
+    def _spawn(self, name: str) -> Component:
+        log_path = self.directory / f"{name}.log"
+        return Component(name, start_process(self.argv, log_path, self.env), log_path)
+
+    def supervise(self) -> bool:
+        """Restart the worker if it stopped itself without committing (True then); fail if it died otherwise."""
+        worker = self.worker
+        if worker is None or worker.alive():
+            return False
+        text = worker.log_path.read_text(errors="replace")
+        if STOPPED_WITHOUT_COMMIT not in text:
+            raise AssertionError(f"the normaliser worker {worker.name} died: see {worker.log_path}")
+        errors = [line.strip() for line in text.splitlines() if "Error: " in line]
+        self.restarts.append(f"{worker.name}: {errors[-1][:300] if errors else 'unknown reason'}")
+        log.warning("normaliser worker %s stopped itself without committing (%s); restarting it (log: %s)",
+                    worker.name, self.restarts[-1], worker.log_path)
+        self.worker = self._spawn(f"{worker.name}-r{len(self.restarts)}")
+        return True
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop(timeout=20)
+            assert not self.worker.alive()
+            self.worker = None
+
+
+def source_topics(prefix: str, items: Iterable[str] = ITEMS) -> list[str]:
+    """Every topic the normaliser reads for ``items`` (department topic and dialect topics)."""
+    return [dialect.topic(prefix) for item in items for dialect in dialects_for(item)]
+
+
+def uncommitted(bootstrap: str, group: str, topics: Iterable[str]) -> dict[tuple[str, int], int]:
+    """Per partition of ``topics``, the messages after the offset ``group`` committed (only those > 0)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        partitions = [TopicPartition(topic, partition) for topic in topics
+                      for partition in consumer.list_topics(topic, timeout=10).topics[topic].partitions]
+        behind = {}
+        for tp in consumer.committed(partitions, timeout=10):
+            end = consumer.get_watermark_offsets(tp, timeout=10)[1]
+            if end > max(tp.offset, 0):
+                behind[(tp.topic, tp.partition)] = end - max(tp.offset, 0)
+        return behind
+    finally:
+        consumer.close()
 
 
 @dataclass(frozen=True)
@@ -127,6 +206,14 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str,
 def counters(port: int, *names: str) -> str:
     """``name=value`` of each counter on the /metrics endpoint (for timeout messages)."""
     return ", ".join(f"{name}={metric_or_zero(port, name):g}" for name in names)
+
+
+def metrics_up(port: int) -> bool:
+    try:
+        httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+    except httpx.HTTPError:
+        return False
+    return True
 
 
 def metric_or_zero(port: int, name: str) -> float:
