@@ -10,7 +10,9 @@ committed offset (the profile state's versions and the normaliser's event-id tab
 - :class:`RecoveryWatchdog`: table recovery after a rebalance stopped making progress (seen with
   the profile builder: a worker that kept its partitions re-read their changelogs from the start
   and never received a single changelog event; it would have waited forever, processing nothing).
-- :func:`guard_app`: wires both into a faust app; :func:`stop_without_commit` ends the process,
+- :class:`StallWatchdog`: records wait on a partition and none is handled (seen with the
+  normaliser: a restarted worker was "ready" and fetched nothing for minutes).
+- :func:`guard_app`: wires them into a faust app; :func:`stop_without_commit` ends the process,
   :func:`drain_and_stop` after the producer delivered what it had been handed.
 
 The offset check assumes input topics without offset gaps: neither compacted nor written by
@@ -23,7 +25,8 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 from govbus.exceptions import GovbusError
@@ -40,6 +43,10 @@ class SkippedOffsetsError(GovbusError):
 
 class RecoveryStalledError(GovbusError):
     """Table recovery after a rebalance read nothing for too long while changelog records remained."""
+
+
+class StreamStalledError(GovbusError):
+    """A partition had records waiting and the worker handled none of them for too long."""
 
 
 class OffsetGuard:
@@ -62,6 +69,17 @@ class OffsetGuard:
     def __init__(self, committed: Callable[[Any], int | None] = lambda tp: None) -> None:
         self._next: dict[Any, int] = {}
         self._committed = committed
+        self.waits = 0
+        """agents waiting on a dependency (the registry) rather than stalled: no stall verdict meanwhile"""
+
+    @contextmanager
+    def waiting(self) -> Iterator[None]:
+        """Around a deliberate wait (retrying an unreachable registry): the stall check holds off."""
+        self.waits += 1
+        try:
+            yield
+        finally:
+            self.waits -= 1
 
     def forget(self, partitions: Iterable[Any]) -> None:
         for tp in partitions:
@@ -79,6 +97,52 @@ class OffsetGuard:
             raise SkippedOffsetsError(f"{tp.topic}[{tp.partition}]: got offset {offset} after {expected - 1}; "
                                       f"offsets {expected}..{offset - 1} were skipped by the consumer")
         self._next[tp] = offset + 1
+
+    def next_offset(self, tp: Any) -> int | None:
+        """The next offset of ``tp`` to handle: after the last one handled, else where the assignment started."""
+        expected = self._next.get(tp)
+        return expected if expected is not None else self._committed(tp)
+
+
+class StallWatchdog:
+    """Raises :class:`StreamStalledError` when a partition's waiting records stop being handled.
+
+    Seen with the normaliser (in CI, and with an injected restart): a restarted worker logged
+    "Worker ready", had records waiting past its committed offsets, and fetched nothing for minutes,
+    without an error. Call :meth:`observe` periodically with the end offsets of the assigned source
+    partitions (asked of the broker, not faust's cached high watermarks, which a stuck fetcher
+    does not update) and the next offset the worker would handle; a partition whose records wait
+    while that offset stays put for ``stall_seconds`` trips it. Offsets handled, not committed,
+    count: faust's commits can crawl behind work that is done. Call :meth:`reset` while the worker
+    is recovering or rebalancing (nothing is handled then, by design).
+    """
+
+    def __init__(self, stall_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._stall_seconds = stall_seconds
+        self._clock = clock
+        self._since: dict[Any, tuple[int, float]] = {}
+
+    def reset(self) -> None:
+        self._since.clear()
+
+    def observe(self, ends: Mapping[Any, int], next_offsets: Mapping[Any, int | None]) -> None:
+        now = self._clock()
+        for tp in set(self._since) - set(ends):
+            del self._since[tp]
+        for tp, end in ends.items():
+            waiting_from = next_offsets.get(tp)
+            if waiting_from is None or end <= waiting_from:  # nothing waiting, or no start known
+                self._since.pop(tp, None)
+                continue
+            since = self._since.get(tp)
+            if since is None or since[0] != waiting_from:  # first sighting, or progress
+                self._since[tp] = (waiting_from, now)
+                continue
+            stalled = now - since[1]
+            if stalled >= self._stall_seconds:
+                raise StreamStalledError(
+                    f"{tp.topic}[{tp.partition}]: {end - waiting_from} record(s) from offset {waiting_from} have "
+                    f"waited {stalled:.0f} s and none was handled; restarting the worker makes it fetch afresh")
 
 
 def faust_committed_offsets(consumer: Any) -> Callable[[Any], int | None]:
@@ -176,28 +240,60 @@ async def _drain(app: Any) -> None:
     await app.producer.flush()
 
 
-def guard_app(app: Any, stall_seconds: float, offset_guard: OffsetGuard | None) -> None:
-    """Stop ``app``'s worker on a stalled table recovery and, with ``offset_guard``, forget its counts at rebalances.
+def guard_app(app: Any, stall_seconds: float, offset_guard: OffsetGuard | None,
+              source_topics: Iterable[str] = ()) -> None:
+    """Stop ``app``'s worker when it stalls; with ``offset_guard``, forget its counts at rebalances.
+
+    - A table recovery without progress for ``stall_seconds`` (:class:`RecoveryWatchdog`).
+    - With ``offset_guard`` and ``source_topics``: records of those topics waiting for
+      ``stall_seconds`` with none handled (:class:`StallWatchdog`; the agents call
+      ``offset_guard.check`` for every event, which is how progress is seen).
 
     The guard's counts are forgotten on revocation, not on assignment: faust revokes every partition
     at each rebalance (eager protocol) and sends this signal after the revoked work is done, before
     the new assignment is sought to its committed offsets; the assignment signal can come after
     recovery already let the first messages through, and forgetting then would take the second
-    message for the first. The agents call ``offset_guard.check`` themselves.
+    message for the first.
     """
+    recovery = RecoveryWatchdog(faust_recovery_remaining(app), stall_seconds)
+    stall = StallWatchdog(stall_seconds)
+    topics = set(source_topics)
     if offset_guard is not None:
         guard = offset_guard
 
         def forget(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
             guard.forget(args[0] if args else kwargs.get("revoked", ()))
+            stall.reset()
 
         app.on_partitions_revoked.connect(forget)
-    watchdog = RecoveryWatchdog(faust_recovery_remaining(app), stall_seconds)
 
-    async def watch_recovery() -> None:
+    async def watch() -> None:
         try:
-            watchdog.check()
-        except Exception as error:  # a stalled recovery, or the check itself failing
-            stop_without_commit("recovery-watchdog", error)
+            recovery.check()
+            if offset_guard is not None and topics:
+                await _watch_stall(app, stall, offset_guard, topics)
+        except Exception as error:  # a stall, or the check itself failing
+            stop_without_commit("stall-watchdog", error)
 
-    app.timer(interval=max(1.0, stall_seconds / 6))(watch_recovery)
+    app.timer(interval=max(1.0, stall_seconds / 6))(watch)
+
+
+async def _watch_stall(app: Any, stall: StallWatchdog, guard: OffsetGuard, topics: set[str]) -> None:
+    if (app.rebalancing or app.tables.recovery.in_recovery or not app.tables.recovery.completed.is_set()
+            or guard.waits):
+        stall.reset()  # nothing is handled while partitions move, tables recover or the registry is away
+        return
+    partitions = [tp for tp in app.consumer.assignment() if tp.topic in topics]
+    if not partitions:
+        stall.reset()
+        return
+    try:
+        ends = await app.consumer.highwaters(*partitions)
+    except Exception as error:  # the broker did not answer: no verdict this time
+        log.warning("could not read end offsets for the stall check: %r", error)
+        return
+    if app.rebalancing:  # it started while we asked
+        stall.reset()
+        return
+    stall.observe({tp: int(end) for tp, end in ends.items() if end is not None},
+                  {tp: guard.next_offset(tp) for tp in partitions})

@@ -35,6 +35,7 @@ import asyncio
 import json
 import logging
 import time
+from contextlib import nullcontext
 from typing import Any
 
 import faust
@@ -88,7 +89,6 @@ def build_app(settings: NormaliserSettings, metrics: NormaliserMetrics) -> faust
         table_cleanup_interval=60.0,
     )
     guard = OffsetGuard(faust_committed_offsets(app.consumer)) if settings.normaliser_offset_gap_check else None
-    guard_app(app, settings.normaliser_recovery_stall_seconds, guard)
     registry = SchemaRegistryClient({"url": settings.registry_url})
     decoder = WireDecoder(registry)
     sources: list[str] = []
@@ -96,6 +96,7 @@ def build_app(settings: NormaliserSettings, metrics: NormaliserMetrics) -> faust
         normaliser = item_normaliser(settings, item_name, registry, decoder)
         sources.extend(normaliser.topics)
         _add_agent(app, settings, normaliser, metrics, guard)
+    guard_app(app, settings.normaliser_stall_seconds, guard, sources)
 
     async def measure_lag() -> None:
         try:
@@ -137,7 +138,7 @@ def _add_agent(app: faust.App, settings: NormaliserSettings, normaliser: ItemNor
             if guard is not None:
                 guard.check(message.tp, message.offset)  # before the event is acknowledged (the next iteration)
             processed[message.topic].inc()
-            decoded = await _decode(normaliser, event.value, message.topic)
+            decoded = await _decode(normaliser, event.value, message.topic, guard)
             # undecodable bytes have no event id: their position stands for it, so a replay after a stop
             # without commit does not dead-letter them twice
             handled_id = (decoded.event_id if isinstance(decoded, Decoded)
@@ -165,7 +166,8 @@ def _add_agent(app: faust.App, settings: NormaliserSettings, normaliser: ItemNor
     app.agent(source, name=f"normalise-{item}")(normalise)
 
 
-async def _decode(normaliser: ItemNormaliser, raw: bytes | None, topic: str) -> Decoded | Rejected:
+async def _decode(normaliser: ItemNormaliser, raw: bytes | None, topic: str,
+                  guard: OffsetGuard | None = None) -> Decoded | Rejected:
     """Decode; while the registry cannot be reached, wait and try again (not the message's fault)."""
     delay = 0.5
     while True:
@@ -173,7 +175,8 @@ async def _decode(normaliser: ItemNormaliser, raw: bytes | None, topic: str) -> 
             return normaliser.decode(raw, topic)
         except RegistryError as error:
             log.warning("schema registry unreachable, retrying in %.1f s: %s", delay, error)
-            await asyncio.sleep(delay)
+            with guard.waiting() if guard is not None else nullcontext():
+                await asyncio.sleep(delay)
             delay = min(delay * 2, _REGISTRY_RETRY_MAX_SECONDS)
 
 

@@ -38,9 +38,10 @@ class NormaliserSettings(GovbusSettings):
         default=True, description="stop the worker (exit 70) when the consumer skips offsets; department and "
                                   "dialect topics have no offset gaps (idempotent, non-transactional producers): "
                                   "turn it off for compacted or transactionally written inputs")
-    normaliser_recovery_stall_seconds: float = Field(
-        default=30.0, gt=0, description="stop the worker (exit 70) when table recovery reads nothing for this long "
-                                        "(faust can hang there after a rebalance); a supervisor restarts it")
+    normaliser_stall_seconds: float = Field(
+        default=30.0, gt=0, description="stop the worker (exit 70) when table recovery reads nothing, or waiting "
+                                        "records are not handled, for this long (faust can hang after a rebalance "
+                                        "or restart); a supervisor restarts it")
     log_level: str = "INFO"
 
     @field_validator("normaliser_items", mode="before")

@@ -28,11 +28,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 import faust
 from aiokafka.partitioner import DefaultPartitioner
@@ -42,12 +41,7 @@ from govbus.exceptions import ConfigurationError, DecodeError
 from govbus.serde import WireDecoder, WireEncoder
 from govbus.topic_names import item_segment, value_subject
 from schemas.catalogue.profiles import ProfileDefinition
-from streams.profiles.guards import (
-    OffsetGuard,
-    RecoveryWatchdog,
-    faust_committed_offsets,
-    faust_recovery_remaining,
-)
+from streams.guards import OffsetGuard, faust_committed_offsets, guard_app, stop_without_commit
 from streams.profiles.metrics import ProfileMetrics
 from streams.profiles.routing import Forward, History, Route, route, routes_for
 from streams.profiles.state import (
@@ -157,20 +151,6 @@ class ProfileBuilder:
         return ProfileOutput(value, headers, emit)
 
 
-def stop_without_commit(agent: str, error: BaseException) -> NoReturn:
-    """End the process at once (exit code 70) after an unexpected error in ``agent``.
-
-    faust would restart the agent, and ``take_events`` acknowledges the failed batch in a
-    ``finally``, so its offsets could be committed with nothing written for them. Exiting without
-    a commit makes a restarted worker replay from the last commit instead, which the state's
-    versions make safe. Poison input (undecodable events) is skipped and counted, not raised.
-    """
-    log.critical("stopping the worker without committing: unexpected error", exc_info=error,
-                 extra={"agent": agent})
-    logging.shutdown()
-    os._exit(70)
-
-
 def _faust_app(settings: ProfileSettings) -> faust.App:
     settings.profiles_data_dir.mkdir(parents=True, exist_ok=True)
     return faust.App(
@@ -202,9 +182,6 @@ def build_app(settings: ProfileSettings, metrics: ProfileMetrics,
     decoder = WireDecoder(registry)
     app = _faust_app(settings)
     guard = OffsetGuard(faust_committed_offsets(app.consumer))
-    if settings.profiles_offset_gap_check:
-        _forget_on_rebalance(app, guard)
-    _watch_recovery(app, settings)
     inputs = {d.name: app.topic(topology.input_topic(d.name), key_serializer="raw", value_serializer="raw",
                                 partitions=settings.profiles_partitions) for d in definitions}
     if settings.profiles_rekey:
@@ -217,34 +194,10 @@ def build_app(settings: ProfileSettings, metrics: ProfileMetrics,
             encoder = WireEncoder(registry, value_subject(output), definition.schema)
             _add_build_agent(app, topology, ProfileBuilder(definition, decoder, encoder), inputs[definition.name],
                              metrics, guard)
+    sources = [topology.canonical_topic(item) for item in topology.source_items()] if settings.profiles_rekey else []
+    sources += [topology.input_topic(d.name) for d in definitions] if settings.profiles_build else []
+    guard_app(app, settings.profiles_stall_seconds, guard if settings.profiles_offset_gap_check else None, sources)
     return app
-
-
-def _forget_on_rebalance(app: faust.App, guard: OffsetGuard) -> None:
-    """Start each partition's count afresh after a rebalance.
-
-    On revocation, not on assignment: faust revokes every partition at each rebalance (eager
-    protocol) and sends this signal after the revoked work is done, before the new assignment is
-    sought to its committed offsets; the assignment signal can come after recovery already let the
-    first messages through, and forgetting then would take the second message for the first.
-    """
-    def forget(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        guard.forget(args[0] if args else kwargs.get("revoked", ()))
-
-    app.on_partitions_revoked.connect(forget)
-
-
-def _watch_recovery(app: faust.App, settings: ProfileSettings) -> None:
-    """Stop the worker (exit 70) when table recovery makes no progress for a while."""
-    watchdog = RecoveryWatchdog(faust_recovery_remaining(app), settings.profiles_recovery_stall_seconds)
-
-    async def watch_recovery() -> None:
-        try:
-            watchdog.check()
-        except Exception as error:  # a stalled recovery, or the check itself failing
-            stop_without_commit("recovery-watchdog", error)
-
-    app.timer(interval=max(1.0, settings.profiles_recovery_stall_seconds / 6))(watch_recovery)
 
 
 def _add_rekey_agent(app: faust.App, topology: ProfileTopology, rekeyer: Rekeyer,

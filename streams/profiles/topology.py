@@ -62,9 +62,10 @@ class ProfileSettings(GovbusSettings):
     profiles_offset_gap_check: bool = Field(
         default=True, description="stop when the consumer skips offsets (turn off for compacted or "
                                   "transactionally written canonical topics, whose offsets have gaps)")
-    profiles_recovery_stall_seconds: float = Field(
-        default=30.0, gt=0, description="stop the worker when table recovery reads nothing for this long "
-                                        "(faust can hang there after a rebalance); a supervisor restarts it")
+    profiles_stall_seconds: float = Field(
+        default=30.0, gt=0, description="stop the worker (exit 70) when table recovery reads nothing, or waiting "
+                                        "records are not handled, for this long (faust can hang after a rebalance "
+                                        "or restart); a supervisor restarts it")
     profiles_metrics_port: int = Field(default=0, ge=0, le=65535, description="/metrics port; 0: none")
     profiles_web_port: int = Field(default=0, ge=0, le=65535, description="faust's web server port; 0: off")
     profiles_data_dir: Path = Field(default_factory=_default_data_dir, description="faust's data directory")

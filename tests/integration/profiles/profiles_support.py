@@ -105,7 +105,7 @@ def profile_env(bootstrap: str, registry_url: str, prefix: str, **extra: str) ->
     return {"GOVBUS_KAFKA_BOOTSTRAP": bootstrap, "GOVBUS_REGISTRY_URL": registry_url,
             "GOVBUS_TOPIC_PREFIX": prefix, "GOVBUS_PROFILES_APP_ID": f"profiles-{uuid.uuid4().hex[:8]}",
             "GOVBUS_PROFILES_PARTITIONS": "3", "GOVBUS_PROFILES_COMMIT_INTERVAL": "0.5",
-            "GOVBUS_PROFILES_RECOVERY_STALL_SECONDS": "20",
+            "GOVBUS_PROFILES_STALL_SECONDS": "20",
             "GOVBUS_LOG_LEVEL": "INFO", **extra}
 
 

@@ -53,7 +53,7 @@ def test_a_moved_record_leaves_every_earlier_key_and_a_delete_reaches_them_all()
 def test_the_offset_guard_stops_on_skipped_offsets_but_allows_redelivery() -> None:
     import pytest
 
-    from streams.profiles.guards import OffsetGuard, SkippedOffsetsError
+    from streams.guards import OffsetGuard, SkippedOffsetsError
 
     class TP:
         def __init__(self, partition: int) -> None:
@@ -74,7 +74,7 @@ def test_the_offset_guard_stops_on_skipped_offsets_but_allows_redelivery() -> No
 def test_the_offset_guard_stops_when_an_assignment_starts_past_the_committed_offset() -> None:
     import pytest
 
-    from streams.profiles.guards import OffsetGuard, SkippedOffsetsError
+    from streams.guards import OffsetGuard, SkippedOffsetsError
 
     class TP:
         def __init__(self, partition: int) -> None:
@@ -94,7 +94,7 @@ def test_the_offset_guard_stops_when_an_assignment_starts_past_the_committed_off
 def test_the_recovery_watchdog_trips_only_when_recovery_stops_progressing() -> None:
     import pytest
 
-    from streams.profiles.guards import RecoveryStalledError, RecoveryWatchdog
+    from streams.guards import RecoveryStalledError, RecoveryWatchdog
 
     now = [0.0]
     remaining: list[int | None] = [None]

@@ -66,17 +66,11 @@ def exits(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_normaliser_settings_turn_the_guards_on_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     defaults = NormaliserSettings()
-    assert defaults.normaliser_offset_gap_check is True and defaults.normaliser_recovery_stall_seconds == 30
+    assert defaults.normaliser_offset_gap_check is True and defaults.normaliser_stall_seconds == 30
     monkeypatch.setenv("GOVBUS_NORMALISER_OFFSET_GAP_CHECK", "false")
-    monkeypatch.setenv("GOVBUS_NORMALISER_RECOVERY_STALL_SECONDS", "12")
+    monkeypatch.setenv("GOVBUS_NORMALISER_STALL_SECONDS", "12")
     changed = NormaliserSettings()
-    assert changed.normaliser_offset_gap_check is False and changed.normaliser_recovery_stall_seconds == 12
-
-
-def test_the_profile_module_still_exports_the_shared_guards() -> None:
-    from streams.profiles import guards as profile_guards
-
-    assert profile_guards.OffsetGuard is OffsetGuard and profile_guards.SkippedOffsetsError is SkippedOffsetsError
+    assert changed.normaliser_offset_gap_check is False and changed.normaliser_stall_seconds == 12
 
 
 def test_stop_without_commit_logs_and_exits_70(exits: None, caplog: pytest.LogCaptureFixture) -> None:
@@ -151,3 +145,49 @@ def test_drain_and_stop_exits_even_when_the_flush_fails(exits: None, monkeypatch
     with pytest.raises(Exited) as exited:
         asyncio.run(guards.drain_and_stop(app, "normalise-x", SkippedOffsetsError("gap")))
     assert exited.value.args == (70,)
+
+
+def test_the_stall_watchdog_trips_only_when_waiting_records_stop_being_handled() -> None:
+    from streams.guards import StallWatchdog, StreamStalledError
+
+    class TP:
+        def __init__(self, partition: int) -> None:
+            self.topic, self.partition = "dept.identity", partition
+
+    p0, p1 = TP(0), TP(1)
+    now = [0.0]
+    watchdog = StallWatchdog(stall_seconds=30, clock=lambda: now[0])
+
+    def at(seconds: float, ends: dict[TP, int], handled_up_to: dict[TP, int | None]) -> None:
+        now[0] = seconds
+        watchdog.observe(ends, handled_up_to)
+
+    at(0, {p0: 100, p1: 50}, {p0: 100, p1: None})  # p0 caught up; p1's start unknown: no verdict
+    at(10, {p0: 120}, {p0: 100})  # 20 records arrive on p0
+    at(35, {p0: 120}, {p0: 110})  # slow, but progressing
+    at(60, {p0: 130}, {p0: 110})  # 25 s without progress while records wait: still within 30 s
+    at(61, {p0: 130}, {p0: 130})  # caught up
+    at(200, {p0: 130}, {p0: 130})  # idle for long: nothing waits, fine
+    at(210, {p0: 131}, {p0: 130})
+    watchdog.reset()  # a rebalance: the clock starts again
+    at(230, {p0: 131}, {p0: 130})
+    with pytest.raises(StreamStalledError, match=r"dept.identity\[0\]: 1 record\(s\) from offset 130 have waited 30 s"):
+        at(260, {p0: 131}, {p0: 130})
+
+
+def test_the_offset_guard_says_where_handling_resumes_and_holds_off_the_stall_check_while_waiting() -> None:
+    from streams.guards import OffsetGuard
+
+    class TP:
+        def __init__(self, partition: int) -> None:
+            self.topic, self.partition = "input", partition
+
+    p0, p1 = TP(0), TP(1)
+    guard = OffsetGuard({p0: 40, p1: 7}.get)
+    assert guard.next_offset(p0) == 40, "before any event: where the assignment starts (the committed offset)"
+    guard.check(p0, 40)
+    guard.check(p0, 41)
+    assert guard.next_offset(p0) == 42 and guard.next_offset(p1) == 7
+    with guard.waiting():
+        assert guard.waits == 1
+    assert guard.waits == 0
