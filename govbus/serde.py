@@ -80,16 +80,25 @@ class WireDecoder:
         with self._lock:
             if schema_id in self._schemas:
                 return self._schemas[schema_id]
-        try:
-            schema = self._registry.get_schema(schema_id)
-        except SchemaRegistryError as error:
-            if error.http_status_code == 404:
-                raise DecodeError(f"schema id {schema_id} is not in the registry") from error
-            raise RegistryError(f"looking up schema {schema_id} failed: {error.error_message}") from error
-        except Exception as error:
-            raise RegistryError(f"the schema registry did not answer the look-up of schema {schema_id}: {error!r}; "
-                                "check that it runs and GOVBUS_REGISTRY_URL points at it") from error
-        parsed = fastavro.parse_schema(json.loads(schema.schema_str or "null"))
+        parsed = fastavro.parse_schema(writer_schema(self._registry, schema_id))
         with self._lock:
             self._schemas[schema_id] = parsed
         return parsed
+
+
+def writer_schema(registry: SchemaRegistryClient, schema_id: int) -> Any:
+    """The schema registered under ``schema_id``, as JSON (not parsed).
+
+    :class:`DecodeError` when the registry has no such id (the message's fault),
+    :class:`RegistryError` when the registry could not be asked (not the message's fault).
+    """
+    try:
+        schema = registry.get_schema(schema_id)
+    except SchemaRegistryError as error:
+        if error.http_status_code == 404:
+            raise DecodeError(f"schema id {schema_id} is not in the registry") from error
+        raise RegistryError(f"looking up schema {schema_id} failed: {error.error_message}") from error
+    except Exception as error:  # the client's transport errors (httpx2) have no common type
+        raise RegistryError(f"the schema registry did not answer the look-up of schema {schema_id}: {error!r}; "
+                            "check that it runs and GOVBUS_REGISTRY_URL points at it") from error
+    return json.loads(schema.schema_str or "null")

@@ -21,13 +21,12 @@ from typing import Any
 
 import fastavro
 from confluent_kafka.schema_registry import SchemaRegistryClient
-from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from connectors.pg_mirror.columns import Column, columns_of
 from connectors.pg_mirror.table import TableName
 from consumers.runtime import KafkaMessage
 from govbus.exceptions import ConfigurationError, DecodeError, GovbusError, RegistryError
-from govbus.serde import Decoded, WireDecoder
+from govbus.serde import Decoded, WireDecoder, writer_schema
 from govbus.sharing.authorisation import ItemPlan, matches, shape
 from schemas.catalogue.model import KEY_SEPARATOR
 
@@ -117,15 +116,7 @@ class ColumnCache:
         return columns
 
     def _writer_schema(self, schema_id: int) -> dict[str, Any]:
-        try:
-            schema = self._registry.get_schema(schema_id)
-        except SchemaRegistryError as error:
-            if error.http_status_code == 404:
-                raise DecodeError(f"schema id {schema_id} is not in the registry") from error
-            raise RegistryError(f"looking up schema {schema_id} failed: {error.error_message}") from error
-        except Exception as error:  # the client's transport errors (httpx2) have no common govbus type
-            raise RegistryError(f"looking up schema {schema_id} failed: {error!r}") from error
-        expanded = fastavro.schema.expand_schema(json.loads(schema.schema_str or "null"))
+        expanded = fastavro.schema.expand_schema(writer_schema(self._registry, schema_id))
         if not isinstance(expanded, dict):
             raise DecodeError(f"schema {schema_id} is not a record schema")
         return expanded
