@@ -40,7 +40,6 @@ from typing import Any
 
 import faust
 from confluent_kafka.schema_registry import SchemaRegistryClient
-from prometheus_client import CollectorRegistry, start_http_server
 
 from govbus.exceptions import RegistryError
 from govbus.logs import configure_logging
@@ -56,6 +55,7 @@ from streams.normalising.lag import consumer_lag
 from streams.normalising.metrics import NormaliserMetrics
 from streams.normalising.settings import NormaliserSettings
 from streams.normalising.topics import ensure_normaliser_topics
+from streams.worker import run_faust_worker
 
 log = logging.getLogger(__name__)
 
@@ -193,13 +193,8 @@ def run_worker(settings: NormaliserSettings) -> None:
     log.info("normaliser settings: %s", json.dumps(settings.model_dump(mode="json")))
     specs = ensure_normaliser_topics(settings)
     log.info("%d topics ready with %d partitions", len(specs), settings.normaliser_partitions)
-    collector = CollectorRegistry()
-    metrics = NormaliserMetrics(collector)
-    if settings.normaliser_metrics_port:
-        start_http_server(settings.normaliser_metrics_port, addr="127.0.0.1", registry=collector)
-    app = build_app(settings, metrics)
-    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
-    worker.execute_from_commandline()
+    run_faust_worker(lambda collector: build_app(settings, NormaliserMetrics(collector)),
+                     settings.normaliser_metrics_port, settings.log_level)
 
 
 if __name__ == "__main__":

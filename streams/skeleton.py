@@ -15,7 +15,6 @@ from typing import Any
 
 import faust
 from confluent_kafka.schema_registry import SchemaRegistryClient
-from prometheus_client import CollectorRegistry, start_http_server
 
 from govbus.envelope import envelope_schema
 from govbus.serde import WireDecoder, WireEncoder
@@ -24,6 +23,7 @@ from schemas.catalogue import record_schema
 from streams.dead_letters import DeadLetter
 from streams.enterprise_validator import Accepted, EnterpriseRegistrationValidator
 from streams.metrics import ProcessorMetrics
+from streams.worker import run_faust_worker
 
 log = logging.getLogger(__name__)
 
@@ -92,13 +92,9 @@ def build_app(settings: SkeletonSettings, metrics: ProcessorMetrics) -> faust.Ap
 
 def run_worker(settings: SkeletonSettings) -> None:
     """Run the processor until SIGTERM; serve /metrics when a metrics port is set."""
-    collector = CollectorRegistry()
-    metrics = ProcessorMetrics(collector, "enterprise-registration-validator")
-    if settings.skeleton_metrics_port:
-        start_http_server(settings.skeleton_metrics_port, addr="127.0.0.1", registry=collector)
-    app = build_app(settings, metrics)
-    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
-    worker.execute_from_commandline()
+    run_faust_worker(
+        lambda collector: build_app(settings, ProcessorMetrics(collector, "enterprise-registration-validator")),
+        settings.skeleton_metrics_port, settings.log_level)
 
 
 if __name__ == "__main__":

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import logging
 
-import faust
-from prometheus_client import CollectorRegistry, start_http_server
-
 from govbus.logs import configure_logging
 from streams.profiles.app import build_app
 from streams.profiles.metrics import ProfileMetrics
 from streams.profiles.topology import ProfileSettings, ensure_profile_topics
+from streams.worker import run_faust_worker
 
 log = logging.getLogger(__name__)
 
@@ -20,10 +18,5 @@ def run_worker(settings: ProfileSettings) -> None:
     configure_logging(settings.log_level)
     specs = ensure_profile_topics(settings)
     log.info("profile topics ready", extra={"topics": [s.name for s in specs], "app_id": settings.profiles_app_id})
-    collector = CollectorRegistry()
-    metrics = ProfileMetrics(collector)
-    if settings.profiles_metrics_port:
-        start_http_server(settings.profiles_metrics_port, addr="127.0.0.1", registry=collector)
-    app = build_app(settings, metrics)
-    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
-    worker.execute_from_commandline()
+    run_faust_worker(lambda collector: build_app(settings, ProfileMetrics(collector)),
+                     settings.profiles_metrics_port, settings.log_level)
