@@ -181,7 +181,7 @@ def build_app(settings: ProfileSettings, metrics: ProfileMetrics,
     registry = registry or SchemaRegistryClient({"url": settings.registry_url})
     decoder = WireDecoder(registry)
     app = _faust_app(settings)
-    guard = OffsetGuard(faust_committed_offsets(app.consumer))
+    guard = OffsetGuard(faust_committed_offsets(app.consumer)) if settings.profiles_offset_gap_check else None
     inputs = {d.name: app.topic(topology.input_topic(d.name), key_serializer="raw", value_serializer="raw",
                                 partitions=settings.profiles_partitions) for d in definitions}
     if settings.profiles_rekey:
@@ -196,14 +196,13 @@ def build_app(settings: ProfileSettings, metrics: ProfileMetrics,
                              metrics, guard)
     sources = [topology.canonical_topic(item) for item in topology.source_items()] if settings.profiles_rekey else []
     sources += [topology.input_topic(d.name) for d in definitions] if settings.profiles_build else []
-    guard_app(app, settings.profiles_stall_seconds, guard if settings.profiles_offset_gap_check else None, sources)
+    guard_app(app, settings.profiles_stall_seconds, guard, sources)
     return app
 
 
 def _add_rekey_agent(app: faust.App, topology: ProfileTopology, rekeyer: Rekeyer,
-                     inputs: Mapping[str, faust.TopicT], metrics: ProfileMetrics, guard: OffsetGuard) -> None:
+                     inputs: Mapping[str, faust.TopicT], metrics: ProfileMetrics, guard: OffsetGuard | None) -> None:
     item = rekeyer.item
-    check_gaps = topology.settings.profiles_offset_gap_check
     source = app.topic(topology.canonical_topic(item), key_serializer="raw", value_serializer="raw")
     history_table = None
     if item in topology.history_items():
@@ -221,7 +220,7 @@ def _add_rekey_agent(app: faust.App, topology: ProfileTopology, rekeyer: Rekeyer
         async for event in stream.events():
             started = time.perf_counter()
             message = event.message
-            if check_gaps:
+            if guard is not None:
                 guard.check(message.tp, message.offset)
             table_key = message.key or b""
             history = history_table.get(table_key) if history_table is not None else None
@@ -255,14 +254,13 @@ class KeyPartitionedTable(faust.Table):  # type: ignore[type-arg]
 
 
 def _add_build_agent(app: faust.App, topology: ProfileTopology, builder: ProfileBuilder, source: faust.TopicT,
-                     metrics: ProfileMetrics, guard: OffsetGuard) -> None:
+                     metrics: ProfileMetrics, guard: OffsetGuard | None) -> None:
     settings = topology.settings
     name = builder.definition.name
     table = app.tables.add(KeyPartitionedTable(app, name=topology.profile_table(name), key_type=bytes,
                                                partitions=settings.profiles_partitions))
     output = app.topic(topology.output_topic(name), key_serializer="raw", value_serializer="raw")
-    batch = BuildBatch(app, builder, table, output, metrics,
-                       guard if settings.profiles_offset_gap_check else None)
+    batch = BuildBatch(app, builder, table, output, metrics, guard)
 
     @app.agent(source, name=f"build-{name}")
     async def build(stream: Any) -> None:
