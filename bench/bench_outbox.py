@@ -28,6 +28,7 @@ import psycopg
 from pydantic import SecretStr
 
 from bench._platform import platform
+from bench._report import spread
 from connectors.outbox.connector import OutboxConnector
 from connectors.outbox.migrate import migrate
 from connectors.outbox.position import PositionStore
@@ -131,15 +132,11 @@ def measure(server: PostgresServer, bootstrap: str, registry_url: str, rows: int
             server.drop_database(name)
     baseline = statistics.median(rates["publisher"])
     label = "baseline: Publisher alone (validate, publish, flush)"
-    print(f"  {label:<58} {baseline:>9,.0f} rows/s  {_spread(rates['publisher'])}")
+    print(f"  {label:<58} {baseline:>9,.0f} rows/s  {spread(rates['publisher'])}")
     for run, label in (("keyed", "record_key given (checked)"), ("unkeyed", "record_key NULL (derived)")):
         rate = statistics.median(rates[run])
-        print(f"  {'outbox connector, ' + label:<58} {rate:>9,.0f} rows/s  {_spread(rates[run])}  "
+        print(f"  {'outbox connector, ' + label:<58} {rate:>9,.0f} rows/s  {spread(rates[run])}  "
               f"ratio connector / baseline: {rate / baseline:.2f}")
-
-
-def _spread(values: list[float]) -> str:
-    return "(" + ", ".join(f"{v:,.0f}" for v in values) + ")"
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
 from bench._platform import platform
+from bench._report import spread
 from connectors.pg_mirror.columns import adapt, columns_of
 from connectors.pg_mirror.connector import MirrorConnector
 from connectors.pg_mirror.metrics import MirrorMetrics
@@ -132,16 +133,12 @@ def measure(server: PostgresServer, bootstrap: str, registry_url: str, events: i
             gc.collect()
     baseline = statistics.median(rates["baseline"])
     print(f"  {'baseline: psycopg executemany INSERT, commit per batch':<62} {baseline:>9,.0f} rows/s  "
-          f"{_spread(rates['baseline'])}")
+          f"{spread(rates['baseline'])}")
     for run, label in (("mirror", "mirror, from its start (group join included)"),
                        ("steady", "mirror, from its first committed batch")):
         rate = statistics.median(rates[run])
-        print(f"  {label:<62} {rate:>9,.0f} events/s  {_spread(rates[run])}  "
+        print(f"  {label:<62} {rate:>9,.0f} events/s  {spread(rates[run])}  "
               f"ratio mirror / baseline: {rate / baseline:.2f}")
-
-
-def _spread(values: list[float]) -> str:
-    return "(" + ", ".join(f"{v:,.0f}" for v in values) + ")"
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ from pathlib import Path
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from bench._platform import platform
+from bench._report import spread
 from govbus.platform.components import start_component
 from govbus.testing.profile_inputs import CanonicalProducer, profile_scenario
 from govbus.topic_reader import read_topic
@@ -138,15 +139,11 @@ def measure(bootstrap: str, registry_url: str, events: int, rounds: int, partiti
         updates.append(written / seconds)
         inputs.append(len(scenario) / seconds)
     baseline = statistics.median(pipe)
-    print(f"  {'baseline: confluent-kafka consume + produce (copy)':<52} {baseline:>9,.0f} events/s  {_spread(pipe)}")
+    print(f"  {'baseline: confluent-kafka consume + produce (copy)':<52} {baseline:>9,.0f} events/s  {spread(pipe)}")
     print(f"  {'profile builder: input events':<52} {statistics.median(inputs):>9,.0f} events/s  "
-          f"{_spread(inputs)}  ratio builder / baseline: {statistics.median(inputs) / baseline:.3f}")
+          f"{spread(inputs)}  ratio builder / baseline: {statistics.median(inputs) / baseline:.3f}")
     print(f"  {'profile builder: profile updates written':<52} {statistics.median(updates):>9,.0f} updates/s "
-          f"{_spread(updates)}  ratio updates / baseline events: {statistics.median(updates) / baseline:.3f}")
-
-
-def _spread(values: list[float]) -> str:
-    return "(" + ", ".join(f"{v:,.0f}" for v in values) + ")"
+          f"{spread(updates)}  ratio updates / baseline events: {statistics.median(updates) / baseline:.3f}")
 
 
 def main() -> None:
