@@ -18,13 +18,12 @@ from confluent_kafka.admin import AdminClient
 
 from govbus.platform.components import Component, start_component
 from govbus.platform.processes import free_port, is_alive
+from govbus.testing.supervision import self_stop_reason
 from govbus.topic_reader import read_topic
 from schemas.catalogue.profiles import ProfileDefinition
 from streams.profiles.app import HEADER_EVENT_ID
 from streams.profiles.state import avro_native
 from streams.profiles.topology import ProfileSettings, ProfileTopology
-
-STOPPED_WITHOUT_COMMIT = "stopping the worker without committing"
 
 OutputMessage = tuple[bytes, bytes | None, tuple[tuple[str, bytes], ...]]
 """(key, value or None for a tombstone, headers) of one profile message."""
@@ -70,8 +69,9 @@ class ProfileRun:
     def supervise(self) -> None:
         """Restart a worker that stopped itself without committing (exit 70), as a supervisor would."""
         for index, worker in enumerate(self.workers):
-            if not worker.alive() and STOPPED_WITHOUT_COMMIT in worker.log_path.read_text(errors="replace"):
-                self.restarts.append(f"{worker.name}: {_reason(worker.log_path)}")
+            reason = None if worker.alive() else self_stop_reason(worker.log_path)
+            if reason is not None:
+                self.restarts.append(f"{worker.name}: {reason}")
                 self.workers[index] = self._spawn(f"{worker.name}-r{len(self.restarts)}")
 
     def live(self) -> Iterable[Component]:
@@ -94,11 +94,6 @@ class ProfileRun:
         if self.settings.profiles_rekey:
             topics += [topology.canonical_topic(item) for item in topology.source_items()]
         return topics
-
-
-def _reason(log_path: Path) -> str:
-    lines = [line for line in log_path.read_text(errors="replace").splitlines() if "Error: " in line]
-    return lines[-1].strip()[:300] if lines else "unknown"
 
 
 def profile_env(bootstrap: str, registry_url: str, prefix: str, **extra: str) -> dict[str, str]:
@@ -208,7 +203,7 @@ class _Supervised:
     def __iter__(self) -> Iterator[Component]:
         self._run.supervise()
         return iter([w for w in self._run.workers
-                     if w.alive() or STOPPED_WITHOUT_COMMIT not in w.log_path.read_text(errors="replace")])
+                     if w.alive() or self_stop_reason(w.log_path) is None])
 
 
 def output_messages(bootstrap: str, topic: str) -> list[OutputMessage]:

@@ -20,10 +20,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from govbus.platform.components import Component
 from govbus.platform.processes import start_process
 from govbus.serde import WireEncoder
+from govbus.testing.supervision import self_stop_reason
 from govbus.topic_names import value_subject
 from streams.dialects import ITEMS, Dialect, dialects_for
 from streams.dialects.synthetic import DialectSample, change_event, samples
-from streams.guards import STOPPED_WITHOUT_COMMIT
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +61,10 @@ class NormaliserRun:
         worker = self.worker
         if worker is None or worker.alive():
             return False
-        text = worker.log_path.read_text(errors="replace")
-        if STOPPED_WITHOUT_COMMIT not in text:
+        reason = self_stop_reason(worker.log_path)
+        if reason is None:
             raise AssertionError(f"the normaliser worker {worker.name} died: see {worker.log_path}")
-        errors = [line.strip() for line in text.splitlines() if "Error: " in line]
-        self.restarts.append(f"{worker.name}: {errors[-1][:300] if errors else 'unknown reason'}")
+        self.restarts.append(f"{worker.name}: {reason}")
         log.warning("normaliser worker %s stopped itself without committing (%s); restarting it (log: %s)",
                     worker.name, self.restarts[-1], worker.log_path)
         self.worker = self._spawn(f"{worker.name}-r{len(self.restarts)}")
