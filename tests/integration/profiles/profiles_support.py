@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import signal
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -17,7 +15,7 @@ from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, Messag
 from confluent_kafka.admin import AdminClient
 
 from govbus.platform.components import Component, start_component
-from govbus.platform.processes import free_port, is_alive
+from govbus.platform.processes import free_port, is_alive, kill_process
 from govbus.testing.supervision import self_stop_reason
 from govbus.topic_reader import read_topic
 from schemas.catalogue.profiles import ProfileDefinition
@@ -106,14 +104,7 @@ def profile_env(bootstrap: str, registry_url: str, prefix: str, **extra: str) ->
 
 def kill9(worker: Component) -> None:
     """SIGKILL the worker's process group: no shutdown, no flush, no commit."""
-    os.killpg(worker.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while is_alive(worker.pid) and time.monotonic() < deadline:
-        try:
-            os.waitpid(worker.pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
-        time.sleep(0.05)
+    kill_process(worker.pid, timeout=10)
     assert not is_alive(worker.pid), "the worker survived SIGKILL"
 
 
