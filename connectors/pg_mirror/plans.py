@@ -85,8 +85,9 @@ def subscription_sources(settings: MirrorSettings, subscription: Subscription, p
     for plan in plans:
         key = keyed(plan.item, catalogue)
         _check_key_delivered(subscription.name, plan, key.key_fields)
-        sources.append(MirrorSource(plan.item, source_topic(plan, settings.topic_prefix), table_for(plan.item, prefix),
-                                    key.key_fields, key.key_types, envelope=not key.profile, plan=plan))
+        sources.append(MirrorSource(plan.item, source_topic(plan.item, settings.topic_prefix),
+                                    table_for(plan.item, prefix), key.key_fields, key.key_types,
+                                    envelope=not key.profile, plan=plan))
     return sources
 
 

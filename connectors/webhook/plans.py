@@ -20,9 +20,8 @@ from connectors.webhook.exceptions import SubscriptionGone
 from govbus.exceptions import AuthorizationError, CatalogueError
 from govbus.sharing.authorisation import Catalogue, ItemPlan, plan_request
 from govbus.sharing.model import Grant, Subscription
-from govbus.sharing.runtime import PROFILE_PREFIX, record_key_fields
+from govbus.sharing.runtime import record_key_fields, source_topic
 from govbus.sharing.store import SharingSnapshot
-from govbus.topic_names import canonical_topic, profile_topic
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +51,6 @@ class Authorisation:
         return self.decisions.get(item) or Decision(item, None, f"{item} is no longer part of the subscription")
 
 
-def item_topic(item: str, prefix: str) -> str:
-    """Where a requested item's events come from (canonical topic, or a profile's topic)."""
-    if item.startswith(PROFILE_PREFIX):
-        return profile_topic(item[len(PROFILE_PREFIX):], prefix)
-    return canonical_topic(item, prefix)
-
-
 def authorise_items(subscription: Subscription, catalogue: Catalogue, grants: list[Grant], now: dt.datetime,
                     prefix: str, generation: int) -> Authorisation:
     """Plan each requested item on its own: one refused item does not stop the others."""
@@ -72,7 +64,7 @@ def authorise_items(subscription: Subscription, catalogue: Catalogue, grants: li
     in_use = {item for d in decisions.values() if d.plan is not None for item in d.plan.source_items}
     relevant = [g for g in grants if g.subscriber == subscription.subscriber and g.active(now) and g.item in in_use]
     valid_until = min((g.expires_at for g in relevant), default=None)
-    topics = {item_topic(r.item, prefix): r.item for r in subscription.items}
+    topics = {source_topic(r.item, prefix): r.item for r in subscription.items}
     return Authorisation(subscription, decisions, valid_until, generation, topics)
 
 

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from govbus.exceptions import ConfigurationError
 from govbus.settings import ClientSettings
-from govbus.sharing.runtime import consumer_group
+from govbus.sharing.runtime import consumer_group, source_topic
 from govbus.sharing.store import SharingStore
 from govbus.timespec import parse_time
 from govbus.topic_names import TopicSettings
@@ -39,7 +39,6 @@ def run_subscription(name: str, overrides: dict[str, Any]) -> None:
 
 def replay(name: str, when_text: str, dry_run: bool, as_json: bool, console: Console) -> None:
     """Move subscription ``name``'s group to the first events at or after ``when_text`` on its source topics."""
-    from connectors.webhook.plans import item_topic
     from consumers.group_offsets import plan_rewind, rewind
 
     when = parse_time(when_text)
@@ -48,7 +47,7 @@ def replay(name: str, when_text: str, dry_run: bool, as_json: bool, console: Con
     if subscription is None:
         raise click.ClickException(f"no subscription {name!r} (`govbus subscriptions list` shows them)")
     group = consumer_group(name, prefix)
-    topics = sorted({item_topic(request.item, prefix) for request in subscription.items})
+    topics = sorted({source_topic(request.item, prefix) for request in subscription.items})
     rewinds = plan_rewind(bootstrap, group, topics, when)
     if not dry_run:
         rewind(bootstrap, group, rewinds)

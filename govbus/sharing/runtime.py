@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from govbus.sharing.item_plan import Catalogue, ItemPlan
+from govbus.sharing.item_plan import Catalogue
 from govbus.sharing.profile_authorisation import PROFILE_PREFIX, profile_name
 from govbus.topic_names import canonical_topic, profile_topic
 from schemas.catalogue.profiles import load_profile
@@ -15,10 +15,10 @@ def consumer_group(subscription: str, prefix: str) -> str:
     return f"{prefix}.subscription.{subscription}"
 
 
-def source_topic(plan: ItemPlan, prefix: str) -> str:
-    """Where a plan's records come from: the item's canonical topic, or a profile's topic."""
-    profile = profile_name(plan.item)
-    return profile_topic(profile, prefix) if profile else canonical_topic(plan.item, prefix)
+def source_topic(item: str, prefix: str) -> str:
+    """Where a requested item's records come from: its canonical topic, or a profile's (``profile:<name>``)."""
+    profile = profile_name(item)
+    return profile_topic(profile, prefix) if profile else canonical_topic(item, prefix)
 
 
 def record_key_fields(item: str, catalogue: Catalogue) -> tuple[str, ...]:
