@@ -25,10 +25,7 @@ from typing import Any, Protocol
 from govbus.exceptions import DecodeError
 from govbus.serde import WireDecoder
 from govbus.sharing.authorisation import ItemPlan, ProfilePlan
-
-HEADER_EVENT_ID = "govbus.event_id"
-HEADER_CAUSED_BY = "govbus.caused_by"
-"""As :mod:`streams.profiles.app` writes them (a unit test checks that they agree)."""
+from schemas.catalogue.profiles import HEADER_CAUSED_BY, HEADER_EVENT_ID
 
 
 class ProfileMessage(Protocol):

@@ -40,7 +40,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from govbus.exceptions import ConfigurationError, DecodeError
 from govbus.serde import WireDecoder, WireEncoder
 from govbus.topic_names import item_segment, value_subject
-from schemas.catalogue.profiles import ProfileDefinition
+from schemas.catalogue.profiles import HEADER_CAUSED_BY, HEADER_EVENT_ID, ProfileDefinition
 from streams.guards import OffsetGuard, faust_committed_offsets, guard_app, stop_without_commit
 from streams.profiles.metrics import ProfileMetrics
 from streams.profiles.routing import Forward, History, Route, route, routes_for
@@ -62,8 +62,6 @@ log = logging.getLogger(__name__)
 HEADER_SIDE = "govbus.profile.side"
 HEADER_VERSION = "govbus.profile.version"
 HEADER_REMOVE = "govbus.profile.remove"
-HEADER_EVENT_ID = "govbus.event_id"
-HEADER_CAUSED_BY = "govbus.caused_by"
 
 Headers = list[tuple[str, bytes]]
 

@@ -47,6 +47,10 @@ from schemas.catalogue.model import Catalogue
 
 PROFILE_NAMES = ("enterprise", "person")
 EVENT_FIELDS = ("event_id", "caused_by")
+HEADER_EVENT_ID = "govbus.event_id"
+"""Header of every profile message, tombstones too: the profile event's id (the same on every re-emit)."""
+HEADER_CAUSED_BY = "govbus.caused_by"
+"""Header of every profile message: the id of the canonical event that caused it."""
 
 
 class SideKind(StrEnum):

@@ -32,11 +32,10 @@ from govbus.testing.profile_inputs import CanonicalEvent, CanonicalProducer
 from govbus.topic_names import profile_topic
 from govbus.topic_reader import read_topic
 from schemas.catalogue import load_catalogue
-from schemas.catalogue.profiles import load_profile
+from schemas.catalogue.profiles import HEADER_EVENT_ID, load_profile
 
 CATALOGUE = load_catalogue()
 PERSON = load_profile("person")
-HEADER_EVENT_ID = "govbus.event_id"
 FIELDS = ["resident_id", "identity.name", "identity.gender", "identity.division_code",
           "degrees.certificate_number", "degrees.holder_name", "degrees.major",
           "real_estate_titles.certificate_number", "real_estate_titles.location"]
