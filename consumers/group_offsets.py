@@ -18,6 +18,7 @@ from confluent_kafka import Consumer, ConsumerGroupState, ConsumerGroupTopicPart
 from confluent_kafka.admin import AdminClient
 
 from govbus.exceptions import ConfigurationError, PlatformError
+from govbus.topic_reader import READ_COMMITTED
 
 
 class GroupInUseError(ConfigurationError):
@@ -54,7 +55,8 @@ def group_members(bootstrap: str, group: str, timeout: float = 15.0) -> list[str
 def plan_rewind(bootstrap: str, group: str, topics: Sequence[str], when: dt.datetime,
                 timeout: float = 15.0) -> list[Rewind]:
     """Each partition's committed offset and the offset of its first event at or after ``when``."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
+                         **READ_COMMITTED})
     try:
         partitions = _partitions(consumer, topics, timeout)
         committed = {(tp.topic, tp.partition): tp.offset for tp in consumer.committed(partitions, timeout=timeout)}

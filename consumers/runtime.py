@@ -18,6 +18,7 @@ from confluent_kafka import Consumer, KafkaError, Message
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential_jitter
 
 from govbus.exceptions import DeliveryError, GovbusError
+from govbus.topic_reader import READ_COMMITTED
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ def consumer_config(bootstrap: str, group: str, **overrides: str | int | bool) -
         "session.timeout.ms": 6000,
         "heartbeat.interval.ms": 1000,
         "max.poll.interval.ms": 300000,
+        **READ_COMMITTED,
         **overrides,
     }
 
@@ -65,7 +67,7 @@ class CommittingConsumer:
 
     def __init__(self, config: dict[str, object], topics: list[str], handler: Handler,
                  retry: RetryPolicy | None = None) -> None:
-        self._consumer = Consumer(config)
+        self._consumer = Consumer({**config, **READ_COMMITTED})
         self._topics = topics
         self._handler = handler
         self._retry = retry or RetryPolicy()

@@ -29,7 +29,7 @@ from pydantic import ValidationError as PydanticError
 
 from govbus.exceptions import DeliveryError, PlatformError
 from govbus.topic_names import audit_topic
-from govbus.topic_reader import read_partitions
+from govbus.topic_reader import READ_COMMITTED, read_partitions
 from govbus.topics import TopicSpec
 
 AUDIT_PARTITIONS = 3
@@ -111,7 +111,7 @@ def read_audit(bootstrap: str, prefix: str, since: dt.datetime | None = None,
     """Every audit record written at or after ``since`` (all when ``None``), oldest first."""
     topic = audit_topic(prefix)
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"govbus-audit-reader-{uuid.uuid4().hex}",
-                         "enable.auto.commit": False, "enable.partition.eof": False})
+                         "enable.auto.commit": False, "enable.partition.eof": False, **READ_COMMITTED})
     try:
         metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
         if metadata is None or metadata.error is not None:

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final
 
-from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from govbus.exceptions import PlatformError
+
+#: Spread into every Kafka consumer's config: read only records of committed transactions (the stream
+#: processors write with exactly-once transactions). librdkafka's default already, stated so it stays.
+READ_COMMITTED: Final[Mapping[str, str]] = MappingProxyType({"isolation.level": "read_committed"})
 
 
 def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[Message]:
     """Every message now in ``topic``, partition by partition, in offset order."""
     consumer = Consumer({
         "bootstrap.servers": bootstrap, "group.id": f"govbus-reader-{uuid.uuid4().hex}",
-        "enable.auto.commit": False, "enable.partition.eof": False,
+        "enable.auto.commit": False, "enable.partition.eof": True, **READ_COMMITTED,
     })
     try:
         metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
@@ -44,7 +51,12 @@ def _watermarks(consumer: Consumer, partition: TopicPartition, timeout: float) -
 def read_partitions(consumer: Consumer, starts: list[TopicPartition], ends: dict[int, int],
                     timeout: float) -> list[Message]:
     """Messages from each partition's start offset up to (not including) its end offset, in
-    (partition, offset) order; ``consumer`` is assigned the partitions here."""
+    (partition, offset) order; ``consumer`` is assigned the partitions here.
+
+    A partition written in transactions ends in a commit marker that is never delivered, so a
+    partition is also done when the consumer reports its end (``enable.partition.eof``) or its
+    position reaches the end offset.
+    """
     if not starts:
         return []
     consumer.assign(starts)
@@ -55,10 +67,24 @@ def read_partitions(consumer: Consumer, starts: list[TopicPartition], ends: dict
         if time.monotonic() > deadline:
             raise PlatformError(f"reading {starts[0].topic} timed out with partitions {sorted(remaining)} unread")
         for message in consumer.consume(500, 0.5):
-            if message.error():
+            partition, offset = message.partition(), message.offset()
+            error = message.error()
+            if error is not None:
+                if error.code() == KafkaError._PARTITION_EOF and partition is not None and offset is not None \
+                        and offset >= remaining.get(partition, 0):
+                    remaining.pop(partition, None)
                 continue
             messages.append(message)
-            partition, offset = message.partition(), message.offset()
             if partition in remaining and offset is not None and offset + 1 >= remaining[partition]:
                 del remaining[partition]
+        _drop_read_to_end(consumer, starts[0].topic, remaining)
     return sorted(messages, key=lambda m: (m.partition(), m.offset()))
+
+
+def _drop_read_to_end(consumer: Consumer, topic: str, remaining: dict[int, int]) -> None:
+    """Forget the partitions whose position reached their end offset (past a final commit marker)."""
+    if not remaining:
+        return
+    for tp in consumer.position([TopicPartition(topic, partition) for partition in remaining]):
+        if tp.offset >= remaining[tp.partition]:
+            del remaining[tp.partition]

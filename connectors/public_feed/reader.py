@@ -26,6 +26,7 @@ from connectors.public_feed.state import Entry, FeedState
 from govbus.exceptions import DecodeError
 from govbus.serde import WireDecoder
 from govbus.topic_names import canonical_topic
+from govbus.topic_reader import READ_COMMITTED
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class FeedReader:
 
     def _run(self) -> None:
         consumer = Consumer({"bootstrap.servers": self._bootstrap, "group.id": f"govbus-public-feed-{uuid.uuid4()}",
-                             "enable.auto.commit": False, "enable.partition.eof": False})
+                             "enable.auto.commit": False, "enable.partition.eof": False, **READ_COMMITTED})
         try:
             checked = 0.0
             while not self._stop.is_set():
@@ -121,7 +122,7 @@ class FeedReader:
         touched: set[str] = set()
         for message in messages:
             if message.error():
-                log.warning("consumer error", extra={"error": message.error().str()})  # type: ignore[union-attr]
+                log.warning("consumer error", extra={"error": message.error().str()})
                 continue
             item = self._items[message.topic() or ""]
             touched.add(item.name)

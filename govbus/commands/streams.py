@@ -30,7 +30,7 @@ def normaliser_settings(items: str | None = None, metrics_port: int | None = Non
 
 
 def run_normaliser(items: str | None, metrics_port: int | None) -> None:
-    """Run the faust normaliser until SIGTERM (it creates its topics first)."""
+    """Run the normaliser until SIGTERM (it creates its topics first)."""
     from streams.normaliser import run_worker
 
     run_worker(normaliser_settings(items, metrics_port))

@@ -111,7 +111,7 @@ class CanonicalWriter:
 
     @property
     def schema_id(self) -> int:
-        return self._encoder.schema_id
+        return int(self._encoder.schema_id)
 
     def write(self, steps: Sequence[Step], flush: bool = True) -> None:
         for step in steps:

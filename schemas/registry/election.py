@@ -24,6 +24,8 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
+from govbus.topic_reader import READ_COMMITTED
+
 log = logging.getLogger(__name__)
 
 
@@ -66,6 +68,7 @@ class Election:
             "partition.assignment.strategy": "cooperative-sticky",
             "enable.auto.commit": False,
             "auto.offset.reset": "latest",
+            **READ_COMMITTED,
         }
 
     def _run(self) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from govbus.exceptions import StartupTimeoutError
+from govbus.topic_reader import READ_COMMITTED
 from schemas.registry.errors import OperationTimeout, StoreError
 from schemas.registry.records import MalformedRecord, StoreRecord, decode, encode
 from schemas.registry.state import Fence
@@ -164,6 +165,7 @@ class KafkaLog:
             "enable.partition.eof": True,
             "auto.offset.reset": "earliest",
             "fetch.wait.max.ms": 50,
+            **READ_COMMITTED,
         }
 
     async def wait_for_position(self, position: int, timeout: float) -> bool:

@@ -7,14 +7,15 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
-from govbus.settings import GovbusSettings
 from govbus.topic_names import DEFAULT_PREFIX, PREFIX_PATTERN
 from schemas.catalogue import load_catalogue
 from streams.dialects import ITEMS
+from streams.engine import EngineSettings
 
 
-class NormaliserSettings(GovbusSettings):
-    """Env ``GOVBUS_KAFKA_BOOTSTRAP``, ``GOVBUS_REGISTRY_URL``, ``GOVBUS_TOPIC_PREFIX``, ``GOVBUS_NORMALISER_*``.
+class NormaliserSettings(EngineSettings):
+    """Env ``GOVBUS_KAFKA_BOOTSTRAP``, ``GOVBUS_REGISTRY_URL``, ``GOVBUS_TOPIC_PREFIX``, ``GOVBUS_NORMALISER_*``
+    and the engine's ``GOVBUS_STREAMS_*`` (commit interval, state directory, metrics address).
 
     ``GOVBUS_NORMALISER_ITEMS`` is a comma-separated list of catalogue items (default: every item
     with local dialects); an item without dialects is normalised from its department topic only.
@@ -25,7 +26,7 @@ class NormaliserSettings(GovbusSettings):
     topic_prefix: str = Field(default=DEFAULT_PREFIX, pattern=PREFIX_PATTERN)
     normaliser_items: Annotated[tuple[str, ...], NoDecode] = ITEMS
     normaliser_app_id: str = Field(default="govbus-normaliser", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
-                                   description="faust app id: consumer group and changelog topic names")
+                                   description="consumer group, transactional id and changelog topic prefix")
     normaliser_partitions: int = Field(default=3, ge=1, le=1000,
                                        description="partitions of every topic the normaliser reads or writes")
     normaliser_metrics_port: int = Field(default=0, ge=0, le=65535, description="Prometheus port; 0: no endpoint")
@@ -33,15 +34,10 @@ class NormaliserSettings(GovbusSettings):
                                    "off only where every producer guarantees unique events")
     normaliser_dedup_window_seconds: float = Field(
         default=3600.0, gt=0, description="a re-sent event id within this time of the first is dropped (see dedup)")
-    normaliser_lag_interval_seconds: float = Field(default=5.0, gt=0, description="how often consumer lag is measured")
-    normaliser_offset_gap_check: bool = Field(
-        default=True, description="stop the worker (exit 70) when the consumer skips offsets; department and "
-                                  "dialect topics have no offset gaps (idempotent, non-transactional producers): "
-                                  "turn it off for compacted or transactionally written inputs")
-    normaliser_stall_seconds: float = Field(
-        default=30.0, gt=0, description="stop the worker (exit 70) when table recovery reads nothing, or waiting "
-                                        "records are not handled, for this long (faust can hang after a rebalance "
-                                        "or restart); a supervisor restarts it")
+    normaliser_registry_wait_seconds: float = Field(
+        default=5.0, gt=0, le=600,
+        description="how long a message waits for an unreachable schema registry before the worker stops (without "
+                    "committing it; a supervisor restarts it); keep it below GOVBUS_STREAMS_TRANSACTION_TIMEOUT_MS")
     log_level: str = "INFO"
 
     @field_validator("normaliser_items", mode="before")

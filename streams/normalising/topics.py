@@ -1,18 +1,13 @@
-"""Every topic the normaliser needs, with one partition count, created explicitly.
+"""Every topic the normaliser reads or writes, with one partition count, created explicitly.
 
-The local broker has topic auto-creation off, and faust needs a table's changelog to have as
-many partitions as each topic of the agent that writes the table (``PartitionsMismatch``
-otherwise), so :func:`normaliser_topics` lists them all with ``normaliser_partitions``:
-
-- per item: the department topic, each local dialect topic, the canonical topic, the
-  dead-letter topic;
-- per item: the changelog of its event-id table (``<app id>-seen-<item>-changelog``),
-  compacted *and* deleted after its retention (twice the dedup window: see
-  :mod:`streams.normalising.dedup`);
-- faust's leader-election topic ``<app id>-__assignor-__leader`` (one partition, as faust makes it).
+The local broker has topic auto-creation off, so :func:`normaliser_topics` lists, per item, the
+department topic, each local dialect topic, the canonical topic and the dead-letter topic, and
+(with deduplication on) the compacted changelog of the event-id store of each source topic
+(``changelog__<app id>--<source topic>--default``, Quix Streams' name for it), all with
+``normaliser_partitions``.
 
 :func:`ensure_normaliser_topics` creates what is missing and refuses, naming them, topics that
-exist with another partition count (faust would crash on them later, less clearly).
+exist with another partition count.
 """
 
 from __future__ import annotations
@@ -20,19 +15,11 @@ from __future__ import annotations
 from confluent_kafka.admin import AdminClient
 
 from govbus.exceptions import ConfigurationError
-from govbus.topic_names import canonical_topic, dead_letter_topic, item_segment
+from govbus.topic_names import canonical_topic, dead_letter_topic
 from govbus.topics import TopicSpec, ensure_topics
 from streams.dialects import dialects_for
+from streams.engine import changelog_topic
 from streams.normalising.settings import NormaliserSettings
-
-
-def table_name(item: str) -> str:
-    """Name of ``item``'s event-id table (faust names its changelog ``<app id>-<name>-changelog``)."""
-    return f"seen-{item_segment(item)}"
-
-
-def changelog_topic(settings: NormaliserSettings, item: str) -> str:
-    return f"{settings.normaliser_app_id}-{table_name(item)}-changelog"
 
 
 def source_topics(settings: NormaliserSettings, item: str) -> list[str]:
@@ -43,22 +30,15 @@ def source_topics(settings: NormaliserSettings, item: str) -> list[str]:
 def normaliser_topics(settings: NormaliserSettings) -> list[TopicSpec]:
     """Every topic the normaliser reads or writes, each with ``normaliser_partitions`` partitions."""
     partitions = settings.normaliser_partitions
-    retention_ms = str(int(2 * settings.normaliser_dedup_window_seconds * 1000))
     specs: list[TopicSpec] = []
     for item in settings.normaliser_items:
         names = [*source_topics(settings, item), canonical_topic(item, settings.topic_prefix),
                  dead_letter_topic(item, settings.topic_prefix)]
         specs.extend(TopicSpec(name, partitions) for name in names)
         if settings.normaliser_dedup:
-            specs.append(TopicSpec(changelog_topic(settings, item), partitions,
-                                   {"cleanup.policy": "compact,delete", "retention.ms": retention_ms}))
-    specs.append(TopicSpec(leader_topic(settings), 1))
+            specs.extend(TopicSpec(changelog_topic(settings.normaliser_app_id, source), partitions,
+                                   {"cleanup.policy": "compact"}) for source in source_topics(settings, item))
     return specs
-
-
-def leader_topic(settings: NormaliserSettings) -> str:
-    """faust's own topic electing the worker that assigns partitions (one partition)."""
-    return f"{settings.normaliser_app_id}-__assignor-__leader"
 
 
 def ensure_normaliser_topics(settings: NormaliserSettings, timeout: float = 30.0) -> list[TopicSpec]:
@@ -70,7 +50,7 @@ def ensure_normaliser_topics(settings: NormaliserSettings, timeout: float = 30.0
              if spec.name in metadata and len(metadata[spec.name].partitions) != spec.partitions]
     if wrong:
         raise ConfigurationError(
-            f"these topics exist with another partition count: {', '.join(wrong)}; the normaliser needs "
-            f"{settings.normaliser_partitions} on every source, output and changelog topic (faust refuses a table "
-            "whose changelog differs from its sources): set GOVBUS_NORMALISER_PARTITIONS to match, or recreate them")
+            f"these topics exist with another partition count: {', '.join(wrong)}; the normaliser expects "
+            f"{settings.normaliser_partitions} on every source and output topic: set GOVBUS_NORMALISER_PARTITIONS "
+            "to match, or recreate them")
     return specs

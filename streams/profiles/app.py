@@ -1,47 +1,48 @@
-"""The faust app of the profile builder: a re-key stage and a build stage, joined on tables.
+"""The profile builder's Quix Streams application: a re-key step and a build step, joined on state.
 
-faust has no join operator, so the join is a table per profile keyed by the profile key::
+The join is a state store per profile, keyed by the profile key, fed through an explicit
+repartition topic::
 
-    canonical.<item> --rekey-<item>--> <app>-<profile>-input --build-<profile>--> profile.<profile>
-       (keyed by record)   |  (keyed by profile key)      |  table <profile>-profile
-                           table anchors-<item>              (state per profile key)
-                           (profile keys per record)
+    canonical.<item> --re-key--> <app>-<profile>-repartition --build--> profile.<profile>
+      (keyed by record)  |  (keyed by profile key)          |   state: {side: {record: [version, record]}}
+                         state: profile keys per record       (per profile key)
 
-**Re-key** (one agent per source item, one event at a time): decode the canonical event,
-:func:`~streams.profiles.routing.route` it, send each forward (the canonical bytes unchanged,
-with side, version and removal in headers) keyed by profile key, and record the profile keys of
-the record in the ``anchors-<item>`` table (co-partitioned with the canonical topic).
+**Re-key** (a step per source item): decode the canonical event,
+:func:`~streams.profiles.routing.route` it, write each forward (the canonical bytes unchanged,
+with side, version and removal in headers) keyed by profile key, and keep the profile keys the
+record was sent to (its *history*, in the state of the record's key), which a DELETE needs.
 
-**Build** (one agent per profile, in batches): for each forward, apply the change to the key's
-state (:func:`~streams.profiles.state.apply_change`) and build the profile; send every profile
-of the batch, **wait until the broker acknowledged them**, and only then write the new states to
-the table. So a state in the changelog always has its profiles on the profile topic before it:
-after a crash, a replayed forward the recovered state already holds is skipped (its profile is
-out), and one it does not hold is applied again and re-emits the identical profile (same event
-id, same bytes). faust commits offsets only after flushing the producer, so nothing before a
-committed offset is lost. The table's changelog partition is the key's murmur2 partition
-(:class:`KeyPartitionedTable`), which is how the forwards were partitioned too: a key's state
-lives in the changelog partition of its input partition (checked for every forward).
+**Build** (a step per profile): apply the forward to the key's state
+(:func:`~streams.profiles.state.apply_change`), keep the new state, and write the profile (or a
+tombstone when the anchor record was deleted).
+
+**Exactly-once** (:mod:`streams.engine`): forwards, profiles, both stores' changelogs and the input
+offsets of both steps are committed in one Kafka transaction per commit interval. A worker killed
+at any point leaves nothing visible past its last commit, and the next owner resumes there with
+the state committed with those offsets: no forward or profile is lost or written twice. A worker
+evicted from the group while it still runs (a zombie writer) cannot commit: the broker refuses
+offsets sent with a stale group generation, and its transaction is aborted. The state's versions
+(a change not above the version held is stale) stay as a second line of defence, counted as
+``stale`` in the metrics.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import faust
-from aiokafka.partitioner import DefaultPartitioner
 from confluent_kafka.schema_registry import SchemaRegistryClient
+from prometheus_client import CollectorRegistry
+from quixstreams import Application, message_context
 
-from govbus.exceptions import ConfigurationError, DecodeError
+from govbus.exceptions import DecodeError
 from govbus.serde import WireDecoder, WireEncoder
-from govbus.topic_names import item_segment, value_subject
+from govbus.topic_names import value_subject
 from schemas.catalogue.profiles import HEADER_CAUSED_BY, HEADER_EVENT_ID, ProfileDefinition
-from streams.guards import OffsetGuard, faust_committed_offsets, guard_app, stop_without_commit
+from streams.engine import EngineMetrics, KeyState, Output, apply_step, build_application, input_topic, write_outputs
 from streams.profiles.metrics import ProfileMetrics
 from streams.profiles.routing import Forward, History, Route, route, routes_for
 from streams.profiles.state import (
@@ -64,6 +65,11 @@ HEADER_VERSION = "govbus.profile.version"
 HEADER_REMOVE = "govbus.profile.remove"
 
 Headers = list[tuple[str, bytes]]
+
+HISTORY_KEY = "history"
+"""Re-key state: the profile keys a record was forwarded to (:data:`~streams.profiles.routing.History`)."""
+STATE_KEY = "state"
+"""Build state: the profile key's :data:`~streams.profiles.state.State`."""
 
 
 def header_map(headers: Any) -> dict[str, str]:
@@ -149,185 +155,93 @@ class ProfileBuilder:
         return ProfileOutput(value, headers, emit)
 
 
-def _faust_app(settings: ProfileSettings) -> faust.App:
-    settings.profiles_data_dir.mkdir(parents=True, exist_ok=True)
-    return faust.App(
-        settings.profiles_app_id,
-        broker=f"kafka://{settings.kafka_bootstrap}",
-        store="memory://",
-        processing_guarantee="at_least_once",
-        topic_partitions=settings.profiles_partitions,
-        topic_allow_declare=False,
-        table_standby_replicas=0,
-        broker_session_timeout=10,
-        broker_heartbeat_interval=2,
-        broker_commit_interval=settings.profiles_commit_interval,
-        consumer_auto_offset_reset="earliest",
-        producer_acks=-1,
-        web_enabled=bool(settings.profiles_web_port),
-        web_port=settings.profiles_web_port or 6066,
-        web_bind="127.0.0.1",
-        datadir=str(settings.profiles_data_dir),
-    )
+class RekeyStep:
+    """The forwards of one canonical message of ``item`` (state: the record's history, when the item needs one)."""
+
+    def __init__(self, rekeyer: Rekeyer, topology: ProfileTopology, metrics: ProfileMetrics) -> None:
+        self._rekeyer = rekeyer
+        self._topics = {d.name: topology.repartition_topic(d.name) for d in topology.settings.definitions()}
+        self._metrics = metrics
+        self._latency = metrics.latency.labels(stage="rekey")
+
+    def __call__(self, value: bytes | None, key: bytes | None, timestamp: int, headers: Any,
+                 state: KeyState | None = None) -> list[Output]:
+        started = time.perf_counter()
+        history = state.get(HISTORY_KEY) if state is not None else None
+        plan = self._rekeyer.plan(value, history)
+        outputs: list[Output] = []
+        if plan is not None:
+            version = message_context().offset
+            for forward in plan.forwards:
+                outputs.append(Output(self._topics[forward.profile], forward.key.encode(), value,
+                                      Rekeyer.headers(forward, version)))
+                self._metrics.rekeyed.labels(item=self._rekeyer.item, profile=forward.profile,
+                                             action="remove" if forward.remove else "record").inc()
+            if plan.history is not None and state is not None:
+                state.set(HISTORY_KEY, plan.history)
+        self._latency.observe(time.perf_counter() - started)
+        return outputs
 
 
-def build_app(settings: ProfileSettings, metrics: ProfileMetrics,
-              registry: SchemaRegistryClient | None = None) -> faust.App:
-    """The faust app with the agents and tables ``settings`` asks for (registers the profile schemas)."""
+class BuildStep:
+    """The profile message one forward causes (state: the profile key's :data:`~streams.profiles.state.State`)."""
+
+    def __init__(self, builder: ProfileBuilder, output_topic: str, metrics: ProfileMetrics) -> None:
+        self._builder = builder
+        self._output_topic = output_topic
+        self._metrics = metrics
+        self._profile = builder.definition.name
+        self._latency = metrics.latency.labels(stage="build")
+
+    def __call__(self, value: bytes | None, key: bytes | None, timestamp: int, headers: Any,
+                 state: KeyState | None = None) -> list[Output]:
+        started = time.perf_counter()
+        try:
+            change, cause = self._builder.read(value, headers)
+        except DecodeError as error:
+            self._metrics.inputs.labels(profile=self._profile, side="", outcome="undecodable").inc()
+            log.error("forward skipped: undecodable", extra={"profile": self._profile, "error": str(error)})
+            return []
+        assert state is not None, "the build step is stateful"
+        outcome = apply_change(self._builder.definition, state.get(STATE_KEY) or {}, change)
+        self._metrics.inputs.labels(profile=self._profile, side=change.side,
+                                    outcome="applied" if outcome.applied else "stale").inc()
+        outputs: list[Output] = []
+        if outcome.applied:
+            state.set(STATE_KEY, outcome.state)
+            if outcome.emit is not Emit.NOTHING and key is not None:
+                out = self._builder.output(key.decode(), outcome.state, outcome.emit, cause)
+                outputs.append(Output(self._output_topic, key, out.value, out.headers))
+                if outcome.emit is Emit.TOMBSTONE:
+                    self._metrics.tombstones.labels(profile=self._profile).inc()
+                else:
+                    self._metrics.updates.labels(profile=self._profile, side=change.side).inc()
+        self._latency.observe(time.perf_counter() - started)
+        return outputs
+
+
+def build_app(settings: ProfileSettings, collector: CollectorRegistry,
+              registry: SchemaRegistryClient | None = None) -> Application:
+    """The Quix application with the steps ``settings`` asks for (registers the profile schemas)."""
     topology = ProfileTopology(settings)
     definitions = settings.definitions()
+    metrics = ProfileMetrics(collector)
     registry = registry or SchemaRegistryClient({"url": settings.registry_url})
     decoder = WireDecoder(registry)
-    app = _faust_app(settings)
-    guard = OffsetGuard(faust_committed_offsets(app.consumer)) if settings.profiles_offset_gap_check else None
-    inputs = {d.name: app.topic(topology.input_topic(d.name), key_serializer="raw", value_serializer="raw",
-                                partitions=settings.profiles_partitions) for d in definitions}
+    app = build_application(settings, settings.kafka_bootstrap, settings.profiles_app_id, settings.log_level)
+    EngineMetrics(collector, "profiles").instrument(app)
     if settings.profiles_rekey:
+        history_items = set(topology.history_items())
         for item in topology.source_items():
-            _add_rekey_agent(app, topology, Rekeyer(item, routes_for(item, definitions), decoder, metrics),
-                             inputs, metrics, guard)
+            rekey = RekeyStep(Rekeyer(item, routes_for(item, definitions), decoder, metrics), topology, metrics)
+            stream = app.dataframe(input_topic(app, topology.canonical_topic(item)))
+            write_outputs(app, apply_step(stream, rekey, stateful=item in history_items),
+                          [topology.repartition_topic(d.name) for d in definitions])
     if settings.profiles_build:
         for definition in definitions:
             output = topology.output_topic(definition.name)
             encoder = WireEncoder(registry, value_subject(output), definition.schema)
-            _add_build_agent(app, topology, ProfileBuilder(definition, decoder, encoder), inputs[definition.name],
-                             metrics, guard)
-    sources = [topology.canonical_topic(item) for item in topology.source_items()] if settings.profiles_rekey else []
-    sources += [topology.input_topic(d.name) for d in definitions] if settings.profiles_build else []
-    guard_app(app, settings.profiles_stall_seconds, guard, sources)
+            build = BuildStep(ProfileBuilder(definition, decoder, encoder), output, metrics)
+            stream = app.dataframe(input_topic(app, topology.repartition_topic(definition.name)))
+            write_outputs(app, apply_step(stream, build, stateful=True), [output])
     return app
-
-
-def _add_rekey_agent(app: faust.App, topology: ProfileTopology, rekeyer: Rekeyer,
-                     inputs: Mapping[str, faust.TopicT], metrics: ProfileMetrics, guard: OffsetGuard | None) -> None:
-    item = rekeyer.item
-    source = app.topic(topology.canonical_topic(item), key_serializer="raw", value_serializer="raw")
-    history_table = None
-    if item in topology.history_items():
-        history_table = app.Table(topology.anchors_table(item), key_type=bytes,
-                                  partitions=topology.settings.profiles_partitions)
-
-    @app.agent(source, name=f"rekey-{item_segment(item)}")
-    async def rekey(stream: Any) -> None:
-        try:
-            await _rekey_events(stream)
-        except Exception as error:  # any failure: stop before anything is committed
-            stop_without_commit(f"rekey-{item_segment(item)}", error)
-
-    async def _rekey_events(stream: Any) -> None:
-        async for event in stream.events():
-            started = time.perf_counter()
-            message = event.message
-            if guard is not None:
-                guard.check(message.tp, message.offset)
-            table_key = message.key or b""
-            history = history_table.get(table_key) if history_table is not None else None
-            plan = rekeyer.plan(message.value, history)
-            for forward in plan.forwards if plan else []:
-                await inputs[forward.profile].send(key=forward.key.encode(), value=message.value,
-                                                   headers=rekeyer.headers(forward, message.offset))
-                metrics.rekeyed.labels(item=item, profile=forward.profile,
-                                       action="remove" if forward.remove else "record").inc()
-            if plan is not None and plan.history is not None and history_table is not None:
-                history_table[table_key] = plan.history
-            metrics.latency.labels(stage="rekey").observe(time.perf_counter() - started)
-            metrics.set_lag(message.topic, message.partition, app.consumer.highwater(message.tp), message.offset)
-
-
-def key_partition(key: bytes, partitions: int) -> int:
-    """The partition the producers' partitioner (murmur2, as Kafka's Java client) gives ``key``."""
-    return int(DefaultPartitioner()(key, list(range(partitions)), []))
-
-
-class KeyPartitionedTable(faust.Table):  # type: ignore[type-arg]
-    """A table whose changelog partition is the key's murmur2 partition, not the current event's.
-
-    The build stage writes a batch's states after the batch, outside any one event; the key's
-    partition is the input partition it came from (the re-key stage produced it with the same
-    partitioner and partition count; :meth:`BuildBatch._check_partition` verifies it).
-    """
-
-    def partition_for_key(self, key: Any) -> int | None:
-        return key_partition(key, self.partitions or 1)
-
-
-def _add_build_agent(app: faust.App, topology: ProfileTopology, builder: ProfileBuilder, source: faust.TopicT,
-                     metrics: ProfileMetrics, guard: OffsetGuard | None) -> None:
-    settings = topology.settings
-    name = builder.definition.name
-    table = app.tables.add(KeyPartitionedTable(app, name=topology.profile_table(name), key_type=bytes,
-                                               partitions=settings.profiles_partitions))
-    output = app.topic(topology.output_topic(name), key_serializer="raw", value_serializer="raw")
-    batch = BuildBatch(app, builder, table, output, metrics, guard)
-
-    @app.agent(source, name=f"build-{name}")
-    async def build(stream: Any) -> None:
-        try:
-            async for events in stream.take_events(settings.profiles_batch_size,
-                                                   within=settings.profiles_batch_seconds):
-                await batch.run(events)
-        except Exception as error:  # any failure: stop before anything is committed
-            stop_without_commit(f"build-{name}", error)
-
-
-class BuildBatch:
-    """One batch of the build stage: apply, send, wait for the acks, then write the table."""
-
-    def __init__(self, app: faust.App, builder: ProfileBuilder, table: Any, output: faust.TopicT,
-                 metrics: ProfileMetrics, guard: OffsetGuard | None = None) -> None:
-        self._app = app
-        self._guard = guard
-        self._builder = builder
-        self._table = table
-        self._output = output
-        self._metrics = metrics
-        self._profile = builder.definition.name
-
-    async def run(self, events: Sequence[Any]) -> None:
-        states: dict[bytes, State] = {}
-        sent: list[tuple[Any, float, str, Emit]] = []
-        for event in events:
-            message = event.message
-            if self._guard is not None:
-                self._guard.check(message.tp, message.offset)
-            self._check_partition(message)
-            try:
-                change, cause = self._builder.read(message.value, message.headers)
-            except DecodeError as error:
-                log.error("forward skipped: undecodable", extra={"profile": self._profile, "error": str(error)})
-                continue
-            key = message.key
-            state = states[key] if key in states else (self._table.get(key) or {})
-            outcome = apply_change(self._builder.definition, state, change)
-            self._metrics.inputs.labels(profile=self._profile, side=change.side,
-                                        outcome="applied" if outcome.applied else "stale").inc()
-            self._metrics.set_lag(message.topic, message.partition, self._app.consumer.highwater(message.tp),
-                                  message.offset)
-            if not outcome.applied:
-                continue
-            states[key] = outcome.state
-            if outcome.emit is not Emit.NOTHING:
-                out = self._builder.output(key.decode(), outcome.state, outcome.emit, cause)
-                future = await self._output.send(key=key, value=out.value, headers=out.headers)
-                sent.append((future, message.timestamp, change.side, out.emit))
-        await self._acknowledged(sent)
-        for key, state in states.items():
-            self._table[key] = state
-
-    async def _acknowledged(self, sent: list[tuple[Any, float, str, Emit]]) -> None:
-        await asyncio.gather(*(future for future, _, _, _ in sent))
-        now = time.time()
-        for _, timestamp, side, emit in sent:
-            self._metrics.latency.labels(stage="build").observe(max(now - timestamp, 0.0))
-            if emit is Emit.TOMBSTONE:
-                self._metrics.tombstones.labels(profile=self._profile).inc()
-            else:
-                self._metrics.updates.labels(profile=self._profile, side=side).inc()
-
-    def _check_partition(self, message: Any) -> None:
-        expected = key_partition(message.key, self._table.partitions)
-        if expected != message.partition:
-            raise ConfigurationError(
-                f"forward for key {message.key!r} is on partition {message.partition} of {message.topic}, but the "
-                f"producer's partitioner puts that key on {expected}: only the re-key stage may write "
-                "the input topics, and they must have as many partitions as the profile table")

@@ -6,20 +6,21 @@ Counters are totals since the worker started; times are in seconds.
   (``action`` = ``record`` or ``remove``).
 - ``govbus_profile_rekey_skipped_total{item,reason}``: canonical events forwarded nowhere
   (``undecodable``; ``no_anchor``: the record names no profile key of any profile it feeds).
-- ``govbus_profile_inputs_total{profile,side,outcome}``: forwards read by the build stage;
-  ``applied``, or ``stale`` (a replay or duplicate whose version the state already holds).
+- ``govbus_profile_inputs_total{profile,side,outcome}``: forwards read by the build step;
+  ``applied``; ``stale`` (a duplicate whose version the state already holds); ``undecodable``.
 - ``govbus_profile_updates_total{profile,side}``: profile versions written, by the side whose
   change caused them.
 - ``govbus_profile_tombstones_total{profile}``: profiles deleted (their anchor record was).
-- ``govbus_profile_latency_seconds{stage}``: ``rekey``: handling one canonical event;
-  ``build``: from a forward's timestamp to its profile's acknowledgement by the broker.
-- ``govbus_profile_consumer_lag{topic,partition}``: messages behind the partition's end, as of
-  the last event handled from it.
+- ``govbus_profile_latency_seconds{stage}``: time to handle one message in the ``rekey`` or
+  ``build`` step.
+
+Transaction commits and aborts and the consumer lag per input partition are the engine's
+(:class:`streams.engine.EngineMetrics`, ``processor="profiles"``).
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -36,11 +37,5 @@ class ProfileMetrics:
                                ["profile", "side"], registry=registry)
         self.tombstones = Counter("govbus_profile_tombstones", "Profiles deleted because their anchor was",
                                   ["profile"], registry=registry)
-        self.latency = Histogram("govbus_profile_latency_seconds", "Processing latency by stage (seconds)",
+        self.latency = Histogram("govbus_profile_latency_seconds", "Time to handle one message, by step (seconds)",
                                  ["stage"], buckets=_LATENCY_BUCKETS, registry=registry)
-        self.lag = Gauge("govbus_profile_consumer_lag", "Messages behind the end of a source partition",
-                         ["topic", "partition"], registry=registry)
-
-    def set_lag(self, topic: str, partition: int, highwater: int | None, offset: int) -> None:
-        if highwater is not None:
-            self.lag.labels(topic=topic, partition=str(partition)).set(max(highwater - offset - 1, 0))

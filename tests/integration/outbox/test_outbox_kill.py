@@ -21,6 +21,7 @@ from outbox_support import TopicEvent, WrittenRow, insert_upsert, outbox_rows, r
 from connectors.outbox.reader import Position
 from connectors.outbox.settings import OutboxSettings
 from govbus.platform.processes import free_port, is_alive, start_process, stop_process
+from govbus.topic_reader import READ_COMMITTED
 
 ROWS = 2_000
 PER_TRANSACTION = 50
@@ -81,7 +82,8 @@ def _kill_between_ack_and_store(dsn: str, name: str, bootstrap: str, topic: str,
     """SIGKILL ``pid`` as soon as the topic holds more messages than the stored position covers (a batch
     acknowledged, its position not yet stored), or after 20 s of missing that window; once it is dead,
     return (messages on the topic, rows the stored position covers)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"watermarks-{uuid.uuid4().hex}"})
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"watermarks-{uuid.uuid4().hex}",
+                         **READ_COMMITTED})
     partitions = [TopicPartition(topic, p) for p in range(3)]
 
     def state(conn: psycopg.Connection[Any]) -> tuple[int, int]:

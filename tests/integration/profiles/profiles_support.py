@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,6 @@ from confluent_kafka.admin import AdminClient
 
 from govbus.platform.components import Component, start_component
 from govbus.platform.processes import free_port, is_alive, kill_process
-from govbus.testing.supervision import self_stop_reason
 from govbus.topic_reader import read_topic
 from schemas.catalogue.profiles import ProfileDefinition
 from streams.profiles.app import HEADER_EVENT_ID
@@ -34,7 +33,6 @@ class ProfileRun:
     env: dict[str, str]
     directory: Path
     workers: list[Component] = field(default_factory=list)
-    restarts: list[str] = field(default_factory=list)
 
     @property
     def settings(self) -> ProfileSettings:
@@ -58,23 +56,14 @@ class ProfileRun:
 
     def _spawn(self, name: str) -> Component:
         env = {**self.env, "GOVBUS_PROFILES_METRICS_PORT": str(free_port()),
-               "GOVBUS_PROFILES_WEB_PORT": str(free_port()),
-               "GOVBUS_PROFILES_DATA_DIR": str(self.directory / f"data-{name}")}
+               "GOVBUS_STREAMS_STATE_DIR": str(self.directory / f"state-{name}")}
         worker = start_component(name, "streams.profiles", env, self.directory / f"{name}.log")
         worker.metrics_port = int(env["GOVBUS_PROFILES_METRICS_PORT"])  # type: ignore[attr-defined]
         return worker
 
-    def supervise(self) -> None:
-        """Restart a worker that stopped itself without committing (exit 70), as a supervisor would."""
-        for index, worker in enumerate(self.workers):
-            reason = None if worker.alive() else self_stop_reason(worker.log_path)
-            if reason is not None:
-                self.restarts.append(f"{worker.name}: {reason}")
-                self.workers[index] = self._spawn(f"{worker.name}-r{len(self.restarts)}")
-
     def live(self) -> Iterable[Component]:
-        """The workers for :func:`wait_for`'s liveness check, restarting those that stopped themselves."""
-        return _Supervised(self)
+        """The workers :func:`wait_for` checks are alive."""
+        return list(self.workers)
 
     def kill9(self, worker: Component) -> None:
         """SIGKILL ``worker`` (no shutdown, no flush, no commit) and forget it."""
@@ -88,7 +77,7 @@ class ProfileRun:
     def source_topics(self) -> list[str]:
         topology = self.topology
         names = [d.name for d in self.settings.definitions()]
-        topics = [topology.input_topic(name) for name in names] if self.settings.profiles_build else []
+        topics = [topology.repartition_topic(name) for name in names] if self.settings.profiles_build else []
         if self.settings.profiles_rekey:
             topics += [topology.canonical_topic(item) for item in topology.source_items()]
         return topics
@@ -97,8 +86,7 @@ class ProfileRun:
 def profile_env(bootstrap: str, registry_url: str, prefix: str, **extra: str) -> dict[str, str]:
     return {"GOVBUS_KAFKA_BOOTSTRAP": bootstrap, "GOVBUS_REGISTRY_URL": registry_url,
             "GOVBUS_TOPIC_PREFIX": prefix, "GOVBUS_PROFILES_APP_ID": f"profiles-{uuid.uuid4().hex[:8]}",
-            "GOVBUS_PROFILES_PARTITIONS": "3", "GOVBUS_PROFILES_COMMIT_INTERVAL": "0.5",
-            "GOVBUS_PROFILES_STALL_SECONDS": "20",
+            "GOVBUS_PROFILES_PARTITIONS": "3",
             "GOVBUS_LOG_LEVEL": "INFO", **extra}
 
 
@@ -171,7 +159,6 @@ def wait_caught_up(run: ProfileRun, bootstrap: str, timeout: float = 120.0) -> f
 
     def settled() -> bool:
         nonlocal behind
-        run.supervise()
         behind = committed_lag(bootstrap, run.app_id, topics)
         if behind:
             return False
@@ -183,18 +170,6 @@ def wait_caught_up(run: ProfileRun, bootstrap: str, timeout: float = 120.0) -> f
         return wait_for(settled, timeout, f"{run.app_id} to commit all its input", run.live())
     except AssertionError as error:
         raise AssertionError(f"{error}; still behind: {behind}") from None
-
-
-class _Supervised:
-    """The run's workers, restarted when they stopped themselves, for :func:`wait_for`'s liveness check."""
-
-    def __init__(self, run: ProfileRun) -> None:
-        self._run = run
-
-    def __iter__(self) -> Iterator[Component]:
-        self._run.supervise()
-        return iter([w for w in self._run.workers
-                     if w.alive() or self_stop_reason(w.log_path) is None])
 
 
 def output_messages(bootstrap: str, topic: str) -> list[OutputMessage]:

@@ -90,7 +90,7 @@ def desk(kafka_bootstrap: str, registry_url: str, tmp_path_factory: pytest.TempP
     directory = tmp_path_factory.mktemp("profiles-flow")
     port = free_port()
     run = ProfileRun(profile_env(kafka_bootstrap, registry_url, f"govbus.t-{uuid.uuid4().hex[:10]}",
-                                 GOVBUS_PROFILES_DATA_DIR=str(directory / "data")), directory)
+                                 GOVBUS_STREAMS_STATE_DIR=str(directory / "state")), directory)
     govbus = str(Path(sys.executable).parent / "govbus")
     created = start_process([govbus, "streams", "profiles", "--create-topics"], directory / "topics.log", run.env)
     wait_for(lambda: "topics ready" in _text(directory / "topics.log"), 60, "govbus streams profiles --create-topics")
@@ -234,7 +234,7 @@ def test_metrics_agree_with_the_topics(desk: Desk) -> None:
                            side=definition.anchor.side) >= 1
     for stage in ("rekey", "build"):
         assert desk.metric("govbus_profile_latency_seconds_count", stage=stage) > 0
-    input_topic = desk.run.topology.input_topic("enterprise")
-    assert desk.metric("govbus_profile_consumer_lag", topic=input_topic) == 0
+    input_topic = desk.run.topology.repartition_topic("enterprise")
+    assert desk.metric("govbus_streams_consumer_lag", topic=input_topic) == 0
     text = httpx.get(f"http://127.0.0.1:{desk.metrics_port}/metrics", timeout=5).text
     assert f'topic="{input_topic}"' in text, "the lag of the input topic is exported"

@@ -17,6 +17,7 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerialize
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 import schemas.registry
+from govbus.topic_reader import READ_COMMITTED
 from schemas.registry.launcher import RegistryProcess
 
 PERSON_V1 = {
@@ -48,6 +49,7 @@ def consume(bootstrap: str, topic: str, group: str, count: int, timeout: float =
             "auto.offset.reset": "earliest",
             "session.timeout.ms": 6000,
             "enable.auto.commit": False,
+            **READ_COMMITTED,
         }
     )
     consumer.subscribe([topic])

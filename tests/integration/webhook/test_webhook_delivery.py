@@ -17,7 +17,7 @@ from govbus.sharing.runtime import consumer_group
 from govbus.sharing.store import SharingStore
 from govbus.synthetic_items import records_for
 from govbus.topic_names import parked_topic
-from govbus.topic_reader import read_topic
+from govbus.topic_reader import READ_COMMITTED, read_topic
 
 ITEM = "enterprise_registration"
 FIELDS = ["uscc", "name", "legal_representative", "status", "division_code"]
@@ -133,7 +133,8 @@ def test_a_receiver_that_always_fails_gets_its_events_parked_while_another_subsc
 def _committed_all(bootstrap: str, group: str, topic: str) -> bool:
     from confluent_kafka import Consumer, TopicPartition
 
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
+                         **READ_COMMITTED})
     try:
         numbers = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         partitions = [TopicPartition(topic, p) for p in numbers]

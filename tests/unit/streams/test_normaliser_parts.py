@@ -3,10 +3,8 @@ topic list, metrics and lag."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -19,7 +17,6 @@ from govbus.serde import WireDecoder, WireEncoder
 from streams.dialects import ITEMS, FixKind, dialects_for, fixes_from_header, get_dialect
 from streams.dialects.synthetic import change_event, samples
 from streams.normalising.handler import Accepted, ItemNormaliser, Rejected
-from streams.normalising.lag import consumer_lag, lag_of
 from streams.normalising.metrics import NormaliserMetrics
 from streams.normalising.settings import NormaliserSettings
 from streams.normalising.topics import normaliser_topics
@@ -188,20 +185,23 @@ def test_topic_list_has_every_topic_with_one_partition_count() -> None:
         "govbus.t.local.market-regulation.enterprise-registration.zhejiang-aic-v2",
         "govbus.t.local.market-regulation.enterprise-registration.guangdong-scjg-v1",
         "govbus.t.canonical.enterprise-registration", "govbus.t.dead-letter.enterprise-registration",
-        "norm-seen-enterprise-registration-changelog",
         "govbus.t.dept.education.degree-certification", "govbus.t.canonical.degree-certification",
-        "govbus.t.dead-letter.degree-certification", "norm-seen-degree-certification-changelog",
-        "norm-__assignor-__leader",
+        "govbus.t.dead-letter.degree-certification",
+        *(f"changelog__norm--{source}--default" for source in (
+            "govbus.t.dept.market-regulation.enterprise-registration",
+            "govbus.t.local.market-regulation.enterprise-registration.zhejiang-aic-v2",
+            "govbus.t.local.market-regulation.enterprise-registration.guangdong-scjg-v1",
+            "govbus.t.dept.education.degree-certification")),
     }
-    assert {spec.partitions for name, spec in specs.items() if "__leader" not in name} == {4}
-    assert specs["norm-seen-degree-certification-changelog"].config == {"cleanup.policy": "compact,delete",
-                                                                          "retention.ms": "1200000"}
+    assert {spec.partitions for spec in specs.values()} == {4}
+    assert specs["changelog__norm--govbus.t.dept.education.degree-certification--default"].config == {
+        "cleanup.policy": "compact"}
 
 
 def test_without_dedup_there_is_no_changelog_topic() -> None:
     settings = NormaliserSettings(normaliser_app_id="norm", normaliser_dedup=False,
                                   normaliser_items=("enterprise_registration",))
-    assert not [spec for spec in normaliser_topics(settings) if spec.name.endswith("-changelog")]
+    assert not [spec for spec in normaliser_topics(settings) if spec.name.startswith("changelog__")]
 
 
 def test_metrics_count_each_fix_kind_once_per_record() -> None:
@@ -222,41 +222,6 @@ def test_metrics_count_each_fix_kind_once_per_record() -> None:
     metrics.rejected_one("enterprise_registration", Rejected("r", "validate", "uscc", "uscc.check_character"))
     assert value("govbus_normaliser_records_rejected_total", {"item": "enterprise_registration", "stage": "validate",
                                                              "rule": "uscc.check_character"}) == 1
-
-
-@pytest.mark.parametrize(("highwater", "committed", "position", "lag"), [
-    (10, 7, None, 3), (10, None, 4, 6), (10, 10, None, 0), (None, 3, None, 0), (5, None, None, 5), (5, 9, None, 0),
-])
-def test_lag_is_highwater_minus_committed_else_position(highwater: int | None, committed: int | None,
-                                                        position: int | None, lag: int) -> None:
-    assert lag_of(highwater, committed, position) == lag
-
-
-@dataclass(frozen=True, order=True)
-class TP:
-    topic: str
-    partition: int
-
-    def __iter__(self) -> Any:
-        return iter((self.topic, self.partition))
-
-
-class FakeConsumer:
-    def __init__(self) -> None:
-        self._committed_offset = {TP("a", 0): 5}
-
-    def assignment(self) -> set[TP]:
-        return {TP("a", 0), TP("a", 1), TP("changelog", 0)}
-
-    async def highwaters(self, *partitions: TP) -> dict[TP, int]:
-        return {tp: 9 for tp in partitions}
-
-    async def position(self, tp: TP) -> int | None:
-        return 2
-
-
-def test_consumer_lag_of_source_partitions_only() -> None:
-    assert asyncio.run(consumer_lag(FakeConsumer(), {"a"})) == {("a", 0): 4, ("a", 1): 7}
 
 
 def test_schema_of_each_local_topic_is_json_serialisable() -> None:
