@@ -108,8 +108,7 @@ def people(kafka_bootstrap: str, registry_url: str, tmp_path_factory: pytest.Tem
     env = {"GOVBUS_KAFKA_BOOTSTRAP": kafka_bootstrap, "GOVBUS_REGISTRY_URL": registry_url,
            "GOVBUS_TOPIC_PREFIX": prefix, "GOVBUS_PROFILES_APP_ID": f"profiles-{uuid.uuid4().hex[:8]}",
            "GOVBUS_PROFILES_NAMES": '["person"]', "GOVBUS_PROFILES_PARTITIONS": "3",
-           "GOVBUS_PROFILES_COMMIT_INTERVAL": "0.5", "GOVBUS_PROFILES_METRICS_PORT": str(free_port()),
-           "GOVBUS_PROFILES_WEB_PORT": str(free_port()), "GOVBUS_PROFILES_DATA_DIR": str(directory / "data"),
+           "GOVBUS_PROFILES_METRICS_PORT": str(free_port()), "GOVBUS_STREAMS_STATE_DIR": str(directory / "state"),
            "GOVBUS_LOG_LEVEL": "INFO"}
     worker = start_component("profiles", "streams.profiles", env, directory / "profiles.log")
     try:
