@@ -117,41 +117,6 @@ def registry_serve() -> None:
     serve(RegistrySettings())
 
 
-@main.group()
-def skeleton() -> None:
-    """The walking skeleton: validate enterprise registrations and push them over HTTP."""
-
-
-@skeleton.command("topics")
-@reports_errors
-def skeleton_topics() -> None:
-    """Create the skeleton's topics (GOVBUS_SKELETON_* names) if they do not exist."""
-    from govbus.topics import TopicSpec, ensure_topics
-    from streams.skeleton import SkeletonSettings
-
-    settings = SkeletonSettings()
-    ensure_topics(settings.kafka_bootstrap, [TopicSpec(t, settings.skeleton_partitions) for t in settings.topics()])
-    console.print("topics ready: " + ", ".join(settings.topics()))
-
-
-@skeleton.command("process")
-@reports_errors
-def skeleton_process() -> None:
-    """Run the faust validator until stopped (SIGTERM)."""
-    from streams.skeleton import SkeletonSettings, run_worker
-
-    run_worker(SkeletonSettings())
-
-
-@skeleton.command("push")
-@reports_errors
-def skeleton_push() -> None:
-    """Push canonical events to GOVBUS_PUSH_URL until stopped (SIGTERM)."""
-    from connectors.http_push import HttpPushSettings, run
-
-    run(HttpPushSettings())
-
-
 _CATALOGUE_DIR_HELP = "Read the catalogue from this directory (env GOVBUS_CATALOGUE_DIR; default: the packaged one)."
 _PREFIX_HELP = "First part of topic names (env GOVBUS_TOPIC_PREFIX; default govbus)."
 
@@ -220,16 +185,23 @@ def topics() -> None:
 @topics.command("sync")
 @click.option("--partitions", default=3, show_default=True, type=click.IntRange(1, 1000),
               help="Partitions of each topic created now (existing topics are left as they are).")
+@click.option("--processors/--catalogue-only", default=True, show_default=True,
+              help="Also create the stream processors' topics: dialect topics, state changelogs, the profile "
+                   "builder's repartition and profile topics (GOVBUS_NORMALISER_* / GOVBUS_PROFILES_* apply).")
 @reports_errors
-def topics_sync(partitions: int) -> None:
-    """Create every item's department, canonical and dead-letter topics (GOVBUS_TOPIC_PREFIX applies)."""
+def topics_sync(partitions: int, processors: bool) -> None:
+    """Create every item's department, canonical and dead-letter topics (GOVBUS_TOPIC_PREFIX applies),
+    and the stream processors' own topics."""
     from govbus.catalogue_topics import sync_topics
+    from govbus.commands.streams import sync_processor_topics
     from govbus.settings import ClientSettings
     from govbus.topic_names import TopicSettings
     from schemas.catalogue import load_catalogue
 
     names = sync_topics(ClientSettings().kafka_bootstrap, load_catalogue().items(), TopicSettings().topic_prefix,
                         partitions)
+    if processors:
+        names = list(dict.fromkeys([*names, *sync_processor_topics(partitions)]))
     console.print(f"{len(names)} topics ready ({partitions} partitions for new ones)")
 
 
@@ -381,6 +353,22 @@ def subscriptions_run(name: str, metrics_port: int | None) -> None:
     run_subscription(name, {"webhook_metrics_port": metrics_port})
 
 
+@subscriptions.command("push")
+@reports_errors
+def subscriptions_push() -> None:
+    """Push one canonical topic to an HTTP receiver as JSON until SIGTERM (the reference HTTP push).
+
+    One POST per event with its event id as Idempotency-Key; the offset is committed after a 2xx,
+    anything else is retried with backoff. Settings from GOVBUS_PUSH_* variables (GOVBUS_PUSH_TOPIC,
+    GOVBUS_PUSH_URL, GOVBUS_PUSH_GROUP, GOVBUS_PUSH_METRICS_PORT, ...). Every field of every event is
+    sent: no subscription, grant or masking applies, so point it only at a receiver entitled to the
+    whole item (`subscriptions run` delivers a declared, authorised subscription).
+    """
+    from connectors.http_push import HttpPushSettings, run
+
+    run(HttpPushSettings())
+
+
 @subscriptions.command("replay")
 @click.argument("name")
 @click.option("--from", "from_time", required=True,
@@ -515,7 +503,7 @@ def streams_dialects(item: str | None, as_json: bool, topic_prefix: str | None) 
 def streams_profiles(profiles: str | None, metrics_port: int | None, create_topics: bool) -> None:
     """Build the enterprise and person profiles from canonical events until SIGTERM.
 
-    Joins items on faust tables and writes compacted <prefix>.profile.<name> topics; creates its
+    Joins items by identifier and writes compacted <prefix>.profile.<name> topics; creates its
     topics first. Settings from GOVBUS_* variables (GOVBUS_TOPIC_PREFIX, GOVBUS_PROFILES_APP_ID,
     GOVBUS_PROFILES_PARTITIONS, GOVBUS_PROFILES_DATA_DIR, ...).
     """
@@ -535,7 +523,7 @@ def streams_profiles(profiles: str | None, metrics_port: int | None, create_topi
 @click.option("--no-outbox", is_flag=True, help="Skip the PostgreSQL outbox path (it installs PostgreSQL if missing).")
 @reports_errors
 def demo(records: int, invalid_share: float, no_outbox: bool) -> None:
-    """Run the bus on the local platform: every publishing path, the skeleton, and what flowed where."""
+    """Run the bus on the local platform: every publishing path, the stream processors, the subscribers."""
     from govbus.demo import run_demo
 
     wide_enough = None if sys.stdout.isatty() else 120  # piped output: wide tables rather than folded ones

@@ -4,9 +4,14 @@
 2. the catalogue's topics and schemas are created under a prefix of this run's own;
 3. several departments publish through every path: the SDK, a bulk file, the HTTP gateway and a
    PostgreSQL outbox;
-4. the walking skeleton validates enterprise registrations, dead-letters bad ones and pushes the
-   rest to a subscriber over HTTP;
-5. a summary says what flowed where and what was rejected, and why.
+4. the stream processors start and run until the end: the normaliser (department and local-dialect
+   topics -> canonical events or dead letters, in Kafka transactions) and the profile builder;
+5. the walking skeleton: market regulation's existing producer publishes enterprise registrations,
+   the normaliser dead-letters the bad ones with their reasons, and the rest is pushed to a
+   subscriber over HTTP;
+6. local dialects are normalised while two subscribers receive live (a signed webhook, the public
+   feed); duplicates are dropped and profiles joined;
+7. each part ends with what flowed where and what was rejected, and why.
 
 Processes the demo starts are stopped by PID when it ends; the platform keeps running
 (`govbus dev down` stops it).
@@ -21,7 +26,7 @@ from rich.console import Console
 from govbus.demo.context import DemoContext, start_platform
 from govbus.demo.paths import publish_through_every_path
 from govbus.demo.skeleton import run_skeleton
-from govbus.demo.streams_step import run_streams
+from govbus.demo.streams_step import print_streams_summary, run_streams, stream_processors
 from govbus.demo.summary import print_paths_summary
 
 
@@ -32,6 +37,8 @@ def run_demo(count: int, invalid_share: float, console: Console, with_outbox: bo
     context.prepare_catalogue()
     results = publish_through_every_path(context, with_outbox=with_outbox)
     print_paths_summary(console, results)
-    run_skeleton(context, count)
-    run_streams(context)
+    with stream_processors(context) as processors:
+        run_skeleton(context, count, processors)
+        sent = run_streams(context, processors)
+    print_streams_summary(context, sent)
     console.print(f"logs of this run: {context.logs}; the platform keeps running: stop it with `govbus dev down`")

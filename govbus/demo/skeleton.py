@@ -1,6 +1,6 @@
-"""The walking skeleton, narrated: market regulation's existing producer (AvroSerializer) ->
-faust validator -> canonical topic -> HTTP push -> a subscriber's receiver; invalid and
-undecodable records go to the dead-letter topic with their reasons."""
+"""The walking skeleton, narrated: market regulation's existing producer (AvroSerializer) -> the
+normaliser -> canonical topic -> HTTP push -> a subscriber's receiver; invalid and undecodable
+records go to the dead-letter topic with their reasons."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from rich.table import Table
 
 from connectors.reference_receiver import ReferenceReceiver
 from govbus.demo.context import DemoContext, progress_bar
+from govbus.demo.streams_step import StreamProcessors
 from govbus.envelope import ChangeEvent
 from govbus.platform.components import Component, start_component
 from govbus.platform.processes import free_port
@@ -25,6 +26,7 @@ from govbus.topic_names import item_topics
 from govbus.topic_reader import read_topic
 from streams.dead_letters import DeadLetter
 
+ITEM = "enterprise_registration"
 POISON = [(b"legacy-system-1", b"<xml>not Avro</xml>"), (b"legacy-system-2", b"\x00\x7f\xff\xff\xffbroken")]
 
 
@@ -36,47 +38,47 @@ class DemoTopics:
 
     @classmethod
     def for_prefix(cls, prefix: str) -> DemoTopics:
-        topics = item_topics("market-regulation", "enterprise_registration", prefix)
+        topics = item_topics("market-regulation", ITEM, prefix)
         return cls(topics.department, topics.canonical, topics.dead_letter)
 
 
-def run_skeleton(context: DemoContext, count: int) -> None:
+def run_skeleton(context: DemoContext, count: int, processors: StreamProcessors) -> None:
+    """Publish ``count`` enterprise registrations (and two undecodable messages) the way market
+    regulation's existing system does; the running normaliser validates them, the HTTP pusher
+    delivers the canonical ones to a subscriber."""
     console, state = context.console, context.platform
     console.rule("[bold]the walking skeleton: enterprise registrations from market regulation to a subscriber")
     run = context.run
     topics = DemoTopics.for_prefix(context.prefix)
     logs = context.logs
-    ports = {"processor": free_port(), "push": free_port(), "publisher": free_port()}
+    ports = {"normaliser": processors.normaliser_metrics_port, "push": free_port(), "publisher": free_port()}
     publisher_metrics = CollectorRegistry()
     start_http_server(ports["publisher"], addr="127.0.0.1", registry=publisher_metrics)
     env = {
-        "GOVBUS_KAFKA_BOOTSTRAP": state.kafka_bootstrap, "GOVBUS_REGISTRY_URL": state.registry_url,
-        "GOVBUS_SKELETON_SOURCE_TOPIC": topics.source, "GOVBUS_SKELETON_CANONICAL_TOPIC": topics.canonical,
-        "GOVBUS_SKELETON_DEAD_LETTER_TOPIC": topics.dead_letters, "GOVBUS_SKELETON_APP_ID": f"govbus-demo-{run}",
-        "GOVBUS_SKELETON_METRICS_PORT": str(ports["processor"]), "GOVBUS_PUSH_TOPIC": topics.canonical,
+        **context.env(), "GOVBUS_PUSH_TOPIC": topics.canonical,
         "GOVBUS_PUSH_GROUP": f"govbus-demo-push-{run}", "GOVBUS_PUSH_METRICS_PORT": str(ports["push"]),
         "GOVBUS_PUSH_RETRY_INITIAL_SECONDS": "0.05", "GOVBUS_PUSH_RETRY_JITTER_SECONDS": "0.05",
     }
-    invalid_share = context.invalid_share
-    synthetic = enterprise_registrations(count, invalid_share, seed=int(run, 16))
+    synthetic = enterprise_registrations(count, context.invalid_share, seed=int(run, 16))
     events = [enterprise_event(s.record) for s in synthetic]
-    components: list[Component] = []
+    push: Component | None = None
     with ReferenceReceiver(fail_share=0.1) as receiver:
         env["GOVBUS_PUSH_URL"] = receiver.url
         try:
-            components = [start_component("validator", "streams.skeleton", env, logs / "validator.log"),
-                          start_component("http push", "connectors.http_push", env, logs / "push.log")]
-            console.print(f"started the validator (faust, pid {components[0].pid}) and the HTTP pusher "
-                          f"(pid {components[1].pid}); a subscriber's receiver listens at {receiver.url}")
+            push = start_component("http push", "connectors.http_push", env, logs / "push.log")
+            console.print(f"market regulation's existing producer publishes; the normaliser (pid "
+                          f"{processors.normaliser.pid}) checks each record; the HTTP pusher (pid {push.pid}) sends "
+                          f"each canonical event to a subscriber's receiver at {receiver.url}, which refuses about "
+                          "10% of requests with 503")
             expected_valid = sum(s.broken_rule is None for s in synthetic)
             _publish(console, state.kafka_bootstrap, state.registry_url, topics.source, events,
                      PublishMetrics(publisher_metrics))
             _await_flow(console, state.kafka_bootstrap, topics, receiver, expected_valid,
-                        count - expected_valid + len(POISON), components)
+                        count - expected_valid + len(POISON), [processors.normaliser, push])
             _summarise(console, state.kafka_bootstrap, topics, receiver, ports, len(events))
         finally:
-            for component in components:
-                component.stop()
+            if push is not None:
+                push.stop()
 
 
 def _publish(console: Console, bootstrap: str, registry_url: str, topic: str, events: list[ChangeEvent],
@@ -104,19 +106,21 @@ def _await_flow(console: Console, bootstrap: str, topics: DemoTopics, receiver: 
             if not all(c.alive() for c in components):
                 break
             time.sleep(0.5)
-    console.print("[yellow]the flow did not complete in time; see the logs below for why[/]")
+    console.print("[yellow]the walking skeleton did not finish in time; see normaliser.log and push.log[/]")
 
 
 def _count(bootstrap: str, topic: str) -> int:
     return len(read_topic(bootstrap, topic))
 
 
-def _metric(port: int, name: str) -> float:
+def _metric(port: int, name: str, **labels: str) -> float:
+    """The sum of ``name``'s samples with these labels, from a component's /metrics (nan: unreachable)."""
     try:
         text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     except httpx.HTTPError:
         return float("nan")
-    return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples if s.name == name)
+    return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
+               if s.name == name and labels.items() <= s.labels.items())
 
 
 def _summarise(console: Console, bootstrap: str, topics: DemoTopics, receiver: ReferenceReceiver,
@@ -124,7 +128,7 @@ def _summarise(console: Console, bootstrap: str, topics: DemoTopics, receiver: R
     console.print(f"topics: department [cyan]{topics.source}[/], canonical [cyan]{topics.canonical}[/], "
                   f"dead letters [cyan]{topics.dead_letters}[/]")
     acknowledged = _metric(ports["publisher"], "govbus_publisher_records_published_total")
-    processed = _metric(ports["processor"], "govbus_processor_records_processed_total")
+    processed = _metric(ports["normaliser"], "govbus_normaliser_records_processed_total", item=ITEM)
     delivered = _metric(ports["push"], "govbus_push_delivered_total")
     flow = Table(title="What flowed where")
     flow.add_column("stage")
@@ -132,7 +136,7 @@ def _summarise(console: Console, bootstrap: str, topics: DemoTopics, receiver: R
     flow.add_column("records", justify="right")
     flow.add_row("published, acknowledged", "department topic", f"{acknowledged:.0f} of {published}")
     flow.add_row("sent by a legacy system, undecodable", "department topic", str(len(POISON)))
-    flow.add_row("processed by the validator", "faust agent", f"{processed:.0f}")
+    flow.add_row("processed by the normaliser", "normaliser (Kafka transactions)", f"{processed:.0f}")
     flow.add_row("valid, written canonical", "canonical topic", str(_count(bootstrap, topics.canonical)))
     flow.add_row("rejected, dead-lettered", "dead-letter topic", str(_count(bootstrap, topics.dead_letters)))
     flow.add_row("delivered (2xx, then offset committed)", "subscriber", f"{delivered:.0f}")

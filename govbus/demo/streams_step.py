@@ -1,11 +1,16 @@
-"""Stream processors, narrated: local dialects normalised (with what was fixed), dead letters with
-their reasons, duplicates dropped, and items joined into enterprise and person profiles."""
+"""Stream processors, narrated: the normaliser and the profile builder run through the rest of the
+demo (the walking skeleton's enterprise registrations first, then the local dialects); what was
+fixed, dead letters with their reasons, duplicates dropped, items joined into enterprise and person
+profiles."""
 
 from __future__ import annotations
 
 import random
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from confluent_kafka import Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
@@ -15,6 +20,7 @@ from govbus.demo.context import DemoContext
 from govbus.demo.paths import publisher_settings
 from govbus.demo.subscribers_step import print_subscribers, subscribers
 from govbus.platform.components import Component, start_component
+from govbus.platform.processes import free_port
 from govbus.publisher import Publisher
 from govbus.serde import WireEncoder
 from govbus.synthetic_items import records_for
@@ -29,31 +35,64 @@ PER_DIALECT = 30
 NORMALISED_ITEMS = (*ITEMS, "degree_certification", "government_procurement_award")
 
 
-def run_streams(context: DemoContext) -> None:
+@dataclass(frozen=True)
+class StreamProcessors:
+    """The demo's one normaliser (every item in NORMALISED_ITEMS) and its profile builder."""
+
+    normaliser: Component
+    profiles: Component
+    normaliser_metrics_port: int
+
+    @property
+    def workers(self) -> list[Component]:
+        return [self.normaliser, self.profiles]
+
+
+@contextmanager
+def stream_processors(context: DemoContext) -> Iterator[StreamProcessors]:
+    """Run the normaliser and the profile builder while the block runs; stop them (by PID) after it.
+
+    One normaliser serves both the walking skeleton and the dialects: a second one under another
+    consumer group would read the department topics again and write their events a second time.
+    """
     console = context.console
-    console.rule("[bold]stream processors: dialects normalised, dead letters, profiles joined")
+    console.rule("[bold]stream processors: the normaliser and the profile builder")
+    metrics_port = free_port()
     env = {**context.env(), "GOVBUS_NORMALISER_APP_ID": f"govbus-demo-normaliser-{context.run}",
            "GOVBUS_NORMALISER_ITEMS": ",".join(NORMALISED_ITEMS),
-           "GOVBUS_PROFILES_APP_ID": f"govbus-demo-profiles-{context.run}",
-           "GOVBUS_PROFILES_DATA_DIR": str(context.logs / "profiles-data")}
+           "GOVBUS_NORMALISER_METRICS_PORT": str(metrics_port),
+           "GOVBUS_STREAMS_STATE_DIR": str(context.logs / "state"),
+           "GOVBUS_PROFILES_APP_ID": f"govbus-demo-profiles-{context.run}"}
     _create_topics(env)
-    before = {item: _settled(context, item) for item in ITEMS}  # the skeleton shares enterprise registration's
-    sent: Counter[str] = Counter()
     workers: list[Component] = []
     try:
-        workers = [start_component("normaliser", "streams.normaliser", env, context.logs / "normaliser.log"),
-                   start_component("profiles", "streams.profiles", env, context.logs / "profiles.log")]
-        console.print(f"started the normaliser (faust, pid {workers[0].pid}) and the profile builder "
-                      f"(faust, pid {workers[1].pid})")
-        with subscribers(context) as subs:
-            sent = _publish_dialects(context)
-            _publish_awards(context)
-            _await_items(context, sent, before, workers)
-            time.sleep(3)  # the last webhook batch and the feed's reader
-            print_subscribers(context, subs)
+        workers.append(start_component("normaliser", "streams.normaliser", env, context.logs / "normaliser.log"))
+        workers.append(start_component("profiles", "streams.profiles", env, context.logs / "profiles.log"))
+        console.print(f"started the normaliser (pid {workers[0].pid}; {len(NORMALISED_ITEMS)} items, department "
+                      f"and local-dialect topics -> canonical or dead letters, in Kafka transactions) and the "
+                      f"profile builder (pid {workers[1].pid}); both run until the demo ends")
+        yield StreamProcessors(workers[0], workers[1], metrics_port)
     finally:
         for worker in workers:
             worker.stop(timeout=20)
+
+
+def run_streams(context: DemoContext, processors: StreamProcessors) -> Counter[str]:
+    """Local dialects sent while two subscribers receive live; returns what was sent, by item."""
+    console = context.console
+    console.rule("[bold]local dialects normalised, dead letters, duplicates dropped, profiles joined")
+    before = {item: _settled(context, item) for item in ITEMS}  # enterprise registration holds the skeleton's
+    with subscribers(context) as subs:
+        sent = _publish_dialects(context)
+        _publish_awards(context)
+        _await_items(context, sent, before, processors.workers)
+        time.sleep(3)  # the last webhook batch and the feed's reader
+        print_subscribers(context, subs)
+    return sent
+
+
+def print_streams_summary(context: DemoContext, sent: Counter[str]) -> None:
+    """What the normaliser fixed and rejected, and the profiles joined (after the processors stopped)."""
     _print_dialects(context, sent)
     _print_profiles(context)
 

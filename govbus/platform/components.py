@@ -16,7 +16,7 @@ class Component:
     log_path: Path
 
     def stop(self, timeout: float = 20.0) -> None:
-        """SIGTERM, then SIGKILL after ``timeout`` (a faust worker may ignore SIGTERM: NOTES.md)."""
+        """SIGTERM, then SIGKILL after ``timeout`` (a process that does not stop in time is killed)."""
         processes.stop_process(self.pid, timeout=timeout)
 
     def alive(self) -> bool:

@@ -61,7 +61,8 @@ class KafkaNodeConfig:
             "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
             f"log.dirs={self.data_dir / 'kraft-logs'}",
             f"num.partitions={self.partitions}",
-            # faust needs every topic created with its intended partition count (NOTES.md)
+            # every topic is created explicitly, with its intended partition count (govbus topics sync,
+            # the stream processors), never implicitly by a client's first request
             "auto.create.topics.enable=false",
             "offsets.topic.replication.factor=1",
             "offsets.topic.num.partitions=6",

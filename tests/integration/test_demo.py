@@ -30,6 +30,11 @@ def test_demo_prints_what_flowed_where_and_why(tmp_path: Path) -> None:
     for path in ("Python SDK", "bulk CSV file", "HTTP gateway", "PostgreSQL outbox"):
         assert re.search(rf"{path}\s+│\s+\w+\s+│\s+\d+\s+│\s+[1-9]\d*\s+│", output), f"{path} accepted nothing"
     assert re.search(r"applied twice by the subscriber\s+│\s+subscriber\s+│\s+0\s+│", output)
+    # the walking skeleton through the real normaliser: 60 published + 2 undecodable, every canonical one delivered
+    assert re.search(r"processed by the normaliser\s+│[^│]+│\s+62\s+│", output)
+    canonical = re.search(r"valid, written canonical\s+│\s+canonical topic\s+│\s+(\d+)\s+│", output)
+    delivered = re.search(r"delivered \(2xx, then offset committed\)\s+│\s+subscriber\s+│\s+(\d+)\s+│", output)
+    assert canonical and delivered and int(canonical[1]) == int(delivered[1]) > 0
     assert "uscc.check_character" in output and "wire_format" in output
     assert "did not finish in time" not in output and "could not run" not in output
     assert re.search(r"profile\.person\s+│\s+[1-9]\d*\s+│", output), "no person profile was joined"
