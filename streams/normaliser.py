@@ -48,7 +48,16 @@ from govbus.topic_names import canonical_topic, dead_letter_topic, value_subject
 from schemas.catalogue import load_catalogue
 from streams.dead_letters import DeadLetter
 from streams.dialects import DIALECT_HEADER, dialects_for
-from streams.engine import EngineMetrics, KeyState, Output, apply_step, build_application, input_topic, write_outputs
+from streams.engine import (
+    CommitPacer,
+    EngineMetrics,
+    KeyState,
+    Output,
+    apply_step,
+    build_application,
+    input_topic,
+    write_outputs,
+)
 from streams.engine import run_worker as run_engine_worker
 from streams.normalising.dedup import EventIdWindow
 from streams.normalising.handler import Accepted, Decoded, ItemNormaliser, Rejected
@@ -142,7 +151,7 @@ def build_app(settings: NormaliserSettings, collector: CollectorRegistry) -> App
     """The Quix application: one step per source topic of every item, outputs in the transaction."""
     app = build_application(settings, settings.kafka_bootstrap, settings.normaliser_app_id, settings.log_level)
     metrics = NormaliserMetrics(collector)
-    EngineMetrics(collector, "normaliser").instrument(app)
+    EngineMetrics(collector, "normaliser").instrument(app, CommitPacer(app, settings))
     registry = SchemaRegistryClient({"url": settings.registry_url})
     decoder = WireDecoder(registry)
     for item_name in settings.normaliser_items:

@@ -42,7 +42,16 @@ from govbus.exceptions import DecodeError
 from govbus.serde import WireDecoder, WireEncoder
 from govbus.topic_names import value_subject
 from schemas.catalogue.profiles import HEADER_CAUSED_BY, HEADER_EVENT_ID, ProfileDefinition
-from streams.engine import EngineMetrics, KeyState, Output, apply_step, build_application, input_topic, write_outputs
+from streams.engine import (
+    CommitPacer,
+    EngineMetrics,
+    KeyState,
+    Output,
+    apply_step,
+    build_application,
+    input_topic,
+    write_outputs,
+)
 from streams.profiles.metrics import ProfileMetrics
 from streams.profiles.routing import Forward, History, Route, route, routes_for
 from streams.profiles.state import (
@@ -229,7 +238,7 @@ def build_app(settings: ProfileSettings, collector: CollectorRegistry,
     registry = registry or SchemaRegistryClient({"url": settings.registry_url})
     decoder = WireDecoder(registry)
     app = build_application(settings, settings.kafka_bootstrap, settings.profiles_app_id, settings.log_level)
-    EngineMetrics(collector, "profiles").instrument(app)
+    EngineMetrics(collector, "profiles").instrument(app, CommitPacer(app, settings))
     if settings.profiles_rekey:
         history_items = set(topology.history_items())
         for item in topology.source_items():
