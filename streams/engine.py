@@ -18,11 +18,12 @@ guarantees rest on:
    so the interval bounds publish-to-output latency from below, and each commit costs a few
    round trips to the broker (about 8 ms here, during which nothing is processed).
    ``GOVBUS_STREAMS_COMMIT_INTERVAL`` (default 0.02 s) keeps the p99 publish-to-canonical latency
-   under 50 ms at 2,000 events/s here. While records wait (the worker is behind by more than
-   ``GOVBUS_STREAMS_BACKLOG_RECORDS`` on its inputs) their latency is the backlog's anyway, so
-   the next transaction runs for ``GOVBUS_STREAMS_BACKLOG_COMMIT_INTERVAL`` (default 0.5 s)
-   instead: a catching-up worker does not spend a third of its time committing
-   (:class:`CommitPacer`). ``bench/bench_normaliser`` prints what each interval costs.
+   under 50 ms at 2,000 events/s here. While the worker is behind (during the last transaction
+   it waited for input less than ``GOVBUS_STREAMS_BACKLOG_IDLE_SHARE`` of the time: records were
+   always ready) their latency is the backlog's anyway, so the next transaction runs for
+   ``GOVBUS_STREAMS_BACKLOG_COMMIT_INTERVAL`` (default 0.5 s) instead: a catching-up worker does
+   not spend a third of its time committing (:class:`CommitPacer`). ``bench/bench_normaliser``
+   prints what each interval costs.
 4. **Metrics** (:class:`EngineMetrics`): transaction commits and aborts, and consumer lag per input
    partition computed when /metrics is scraped.
 
@@ -75,9 +76,10 @@ class EngineSettings(GovbusSettings):
         default=0.5, gt=0, le=60,
         description="seconds between transaction commits while the worker is behind: a backlog's latency "
                     "is its own, and fewer commits let it catch up faster (equal to the commit interval: off)")
-    streams_backlog_records: int = Field(
-        default=1000, ge=0,
-        description="records waiting on the worker's inputs above which it commits at the backlog interval")
+    streams_backlog_idle_share: float = Field(
+        default=0.1, ge=0, le=1,
+        description="a worker that waited for input less than this share of a transaction's time is behind, "
+                    "and commits at the backlog interval (0: never)")
     streams_state_dir: Path = Field(default_factory=_default_state_dir,
                                     description="RocksDB state of this worker (one directory per worker)")
     streams_session_timeout_ms: int = Field(
@@ -149,7 +151,7 @@ class EngineMetrics:
             result = commit(*args, **kwargs)
             self.commits.inc()
             if pacer is not None:
-                self.commit_interval.set(pacer.pace(self.lag.waiting()))
+                self.commit_interval.set(pacer.pace())
             return result
 
         def counted_abort(*args: Any, **kwargs: Any) -> Any:
@@ -185,10 +187,6 @@ class PartitionLag(Collector):
             family.add_metric([self.processor, topic, str(partition)], lag)
         yield family
 
-    def waiting(self) -> int:
-        """Records waiting on every input partition now (0 when unknown)."""
-        return sum(self._measure().values())
-
     def _measure(self) -> dict[tuple[str, int], int]:
         if self.consumer is None:
             return {}
@@ -208,19 +206,41 @@ class PartitionLag(Collector):
 class CommitPacer:
     """Sets how long the next transaction runs: the commit interval, or the backlog interval while behind.
 
-    Quix builds each checkpoint (one transaction) with the processing context's ``commit_interval``;
-    :meth:`pace` is called after each commit, before the next checkpoint is built.
+    "Behind" is measured without a broker request: the share of the last transaction's time the
+    worker spent waiting in the consumer's poll for input. A caught-up worker waits for each next
+    record (at 2,000 events/s here about half of its time); one with a backlog finds records ready
+    and hardly waits. Quix builds each checkpoint (one transaction) with the processing context's
+    ``commit_interval``; :meth:`pace` runs after each commit, before the next checkpoint is built.
     """
 
-    def __init__(self, app: Application, settings: EngineSettings) -> None:
+    def __init__(self, app: Application, settings: EngineSettings, clock: Callable[[], float] = time.perf_counter
+                 ) -> None:
         self._context = app._processing_context
         self._interval = settings.streams_commit_interval
         self._backlog_interval = max(settings.streams_backlog_commit_interval, self._interval)
-        self._threshold = settings.streams_backlog_records
+        self._idle_share = settings.streams_backlog_idle_share
+        self._clock = clock
+        self._since = clock()
+        self._waited = 0.0
+        consumer = app._consumer
+        poll_row = consumer.poll_row
 
-    def pace(self, waiting: int) -> float:
-        """The next transaction's length for ``waiting`` records behind (and set it)."""
-        interval = self._backlog_interval if waiting > self._threshold else self._interval
+        def timed_poll_row(*args: Any, **kwargs: Any) -> Any:
+            started = clock()
+            try:
+                return poll_row(*args, **kwargs)
+            finally:
+                self._waited += clock() - started
+
+        consumer.poll_row = timed_poll_row  # type: ignore[method-assign]
+
+    def pace(self) -> float:
+        """The next transaction's length (and set it): long if the last one hardly waited for input."""
+        now = self._clock()
+        elapsed, waited = now - self._since, self._waited
+        self._since, self._waited = now, 0.0
+        behind = elapsed > 0 and waited < self._idle_share * elapsed
+        interval = self._backlog_interval if behind else self._interval
         self._context.commit_interval = interval
         return interval
 

@@ -13,24 +13,50 @@ from prometheus_client import CollectorRegistry
 from streams.engine import CommitPacer, EngineSettings, Output, OutputValue, PartitionLag
 
 
-def _pacer(**settings: Any) -> tuple[CommitPacer, SimpleNamespace]:
+class FakePollingConsumer:
+    """poll_row takes ``wait`` seconds of the fake clock."""
+
+    def __init__(self, clock: list[float]) -> None:
+        self.clock = clock
+        self.wait = 0.0
+
+    def poll_row(self, timeout: float) -> str:
+        self.clock[0] += self.wait
+        return "row"
+
+
+def _pacer(**settings: Any) -> tuple[CommitPacer, SimpleNamespace, FakePollingConsumer, list[float]]:
+    clock = [0.0]
     context = SimpleNamespace(commit_interval=9.9)
-    app = SimpleNamespace(_processing_context=context)
-    return CommitPacer(app, EngineSettings(**settings)), context  # type: ignore[arg-type]
+    consumer = FakePollingConsumer(clock)
+    app = SimpleNamespace(_processing_context=context, _consumer=consumer)
+    pacer = CommitPacer(app, EngineSettings(**settings), clock=lambda: clock[0])  # type: ignore[arg-type]
+    return pacer, context, consumer, clock
+
+
+def _transaction(consumer: FakePollingConsumer, clock: list[float], polls: int, wait: float, work: float) -> None:
+    """``polls`` messages, each waited for ``wait`` s in poll and handled in ``work`` s."""
+    consumer.wait = wait
+    for _ in range(polls):
+        consumer.poll_row(0.02)
+        clock[0] += work
 
 
 def test_the_pacer_commits_often_when_caught_up_and_seldom_while_behind() -> None:
-    pacer, context = _pacer(streams_commit_interval=0.02, streams_backlog_commit_interval=0.5,
-                            streams_backlog_records=1000)
-    assert pacer.pace(0) == 0.02 and context.commit_interval == 0.02
-    assert pacer.pace(1000) == 0.02, "at the threshold it is not behind yet"
-    assert pacer.pace(1001) == 0.5 and context.commit_interval == 0.5
-    assert pacer.pace(3) == 0.02, "caught up again: back to the short interval"
+    pacer, context, consumer, clock = _pacer(streams_commit_interval=0.02, streams_backlog_commit_interval=0.5,
+                                             streams_backlog_idle_share=0.1)
+    _transaction(consumer, clock, polls=40, wait=0.0003, work=0.0002)  # waits 60 % of the time: caught up
+    assert pacer.pace() == 0.02 and context.commit_interval == 0.02
+    _transaction(consumer, clock, polls=2000, wait=0.00001, work=0.00025)  # records always ready: behind
+    assert pacer.pace() == 0.5 and context.commit_interval == 0.5
+    _transaction(consumer, clock, polls=10, wait=0.002, work=0.0002)
+    assert pacer.pace() == 0.02, "caught up again: back to the short interval"
 
 
 def test_a_backlog_interval_below_the_commit_interval_never_shortens_it() -> None:
-    pacer, _ = _pacer(streams_commit_interval=0.2, streams_backlog_commit_interval=0.05)
-    assert pacer.pace(10**6) == 0.2
+    pacer, _, consumer, clock = _pacer(streams_commit_interval=0.2, streams_backlog_commit_interval=0.05)
+    _transaction(consumer, clock, polls=100, wait=0.0, work=0.001)
+    assert pacer.pace() == 0.2
 
 
 @dataclass
@@ -52,20 +78,23 @@ class FakeConsumer:
 def test_lag_counts_records_after_the_position_of_input_partitions_only() -> None:
     consumer = FakeConsumer({("in", 0): 5, ("in", 1): -1001, ("changelog__g--in--default", 0): 0},
                             {("in", 0): 12, ("in", 1): 4, ("changelog__g--in--default", 0): 50})
-    lag = PartitionLag("normaliser", consumer)
-    assert lag.waiting() == 7, "no position yet: unknown, not counted; changelogs are not inputs"
-    registry = CollectorRegistry()
-    registry.register(lag)
-    assert registry.get_sample_value("govbus_streams_consumer_lag",
-                                     {"processor": "normaliser", "topic": "in", "partition": "0"}) == 7
+    samples = _samples(PartitionLag("normaliser", consumer))
+    assert samples == {("normaliser", "in", "0"): 7}, "no position yet: not counted; changelogs are not inputs"
 
 
 def test_lag_keeps_the_last_measure_when_the_consumer_cannot_answer() -> None:
     consumer = FakeConsumer({("in", 0): 5}, {("in", 0): 8})
     lag = PartitionLag("profiles", consumer)
-    assert lag.waiting() == 3
+    assert _samples(lag) == {("profiles", "in", "0"): 3}
     consumer.highs.clear()  # a scrape during a rebalance
-    assert lag.waiting() == 3
+    assert _samples(lag) == {("profiles", "in", "0"): 3}
+
+
+def _samples(lag: PartitionLag) -> dict[tuple[str, ...], float]:
+    registry = CollectorRegistry()
+    registry.register(lag)
+    return {(s.labels["processor"], s.labels["topic"], s.labels["partition"]): s.value
+            for family in registry.collect() for s in family.samples}
 
 
 def test_an_output_is_written_as_its_ready_bytes_and_a_none_value_is_a_tombstone() -> None:
