@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from confluent_kafka import TopicPartition
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -94,6 +94,36 @@ class EngineSettings(GovbusSettings):
     streams_metrics_host: str = Field(default="127.0.0.1", description="address /metrics listens on")
 
 
+_SEEK_RETRY_SECONDS = 5.0
+
+
+def retry_early_seeks(consumer: Any, clock: Callable[[], float] = time.monotonic,
+                      sleep: Callable[[float], None] = time.sleep) -> None:
+    """Make ``consumer.seek`` retry, for up to 5 s, a seek librdkafka refuses as "Erroneous state".
+
+    Quix Streams 3.28.1 seeks a changelog partition to start state recovery right after the
+    assignment; librdkafka refuses a seek (``_STATE``) on a partition whose fetcher has not started
+    yet (it first asks the broker for the group's committed offsets). Seen in about 2 of 143
+    restores here, and the worker died with nothing lost. The fetcher starts on librdkafka's own
+    thread, so waiting a moment and seeking again succeeds; any other error is raised at once.
+    """
+    seek = consumer.seek
+
+    def patient_seek(partition: TopicPartition) -> Any:
+        deadline = clock() + _SEEK_RETRY_SECONDS
+        while True:
+            try:
+                return seek(partition)
+            except KafkaException as error:
+                if error.args[0].code() != KafkaError._STATE or clock() > deadline:
+                    raise
+                log.info("seek refused before the partition's fetcher started; retrying",
+                         extra={"topic": partition.topic, "partition": partition.partition})
+                sleep(0.05)
+
+    consumer.seek = patient_seek
+
+
 def changelog_topic(group: str, source: str, store: str = "default") -> str:
     """Quix Streams' name for the changelog of ``store`` of the step reading ``source`` in ``group``."""
     return f"changelog__{group}--{source}--{store}"
@@ -105,7 +135,7 @@ def build_application(settings: EngineSettings, bootstrap: str, group: str, logl
     state_dir = settings.streams_state_dir
     state_dir.mkdir(parents=True, exist_ok=True)
     interval = settings.streams_commit_interval
-    return Application(
+    app = Application(
         broker_address=bootstrap,
         consumer_group=group,
         processing_guarantee="exactly-once",
@@ -129,6 +159,8 @@ def build_application(settings: EngineSettings, bootstrap: str, group: str, logl
         # batch: Quix creates missing ones one at a time, a second each); this is only the fallback
         auto_create_topics=True,
     )
+    retry_early_seeks(app._consumer)
+    return app
 
 
 class EngineMetrics:

@@ -11,6 +11,15 @@ state code, the last profile per key the builder must leave on the compacted top
 a tombstone), from the last event of each record.
 :class:`CanonicalProducer` produces events to the canonical topics as the normaliser would
 (the item's event schema under ``<topic>-value``, keyed by the record key).
+
+For the restart and scale-out tests, record by record:
+
+- :func:`expected_forwards`: the forwards the re-key step must write for the events (each
+  record's events in order; the routing is per record, so no interleaving changes them).
+- :class:`VersionChecker`: every record a profile message shows is a version of that record
+  some input event carried, routed to that profile key, never older than one shown before.
+- :func:`replay_build`: the build step's pure functions applied to a repartition log as it was
+  read (:class:`ForwardRecord`): the profile messages a worker without a kill writes for it.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +41,8 @@ from govbus.synthetic_items import records_for
 from govbus.topic_names import canonical_topic, value_subject
 from schemas.catalogue import DataItem, load_catalogue
 from schemas.catalogue.profiles import ProfileDefinition, SideKind
-from streams.profiles.state import avro_native, profile_content
+from streams.profiles.routing import route, routes_for
+from streams.profiles.state import Change, Emit, State, anchor_record, apply_change, avro_native, profile_content
 
 _EDITABLE = {
     "enterprise_registration": "address", "identity_verification": "household_address",
@@ -221,3 +231,137 @@ def by_item(events: Iterable[CanonicalEvent]) -> Mapping[str, int]:
     for event in events:
         counts[event.item] += 1
     return dict(counts)
+
+
+ForwardId = tuple[str, str, str, bool, str]
+"""(profile, profile key, side, remove, canonical event id) of one forward."""
+
+
+def expected_forwards(definitions: Sequence[ProfileDefinition], events: Iterable[CanonicalEvent]) -> Counter[ForwardId]:
+    """Every forward the re-key step must write for ``events``, once each.
+
+    Routing depends only on the record's own earlier events (its history), which are on one
+    canonical partition in order; so this is the same in every run, whatever the interleaving.
+    """
+    routes = {item: routes_for(item, definitions) for d in definitions for item in d.items}
+    histories: dict[tuple[str, str], dict[str, list[str]]] = {}
+    expected: Counter[ForwardId] = Counter()
+    for event in events:
+        if event.item not in routes:
+            continue
+        record_key = (event.item, event.record_key)
+        forwards, histories[record_key] = route(routes[event.item], event.record_key, event.event.record,
+                                                histories.get(record_key, {}))
+        for forward in forwards:
+            expected[(forward.profile, forward.key, forward.side, forward.remove, str(event.event.event_id))] += 1
+    return expected
+
+
+@dataclass(frozen=True)
+class ForwardRecord:
+    """One message of a repartition topic, decoded: where it was, and the change it carries."""
+
+    profile: str
+    partition: int
+    offset: int
+    key: str
+    side: str
+    version: int
+    remove: bool
+    event_id: str
+    record_key: str
+    record: dict[str, Any] | None
+    """Avro-native, as the build step applies it; None for a removal or a DELETE."""
+
+    @property
+    def id(self) -> ForwardId:
+        return (self.profile, self.key, self.side, self.remove, self.event_id)
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """What the build step does with one forward: ``emit`` and, for a profile, its content."""
+
+    forward: ForwardRecord
+    applied: bool
+    anchor_present: bool
+    """Whether the profile key had its anchor record when the forward was applied."""
+    emit: Emit
+    content: dict[str, Any] | None
+
+
+def replay_build(definition: ProfileDefinition, forwards: Iterable[ForwardRecord]) -> list[Replayed]:
+    """The build step over ``forwards`` in the order given (a repartition log, partition by partition):
+    per forward, whether it was applied and what it emits. The state functions are the builder's
+    own (pure); what a test checks with this is the Kafka part: that a worker killed or joined by
+    another wrote exactly this for the log it read."""
+    states: dict[str, State] = {}
+    replayed = []
+    for forward in forwards:
+        state = states.get(forward.key, {})
+        present = anchor_record(definition, state) is not None
+        outcome = apply_change(definition, state,
+                               Change(forward.side, forward.record_key, forward.version, forward.record))
+        states[forward.key] = outcome.state
+        content = profile_content(definition, forward.key, outcome.state) if outcome.emit is Emit.PROFILE else None
+        replayed.append(Replayed(forward, outcome.applied, present, outcome.emit, content))
+    return replayed
+
+
+class VersionChecker:
+    """Checks profile messages of one profile against the inputs, message by message.
+
+    For each record a message shows (the anchor record, and each record of every side), the
+    record equals a version of that record (found by its key fields) that some input event
+    carried; its identifier field holds the message's profile key; and, per profile key, the
+    version shown is never older than one shown before (a record's changes are applied in order).
+    Feed the messages of each key in topic order.
+    """
+
+    def __init__(self, definition: ProfileDefinition, events: Iterable[CanonicalEvent]) -> None:
+        catalogue = load_catalogue()
+        self.definition = definition
+        self._key_fields = {side.item: catalogue.get(side.item).key_fields for side in definition.sides}
+        self._chains: dict[tuple[str, str], list[dict[str, Any] | None]] = defaultdict(list)
+        self._keys: dict[tuple[str, tuple[Any, ...]], str] = {}
+        for event in events:
+            if event.item not in self._key_fields:
+                continue
+            native = avro_native(event.event.record) if event.event.record is not None else None
+            self._chains[(event.item, event.record_key)].append(native)
+            if native is not None:
+                self._keys[(event.item, self._key_tuple(event.item, native))] = event.record_key
+        self._shown: dict[tuple[str, str, str], int] = {}
+        self.records_checked = 0
+
+    def _key_tuple(self, item: str, record: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(record.get(name) for name in self._key_fields[item])
+
+    def problems(self, key: str, content: Mapping[str, Any] | None) -> list[str]:
+        """What is wrong with the message ``content`` of profile key ``key`` (None: a tombstone)."""
+        if content is None:
+            return []
+        found = []
+        for side in self.definition.sides:
+            value = content.get(side.field)
+            records = value if isinstance(value, list) else ([value] if value is not None else [])
+            for record in records:
+                self.records_checked += 1
+                record_key = self._keys.get((side.item, self._key_tuple(side.item, record)))
+                where = f"{self.definition.name} {key} {side.side}"
+                if record_key is None:
+                    found.append(f"{where}: a record no input event carried: {str(record)[:200]}")
+                    continue
+                positions = [i for i, v in enumerate(self._chains[(side.item, record_key)]) if v == record]
+                if not positions:
+                    found.append(f"{where} {record_key}: a version no input event carried: {str(record)[:200]}")
+                    continue
+                if str(record.get(side.anchor_field)) != key:
+                    found.append(f"{where} {record_key}: {side.anchor_field}={record.get(side.anchor_field)!r}")
+                last = self._shown.get((key, side.side, record_key), -1)
+                later = [p for p in positions if p >= last]
+                if not later:
+                    found.append(f"{where} {record_key}: version {positions} of its events shown after version {last}")
+                    continue
+                self._shown[(key, side.side, record_key)] = min(later)
+        return found

@@ -5,20 +5,27 @@ from __future__ import annotations
 import io
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import fastavro
+import httpx
 from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from govbus.platform.components import Component, start_component
 from govbus.platform.processes import free_port, is_alive, kill_process
-from govbus.topic_reader import read_topic
-from schemas.catalogue.profiles import ProfileDefinition
-from streams.profiles.app import HEADER_EVENT_ID
+from govbus.serde import WireDecoder
+from govbus.testing.profile_inputs import CanonicalEvent, CanonicalProducer, ForwardRecord
+from govbus.topic_reader import READ_COMMITTED, read_topic
+from schemas.catalogue.profiles import HEADER_CAUSED_BY, HEADER_EVENT_ID, ProfileDefinition
+from streams.profiles.app import HEADER_REMOVE, HEADER_SIDE, HEADER_VERSION, header_map
 from streams.profiles.state import avro_native
 from streams.profiles.topology import ProfileSettings, ProfileTopology
 
@@ -49,7 +56,7 @@ class ProfileRun:
         return self.env["GOVBUS_PROFILES_APP_ID"]
 
     def start(self, name: str = "worker") -> Component:
-        """A worker process with its own metrics port, faust web port and data dir."""
+        """A worker process with its own metrics port and state directory."""
         worker = self._spawn(name)
         self.workers.append(worker)
         return worker
@@ -71,8 +78,7 @@ class ProfileRun:
         self.workers.remove(worker)
 
     def stop_all(self) -> None:
-        for worker in self.workers:
-            worker.stop(timeout=15)
+        stop_workers(self)
 
     def source_topics(self) -> list[str]:
         topology = self.topology
@@ -81,6 +87,13 @@ class ProfileRun:
         if self.settings.profiles_rekey:
             topics += [topology.canonical_topic(item) for item in topology.source_items()]
         return topics
+
+
+def stop_workers(*runs: ProfileRun) -> None:
+    """Stop every worker of ``runs`` by PID (SIGTERM, SIGKILL after 15 s), all at the same time."""
+    workers = [worker for run in runs for worker in run.workers]
+    with ThreadPoolExecutor(max_workers=max(len(workers), 1)) as pool:
+        list(pool.map(lambda worker: worker.stop(timeout=15), workers))
 
 
 def profile_env(bootstrap: str, registry_url: str, prefix: str, **extra: str) -> dict[str, str]:
@@ -96,8 +109,12 @@ def kill9(worker: Component) -> None:
     assert not is_alive(worker.pid), "the worker survived SIGKILL"
 
 
-def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[tuple[str, int], int]:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"ends-{uuid.uuid4().hex}"})
+def end_offsets(bootstrap: str, topics: Iterable[str],
+                isolation: str = "read_uncommitted") -> dict[tuple[str, int], int]:
+    """The end offset of every partition of ``topics``: its high watermark, or with ``read_committed`` its
+    last stable offset (before the first record of a transaction still open, e.g. a killed writer's)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"ends-{uuid.uuid4().hex}",
+                         "isolation.level": isolation})
     try:
         ends: dict[tuple[str, int], int] = {}
         for topic in topics:
@@ -110,14 +127,51 @@ def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[tuple[str, int], 
 
 
 def committed_lag(bootstrap: str, group: str, topics: list[str]) -> dict[tuple[str, int], int]:
-    """Messages of each partition of ``topics`` after the offset ``group`` committed (only those > 0)."""
+    """Records of each partition of ``topics`` after the offset ``group`` committed (only those > 0).
+
+    A partition with a transaction still open (a killed worker's, until the broker aborts it) counts in
+    full: nobody reads past it yet. A topic written in Kafka transactions (the repartition topics) ends in
+    a commit marker, and a killed writer's aborted records stay in it: the group's committed offset stops
+    before them, as there is nothing to process. So a partition whose end offset is past the committed one
+    is read from there (read_committed): it counts only if a record comes back.
+    """
     ends = end_offsets(bootstrap, topics)
+    stable = end_offsets(bootstrap, topics, "read_committed")
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
     try:
         committed = consumer.committed([TopicPartition(t, p) for t, p in ends], timeout=10)
         done = {(tp.topic, tp.partition): max(tp.offset, 0) for tp in committed}
-        lag = {tp: end - done.get(tp, 0) for tp, end in ends.items()}
-        return {tp: behind for tp, behind in lag.items() if behind > 0}
+    finally:
+        consumer.close()
+    blocked = {tp: end - done.get(tp, 0) for tp, end in ends.items() if stable[tp] < end}
+    gaps = {tp: (done.get(tp, 0), end) for tp, end in ends.items() if end > done.get(tp, 0) and tp not in blocked}
+    return {**blocked, **(records_between(bootstrap, gaps) if gaps else {})}
+
+
+def records_between(bootstrap: str, ranges: Mapping[tuple[str, int], tuple[int, int]],
+                    timeout: float = 3.0) -> dict[tuple[str, int], int]:
+    """Partitions with a committed record in [start, end) (1 each: reading stops at the first one);
+    a partition not read to its end within ``timeout`` (an open transaction) counts its whole range."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"gaps-{uuid.uuid4().hex}",
+                         "enable.auto.commit": False, "enable.partition.eof": True, **READ_COMMITTED})
+    try:
+        consumer.assign([TopicPartition(t, p, start) for (t, p), (start, _) in ranges.items()])
+        open_ = dict(ranges)
+        found: dict[tuple[str, int], int] = {}
+        deadline = time.monotonic() + timeout
+        while open_ and time.monotonic() < deadline:
+            for message in consumer.consume(100, 0.1):
+                tp = (message.topic(), message.partition())
+                if message.error() is None and tp in open_:  # a record (end-of-partition events are errors)
+                    found[tp] = 1
+                    open_.pop(tp)
+                    consumer.pause([TopicPartition(*tp)])
+            if open_:  # read past the markers and aborted records to the end?
+                for position in consumer.position([TopicPartition(t, p) for t, p in open_]):
+                    tp = (position.topic, position.partition)
+                    if position.offset >= open_[tp][1]:
+                        open_.pop(tp)
+        return {**found, **{tp: end - start for tp, (start, end) in open_.items()}}
     finally:
         consumer.close()
 
@@ -184,6 +238,124 @@ def message_tuple(message: Message) -> OutputMessage:
 
 def event_id(message: OutputMessage) -> str:
     return dict(message[2])[HEADER_EVENT_ID].decode()
+
+
+def caused_by(message: OutputMessage) -> str:
+    return dict(message[2])[HEADER_CAUSED_BY].decode()
+
+
+def differences(expected: Iterable[Hashable], actual: Iterable[Hashable]) -> dict[str, int]:
+    """Per item compared as a whole: ``lost`` (expected copies missing), ``duplicated`` (copies
+    beyond the expected number of an expected item) and ``unexpected`` (items not expected at all)."""
+    want, got = Counter(expected), Counter(actual)
+    return {"lost": sum((want - got).values()),
+            "duplicated": sum(n - want[item] for item, n in got.items() if item in want and n > want[item]),
+            "unexpected": sum(n for item, n in got.items() if item not in want)}
+
+
+def metric_samples(port: int, name: str, **labels: str) -> list[float]:
+    """The samples ``name`` with ``labels`` on ``http://127.0.0.1:port/metrics``."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    return [s.value for f in text_string_to_metric_families(text) for s in f.samples
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())]
+
+
+def metric(port: int, name: str, **labels: str) -> float:
+    """The sum of the samples ``name`` with ``labels`` on ``http://127.0.0.1:port/metrics``."""
+    return sum(metric_samples(port, name, **labels))
+
+
+def stale_forwards(worker: Component) -> float | None:
+    """Forwards ``worker``'s build step skipped as already applied (None: /metrics did not answer)."""
+    try:
+        return metric(worker.metrics_port, "govbus_profile_inputs_total", outcome="stale")  # type: ignore[attr-defined]
+    except httpx.HTTPError:
+        return None
+
+
+def consuming(worker: Component) -> bool:
+    """Whether ``worker`` has input partitions with a fetch position (assigned, recovered, fetching):
+    its consumer lag metric has samples then."""
+    try:
+        return bool(metric_samples(worker.metrics_port, "govbus_streams_consumer_lag"))  # type: ignore[attr-defined]
+    except httpx.HTTPError:
+        return False
+
+
+def read_forwards(bootstrap: str, registry_url: str, topic: str, profile: str) -> list[ForwardRecord]:
+    """The committed forwards of a repartition topic in (partition, offset) order, decoded as the
+    build step reads them."""
+    decoder = WireDecoder(SchemaRegistryClient({"url": registry_url}))
+    forwards = []
+    for message in read_topic(bootstrap, topic, timeout=60):
+        headers = header_map(message.headers())
+        envelope = decoder.decode(message.value()).value
+        remove = headers[HEADER_REMOVE] == "1"
+        record = None if remove or envelope.get("record") is None else avro_native(envelope["record"])
+        forwards.append(ForwardRecord(
+            profile=profile, partition=message.partition() or 0, offset=message.offset() or 0,
+            key=(message.key() or b"").decode(), side=headers[HEADER_SIDE], version=int(headers[HEADER_VERSION]),
+            remove=remove, event_id=str(envelope["event_id"]), record_key=str(envelope["record_key"]),
+            record=record))
+    return forwards
+
+
+class Feeder:
+    """Produces ``events`` to the canonical topics a chunk at a time, at most one chunk per ``every`` s."""
+
+    def __init__(self, producer: CanonicalProducer, events: Sequence[CanonicalEvent], size: int) -> None:
+        self._producer = producer
+        self.chunks = [events[start:start + size] for start in range(0, len(events), size)]
+        self.fed = 0
+        self._last = 0.0
+
+    @property
+    def remaining(self) -> int:
+        return len(self.chunks) - self.fed
+
+    def feed(self, every: float, keep: int = 0) -> bool:
+        """Produce the next chunk if ``every`` seconds passed since the last one and more than ``keep``
+        chunks remain; whether it did."""
+        if self.remaining <= keep or time.monotonic() - self._last < every:
+            return False
+        self._producer.produce(self.chunks[self.fed])
+        self.fed += 1
+        self._last = time.monotonic()
+        return True
+
+
+class OutputWatch:
+    """Counts the messages written to ``topics`` as they are written, uncommitted ones included, to
+    SIGKILL a worker at a chosen point of its output (and, with exactly-once, inside a transaction).
+
+    It reads records with ``read_uncommitted``, on purpose (the only reader here that does): a
+    read_committed reader sees the writes only at each commit, so the kills would all come just after one.
+    """
+
+    def __init__(self, bootstrap: str, topics: Iterable[str]) -> None:
+        self._consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"watch-{uuid.uuid4().hex}",
+                                   "enable.auto.commit": False, "isolation.level": "read_uncommitted",
+                                   "fetch.wait.max.ms": 10})
+        partitions = [TopicPartition(topic, p, 0) for topic in topics
+                      for p in self._consumer.list_topics(topic, timeout=10).topics[topic].partitions]
+        self._consumer.assign(partitions)
+        self.count = 0
+
+    def poll(self, timeout: float = 0.01) -> int:
+        """Messages seen so far (aborted ones included)."""
+        self.count += sum(1 for m in self._consumer.consume(500, timeout) if m.error() is None)
+        return self.count
+
+    def drain(self, quiet: float = 0.3) -> int:
+        """Read until nothing new came for ``quiet`` s (after a kill: what the dead worker had written)."""
+        last, since = self.poll(0.05), time.monotonic()
+        while time.monotonic() - since < quiet:
+            if self.poll(0.05) != last:
+                last, since = self.count, time.monotonic()
+        return self.count
+
+    def close(self) -> None:
+        self._consumer.close()
 
 
 class ProfileDecoder:

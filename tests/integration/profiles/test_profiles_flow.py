@@ -24,8 +24,7 @@ from govbus.platform.processes import free_port, start_process
 from govbus.synthetic_items import records_for
 from govbus.testing.profile_inputs import CanonicalEvent, CanonicalProducer
 from schemas.catalogue import load_catalogue
-from schemas.catalogue.profiles import load_profile
-from streams.profiles.app import HEADER_CAUSED_BY
+from schemas.catalogue.profiles import HEADER_CAUSED_BY, load_profile
 from streams.profiles.state import avro_native
 
 ENTERPRISE, PERSON = load_profile("enterprise"), load_profile("person")

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from confluent_kafka import TopicPartition
+import pytest
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from prometheus_client import CollectorRegistry
 
-from streams.engine import CommitPacer, EngineSettings, Output, OutputValue, PartitionLag
+from streams.engine import CommitPacer, EngineSettings, Output, OutputValue, PartitionLag, retry_early_seeks
 
 
 class FakePollingConsumer:
@@ -101,3 +102,33 @@ def test_an_output_is_written_as_its_ready_bytes_and_a_none_value_is_a_tombstone
     serialise = OutputValue()
     assert serialise(Output("t", b"k", b"\x00bytes", [])) == b"\x00bytes"
     assert serialise(Output("t", b"k", None, [("h", b"v")])) is None
+
+
+class RefusingConsumer:
+    def __init__(self, refusals: int, code: int = KafkaError._STATE) -> None:
+        self.refusals, self.code, self.seeks = refusals, code, 0
+
+    def seek(self, partition: TopicPartition) -> None:
+        self.seeks += 1
+        if self.seeks <= self.refusals:
+            raise KafkaException(KafkaError(self.code, "Failed to seek to offset 27: Local: Erroneous state"))
+
+
+def test_a_seek_refused_before_the_fetcher_started_is_tried_again() -> None:
+    consumer, now, slept = RefusingConsumer(refusals=3), [0.0], []
+    retry_early_seeks(consumer, clock=lambda: now[0], sleep=lambda s: (slept.append(s), now.__setitem__(0, now[0] + s)))
+    consumer.seek(TopicPartition("changelog__g--in--default", 0, 27))
+    assert consumer.seeks == 4 and len(slept) == 3
+
+
+def test_other_seek_errors_and_a_lasting_refusal_are_raised() -> None:
+    other = RefusingConsumer(refusals=1, code=KafkaError.UNKNOWN_TOPIC_OR_PART)
+    retry_early_seeks(other, sleep=lambda s: None)
+    with pytest.raises(KafkaException):
+        other.seek(TopicPartition("t", 0, 1))
+    assert other.seeks == 1
+    lasting, now = RefusingConsumer(refusals=10**6), [0.0]
+    retry_early_seeks(lasting, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    with pytest.raises(KafkaException):
+        lasting.seek(TopicPartition("t", 0, 1))
+    assert 90 < lasting.seeks < 110, "about 5 s of 50 ms waits"
