@@ -1,196 +1,138 @@
-"""Normaliser throughput against raw confluent-kafka pipes over the same records, in the same run.
+"""Normaliser throughput (exactly-once) against a plain confluent-kafka loop doing the same dialect work.
 
     .venv/bin/python -m bench.bench_normaliser [--records 20000] [--rounds 2] [--bad-share 0.05]
+                                               [--intervals 0.01,0.02,0.05,0.1,1.0] [--dedup-off]
 
-N enterprise-registration events (its two local dialects and the canonical department topic, in
+N enterprise-registration events (the item's two local dialects and its department topic, in
 equal parts, about 5 % of them invalid) are produced once to the normaliser's three source topics
 (3 partitions each). Then, per round, each pipeline reads all N from the beginning:
 
-- **faust normaliser**: the real worker, ``python -m streams.normaliser`` (one item, deduplication
-  by event id with its changelog, metrics), a subprocess with a fresh app id; the rate is taken
-  from its ``/metrics`` between the first and the N-th processed record, so start-up is excluded;
-- **raw pipe**: a confluent-kafka ``Consumer`` (assigned, no group wait) -> the same
-  :class:`~streams.normalising.handler.ItemNormaliser` (decode + normalise + validate + encode) ->
-  a ``Producer`` (acks=all, idempotence), to its own canonical and dead-letter topics, no faust and no
-  deduplication; offsets committed at the end;
-- **byte copy**: the same consume-then-produce loop copying the bytes untouched (the ceiling).
+- **byte copy**: a confluent-kafka consume -> produce loop copying the bytes untouched: the ceiling;
+- **plain loop** (the baseline, 1.00): the same loop with the normaliser's dialect work in it,
+  consume -> :class:`~streams.normalising.handler.ItemNormaliser` (decode + normalise + validate +
+  encode) -> produce, in batches, no transactions, no deduplication, no state (``bench/_pipes.py``);
+  records/s from its first record read to its last one acknowledged;
+- **normaliser**: the real worker, ``python -m streams.normaliser`` (one item, exactly-once,
+  deduplication by event id in its state store and changelog), a process with a fresh app id and
+  state directory: records/s from ``govbus_normaliser_records_processed_total`` on its /metrics,
+  between the first scrape that shows a processed record and the last one before the N-th
+  (``bench/_workers.py``), so its start-up (topics, group join, recovery) is excluded. It runs
+  - **as deployed** (the baseline's comparison, target >= 0.8): commit interval 0.02 s, and the
+    engine's commit pacer at its default: 0.5 s per transaction while more than
+    ``GOVBUS_STREAMS_BACKLOG_RECORDS`` (1,000) wait, as they do here for all but the last ones;
+  - at each commit interval of ``--intervals`` **pinned** (``GOVBUS_STREAMS_COMMIT_INTERVAL`` and
+    ``GOVBUS_STREAMS_BACKLOG_COMMIT_INTERVAL`` both set to it, so the pacer does not change it):
+    what each interval costs in throughput; 0.02 s pinned is the worker that commits every 0.02 s
+    all the time (as when it keeps up with its traffic);
+  - with ``--dedup-off``, also as deployed with ``GOVBUS_NORMALISER_DEDUP=false`` (no state store,
+    no changelog writes).
 
-To show where the time goes, two more faust runs: the normaliser with deduplication off
-(``GOVBUS_NORMALISER_DEDUP=false``: no table, no changelog writes) and a faust agent that only
-copies the bytes (``bench/_faust_copy.py``, same app settings): faust's own floor.
-
-Prints records/s for each (median over rounds) and the ratios faust / raw pipe (target >= 0.5) and
-faust / byte copy. The machine is shared and has 2 cores: run it more than once. Starts and stops (by
-PID) a local broker and registry unless GOVBUS_KAFKA_BOOTSTRAP / GOVBUS_REGISTRY_URL are set.
+Prints per round every rate and the ratio normaliser as deployed / plain loop, then medians with
+every round's figure in brackets, the ratios, and the normaliser's rate at each pinned interval.
+Publish-to-canonical latency per interval is ``bench/bench_latency.py``. The machine is shared and
+has 2 cores: run it more than once. Starts and stops (by PID) a local broker and registry unless
+GOVBUS_KAFKA_BOOTSTRAP / GOVBUS_REGISTRY_URL are set; deletes the topics it made.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import random
 import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, Producer, TopicPartition
-from confluent_kafka.schema_registry import SchemaRegistryClient
-from prometheus_client.parser import text_string_to_metric_families
-
-from bench._platform import platform
-from govbus.platform.components import start_component
-from govbus.platform.processes import free_port
-from govbus.serde import WireDecoder, WireEncoder
-from govbus.topic_names import value_subject
+from bench._dialect_events import ITEM, dialect_events, produce_all
+from bench._pipes import (
+    byte_copy_topic,
+    copy_route,
+    normalising_route,
+    pipe_rate,
+    plain_canonical_topic,
+    plain_dead_letter_topic,
+)
+from bench._platform import delete_topics, platform
+from bench._report import spread
+from bench._workers import Commits, counted_rate, normaliser
 from govbus.topics import TopicSpec, ensure_topics
-from streams.dead_letters import DeadLetter
-from streams.dialects import dialects_for
-from streams.dialects.synthetic import change_event, samples
-from streams.normaliser import item_normaliser
-from streams.normalising.handler import Accepted
 from streams.normalising.settings import NormaliserSettings
 from streams.normalising.topics import ensure_normaliser_topics, source_topics
 
-ITEM = "enterprise_registration"
 PARTITIONS = 3
-Headers = list[tuple[str, str | bytes | None]]
-Route = Callable[[Message], tuple[str, bytes | None, bytes | None, Headers | None]]
+PROCESSED = "govbus_normaliser_records_processed_total"
+BYTE_COPY, PLAIN = "byte copy", "plain loop"
+DEPLOYED = "normaliser as deployed (0.02 s; 0.5 s while behind)"
+PINNED_DEFAULT = "normaliser, 0.02 s pinned"
 
 
-def preload(bootstrap: str, registry_url: str, prefix: str, count: int, bad_share: float) -> None:
-    """Produce ``count`` events of the item's dialects (equal parts) to their topics."""
-    registry = SchemaRegistryClient({"url": registry_url})
-    rng = random.Random(7)
-    dialects = dialects_for(ITEM)
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
-                         "linger.ms": 20, "queue.buffering.max.messages": 500_000})
-    for index, dialect in enumerate(dialects):
-        topic = dialect.topic(prefix)
-        encoder = WireEncoder(registry, value_subject(topic), dialect.event_schema())
-        share = count // len(dialects) + (1 if index < count % len(dialects) else 0)
-        for sample in samples(ITEM, dialect.name, share, bad_share=bad_share, seed=11):
-            value = encoder.encode(change_event(sample, dialect.department, rng))
-            while True:
-                try:
-                    producer.produce(topic, key=sample.key.encode(), value=value)
-                    break
-                except BufferError:
-                    producer.poll(0.1)
-            producer.poll(0)
-    producer.flush(120)
+@dataclass(frozen=True)
+class Variant:
+    """One way of running the normaliser."""
+
+    label: str
+    commits: Commits
+    dedup: bool = True
 
 
-def consume_produce(bootstrap: str, topics: list[str], count: int, route: Route) -> float:
-    """Read ``count`` records of ``topics`` from the beginning, produce what ``route`` makes of each;
-    records/s from the first record read to the last one acknowledged."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4().hex[:8]}",
-                         "enable.auto.commit": False, "enable.partition.eof": False})
-    consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t in topics for p in range(PARTITIONS)])
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
-                         "linger.ms": 5, "queue.buffering.max.messages": 500_000})
-    seen, started = 0, 0.0
-    try:
-        while seen < count:
-            for message in consumer.consume(500, 1.0):
-                if message.error():
-                    continue
-                if not seen:
-                    started = time.perf_counter()
-                topic, key, value, headers = route(message)
-                while True:
-                    try:
-                        producer.produce(topic, key=key, value=value, headers=headers)
-                        break
-                    except BufferError:
-                        producer.poll(0.05)
-                seen += 1
-            producer.poll(0)
-        producer.flush(120)
-        consumer.commit(asynchronous=False)
-        return (count - 1) / (time.perf_counter() - started)
-    finally:
-        consumer.close()
+def variants(intervals: list[float], dedup_off: bool) -> list[Variant]:
+    """As deployed, then each interval pinned (the pacer off), then (optionally) as deployed without dedup."""
+    pinned = [Variant(f"normaliser, {interval:g} s pinned", Commits(interval, interval)) for interval in intervals]
+    extra = [Variant("normaliser as deployed, dedup off", Commits(0.02), dedup=False)] if dedup_off else []
+    return [Variant(DEPLOYED, Commits(0.02)), *pinned, *extra]
 
 
-def normalising_route(settings: NormaliserSettings, prefix: str) -> Route:
-    registry = SchemaRegistryClient({"url": settings.registry_url})
-    normaliser = item_normaliser(settings, ITEM, registry, WireDecoder(registry))
-    canonical, dead = f"{prefix}.bench.raw-canonical", f"{prefix}.bench.raw-dead-letter"
-
-    def route(message: Message) -> tuple[str, bytes | None, bytes | None, Headers | None]:
-        topic = str(message.topic())
-        outcome = normaliser.handle(message.value(), topic)
-        if isinstance(outcome, Accepted):
-            return canonical, outcome.key, outcome.value, list(outcome.headers())
-        letter = DeadLetter(outcome.reason, outcome.stage, topic, int(message.partition() or 0),
-                            int(message.offset() or 0), field=outcome.field, rule=outcome.rule)
-        return dead, message.key(), message.value(), list(letter.headers())
-
-    return route
+def prepare(bootstrap: str, registry_url: str, prefix: str, records: int, bad_share: float) -> NormaliserSettings:
+    """The normaliser's topics under ``prefix``, the loops' targets and ``records`` events in its sources."""
+    settings = NormaliserSettings(kafka_bootstrap=bootstrap, registry_url=registry_url, topic_prefix=prefix,
+                                  normaliser_items=(ITEM,), normaliser_partitions=PARTITIONS, normaliser_dedup=False)
+    ensure_normaliser_topics(settings)  # the workers create their own changelogs (each has its own app id)
+    ensure_topics(bootstrap, [TopicSpec(name(prefix), PARTITIONS)
+                              for name in (plain_canonical_topic, plain_dead_letter_topic, byte_copy_topic)])
+    started = time.perf_counter()
+    produce_all(bootstrap, dialect_events(registry_url, prefix, records, bad_share, seed=7))
+    print(f"{records:,} {ITEM} events in 3 dialects ({bad_share:.0%} invalid) on {PARTITIONS} partitions each, "
+          f"loaded in {time.perf_counter() - started:.1f} s; load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} CPUs")
+    return settings
 
 
-def copy_route(prefix: str) -> Route:
-    copy_topic = f"{prefix}.bench.byte-copy"
-
-    def route(message: Message) -> tuple[str, bytes | None, bytes | None, Headers | None]:
-        return copy_topic, message.key(), message.value(), None
-
-    return route
-
-
-def processed(port: int) -> float:
-    try:
-        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
-    except httpx.HTTPError:
-        return 0.0
-    return sum(s.value for family in text_string_to_metric_families(text) for s in family.samples
-               if s.name == "govbus_normaliser_records_processed_total")
+def one_round(settings: NormaliserSettings, records: int, runs: list[Variant], directory: Path) -> dict[str, float]:
+    """records/s of every pipeline over the same ``records`` events."""
+    topics = source_topics(settings, ITEM)
+    rates = {BYTE_COPY: pipe_rate(settings.kafka_bootstrap, topics, records, copy_route(settings.topic_prefix)),
+             PLAIN: pipe_rate(settings.kafka_bootstrap, topics, records, normalising_route(settings))}
+    for run in runs:
+        with normaliser(settings, directory, run.commits, run.dedup) as worker:
+            rates[run.label] = counted_rate(worker, PROCESSED, records)
+    return rates
 
 
-def faust_normaliser(settings: NormaliserSettings, count: int, log_dir: Path, dedup: bool = True) -> float:
-    """The worker as a subprocess with a fresh app id; records/s from its metrics, start-up excluded."""
-    port = free_port()
-    app_id = f"bench-normaliser-{uuid.uuid4().hex[:6]}"
-    env = {"GOVBUS_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "GOVBUS_REGISTRY_URL": settings.registry_url,
-           "GOVBUS_TOPIC_PREFIX": settings.topic_prefix, "GOVBUS_NORMALISER_ITEMS": ITEM,
-           "GOVBUS_NORMALISER_APP_ID": app_id, "GOVBUS_NORMALISER_METRICS_PORT": str(port),
-           "GOVBUS_NORMALISER_PARTITIONS": str(PARTITIONS), "GOVBUS_NORMALISER_DEDUP": str(dedup).lower(),
-           "GOVBUS_LOG_LEVEL": "WARNING"}
-    return measured_worker("streams.normaliser", env, port, count, log_dir / f"{app_id}.log")
+def report(rounds: list[dict[str, float]]) -> None:
+    """Medians over the rounds, every round's figure in brackets."""
+    print(f"medians of {len(rounds)} rounds (every round in brackets):")
+    for name in rounds[0]:
+        values = [r[name] for r in rounds]
+        print(f"  {name:<52} {statistics.median(values):>9,.0f} records/s  {spread(values)}")
+    pairs = [(DEPLOYED, PLAIN), (PINNED_DEFAULT, PLAIN), (DEPLOYED, BYTE_COPY), (PLAIN, BYTE_COPY)]
+    for name, to in (pair for pair in pairs if pair[0] in rounds[0]):
+        ratios = [r[name] / r[to] for r in rounds]
+        target = "  (target >= 0.8)" if name == DEPLOYED and to == PLAIN else ""
+        print(f"  ratio {name} / {to}: {statistics.median(ratios):.3f} {spread(ratios, '.3f')}{target}")
+    print("what each commit interval costs (pinned: the same interval while behind), medians:")
+    for name in (n for n in rounds[0] if n.endswith("pinned")):
+        values = [r[name] for r in rounds]
+        ratios = [r[name] / r[PLAIN] for r in rounds]
+        print(f"  {name:<52} {statistics.median(values):>9,.0f} records/s  {spread(values)}  "
+              f"/ plain loop {statistics.median(ratios):.2f} {spread(ratios, '.2f')}")
 
 
-def faust_copy(settings: NormaliserSettings, count: int, log_dir: Path) -> float:
-    """A faust agent copying the bytes (bench/_faust_copy.py): faust's own floor."""
-    port = free_port()
-    app_id = f"bench-copy-{uuid.uuid4().hex[:6]}"
-    env = {"BENCH_BOOTSTRAP": settings.kafka_bootstrap, "BENCH_APP_ID": app_id, "BENCH_METRICS_PORT": str(port),
-           "BENCH_SOURCES": ",".join(source_topics(settings, ITEM)),
-           "BENCH_SINK": f"{settings.topic_prefix}.bench.faust-copy"}
-    return measured_worker("bench._faust_copy", env, port, count, log_dir / f"{app_id}.log")
-
-
-def measured_worker(module: str, env: dict[str, str], port: int, count: int, log_path: Path) -> float:
-    """Run ``python -m module``; records/s between its first and its ``count``-th processed record."""
-    worker = start_component(module, module, env, log_path)
-    try:
-        first_count, first_time = 0.0, 0.0
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            now, done = time.perf_counter(), processed(port)
-            if done and not first_time:
-                first_count, first_time = done, now
-            if done >= count:
-                return (count - first_count) / (now - first_time)
-            if not worker.alive():
-                raise RuntimeError(f"{module} exited; see {log_path}")
-            time.sleep(0.1)
-        raise RuntimeError(f"{module} did not process {count} records in 600 s; see {log_path}")
-    finally:
-        worker.stop(timeout=20)
+def print_round(number: int, rates: dict[str, float]) -> None:
+    print(f"  round {number} (load average {os.getloadavg()[0]:.1f}): "
+          + ", ".join(f"{name} {rate:,.0f}/s" for name, rate in rates.items())
+          + f"; ratio normaliser as deployed / plain loop {rates[DEPLOYED] / rates[PLAIN]:.2f}", flush=True)
 
 
 def main() -> None:
@@ -198,41 +140,24 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--bad-share", type=float, default=0.05)
+    parser.add_argument("--intervals", default="0.01,0.02,0.05,0.1,1.0",
+                        help="commit intervals (seconds, comma-separated) to run the normaliser with")
+    parser.add_argument("--dedup-off", action="store_true", help="also run the normaliser without deduplication")
     args = parser.parse_args()
-    log_dir = Path(tempfile.mkdtemp(prefix="govbus-bench-normaliser-"))
+    runs = variants(sorted({float(v) for v in args.intervals.split(",")}), args.dedup_off)
+    directory = Path(tempfile.mkdtemp(prefix="govbus-bench-normaliser-"))
+    prefix = f"govbus.bench-{uuid.uuid4().hex[:6]}"
     with platform() as (bootstrap, registry_url):
-        prefix = f"govbus.bench-{uuid.uuid4().hex[:6]}"
-        settings = NormaliserSettings(kafka_bootstrap=bootstrap, registry_url=registry_url, topic_prefix=prefix,
-                                      normaliser_items=(ITEM,), normaliser_partitions=PARTITIONS)
-        ensure_normaliser_topics(settings)
-        ensure_topics(bootstrap, [TopicSpec(f"{prefix}.bench.{name}", PARTITIONS)
-                                  for name in ("raw-canonical", "raw-dead-letter", "byte-copy", "faust-copy")])
-        started = time.perf_counter()
-        preload(bootstrap, registry_url, prefix, args.records, args.bad_share)
-        print(f"{args.records:,} {ITEM} events in 3 dialects ({args.bad_share:.0%} invalid) on "
-              f"{PARTITIONS} partitions each, loaded in {time.perf_counter() - started:.1f} s; logs in {log_dir}")
-        topics = source_topics(settings, ITEM)
-        rates: dict[str, list[float]] = {"faust normaliser": [], "raw pipe": [], "byte copy": [],
-                                         "faust normaliser, no dedup": [], "faust byte copy": []}
-        for round_number in range(1, args.rounds + 1):
-            rates["byte copy"].append(consume_produce(bootstrap, topics, args.records, copy_route(prefix)))
-            rates["raw pipe"].append(consume_produce(bootstrap, topics, args.records,
-                                                     normalising_route(settings, prefix)))
-            rates["faust normaliser"].append(faust_normaliser(settings, args.records, log_dir))
-            rates["faust normaliser, no dedup"].append(faust_normaliser(settings, args.records, log_dir, dedup=False))
-            rates["faust byte copy"].append(faust_copy(settings, args.records, log_dir))
-            print(f"  round {round_number}: " + ", ".join(f"{name} {r[-1]:,.0f}/s" for name, r in rates.items()),
-                  flush=True)
-        median = {name: statistics.median(r) for name, r in rates.items()}
-        for name, rate in median.items():
-            print(f"  {name:<52} {rate:>10,.0f} records/s (median of {args.rounds})")
-        print(f"ratio faust normaliser / raw pipe:  {median['faust normaliser'] / median['raw pipe']:.2f} "
-              "(target >= 0.5)")
-        print(f"ratio faust normaliser / byte copy: {median['faust normaliser'] / median['byte copy']:.2f}")
-        print(f"ratio raw pipe / byte copy:         {median['raw pipe'] / median['byte copy']:.2f}")
-        print(f"ratio faust byte copy / byte copy:  {median['faust byte copy'] / median['byte copy']:.2f} "
-              "(faust's own cost, no work at all)")
-        print(f"ratio faust normaliser / faust byte copy: {median['faust normaliser'] / median['faust byte copy']:.2f}")
+        try:
+            settings = prepare(bootstrap, registry_url, prefix, args.records, args.bad_share)
+            print(f"worker logs and state in {directory}")
+            rounds = []
+            for number in range(1, args.rounds + 1):
+                rounds.append(one_round(settings, args.records, runs, directory))
+                print_round(number, rounds[-1])
+            report(rounds)
+        finally:
+            print(f"deleted the {delete_topics(bootstrap, [prefix])} topics of {prefix}")
 
 
 if __name__ == "__main__":

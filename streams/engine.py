@@ -16,11 +16,12 @@ guarantees rest on:
    read_committed``, so a processor downstream of another one sees only committed records.
 3. **Commit interval**: a read_committed reader sees a record only when its transaction commits,
    so the interval bounds publish-to-output latency from below, and each commit costs a few
-   round trips to the broker (about 8 ms here, during which nothing is processed).
+   round trips to the broker (p50 6 ms here, more when the broker is short of CPU; nothing is
+   processed meanwhile).
    ``GOVBUS_STREAMS_COMMIT_INTERVAL`` (default 0.02 s) keeps the p99 publish-to-canonical latency
-   under 50 ms at 2,000 events/s here. While the worker is behind (during the last transaction
-   it waited for input less than ``GOVBUS_STREAMS_BACKLOG_IDLE_SHARE`` of the time: records were
-   always ready) their latency is the backlog's anyway, so the next transaction runs for
+   under 50 ms at 2,000 events/s on a quiet machine. While the worker is behind (for five
+   transactions in a row it waited for input less than ``GOVBUS_STREAMS_BACKLOG_IDLE_SHARE`` of the
+   time: records were always ready) their latency is the backlog's anyway, so the next transaction runs for
    ``GOVBUS_STREAMS_BACKLOG_COMMIT_INTERVAL`` (default 0.5 s) instead: a catching-up worker does
    not spend a third of its time committing (:class:`CommitPacer`). ``bench/bench_normaliser``
    prints what each interval costs.
@@ -254,12 +255,17 @@ class PartitionLag(Collector):
 class CommitPacer:
     """Sets how long the next transaction runs: the commit interval, or the backlog interval while behind.
 
-    "Behind" is measured without a broker request: the share of the last transaction's time the
-    worker spent waiting in the consumer's poll for input. A caught-up worker waits for each next
-    record (at 2,000 events/s here about half of its time); one with a backlog finds records ready
-    and hardly waits. Quix builds each checkpoint (one transaction) with the processing context's
-    ``commit_interval``; :meth:`pace` runs after each commit, before the next checkpoint is built.
+    "Behind" is measured without a broker request: the share of a transaction's time the worker
+    spent waiting in the consumer's poll for input. A caught-up worker waits for each next record;
+    one with a backlog finds records ready and hardly waits. One short transaction can hardly wait
+    by chance (seen: 5 of 70 transactions of a caught-up worker at 300 events/s), so the worker is
+    behind only after :data:`BUSY_TRANSACTIONS` such transactions in a row, and caught up again
+    after the first one that waited. Quix builds each checkpoint (one transaction) with the
+    processing context's ``commit_interval``; :meth:`pace` runs after each commit, before the next
+    checkpoint is built.
     """
+
+    BUSY_TRANSACTIONS = 5
 
     def __init__(self, app: Application, settings: EngineSettings, clock: Callable[[], float] = time.perf_counter
                  ) -> None:
@@ -270,6 +276,7 @@ class CommitPacer:
         self._clock = clock
         self._since = clock()
         self._waited = 0.0
+        self._busy_in_a_row = 0
         consumer = app._consumer
         poll_row = consumer.poll_row
 
@@ -287,7 +294,9 @@ class CommitPacer:
         now = self._clock()
         elapsed, waited = now - self._since, self._waited
         self._since, self._waited = now, 0.0
-        behind = elapsed > 0 and waited < self._idle_share * elapsed
+        busy = elapsed > 0 and waited < self._idle_share * elapsed
+        self._busy_in_a_row = self._busy_in_a_row + 1 if busy else 0
+        behind = self._busy_in_a_row >= self.BUSY_TRANSACTIONS
         interval = self._backlog_interval if behind else self._interval
         self._context.commit_interval = interval
         return interval

@@ -239,17 +239,24 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str,
 
 
 def wait_all_committed(settings: NormaliserSettings, run: NormaliserRun, timeout: float) -> float:
-    """Wait until the group committed every message of the source topics (all input consumed)."""
+    """Wait until the group committed every message of the source topics (all input consumed), and no
+    transaction is open on the output topics: a killed worker's stays open until the broker aborts it
+    (transaction timeout, then the broker's abort sweep), and read_committed readers see nothing after
+    its first record until then, the survivor's committed outputs included."""
     behind: dict[tuple[str, int], int] = {}
+    open_records = 0
     topics = source_topics(settings.topic_prefix, settings.normaliser_items)
+    outputs = output_topics(settings.topic_prefix, settings.normaliser_items)
 
     def done() -> bool:
-        nonlocal behind
+        nonlocal behind, open_records
         behind = uncommitted(settings.kafka_bootstrap, settings.normaliser_app_id, topics)
-        return not behind
+        open_records = after_open_transactions(settings.kafka_bootstrap, outputs) if not behind else -1
+        return not behind and open_records == 0
 
-    return wait_for(done, timeout, f"group {settings.normaliser_app_id} to commit all its input",
-                    lambda: f"behind: {sum(behind.values())} in {sorted(behind)[:6]}", run, interval=0.5)
+    return wait_for(done, timeout, f"group {settings.normaliser_app_id} to commit all its input, no transaction open",
+                    lambda: f"behind: {sum(behind.values())} in {sorted(behind)[:6]}; records after an open "
+                            f"transaction: {open_records}", run, interval=0.5)
 
 
 # -- the traffic -----------------------------------------------------------------------------------------------

@@ -48,16 +48,29 @@ def test_the_pacer_commits_often_when_caught_up_and_seldom_while_behind() -> Non
                                              streams_backlog_idle_share=0.1)
     _transaction(consumer, clock, polls=40, wait=0.0003, work=0.0002)  # waits 60 % of the time: caught up
     assert pacer.pace() == 0.02 and context.commit_interval == 0.02
-    _transaction(consumer, clock, polls=2000, wait=0.00001, work=0.00025)  # records always ready: behind
-    assert pacer.pace() == 0.5 and context.commit_interval == 0.5
+    for _ in range(CommitPacer.BUSY_TRANSACTIONS - 1):  # records always ready, but not for long yet
+        _transaction(consumer, clock, polls=80, wait=0.00001, work=0.00025)
+        assert pacer.pace() == 0.02
+    _transaction(consumer, clock, polls=80, wait=0.00001, work=0.00025)
+    assert pacer.pace() == 0.5 and context.commit_interval == 0.5, "busy transactions in a row: behind"
     _transaction(consumer, clock, polls=10, wait=0.002, work=0.0002)
     assert pacer.pace() == 0.02, "caught up again: back to the short interval"
 
 
+def test_one_busy_transaction_of_a_caught_up_worker_does_not_make_it_behind() -> None:
+    pacer, _, consumer, clock = _pacer(streams_commit_interval=0.02, streams_backlog_commit_interval=0.5)
+    for _ in range(20):
+        _transaction(consumer, clock, polls=60, wait=0.00001, work=0.0005)  # a short run without waiting
+        assert pacer.pace() == 0.02
+        _transaction(consumer, clock, polls=20, wait=0.001, work=0.0002)
+        assert pacer.pace() == 0.02
+
+
 def test_a_backlog_interval_below_the_commit_interval_never_shortens_it() -> None:
     pacer, _, consumer, clock = _pacer(streams_commit_interval=0.2, streams_backlog_commit_interval=0.05)
-    _transaction(consumer, clock, polls=100, wait=0.0, work=0.001)
-    assert pacer.pace() == 0.2
+    for _ in range(CommitPacer.BUSY_TRANSACTIONS + 1):
+        _transaction(consumer, clock, polls=100, wait=0.0, work=0.001)
+        assert pacer.pace() == 0.2
 
 
 @dataclass
