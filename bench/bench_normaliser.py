@@ -18,8 +18,8 @@ equal parts, about 5 % of them invalid) are produced once to the normaliser's th
   between the first scrape that shows a processed record and the last one before the N-th
   (``bench/_workers.py``), so its start-up (topics, group join, recovery) is excluded. It runs
   - **as deployed** (the baseline's comparison, target >= 0.8): commit interval 0.02 s, and the
-    engine's commit pacer at its default: 0.5 s per transaction while more than
-    ``GOVBUS_STREAMS_BACKLOG_RECORDS`` (1,000) wait, as they do here for all but the last ones;
+    engine's commit pacer at its default: 0.5 s per transaction while the worker is behind
+    (``streams.engine.CommitPacer``), as it is here for all but the last records;
   - at each commit interval of ``--intervals`` **pinned** (``GOVBUS_STREAMS_COMMIT_INTERVAL`` and
     ``GOVBUS_STREAMS_BACKLOG_COMMIT_INTERVAL`` both set to it, so the pacer does not change it):
     what each interval costs in throughput; 0.02 s pinned is the worker that commits every 0.02 s

@@ -8,7 +8,8 @@
   to one topic (acks=all, idempotence on, no transactions; ``bench/_pipes.py``): events/s from its
   first message read to its last one acknowledged;
 - profile builder: ``python -m streams.profiles`` (exactly-once, commits as deployed: every 0.02 s,
-  every 0.5 s while more than 1,000 records wait, as they do here; a new app id and state directory
+  every 0.5 s while the worker is behind (records always ready for five transactions in a row), as
+  it is here; a new app id and state directory
   per round, so it starts from the beginning) re-keying the events
   through its repartition topics and building both profiles in its state stores. Its repartition
   and profile topics are created here first with ``message.timestamp.type=LogAppendTime`` (Quix
