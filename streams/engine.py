@@ -17,14 +17,14 @@ guarantees rest on:
 3. **Commit interval**: a read_committed reader sees a record only when its transaction commits,
    so the interval bounds publish-to-output latency from below, and each commit costs a few
    round trips to the broker (p50 6 ms here, more when the broker is short of CPU; nothing is
-   processed meanwhile).
-   ``GOVBUS_STREAMS_COMMIT_INTERVAL`` (default 0.02 s) keeps the p99 publish-to-canonical latency
-   under 50 ms at 2,000 events/s on a quiet machine. While the worker is behind (for five
-   transactions in a row it waited for input less than ``GOVBUS_STREAMS_BACKLOG_IDLE_SHARE`` of the
-   time: records were always ready) their latency is the backlog's anyway, so the next transaction runs for
-   ``GOVBUS_STREAMS_BACKLOG_COMMIT_INTERVAL`` (default 0.5 s) instead: a catching-up worker does
-   not spend a third of its time committing (:class:`CommitPacer`). ``bench/bench_normaliser``
-   prints what each interval costs.
+   processed meanwhile). ``GOVBUS_STREAMS_COMMIT_INTERVAL`` (default 0.02 s) is chosen for
+   latency: a record waits at most one interval plus a commit, when the worker keeps up with its
+   input (target p99 <= 50 ms publish-to-canonical; ``bench/bench_latency`` measures it). While
+   the worker is behind (for five transactions in a row it waited for input less than
+   ``GOVBUS_STREAMS_BACKLOG_IDLE_SHARE`` of the time: records were always ready) their latency is
+   the backlog's anyway, so the next transaction runs for ``GOVBUS_STREAMS_BACKLOG_COMMIT_INTERVAL``
+   (default 0.5 s) instead: a catching-up worker does not spend a third of its time committing
+   (:class:`CommitPacer`). ``bench/bench_normaliser`` prints what each interval costs.
 4. **Metrics** (:class:`EngineMetrics`): transaction commits and aborts, and consumer lag per input
    partition computed when /metrics is scraped.
 
