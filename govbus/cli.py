@@ -183,13 +183,15 @@ def topics() -> None:
 
 
 @topics.command("sync")
-@click.option("--partitions", default=3, show_default=True, type=click.IntRange(1, 1000),
-              help="Partitions of each topic created now (existing topics are left as they are).")
+@click.option("--partitions", default=None, type=click.IntRange(1, 1000),
+              help="Partitions of each topic created now [default: 3 for the catalogue's topics, "
+                   "GOVBUS_NORMALISER_PARTITIONS / GOVBUS_PROFILES_PARTITIONS for the processors']. Existing "
+                   "catalogue topics are left as they are; a processor topic with another count is refused.")
 @click.option("--processors/--catalogue-only", default=True, show_default=True,
               help="Also create the stream processors' topics: dialect topics, state changelogs, the profile "
                    "builder's repartition and profile topics (GOVBUS_NORMALISER_* / GOVBUS_PROFILES_* apply).")
 @reports_errors
-def topics_sync(partitions: int, processors: bool) -> None:
+def topics_sync(partitions: int | None, processors: bool) -> None:
     """Create every item's department, canonical and dead-letter topics (GOVBUS_TOPIC_PREFIX applies),
     and the stream processors' own topics."""
     from govbus.catalogue_topics import sync_topics
@@ -199,10 +201,10 @@ def topics_sync(partitions: int, processors: bool) -> None:
     from schemas.catalogue import load_catalogue
 
     names = sync_topics(ClientSettings().kafka_bootstrap, load_catalogue().items(), TopicSettings().topic_prefix,
-                        partitions)
+                        partitions or 3)
     if processors:
         names = list(dict.fromkeys([*names, *sync_processor_topics(partitions)]))
-    console.print(f"{len(names)} topics ready ({partitions} partitions for new ones)")
+    console.print(f"{len(names)} topics ready")
 
 
 @main.command("publish")

@@ -116,7 +116,8 @@ def retry_early_seeks(consumer: Any, clock: Callable[[], float] = time.monotonic
             try:
                 return seek(partition)
             except KafkaException as error:
-                if error.args[0].code() != KafkaError._STATE or clock() > deadline:
+                refused = isinstance(error.args[0], KafkaError) and error.args[0].code() == KafkaError._STATE
+                if not refused or clock() > deadline:
                     raise
                 log.info("seek refused before the partition's fetcher started; retrying",
                          extra={"topic": partition.topic, "partition": partition.partition})
@@ -237,8 +238,9 @@ class PartitionLag(Collector):
         yield family
 
     def _measure(self) -> dict[tuple[str, int], int]:
-        if self.consumer is None:
-            return {}
+        # Quix creates its librdkafka consumer on first use, without a lock: leave that to the main thread
+        if self.consumer is None or getattr(self.consumer, "_inner_consumer", True) is None:
+            return self._last
         try:
             assigned = [tp for tp in self.consumer.assignment() if not tp.topic.startswith("changelog__")]
             lags = {}

@@ -101,21 +101,26 @@ class NormaliseStep:
         self._processed.inc()
         context = message_context()
         decoded = self._decode(value, context.topic)
+        dedup, scope = self._dedup, self._dedup_scope(key, state)
         outputs: list[Output] = []
-        if isinstance(decoded, Decoded) and self._is_duplicate(decoded, key, state):
+        if isinstance(decoded, Decoded) and dedup is not None and scope is not None and dedup.seen(scope,
+                                                                                                 decoded.event_id):
             self._deduplicated.inc()
             log.info("duplicate event dropped", extra={"event_id": decoded.event_id, "topic": context.topic,
                                                        "partition": context.partition, "offset": context.offset})
         else:
             outcome = self._normaliser.normalise(decoded) if isinstance(decoded, Decoded) else decoded
             outputs.append(self._output(outcome, key, value, context))
-            if isinstance(decoded, Decoded) and self._dedup is not None and state is not None:
-                self._dedup.mark(state, decoded.event_id)
+            if isinstance(decoded, Decoded) and dedup is not None and scope is not None:
+                dedup.mark(scope, decoded.event_id)
         self._latency.observe(time.perf_counter() - started)
         return outputs
 
-    def _is_duplicate(self, decoded: Decoded, key: bytes | None, state: KeyState | None) -> bool:
-        return self._dedup is not None and state is not None and self._dedup.seen(state, decoded.event_id)
+    @staticmethod
+    def _dedup_scope(key: bytes | None, state: KeyState | None) -> KeyState | None:
+        """Where this message's event id is looked up: its key's state; None for a keyless message (state is
+        scoped by key, and every keyless message of the partition would share one scope)."""
+        return state if key is not None else None
 
     def _output(self, outcome: Accepted | Rejected, key: bytes | None, value: bytes | None, context: Any) -> Output:
         if isinstance(outcome, Accepted):

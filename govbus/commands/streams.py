@@ -47,14 +47,17 @@ def create_topics(items: str | None, console: Console) -> None:
     console.print(f"{len(specs)} topics ready for the normaliser ({settings.kafka_bootstrap})")
 
 
-def sync_processor_topics(partitions: int) -> list[str]:
-    """Create the normaliser's and the profile builder's topics with ``partitions`` each (settings from
-    GOVBUS_*); return their names. Both refuse existing topics with another partition count."""
+def sync_processor_topics(partitions: int | None) -> list[str]:
+    """Create the normaliser's and the profile builder's topics (settings from GOVBUS_*; ``partitions``, when
+    given, instead of their partition settings); return their names. Both refuse existing topics with
+    another partition count."""
     from streams.normalising.topics import ensure_normaliser_topics
     from streams.profiles.topology import ProfileSettings, ensure_profile_topics
 
-    normaliser = ensure_normaliser_topics(NormaliserSettings(normaliser_partitions=partitions))
-    profiles = ensure_profile_topics(ProfileSettings(profiles_partitions=partitions))
+    normaliser = ensure_normaliser_topics(
+        NormaliserSettings() if partitions is None else NormaliserSettings(normaliser_partitions=partitions))
+    profiles = ensure_profile_topics(
+        ProfileSettings() if partitions is None else ProfileSettings(profiles_partitions=partitions))
     return [spec.name for spec in (*normaliser, *profiles)]
 
 

@@ -7,7 +7,7 @@ committed exactly when its output is):
 - **Scope**: Quix scopes state by the message key, so an id is looked up among the events of the
   same source topic and key. A re-sent event must keep its Kafka key (the record key as the
   department spells it), which the Publisher SDK, the gateway and the outbox do; a message
-  without a key is not deduplicated.
+  without a key is not deduplicated (all keyless messages would share one scope).
 - **Window**: each id is stored with an event-time TTL of ``W`` =
   ``GOVBUS_NORMALISER_DEDUP_WINDOW_SECONDS`` (default one hour) from the message's Kafka
   timestamp: a re-send within ``W`` of the first is dropped, a later one is handled again

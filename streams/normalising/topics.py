@@ -6,8 +6,8 @@ department topic, each local dialect topic, the canonical topic and the dead-let
 (``changelog__<app id>--<source topic>--default``, Quix Streams' name for it), all with
 ``normaliser_partitions``.
 
-:func:`ensure_normaliser_topics` creates what is missing and refuses, naming them, topics that
-exist with another partition count.
+:func:`ensure_normaliser_topics` refuses, naming them, topics that exist with another partition
+count (before it creates anything), then creates what is missing.
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ def normaliser_topics(settings: NormaliserSettings) -> list[TopicSpec]:
 def ensure_normaliser_topics(settings: NormaliserSettings, timeout: float = 30.0) -> list[TopicSpec]:
     """Create the missing topics; :class:`ConfigurationError` if any exists with another partition count."""
     specs = normaliser_topics(settings)
-    ensure_topics(settings.kafka_bootstrap, specs, timeout=timeout)
     metadata = AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).list_topics(timeout=timeout).topics
     wrong = [f"{spec.name} ({len(metadata[spec.name].partitions)})" for spec in specs
              if spec.name in metadata and len(metadata[spec.name].partitions) != spec.partitions]
@@ -53,4 +52,5 @@ def ensure_normaliser_topics(settings: NormaliserSettings, timeout: float = 30.0
             f"these topics exist with another partition count: {', '.join(wrong)}; the normaliser expects "
             f"{settings.normaliser_partitions} on every source and output topic: set GOVBUS_NORMALISER_PARTITIONS "
             "to match, or recreate them")
+    ensure_topics(settings.kafka_bootstrap, specs, timeout=timeout)
     return specs

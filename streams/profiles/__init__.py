@@ -1,4 +1,4 @@
-"""Profiles: canonical items joined around one identifier, on faust tables (faust has no join).
+"""Profiles: canonical items joined around one identifier, on state stores joined through a repartition topic.
 
 Two profiles, each written to a compacted topic ``<prefix>.profile.<name>`` with its own schema
 (``schemas/catalogue/profiles/``), keyed by its identifier:

@@ -10,7 +10,7 @@ whether the record is now in that profile (``remove=False``) or no longer is (``
 - Any **other** item: the record goes to the key in its ``anchor_field``; a record whose anchor
   field is null (a tax certificate of an individual, a title held by an organisation) goes to no
   profile of that kind. A DELETE carries no record, so the re-keyer keeps, per record key, every
-  profile key the record was ever forwarded to (its *history*, a faust table); a DELETE is a
+  profile key the record was ever forwarded to (its *history*, in the re-key step's state store); a DELETE is a
   removal at each of them, and when a record's anchor field changes (a corrected subject) it
   is a removal at the old keys and the record at the new one.
 

@@ -1,6 +1,6 @@
 """The pure part of a profile: its state, how one change updates it, and the profile it shows.
 
-No Kafka here: the faust agents in :mod:`streams.profiles.app` call these functions, and the
+No Kafka here: the steps in :mod:`streams.profiles.app` call these functions, and the
 unit tests call them directly.
 
 **State** of one profile key is a JSON-native dict (it is the table value, written to the

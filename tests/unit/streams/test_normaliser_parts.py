@@ -228,3 +228,11 @@ def test_schema_of_each_local_topic_is_json_serialisable() -> None:
     for item in ITEMS:
         for dialect in dialects_for(item):
             json.dumps(dialect.event_schema(), ensure_ascii=False)
+
+
+def test_a_keyless_message_is_not_deduplicated_as_state_is_scoped_by_key() -> None:
+    from streams.normaliser import NormaliseStep
+
+    state = object()
+    assert NormaliseStep._dedup_scope(b"91330100MA27XXXX1A", state) is state  # type: ignore[arg-type]
+    assert NormaliseStep._dedup_scope(None, state) is None  # type: ignore[arg-type]
