@@ -58,11 +58,9 @@ from quixstreams.models.serializers import Serializer
 from quixstreams.state import State
 
 from govbus.settings import GovbusSettings
+from govbus.topic_reader import READ_COMMITTED
 
 log = logging.getLogger(__name__)
-
-READ_COMMITTED = {"isolation.level": "read_committed"}
-
 
 def _default_state_dir() -> Path:
     return Path.home() / ".govbus" / "state"
@@ -131,9 +129,11 @@ def changelog_topic(group: str, source: str, store: str = "default") -> str:
     return f"changelog__{group}--{source}--{store}"
 
 
-def build_application(settings: EngineSettings, bootstrap: str, group: str, loglevel: str = "INFO") -> Application:
+def build_application(settings: EngineSettings, bootstrap: str, group: str, collector: CollectorRegistry,
+                      processor: str, loglevel: str = "INFO") -> Application:
     """A Quix application with exactly-once processing for consumer group ``group`` (its state in
-    ``<streams_state_dir>/<group>``)."""
+    ``<streams_state_dir>/<group>``), its transactions counted and paced (:class:`EngineMetrics` on
+    ``collector``, labelled ``processor``; :class:`CommitPacer`)."""
     state_dir = settings.streams_state_dir
     state_dir.mkdir(parents=True, exist_ok=True)
     interval = settings.streams_commit_interval
@@ -162,6 +162,7 @@ def build_application(settings: EngineSettings, bootstrap: str, group: str, logl
         auto_create_topics=True,
     )
     retry_early_seeks(app._consumer)
+    EngineMetrics(collector, processor).instrument(app, CommitPacer(app, settings))
     return app
 
 
@@ -184,8 +185,8 @@ class EngineMetrics:
         """Count the application's transaction commits and aborts; read its consumer for lag; after
         each commit let ``pacer`` set the next transaction's length.
 
-        Quix has no hook for transaction outcomes, so its producer's two methods are wrapped
-        (a test checks that the counters move: an upgrade that renames them fails it).
+        Quix has no hook for transaction outcomes, so its producer's produce, commit and abort methods
+        are wrapped (a test checks that the counters move: an upgrade that renames them fails it).
         """
         producer = app._producer
         produce, commit, abort = producer.produce, producer.commit_transaction, producer.abort_transaction

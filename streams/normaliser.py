@@ -49,8 +49,6 @@ from schemas.catalogue import load_catalogue
 from streams.dead_letters import DeadLetter
 from streams.dialects import DIALECT_HEADER, dialects_for
 from streams.engine import (
-    CommitPacer,
-    EngineMetrics,
     KeyState,
     Output,
     apply_step,
@@ -154,9 +152,9 @@ class NormaliseStep:
 
 def build_app(settings: NormaliserSettings, collector: CollectorRegistry) -> Application:
     """The Quix application: one step per source topic of every item, outputs in the transaction."""
-    app = build_application(settings, settings.kafka_bootstrap, settings.normaliser_app_id, settings.log_level)
+    app = build_application(settings, settings.kafka_bootstrap, settings.normaliser_app_id, collector, "normaliser",
+                            settings.log_level)
     metrics = NormaliserMetrics(collector)
-    EngineMetrics(collector, "normaliser").instrument(app, CommitPacer(app, settings))
     registry = SchemaRegistryClient({"url": settings.registry_url})
     decoder = WireDecoder(registry)
     for item_name in settings.normaliser_items:

@@ -43,8 +43,6 @@ from govbus.serde import WireDecoder, WireEncoder
 from govbus.topic_names import value_subject
 from schemas.catalogue.profiles import HEADER_CAUSED_BY, HEADER_EVENT_ID, ProfileDefinition
 from streams.engine import (
-    CommitPacer,
-    EngineMetrics,
     KeyState,
     Output,
     apply_step,
@@ -237,8 +235,8 @@ def build_app(settings: ProfileSettings, collector: CollectorRegistry,
     metrics = ProfileMetrics(collector)
     registry = registry or SchemaRegistryClient({"url": settings.registry_url})
     decoder = WireDecoder(registry)
-    app = build_application(settings, settings.kafka_bootstrap, settings.profiles_app_id, settings.log_level)
-    EngineMetrics(collector, "profiles").instrument(app, CommitPacer(app, settings))
+    app = build_application(settings, settings.kafka_bootstrap, settings.profiles_app_id, collector, "profiles",
+                            settings.log_level)
     if settings.profiles_rekey:
         history_items = set(topology.history_items())
         for item in topology.source_items():

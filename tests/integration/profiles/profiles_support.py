@@ -17,6 +17,7 @@ import httpx
 from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
+from kafka_offsets import end_offsets
 from prometheus_client.parser import text_string_to_metric_families
 
 from govbus.platform.components import Component, start_component
@@ -107,23 +108,6 @@ def kill9(worker: Component) -> None:
     """SIGKILL the worker's process group: no shutdown, no flush, no commit."""
     kill_process(worker.pid, timeout=10)
     assert not is_alive(worker.pid), "the worker survived SIGKILL"
-
-
-def end_offsets(bootstrap: str, topics: Iterable[str],
-                isolation: str = "read_uncommitted") -> dict[tuple[str, int], int]:
-    """The end offset of every partition of ``topics``: its high watermark, or with ``read_committed`` its
-    last stable offset (before the first record of a transaction still open, e.g. a killed writer's)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"ends-{uuid.uuid4().hex}",
-                         "isolation.level": isolation})
-    try:
-        ends: dict[tuple[str, int], int] = {}
-        for topic in topics:
-            for partition in consumer.list_topics(topic, timeout=10).topics[topic].partitions:
-                ends[(topic, partition)] = consumer.get_watermark_offsets(TopicPartition(topic, partition),
-                                                                          timeout=10)[1]
-        return ends
-    finally:
-        consumer.close()
 
 
 def committed_lag(bootstrap: str, group: str, topics: list[str]) -> dict[tuple[str, int], int]:

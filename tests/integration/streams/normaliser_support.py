@@ -20,6 +20,7 @@ import httpx
 from confluent_kafka import Consumer, ConsumerGroupState, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
+from kafka_offsets import end_offsets
 from prometheus_client.parser import text_string_to_metric_families
 
 from govbus.platform.components import Component
@@ -171,24 +172,6 @@ def uncommitted(bootstrap: str, group: str, topics: Iterable[str]) -> dict[tuple
             if end > max(tp.offset, 0):
                 behind[(tp.topic, tp.partition)] = end - max(tp.offset, 0)
         return behind
-    finally:
-        consumer.close()
-
-
-def end_offsets(bootstrap: str, topics: Iterable[str], isolation: str = "read_uncommitted"
-                ) -> dict[tuple[str, int], int]:
-    """The end offset of every partition of ``topics``: the high watermark (``read_uncommitted``: open and
-    aborted transactions included), or the last stable offset (``read_committed``: before the first record of
-    a transaction still open)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"ends-{uuid.uuid4().hex}",
-                         "isolation.level": isolation})
-    try:
-        ends: dict[tuple[str, int], int] = {}
-        for topic in topics:
-            for partition in consumer.list_topics(topic, timeout=10).topics[topic].partitions:
-                ends[(topic, partition)] = consumer.get_watermark_offsets(TopicPartition(topic, partition),
-                                                                          timeout=10)[1]
-        return ends
     finally:
         consumer.close()
 
