@@ -54,7 +54,6 @@ from pydantic import Field
 from quixstreams import Application
 from quixstreams.dataframe import StreamingDataFrame
 from quixstreams.models import Topic
-from quixstreams.models.serializers import Serializer
 from quixstreams.state import State
 
 from govbus.settings import GovbusSettings
@@ -332,13 +331,6 @@ class Output:
     headers: list[tuple[str, bytes]]
 
 
-class OutputValue(Serializer):
-    """Serialises an :class:`Output` to its ready bytes (the step encoded them already)."""
-
-    def __call__(self, value: Output, ctx: Any = None) -> bytes | None:  # type: ignore[override]
-        return value.value
-
-
 KeyState = State[str, Any]
 """The state of the current message's key (Quix scopes a step's store by message key)."""
 
@@ -350,29 +342,25 @@ class Step(Protocol):
                  state: KeyState | None = None) -> list[Output]: ...
 
 
-def apply_step(stream: StreamingDataFrame, step: Step, *, stateful: bool) -> StreamingDataFrame:
-    """``stream`` with ``step`` applied to each message: a stream of the :class:`Output` values it returns."""
-    if stateful:
-        return stream.apply(step, stateful=True, metadata=True, expand=True)
-    return stream.apply(step, metadata=True, expand=True)
+def write_step(app: Application, stream: StreamingDataFrame, step: Step, *, stateful: bool) -> None:
+    """Run ``step`` on each message of ``stream`` and produce every :class:`Output` it returns, in the
+    application's transaction, with the input message's timestamp (as Quix's ``to_topic`` would).
 
-
-def write_outputs(app: Application, outputs: StreamingDataFrame, topic_names: Iterable[str]) -> None:
-    """Produce every :class:`Output` of ``outputs`` to its topic, in the application's transaction.
-
-    ``outputs`` holds Output values (a step applied with ``expand=True`` returns a list of them);
-    each goes to the topic it names (one of ``topic_names``), with its own key and headers.
+    The step's outputs are ready bytes for topics the processor created first, so they go straight to
+    the application's transactional producer: Quix's output chain (``expand``, ``set_headers``,
+    ``to_topic`` and its serialisers) cost as much per message as the profile builder's own state
+    look-ups (``bench/bench_profiles``).
     """
-    topics = {name: app.topic(name, key_serializer="bytes", value_serializer=OutputValue())
-              for name in dict.fromkeys(topic_names)}
+    producer = app._producer  # the transactional producer of the application's checkpoints
 
-    def topic_of(value: Output, key: Any, timestamp: int, headers: Any) -> Topic:
-        return topics[value.topic]
+    def produce_outputs(value: Any, key: Any, timestamp: int, headers: Any, state: KeyState | None = None) -> None:
+        for output in step(value, key, timestamp, headers, state):
+            producer.produce(output.topic, output.value, output.key, headers=output.headers, timestamp=timestamp)
 
-    def headers_of(value: Output, key: Any, timestamp: int, headers: Any) -> list[tuple[str, bytes]]:
-        return value.headers
-
-    outputs.set_headers(headers_of).to_topic(topic_of, key=lambda value: value.key)
+    if stateful:
+        stream.update(produce_outputs, stateful=True, metadata=True)
+    else:
+        stream.update(produce_outputs, metadata=True)
 
 
 def input_topic(app: Application, name: str) -> Topic:

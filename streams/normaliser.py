@@ -51,10 +51,9 @@ from streams.dialects import DIALECT_HEADER, dialects_for
 from streams.engine import (
     KeyState,
     Output,
-    apply_step,
     build_application,
     input_topic,
-    write_outputs,
+    write_step,
 )
 from streams.engine import run_worker as run_engine_worker
 from streams.normalising.dedup import EventIdWindow
@@ -159,12 +158,9 @@ def build_app(settings: NormaliserSettings, collector: CollectorRegistry) -> App
     decoder = WireDecoder(registry)
     for item_name in settings.normaliser_items:
         normaliser = item_normaliser(settings, item_name, registry, decoder)
-        prefix = settings.topic_prefix
-        outputs = [canonical_topic(item_name, prefix), dead_letter_topic(item_name, prefix)]
         for source in normaliser.topics:
             step = NormaliseStep(normaliser, source, settings, metrics)
-            stream = app.dataframe(input_topic(app, source))
-            write_outputs(app, apply_step(stream, step, stateful=settings.normaliser_dedup), outputs)
+            write_step(app, app.dataframe(input_topic(app, source)), step, stateful=settings.normaliser_dedup)
     return app
 
 

@@ -45,10 +45,9 @@ from schemas.catalogue.profiles import HEADER_CAUSED_BY, HEADER_EVENT_ID, Profil
 from streams.engine import (
     KeyState,
     Output,
-    apply_step,
     build_application,
     input_topic,
-    write_outputs,
+    write_step,
 )
 from streams.profiles.metrics import ProfileMetrics
 from streams.profiles.routing import Forward, History, Route, route, routes_for
@@ -58,7 +57,6 @@ from streams.profiles.state import (
     Emit,
     State,
     apply_change,
-    avro_native,
     profile_content,
     profile_event,
     profile_event_id,
@@ -145,10 +143,10 @@ class ProfileBuilder:
         if side not in {s.side for s in self.definition.sides}:
             raise DecodeError(f"profile {self.definition.name!r} has no side {side!r}")
         envelope = self._decoder.decode(value).value
-        record = None if remove or envelope.get("record") is None else avro_native(envelope["record"])
+        record = None if remove else envelope.get("record")  # Avro-native already: see build_app's decoder
         operation = "REMOVE" if remove and envelope["operation"] != "DELETE" else str(envelope["operation"])
         cause = Cause(str(envelope["event_id"]), str(envelope["data_item"]), operation, str(envelope["record_key"]),
-                      avro_native(envelope["occurred_at"]))
+                      int(envelope["occurred_at"]))
         return Change(side, str(envelope["record_key"]), version, record), cause
 
     def output(self, key: str, state: State, emit: Emit, cause: Cause) -> ProfileOutput:
@@ -158,7 +156,7 @@ class ProfileBuilder:
             raise ValueError(f"no profile to emit for {key!r} without an anchor record")
         event_id = profile_event_id(self.definition.name, key, cause.event_id)
         headers: Headers = [(HEADER_EVENT_ID, event_id.encode()), (HEADER_CAUSED_BY, cause.event_id.encode())]
-        value = None if content is None else self._encoder.encode(profile_event(self.definition, content, cause))
+        value = None if content is None else self._encoder.encode(profile_event(content, cause, event_id))
         return ProfileOutput(value, headers, emit)
 
 
@@ -182,8 +180,8 @@ class RekeyStep:
             for forward in plan.forwards:
                 outputs.append(Output(self._topics[forward.profile], forward.key.encode(), value,
                                       Rekeyer.headers(forward, version)))
-                self._metrics.rekeyed.labels(item=self._rekeyer.item, profile=forward.profile,
-                                             action="remove" if forward.remove else "record").inc()
+                self._metrics.rekeyed_child(self._rekeyer.item, forward.profile,
+                                            "remove" if forward.remove else "record").inc()
             if plan.history is not None and state is not None:
                 state.set(HISTORY_KEY, plan.history)
         self._latency.observe(time.perf_counter() - started)
@@ -211,8 +209,7 @@ class BuildStep:
             return []
         assert state is not None, "the build step is stateful"
         outcome = apply_change(self._builder.definition, state.get(STATE_KEY) or {}, change)
-        self._metrics.inputs.labels(profile=self._profile, side=change.side,
-                                    outcome="applied" if outcome.applied else "stale").inc()
+        self._metrics.inputs_child(self._profile, change.side, "applied" if outcome.applied else "stale").inc()
         outputs: list[Output] = []
         if outcome.applied:
             state.set(STATE_KEY, outcome.state)
@@ -220,9 +217,9 @@ class BuildStep:
                 out = self._builder.output(key.decode(), outcome.state, outcome.emit, cause)
                 outputs.append(Output(self._output_topic, key, out.value, out.headers))
                 if outcome.emit is Emit.TOMBSTONE:
-                    self._metrics.tombstones.labels(profile=self._profile).inc()
+                    self._metrics.tombstones_child(self._profile).inc()
                 else:
-                    self._metrics.updates.labels(profile=self._profile, side=change.side).inc()
+                    self._metrics.updates_child(self._profile, change.side).inc()
         self._latency.observe(time.perf_counter() - started)
         return outputs
 
@@ -234,7 +231,9 @@ def build_app(settings: ProfileSettings, collector: CollectorRegistry,
     definitions = settings.definitions()
     metrics = ProfileMetrics(collector)
     registry = registry or SchemaRegistryClient({"url": settings.registry_url})
-    decoder = WireDecoder(registry)
+    # values as Avro stores them (dates as days, timestamps as epoch ms): what the state keeps and the
+    # profile encodes, with no datetime or UUID objects made and converted back per message
+    decoder = WireDecoder(registry, logical_types=False)
     app = build_application(settings, settings.kafka_bootstrap, settings.profiles_app_id, collector, "profiles",
                             settings.log_level)
     if settings.profiles_rekey:
@@ -242,13 +241,12 @@ def build_app(settings: ProfileSettings, collector: CollectorRegistry,
         for item in topology.source_items():
             rekey = RekeyStep(Rekeyer(item, routes_for(item, definitions), decoder, metrics), topology, metrics)
             stream = app.dataframe(input_topic(app, topology.canonical_topic(item)))
-            write_outputs(app, apply_step(stream, rekey, stateful=item in history_items),
-                          [topology.repartition_topic(d.name) for d in definitions])
+            write_step(app, stream, rekey, stateful=item in history_items)
     if settings.profiles_build:
         for definition in definitions:
             output = topology.output_topic(definition.name)
             encoder = WireEncoder(registry, value_subject(output), definition.schema)
             build = BuildStep(ProfileBuilder(definition, decoder, encoder), output, metrics)
             stream = app.dataframe(input_topic(app, topology.repartition_topic(definition.name)))
-            write_outputs(app, apply_step(stream, build, stateful=True), [output])
+            write_step(app, stream, build, stateful=True)
     return app

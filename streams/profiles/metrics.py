@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from govbus.metric_children import Children
+
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -39,3 +41,8 @@ class ProfileMetrics:
                                   ["profile"], registry=registry)
         self.latency = Histogram("govbus_profile_latency_seconds", "Time to handle one message, by step (seconds)",
                                  ["stage"], buckets=_LATENCY_BUCKETS, registry=registry)
+        # the children the steps count with, per message: each looked up once
+        self.rekeyed_child = Children(self.rekeyed)
+        self.inputs_child = Children(self.inputs)
+        self.updates_child = Children(self.updates)
+        self.tombstones_child = Children(self.tombstones)

@@ -145,11 +145,10 @@ def profile_event_id(profile: str, key: str, input_event_id: str) -> str:
     return str(uuid.uuid5(PROFILE_EVENT_NAMESPACE, f"{profile}|{key}|{input_event_id}"))
 
 
-def profile_event(definition: ProfileDefinition, content: Mapping[str, Any], cause: Cause) -> dict[str, Any]:
-    """The value written to the profile topic: ``content`` with its event id and cause."""
-    key = str(content[definition.key_field])
-    return {"event_id": profile_event_id(definition.name, key, cause.event_id), "caused_by": cause.to_avro(),
-            **content}
+def profile_event(content: Mapping[str, Any], cause: Cause, event_id: str) -> dict[str, Any]:
+    """The value written to the profile topic: ``content`` with its event id (:func:`profile_event_id` of its key
+    and ``cause``) and cause."""
+    return {"event_id": event_id, "caused_by": cause.to_avro(), **content}
 
 
 def avro_native(value: Any) -> Any:

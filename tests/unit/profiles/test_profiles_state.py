@@ -92,8 +92,9 @@ def test_event_ids_derive_from_profile_key_and_input_event() -> None:
     cause = Cause(input_id, "enterprise_registration", "UPSERT", "A", 0)
     content = profile_content(ENTERPRISE, "A", _apply({}, "registration", "A", 1, REG).state)
     assert content is not None
-    event = profile_event(ENTERPRISE, content, cause)
+    event = profile_event(content, cause, profile_event_id("enterprise", "A", input_id))
     assert event["event_id"] == profile_event_id("enterprise", "A", input_id)
+    assert event[ENTERPRISE.key_field] == "A"
     assert event["caused_by"]["event_id"] == input_id
 
 

@@ -11,7 +11,7 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from prometheus_client import CollectorRegistry
 
-from streams.engine import CommitPacer, EngineSettings, Output, OutputValue, PartitionLag, retry_early_seeks
+from streams.engine import CommitPacer, EngineSettings, PartitionLag, retry_early_seeks
 
 
 class FakePollingConsumer:
@@ -109,12 +109,6 @@ def _samples(lag: PartitionLag) -> dict[tuple[str, ...], float]:
     registry.register(lag)
     return {(s.labels["processor"], s.labels["topic"], s.labels["partition"]): s.value
             for family in registry.collect() for s in family.samples}
-
-
-def test_an_output_is_written_as_its_ready_bytes_and_a_none_value_is_a_tombstone() -> None:
-    serialise = OutputValue()
-    assert serialise(Output("t", b"k", b"\x00bytes", [])) == b"\x00bytes"
-    assert serialise(Output("t", b"k", None, [("h", b"v")])) is None
 
 
 class RefusingConsumer:

@@ -8,8 +8,7 @@ import random
 from typing import Any
 
 import pytest
-from confluent_kafka.schema_registry import Schema
-from confluent_kafka.schema_registry.error import SchemaRegistryError
+from memory_registry import MemoryRegistry
 from prometheus_client import CollectorRegistry
 
 from govbus.exceptions import RegistryError, UnknownDataItemError
@@ -22,28 +21,6 @@ from streams.normalising.settings import NormaliserSettings
 from streams.normalising.topics import normaliser_topics
 
 PREFIX = "govbus.unit"
-
-
-class MemoryRegistry:
-    """The two registry calls WireEncoder and WireDecoder make, in memory."""
-
-    def __init__(self) -> None:
-        self.schemas: dict[int, str] = {}
-        self.down = False
-
-    def register_schema(self, subject: str, schema: Schema) -> int:
-        for schema_id, text in self.schemas.items():
-            if text == schema.schema_str:
-                return schema_id
-        self.schemas[len(self.schemas) + 1] = str(schema.schema_str)
-        return len(self.schemas)
-
-    def get_schema(self, schema_id: int) -> Schema:
-        if self.down:
-            raise SchemaRegistryError(503, 50300, "unavailable")
-        if schema_id not in self.schemas:
-            raise SchemaRegistryError(404, 40403, "Schema not found")
-        return Schema(self.schemas[schema_id], "AVRO")
 
 
 @pytest.fixture
