@@ -23,10 +23,9 @@ metric                                             labels     meaning
 
 from __future__ import annotations
 
-from typing import Any
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from govbus.metric_children import Children
 from streams.normalising.handler import Accepted, Rejected
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -51,24 +50,17 @@ class NormaliserMetrics:
                                     registry=registry)
         self.latency = Histogram("govbus_normaliser_latency_seconds", "Time to handle one record", ["item"],
                                  buckets=_LATENCY_BUCKETS, registry=registry)
-        self._children: dict[tuple[int, str, str], Any] = {}
+        self._canonical, self._changed = Children(self.canonical), Children(self.changed)
+        self._fixed, self._rejected = Children(self.fixed), Children(self.rejected)
         self.lag = Gauge("govbus_normaliser_consumer_lag", "High watermark minus committed offset, in records",
                          ["topic", "partition"], registry=registry)
 
     def accepted(self, item: str, outcome: Accepted) -> None:
-        self._child(self.canonical, item, outcome.dialect).inc()
+        self._canonical(item, outcome.dialect).inc()
         if outcome.fixes:
-            self._child(self.changed, item, outcome.dialect).inc()
+            self._changed(item, outcome.dialect).inc()
             for kind in {fix.kind for fix in outcome.fixes}:
-                self._child(self.fixed, item, kind).inc()
-
-    def _child(self, counter: Counter, item: str, label: str) -> Any:
-        """``counter.labels(item, label)``, looked up once (``labels()`` costs more than ``inc()``)."""
-        key = (id(counter), item, label)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = counter.labels(item, str(label))
-        return child
+                self._fixed(item, str(kind)).inc()
 
     def rejected_one(self, item: str, outcome: Rejected) -> None:
-        self.rejected.labels(item=item, stage=outcome.stage, rule=outcome.rule).inc()
+        self._rejected(item, outcome.stage, outcome.rule).inc()
