@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from confluent_kafka import KafkaError, KafkaException, TopicPartition
+from confluent_kafka import TopicPartition
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -58,6 +58,13 @@ from quixstreams.state import State
 
 from govbus.settings import GovbusSettings
 from govbus.topic_reader import READ_COMMITTED
+from streams.state_recovery import (
+    BROKER_ABORT_CHECK_SECONDS,
+    retry_early_seeks,
+    uncommitted_end,
+    wait_for_settled_changelogs,
+    worker_transactional_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,37 +99,6 @@ class EngineSettings(GovbusSettings):
     streams_metrics_host: str = Field(default="127.0.0.1", description="address /metrics listens on")
 
 
-_SEEK_RETRY_SECONDS = 5.0
-
-
-def retry_early_seeks(consumer: Any, clock: Callable[[], float] = time.monotonic,
-                      sleep: Callable[[float], None] = time.sleep) -> None:
-    """Make ``consumer.seek`` retry, for up to 5 s, a seek librdkafka refuses as "Erroneous state".
-
-    Quix Streams 3.28.1 seeks a changelog partition to start state recovery right after the
-    assignment; librdkafka refuses a seek (``_STATE``) on a partition whose fetcher has not started
-    yet (it first asks the broker for the group's committed offsets). Seen in about 2 of 143
-    restores here, and the worker died with nothing lost. The fetcher starts on librdkafka's own
-    thread, so waiting a moment and seeking again succeeds; any other error is raised at once.
-    """
-    seek = consumer.seek
-
-    def patient_seek(partition: TopicPartition) -> Any:
-        deadline = clock() + _SEEK_RETRY_SECONDS
-        while True:
-            try:
-                return seek(partition)
-            except KafkaException as error:
-                refused = isinstance(error.args[0], KafkaError) and error.args[0].code() == KafkaError._STATE
-                if not refused or clock() > deadline:
-                    raise
-                log.info("seek refused before the partition's fetcher started; retrying",
-                         extra={"topic": partition.topic, "partition": partition.partition})
-                sleep(0.05)
-
-    consumer.seek = patient_seek
-
-
 def changelog_topic(group: str, source: str, store: str = "default") -> str:
     """Quix Streams' name for the changelog of ``store`` of the step reading ``source`` in ``group``."""
     return f"changelog__{group}--{source}--{store}"
@@ -154,13 +130,17 @@ def build_application(settings: EngineSettings, bootstrap: str, group: str, coll
                                "fetch.wait.max.ms": 25,
                                "session.timeout.ms": settings.streams_session_timeout_ms,
                                "heartbeat.interval.ms": max(settings.streams_session_timeout_ms // 5, 1000)},
-        producer_extra_config={"linger.ms": 2, "transaction.timeout.ms": settings.streams_transaction_timeout_ms},
+        producer_extra_config={"linger.ms": 2, "transaction.timeout.ms": settings.streams_transaction_timeout_ms,
+                               # the same on every restart of this worker: fences its predecessor's open transaction
+                               "transactional.id": worker_transactional_id(group, state_dir)},
         loglevel=loglevel.upper(),  # type: ignore[arg-type]
         # every topic, changelogs included, is created by the processor's own topic list first (in one
         # batch: Quix creates missing ones one at a time, a second each); this is only the fallback
         auto_create_topics=True,
     )
     retry_early_seeks(app._consumer)
+    settle_limit = settings.streams_transaction_timeout_ms / 1000 + BROKER_ABORT_CHECK_SECONDS + 5
+    wait_for_settled_changelogs(app._consumer, uncommitted_end(bootstrap), settle_limit)
     EngineMetrics(collector, processor).instrument(app, CommitPacer(app, settings))
     return app
 

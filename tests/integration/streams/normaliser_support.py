@@ -106,11 +106,13 @@ class NormaliserRun:
     workers: list[Worker] = field(default_factory=list)
 
     def start(self, name: str, argv: Sequence[str] = MODULE_WORKER, state_dir: Path | None = None,
-              metrics_port: int | None = None) -> Worker:
-        """A worker with its own state directory (``<directory>/state-<name>`` unless given) and metrics port."""
+              metrics_port: int | None = None, extra_env: dict[str, str] | None = None) -> Worker:
+        """A worker with its own state directory (``<directory>/state-<name>`` unless given) and metrics port
+        (``extra_env``: settings of this worker only)."""
         state_dir = state_dir or self.directory / f"state-{name}"
         port = metrics_port or free_port()
-        env = {**self.env, "GOVBUS_STREAMS_STATE_DIR": str(state_dir), "GOVBUS_NORMALISER_METRICS_PORT": str(port)}
+        env = {**self.env, "GOVBUS_STREAMS_STATE_DIR": str(state_dir), "GOVBUS_NORMALISER_METRICS_PORT": str(port),
+               **(extra_env or {})}
         log_path = self.directory / f"{name}.log"
         worker = Worker(Component(name, start_process(tuple(argv), log_path, env), log_path), port, state_dir)
         self.workers.append(worker)

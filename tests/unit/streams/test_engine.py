@@ -1,4 +1,4 @@
-"""The engine's pure parts: the commit pacer, the lag collector and the output serialiser (no broker).
+"""The engine's pure parts: the commit pacer and the lag collector (no broker).
 The integration tests prove the rest against the real broker."""
 
 from __future__ import annotations
@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
-from confluent_kafka import KafkaError, KafkaException, TopicPartition
+from confluent_kafka import TopicPartition
 from prometheus_client import CollectorRegistry
 
-from streams.engine import CommitPacer, EngineSettings, PartitionLag, retry_early_seeks
+from streams.engine import CommitPacer, EngineSettings, PartitionLag
 
 
 class FakePollingConsumer:
@@ -109,33 +108,3 @@ def _samples(lag: PartitionLag) -> dict[tuple[str, ...], float]:
     registry.register(lag)
     return {(s.labels["processor"], s.labels["topic"], s.labels["partition"]): s.value
             for family in registry.collect() for s in family.samples}
-
-
-class RefusingConsumer:
-    def __init__(self, refusals: int, code: int = KafkaError._STATE) -> None:
-        self.refusals, self.code, self.seeks = refusals, code, 0
-
-    def seek(self, partition: TopicPartition) -> None:
-        self.seeks += 1
-        if self.seeks <= self.refusals:
-            raise KafkaException(KafkaError(self.code, "Failed to seek to offset 27: Local: Erroneous state"))
-
-
-def test_a_seek_refused_before_the_fetcher_started_is_tried_again() -> None:
-    consumer, now, slept = RefusingConsumer(refusals=3), [0.0], []
-    retry_early_seeks(consumer, clock=lambda: now[0], sleep=lambda s: (slept.append(s), now.__setitem__(0, now[0] + s)))
-    consumer.seek(TopicPartition("changelog__g--in--default", 0, 27))
-    assert consumer.seeks == 4 and len(slept) == 3
-
-
-def test_other_seek_errors_and_a_lasting_refusal_are_raised() -> None:
-    other = RefusingConsumer(refusals=1, code=KafkaError.UNKNOWN_TOPIC_OR_PART)
-    retry_early_seeks(other, sleep=lambda s: None)
-    with pytest.raises(KafkaException):
-        other.seek(TopicPartition("t", 0, 1))
-    assert other.seeks == 1
-    lasting, now = RefusingConsumer(refusals=10**6), [0.0]
-    retry_early_seeks(lasting, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
-    with pytest.raises(KafkaException):
-        lasting.seek(TopicPartition("t", 0, 1))
-    assert 90 < lasting.seeks < 110, "about 5 s of 50 ms waits"
