@@ -17,7 +17,11 @@ bench_normaliser (3 dialects, 5 % invalid, 3 partitions each), exactly-once, rea
 - **quix, two hops + state, no work**: the shape of the profile builder at its cheapest: bytes
   re-keyed through a repartition topic (``to_topic`` with a new key, read back in the same app),
   then one state ``get`` and ``set`` per event and one output, with no decoding or encoding at
-  all: the ceiling of input events/s of a profile builder on Quix here (its target is 10,000).
+  all: the ceiling of input events/s of a profile builder on Quix here (its target is 10,000);
+- **quix, two hops + state + decode/encode**: the same with the least a profile builder must do with
+  the data: decode each event to find its profile key (hop 1) and again to apply it (hop 2; Avro as
+  stored, no logical-type conversions), keep its record in the key's state (JSON, as Quix stores
+  it), and encode one event-sized output (a profile is at least its anchor record).
 
 Each Quix variant runs at commit interval 1 s (transactions nearly free) and at 0.02 s (the
 deployed interval for latency). Rates run from the first record handled to the N-th. Prints per
@@ -30,8 +34,10 @@ it made.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import statistics
+import struct
 import tempfile
 import time
 import uuid
@@ -40,6 +46,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import fastavro
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from quixstreams import Application, message_context
 from quixstreams.state import State
@@ -48,7 +55,7 @@ from bench._dialect_events import ITEM, dialect_events, produce_all
 from bench._pipes import normalising_route, pipe_rate
 from bench._platform import delete_topics, platform
 from bench._report import spread
-from govbus.serde import WireDecoder
+from govbus.serde import WireDecoder, without_logical_types, writer_schema
 from govbus.topic_reader import READ_COMMITTED
 from govbus.topics import TopicSpec, ensure_topics
 from streams.normaliser import item_normaliser
@@ -61,6 +68,7 @@ PLAIN = "plain loop, ItemNormaliser"
 SAME_WORK = "quix, the same work"
 WITH_STATE = "quix, the same work + an event id in RocksDB"
 TWO_HOPS = "quix, two hops + state, no work"
+TWO_HOPS_CODEC = "quix, two hops + state + decode/encode"
 DEDUP_WINDOW = timedelta(hours=1)
 
 
@@ -129,26 +137,60 @@ def normalising_ceiling(settings: NormaliserSettings, records: int, interval: fl
     return counted.rate()
 
 
-def two_hop_ceiling(bootstrap: str, topics: list[str], records: int, interval: float, prefix: str) -> float:
-    """Input events/s of bytes re-keyed through a repartition topic, then a state get/set and an output each."""
-    app = application(bootstrap, interval)
+def two_hop_ceiling(settings: NormaliserSettings, records: int, interval: float, codec: bool) -> float:
+    """Input events/s of events re-keyed through a repartition topic, then a state get/set and an output each;
+    with ``codec``, each event decoded in both hops (Avro as stored, no logical-type conversions), its record
+    kept in state and the event encoded again as the output (the least a profile builder must do)."""
+    app = application(settings.kafka_bootstrap, interval)
     counted = Counted(app, records)
+    prefix = settings.topic_prefix
     output = app.topic(f"{prefix}.bench.ceiling-profiles", key_serializer="bytes", value_serializer="bytes")
+    codecs = RawCodecs(settings.registry_url)
 
     def build(value: bytes, key: bytes, timestamp: int, headers: Any, state: State[str, Any]) -> bytes:
-        state.get_bytes("profile")  # a profile builder reads the key's profile and writes it back, changed
-        state.set_bytes("profile", value)
         counted.tick()
-        return value
+        if not codec:
+            state.get_bytes("profile")  # a profile builder reads the key's profile and writes it back, changed
+            state.set_bytes("profile", value)
+            return value
+        schema_id, event = codecs.decode(value)
+        state.get("profile")
+        state.set("profile", event["record"])
+        return codecs.encode(schema_id, event)
+
+    def rekey(value: bytes) -> bytes:  # the profile's key is in the record (without decoding: its last 8 bytes)
+        return str(codecs.decode(value)[1]["record_key"]).encode() if codec else value[-8:]
 
     repartition = app.topic(f"{prefix}.bench.ceiling-repartition", key_serializer="bytes", value_serializer="bytes",
                             key_deserializer="bytes", value_deserializer="bytes")
-    for topic in topics:  # re-key: the profile's key is in the record (here: its last 8 bytes)
+    for topic in source_topics(settings, ITEM):
         stream = app.dataframe(app.topic(topic, key_deserializer="bytes", value_deserializer="bytes"))
-        stream.to_topic(repartition, key=lambda value: value[-8:])
+        stream.to_topic(repartition, key=rekey)
     app.dataframe(repartition).apply(build, stateful=True, metadata=True).to_topic(output)
     app.run()
     return counted.rate()
+
+
+class RawCodecs:
+    """Wire-format Avro read and written as stored (no logical-type conversions), by writer schema id."""
+
+    def __init__(self, registry_url: str) -> None:
+        self._registry = SchemaRegistryClient({"url": registry_url})
+        self._decoder = WireDecoder(self._registry, logical_types=False)
+        self._schemas: dict[int, Any] = {}
+
+    def decode(self, value: bytes) -> tuple[int, dict[str, Any]]:
+        decoded = self._decoder.decode(value)
+        return decoded.schema_id, decoded.value
+
+    def encode(self, schema_id: int, value: dict[str, Any]) -> bytes:
+        if schema_id not in self._schemas:
+            self._schemas[schema_id] = fastavro.parse_schema(without_logical_types(writer_schema(self._registry,
+                                                                                                   schema_id)))
+        out = io.BytesIO()
+        out.write(struct.pack(">bI", 0, schema_id))
+        fastavro.schemaless_writer(out, self._schemas[schema_id], value)
+        return out.getvalue()
 
 
 def _topic() -> str:
@@ -180,8 +222,8 @@ def one_round(settings: NormaliserSettings, records: int) -> dict[str, float]:
     runs: list[tuple[str, Callable[[float], float]]] = [
         (SAME_WORK, lambda interval: normalising_ceiling(settings, records, interval, with_state=False)),
         (WITH_STATE, lambda interval: normalising_ceiling(settings, records, interval, with_state=True)),
-        (TWO_HOPS, lambda interval: two_hop_ceiling(settings.kafka_bootstrap, topics, records, interval,
-                                                    settings.topic_prefix)),
+        (TWO_HOPS, lambda interval: two_hop_ceiling(settings, records, interval, codec=False)),
+        (TWO_HOPS_CODEC, lambda interval: two_hop_ceiling(settings, records, interval, codec=True)),
     ]
     for label, run in runs:
         for interval in (1.0, 0.02):
