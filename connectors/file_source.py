@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from govbus.exceptions import ConfigurationError, DeliveryError, ValidationError
+from govbus.exceptions import ConfigurationError, ValidationError
 from govbus.publisher import Delivery, Publisher
 
 FORMATS = ("jsonl", "csv")
@@ -87,33 +87,39 @@ def _csv_records(handle: Any) -> Iterator[tuple[int, dict[str, Any] | Rejection]
         yield number, {k: v for k, v in row.items() if v not in ("", None)}
 
 
+CHUNK = 1000
+"""Records handed to :meth:`Publisher.publish_many` at a time (its outcomes wait for the broker's answer)."""
+
+
 def load_file(publisher: Publisher, item: str, path: Path, fmt: str | None = None,
               on_line: Callable[[], None] = lambda: None) -> LoadReport:
-    """Publish every record of ``path``; wait for the broker's acknowledgements; report."""
+    """Publish every record of ``path`` in chunks; wait for the broker's acknowledgements; report."""
     publisher.item(item)  # fail fast on an unknown item or one the department does not own
     report = LoadReport(item, str(path))
+    chunk: list[tuple[int, dict[str, Any]]] = []
     for number, parsed in read_records(path, detect_format(path, fmt)):
         on_line()
         if isinstance(parsed, Rejection):
             report.rejected.append(parsed)
             continue
-        try:
-            publisher.publish(item, parsed, on_delivery=_count_into(report, number))
-        except ValidationError as error:
-            report.rejected.append(Rejection(number, error.field, error.rule, error.detail))
-    flushed = publisher.flush()
-    unacknowledged = len(flushed.failures) - flushed.failed
-    if unacknowledged > 0:
-        report.rejected.append(Rejection(0, "", "delivery", "; ".join(flushed.failures[-unacknowledged:])))
+        chunk.append((number, parsed))
+        if len(chunk) == CHUNK:
+            _publish_chunk(publisher, item, chunk, report)
+            chunk = []
+    _publish_chunk(publisher, item, chunk, report)
     report.rejected.sort(key=lambda r: r.line)
     return report
 
 
-def _count_into(report: LoadReport, line: int) -> Callable[[Delivery | None, DeliveryError | None], None]:
-    def delivered(result: Delivery | None, error: DeliveryError | None) -> None:
-        if error is None:
+def _publish_chunk(publisher: Publisher, item: str, chunk: list[tuple[int, dict[str, Any]]],
+                   report: LoadReport) -> None:
+    if not chunk:
+        return
+    outcomes = publisher.publish_many(item, [record for _, record in chunk])
+    for (number, _), outcome in zip(chunk, outcomes, strict=True):
+        if isinstance(outcome, Delivery):
             report.accepted += 1
+        elif isinstance(outcome, ValidationError):
+            report.rejected.append(Rejection(number, outcome.field, outcome.rule, outcome.detail))
         else:
-            report.rejected.append(Rejection(line, "", "delivery", str(error)))
-
-    return delivered
+            report.rejected.append(Rejection(number, "", "delivery", str(outcome)))

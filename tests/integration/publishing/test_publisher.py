@@ -11,7 +11,7 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from govbus.exceptions import ConfigurationError, DeliveryError, ValidationError
-from govbus.publisher import NotOwnerError, Publisher
+from govbus.publisher import Delivery, NotOwnerError, Publisher
 from govbus.serde import WireDecoder
 from govbus.synthetic import enterprise_registrations
 from govbus.topic_reader import read_topic
@@ -100,6 +100,39 @@ def test_delivery_failures_reach_the_future_the_callback_and_flush(item_topics: 
         failing.result(timeout=0)
     assert seen == ["failed"]
     assert (report.delivered, report.failed) == (0, 1)  # counts since the previous flush
+
+
+def test_publish_many_gives_one_outcome_per_record_in_order(item_topics: Callable[..., str], kafka_bootstrap: str,
+                                                           registry_url: str) -> None:
+    topic = item_topics(ITEM)
+    records: list[dict[str, object]] = list(_valid_records(40, seed=11))
+    for refused in (1, 17, 39):  # a refused record does not stop the others
+        records[refused] = {**records[refused], "uscc": "not-a-uscc"}
+    with Publisher(OWNER, "bulk") as publisher:
+        outcomes = publisher.publish_many(ITEM, records[:25]) + publisher.publish_many(ITEM, iter(records[25:]))
+    assert [i for i, o in enumerate(outcomes) if isinstance(o, ValidationError)] == [1, 17, 39]
+    assert all(o.field == "uscc" for o in outcomes if isinstance(o, ValidationError))
+    delivered = [o for o in outcomes if isinstance(o, Delivery)]
+    assert len(delivered) == 37 and [d.record_key for d in delivered] == [
+        r["uscc"] for i, r in enumerate(records) if i not in (1, 17, 39)]
+    decoder = WireDecoder(SchemaRegistryClient({"url": registry_url}))
+    stored = {str(decoder.decode(m.value()).value["event_id"]): m for m in read_topic(kafka_bootstrap, topic)}
+    assert set(stored) == {d.event_id for d in delivered}, "every delivered event is stored once, nothing else"
+    for delivery in delivered:
+        message = stored[delivery.event_id]
+        assert (message.partition(), message.offset(), message.key().decode()) == (
+            delivery.partition, delivery.offset, delivery.record_key)
+
+
+def test_publish_many_reports_a_record_the_broker_refused(item_topics: Callable[..., str]) -> None:
+    item_topics(ITEM, partitions=1, config={"max.message.bytes": "600"})
+    incompressible = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(400))  # beats lz4
+    large = {**_valid_records(1, seed=12)[0], "business_scope": incompressible}
+    with Publisher(OWNER) as publisher:
+        [outcome] = publisher.publish_many(ITEM, [large])
+        report = publisher.flush()
+    assert isinstance(outcome, DeliveryError) and "not delivered" in str(outcome)
+    assert (report.delivered, report.failed) == (0, 1)
 
 
 def test_a_missing_topic_is_named_with_the_command_that_creates_it(platform_env: dict[str, str]) -> None:
