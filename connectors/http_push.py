@@ -18,11 +18,12 @@ from typing import Any
 import httpx
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from pydantic import Field
 
 from consumers.runtime import CommittingConsumer, KafkaMessage, RetryPolicy, consumer_config
 from govbus.exceptions import DecodeError, DeliveryError, GovbusError
 from govbus.serde import WireDecoder
-from govbus.settings import GovbusSettings
+from govbus.settings import DEFAULT_BOOTSTRAP, DEFAULT_REGISTRY_URL, GovbusSettings, KafkaBootstrap, RegistryUrl
 
 log = logging.getLogger(__name__)
 
@@ -30,16 +31,16 @@ log = logging.getLogger(__name__)
 class HttpPushSettings(GovbusSettings):
     """Env ``GOVBUS_PUSH_*``: which topic to push where."""
 
-    kafka_bootstrap: str = "127.0.0.1:9092"
-    registry_url: str = "http://127.0.0.1:8081"
-    push_topic: str = "govbus.canonical.enterprise-registration"
-    push_url: str = "http://127.0.0.1:8099/events"
-    push_group: str = "govbus-http-push"
-    push_timeout_seconds: float = 5.0
-    push_metrics_port: int = 0
-    push_retry_initial_seconds: float = 0.2
-    push_retry_max_seconds: float = 10.0
-    push_retry_jitter_seconds: float = 0.5
+    kafka_bootstrap: KafkaBootstrap = DEFAULT_BOOTSTRAP
+    registry_url: RegistryUrl = DEFAULT_REGISTRY_URL
+    push_topic: str = Field(default="govbus.canonical.enterprise-registration", description="topic pushed")
+    push_url: str = Field(default="http://127.0.0.1:8099/events", description="receiver the events are POSTed to")
+    push_group: str = Field(default="govbus-http-push", description="consumer group (its offsets: the position)")
+    push_timeout_seconds: float = Field(default=5.0, description="seconds one POST may take")
+    push_metrics_port: int = Field(default=0, description="port of /metrics on 127.0.0.1 (0: none)")
+    push_retry_initial_seconds: float = Field(default=0.2, description="first wait after a failed POST")
+    push_retry_max_seconds: float = Field(default=10.0, description="longest wait between retries")
+    push_retry_jitter_seconds: float = Field(default=0.5, description="random extra wait, up to this")
 
 
 class PushMetrics:

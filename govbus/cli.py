@@ -45,6 +45,24 @@ def main(log_level: str) -> None:
     configure_logging(log_level)
 
 
+@main.command("config")
+@click.argument("components", nargs=-1)
+@click.option("--markdown", is_flag=True, help="Print the README tables (Markdown) instead.")
+@click.option("--update-readmes", is_flag=True, help="Rewrite the settings tables in the component READMEs.")
+@reports_errors
+def config(components: tuple[str, ...], markdown: bool, update_readmes: bool) -> None:
+    """Every setting of COMPONENTS (all when none is named): its environment variable, default, the value
+    the environment sets now (secrets as ***) and what it does. Components: platform, publisher, push,
+    catalogue, registry, normaliser, profiles, gateway, outbox, webhook, mirror, feed."""
+    from govbus.commands import settings_docs
+
+    if update_readmes:
+        changed = settings_docs.update_readmes(Path(__file__).resolve().parent.parent)
+        click.echo("updated: " + (", ".join(changed) if changed else "nothing (every table is current)"))
+        return
+    settings_docs.show(components, markdown, Console(soft_wrap=not markdown))
+
+
 @main.group()
 def dev() -> None:
     """The local embedded platform: Apache Kafka (KRaft) and the schema registry."""

@@ -48,8 +48,8 @@ from govbus.exceptions import (
     ValidationError,
 )
 from govbus.serde import WireEncoder
-from govbus.settings import GovbusSettings
-from govbus.topic_names import DEFAULT_PREFIX, PREFIX_PATTERN, department_topic, value_subject
+from govbus.settings import DEFAULT_BOOTSTRAP, DEFAULT_REGISTRY_URL, GovbusSettings, KafkaBootstrap, RegistryUrl
+from govbus.topic_names import DEFAULT_PREFIX, TopicPrefix, department_topic, value_subject
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +57,14 @@ log = logging.getLogger(__name__)
 class PublisherSettings(GovbusSettings):
     """Env ``GOVBUS_KAFKA_BOOTSTRAP``, ``GOVBUS_REGISTRY_URL``, ``GOVBUS_PUBLISHER_*``."""
 
-    kafka_bootstrap: str = "127.0.0.1:9092"
-    registry_url: str = "http://127.0.0.1:8081"
-    publisher_linger_ms: int = Field(default=5, ge=0)
-    publisher_delivery_timeout_ms: int = Field(default=120_000, ge=1000)
-    publisher_queue_max_messages: int = Field(default=200_000, ge=1000)
-    topic_prefix: str = Field(default=DEFAULT_PREFIX, pattern=PREFIX_PATTERN)
+    kafka_bootstrap: KafkaBootstrap = DEFAULT_BOOTSTRAP
+    registry_url: RegistryUrl = DEFAULT_REGISTRY_URL
+    publisher_linger_ms: int = Field(default=5, ge=0, description="ms the producer waits to fill a batch")
+    publisher_delivery_timeout_ms: int = Field(default=120_000, ge=1000,
+                                               description="ms after which an unacknowledged event fails")
+    publisher_queue_max_messages: int = Field(default=200_000, ge=1000,
+                                              description="events the producer queues before publish waits")
+    topic_prefix: TopicPrefix = DEFAULT_PREFIX
 
 
 class PublishableItem(Protocol):

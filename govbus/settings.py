@@ -7,11 +7,18 @@ Every model reads environment variables with the prefix ``GOVBUS_`` (``GOVBUS_KA
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_KAFKA_VERSION = "4.4.0"
+DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+DEFAULT_REGISTRY_URL = "http://127.0.0.1:8081"
+
+KafkaBootstrap = Annotated[str, Field(description="Kafka bootstrap servers: host:port[,host:port...]")]
+RegistryUrl = Annotated[str, Field(description="URL of the schema registry")]
+LogLevel = Annotated[str, Field(description="level of the JSON logs on stderr: DEBUG, INFO, WARNING or ERROR")]
 
 
 def _default_home() -> Path:
@@ -33,12 +40,13 @@ class PlatformSettings(GovbusSettings):
 
     home: Path = Field(default_factory=_default_home, description="state, data and logs of `dev up`")
     cache_dir: Path = Field(default_factory=_default_cache, description="Kafka jars fetched from Maven Central")
-    kafka_version: str = DEFAULT_KAFKA_VERSION
-    kafka_port: int = Field(default=9092, ge=1, le=65535)
-    controller_port: int = Field(default=9093, ge=1, le=65535)
-    registry_port: int = Field(default=8081, ge=1, le=65535)
-    kafka_heap: str = Field(default="768m", pattern=r"^\d+[mMgG]$")
-    startup_timeout: float = Field(default=120.0, gt=0)
+    kafka_version: str = Field(default=DEFAULT_KAFKA_VERSION, description="Apache Kafka release run by `dev up`")
+    kafka_port: int = Field(default=9092, ge=1, le=65535, description="the broker's port on 127.0.0.1")
+    controller_port: int = Field(default=9093, ge=1, le=65535, description="the KRaft controller's port on 127.0.0.1")
+    registry_port: int = Field(default=8081, ge=1, le=65535, description="the schema registry's port on 127.0.0.1")
+    kafka_heap: str = Field(default="768m", pattern=r"^\d+[mMgG]$", description="the broker's JVM heap (-Xmx)")
+    startup_timeout: float = Field(default=120.0, gt=0,
+                                   description="seconds `dev up` waits for the broker and the registry")
 
     @property
     def dev_dir(self) -> Path:
@@ -48,5 +56,5 @@ class PlatformSettings(GovbusSettings):
 class ClientSettings(GovbusSettings):
     """Where clients find the broker and the registry."""
 
-    kafka_bootstrap: str = "127.0.0.1:9092"
-    registry_url: str = "http://127.0.0.1:8081"
+    kafka_bootstrap: KafkaBootstrap = DEFAULT_BOOTSTRAP
+    registry_url: RegistryUrl = DEFAULT_REGISTRY_URL

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Annotated
 
 from pydantic import Field
 
@@ -55,11 +56,14 @@ _SEGMENT = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _PREFIX = re.compile(PREFIX_PATTERN)
 
 
+TopicPrefix = Annotated[str, Field(pattern=PREFIX_PATTERN,
+                                   description="first part of every topic name, e.g. govbus or govbus.test-1a2b")]
+
+
 class TopicSettings(GovbusSettings):
     """Where topic names start (env ``GOVBUS_TOPIC_PREFIX``)."""
 
-    topic_prefix: str = Field(default=DEFAULT_PREFIX, pattern=PREFIX_PATTERN,
-                              description="first part of every topic name, e.g. govbus or govbus.test-1a2b")
+    topic_prefix: TopicPrefix = DEFAULT_PREFIX
 
 
 def item_segment(item: str) -> str:

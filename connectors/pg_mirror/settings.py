@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from govbus.settings import GovbusSettings
+from govbus.settings import DEFAULT_BOOTSTRAP, DEFAULT_REGISTRY_URL, GovbusSettings, KafkaBootstrap, RegistryUrl
 from govbus.sharing.model import NAME_PATTERN
 from govbus.topic_names import DEFAULT_PREFIX, PREFIX_PATTERN
 
@@ -22,8 +22,8 @@ class MirrorSettings(GovbusSettings):
     field, into ``GOVBUS_MIRROR_TABLE``). The DSN may hold a password and is never printed.
     """
 
-    kafka_bootstrap: str = "127.0.0.1:9092"
-    registry_url: str = "http://127.0.0.1:8081"
+    kafka_bootstrap: KafkaBootstrap = DEFAULT_BOOTSTRAP
+    registry_url: RegistryUrl = DEFAULT_REGISTRY_URL
     topic_prefix: str = Field(default=DEFAULT_PREFIX, pattern=PREFIX_PATTERN,
                               description="first part of every topic name (env GOVBUS_TOPIC_PREFIX)")
     mirror_subscription: str | None = Field(default=None, pattern=NAME_PATTERN,

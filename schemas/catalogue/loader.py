@@ -32,6 +32,7 @@ import fastavro
 import pydantic
 from fastavro.schema import SchemaParseException, UnknownType
 from fastavro.validation import validate as validate_datum
+from pydantic import Field
 
 from govbus.envelope import envelope_schema
 from govbus.exceptions import CatalogueError
@@ -47,7 +48,8 @@ _KEY_TYPES = ("string", "int", "long")
 class CatalogueSettings(GovbusSettings):
     """Where the catalogue is read from (env ``GOVBUS_CATALOGUE_DIR``; default: the packaged one)."""
 
-    catalogue_dir: Path | None = None
+    catalogue_dir: Path | None = Field(default=None, description="directory of item definitions to load "
+                                       "instead of the built-in catalogue (schemas/catalogue/items)")
 
 
 def packaged_items() -> Traversable:

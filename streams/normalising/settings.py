@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
-from govbus.topic_names import DEFAULT_PREFIX, PREFIX_PATTERN
+from govbus.settings import DEFAULT_BOOTSTRAP, DEFAULT_REGISTRY_URL, KafkaBootstrap, LogLevel, RegistryUrl
+from govbus.topic_names import DEFAULT_PREFIX, TopicPrefix
 from schemas.catalogue import load_catalogue
 from streams.dialects import ITEMS
 from streams.engine import EngineSettings
@@ -21,10 +22,11 @@ class NormaliserSettings(EngineSettings):
     with local dialects); an item without dialects is normalised from its department topic only.
     """
 
-    kafka_bootstrap: str = "127.0.0.1:9092"
-    registry_url: str = "http://127.0.0.1:8081"
-    topic_prefix: str = Field(default=DEFAULT_PREFIX, pattern=PREFIX_PATTERN)
-    normaliser_items: Annotated[tuple[str, ...], NoDecode] = ITEMS
+    kafka_bootstrap: KafkaBootstrap = DEFAULT_BOOTSTRAP
+    registry_url: RegistryUrl = DEFAULT_REGISTRY_URL
+    topic_prefix: TopicPrefix = DEFAULT_PREFIX
+    normaliser_items: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=ITEMS, description="items to normalise, comma-separated (default: every item with dialects)")
     normaliser_app_id: str = Field(default="govbus-normaliser", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
                                    description="consumer group, transactional id and changelog topic prefix")
     normaliser_partitions: int = Field(default=3, ge=1, le=1000,
@@ -38,7 +40,7 @@ class NormaliserSettings(EngineSettings):
         default=5.0, gt=0, le=600,
         description="how long a message waits for an unreachable schema registry before the worker stops (without "
                     "committing it; a supervisor restarts it); keep it below GOVBUS_STREAMS_TRANSACTION_TIMEOUT_MS")
-    log_level: str = "INFO"
+    log_level: LogLevel = "INFO"
 
     @field_validator("normaliser_items", mode="before")
     @classmethod

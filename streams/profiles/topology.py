@@ -28,7 +28,8 @@ from confluent_kafka.admin import AdminClient
 from pydantic import Field
 
 from govbus.exceptions import ConfigurationError
-from govbus.topic_names import DEFAULT_PREFIX, PREFIX_PATTERN, canonical_topic, profile_topic
+from govbus.settings import DEFAULT_BOOTSTRAP, DEFAULT_REGISTRY_URL, KafkaBootstrap, LogLevel, RegistryUrl
+from govbus.topic_names import DEFAULT_PREFIX, PREFIX_PATTERN, TopicPrefix, canonical_topic, profile_topic
 from govbus.topics import TopicSpec, ensure_topics
 from schemas.catalogue.profiles import PROFILE_NAMES, ProfileDefinition, load_profile
 from streams.engine import EngineSettings, changelog_topic
@@ -41,13 +42,14 @@ class ProfileSettings(EngineSettings):
     """Settings of ``python -m streams.profiles`` (env ``GOVBUS_PROFILES_*``, ``GOVBUS_TOPIC_PREFIX``, and the
     engine's ``GOVBUS_STREAMS_*``: commit interval, state directory, metrics address ...)."""
 
-    kafka_bootstrap: str = "127.0.0.1:9092"
-    registry_url: str = "http://127.0.0.1:8081"
-    topic_prefix: str = Field(default=DEFAULT_PREFIX, pattern=PREFIX_PATTERN)
+    kafka_bootstrap: KafkaBootstrap = DEFAULT_BOOTSTRAP
+    registry_url: RegistryUrl = DEFAULT_REGISTRY_URL
+    topic_prefix: TopicPrefix = DEFAULT_PREFIX
     profiles_app_id: str = Field(default="govbus-profiles", pattern=r"^[a-zA-Z0-9._-]+$",
                                  description="consumer group, and prefix of the repartition and changelog topics")
     profiles_names: tuple[str, ...] = Field(default=PROFILE_NAMES, description="profiles to build (JSON list)")
-    profiles_partitions: int = Field(default=3, ge=1, le=1000)
+    profiles_partitions: int = Field(default=3, ge=1, le=1000,
+                                     description="partitions of the repartition, changelog and profile topics")
     profiles_rekey: bool = Field(default=True, description="run the re-key stage (canonical -> input topics)")
     profiles_build: bool = Field(default=True, description="run the build stage (input topics -> profiles)")
     profiles_input_app_id: str | None = Field(
@@ -55,7 +57,7 @@ class ProfileSettings(EngineSettings):
     profiles_output_prefix: str | None = Field(
         default=None, pattern=PREFIX_PATTERN, description="prefix of the profile topics (default: topic_prefix)")
     profiles_metrics_port: int = Field(default=0, ge=0, le=65535, description="/metrics port; 0: none")
-    log_level: str = "INFO"
+    log_level: LogLevel = "INFO"
 
     def definitions(self) -> list[ProfileDefinition]:
         return [load_profile(name) for name in self.profiles_names]

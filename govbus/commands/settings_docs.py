@@ -1,0 +1,168 @@
+"""Every component's settings, described from its settings model: ``govbus config`` and the README tables.
+
+Each runnable component has one pydantic-settings model (:data:`COMPONENTS`). A row per field gives
+its environment variable, default, description and whether it is a secret; ``govbus config`` adds
+the value the environment sets now (secrets shown as ``***``). The component READMEs hold the same
+rows as a Markdown table between the markers ``<!-- govbus config NAME -->`` and
+``<!-- end govbus config -->``: ``govbus config --update-readmes`` rewrites them, and a test fails
+when a table differs from its model (or a component has none).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+from pydantic_settings import BaseSettings
+from rich.table import Table
+
+from connectors.http_push import HttpPushSettings
+from connectors.ingest_gateway.settings import GatewaySettings
+from connectors.outbox.settings import OutboxSettings
+from connectors.pg_mirror.settings import MirrorSettings
+from connectors.public_feed.settings import FeedSettings
+from connectors.webhook.settings import WebhookSettings
+from govbus.exceptions import ConfigurationError
+from govbus.publisher import PublisherSettings
+from govbus.settings import PlatformSettings
+from schemas.catalogue.loader import CatalogueSettings
+from schemas.registry.settings import RegistrySettings
+from streams.normalising.settings import NormaliserSettings
+from streams.profiles.topology import ProfileSettings
+
+
+@dataclass(frozen=True)
+class Component:
+    """A component's settings model and the README (relative to the repository root) that documents it."""
+
+    settings: type[BaseSettings]
+    readme: str
+
+
+COMPONENTS: dict[str, Component] = {
+    "platform": Component(PlatformSettings, "README.md"),
+    "publisher": Component(PublisherSettings, "README.md"),
+    "push": Component(HttpPushSettings, "README.md"),
+    "catalogue": Component(CatalogueSettings, "schemas/catalogue/README.md"),
+    "registry": Component(RegistrySettings, "schemas/registry/README.md"),
+    "normaliser": Component(NormaliserSettings, "streams/normalising/README.md"),
+    "profiles": Component(ProfileSettings, "streams/profiles/README.md"),
+    "gateway": Component(GatewaySettings, "README.md"),
+    "outbox": Component(OutboxSettings, "connectors/outbox/README.md"),
+    "webhook": Component(WebhookSettings, "connectors/webhook/README.md"),
+    "mirror": Component(MirrorSettings, "connectors/pg_mirror/README.md"),
+    "feed": Component(FeedSettings, "connectors/public_feed/README.md"),
+}
+
+REDACTED = "***"
+_SECRET_NAME = re.compile(r"(password|secret|token|dsn)", re.IGNORECASE)
+_BEGIN = "<!-- govbus config {name} -->"
+_END = "<!-- end govbus config -->"
+
+
+@dataclass(frozen=True)
+class SettingRow:
+    field: str
+    env: str
+    default: str
+    description: str
+    secret: bool
+
+
+def rows(settings: type[BaseSettings]) -> list[SettingRow]:
+    """One row per field of ``settings``, in declaration order."""
+    prefix = str(settings.model_config.get("env_prefix") or "")
+    return [SettingRow(name, f"{prefix}{name}".upper(), _default(info), info.description or "", _is_secret(name, info))
+            for name, info in settings.model_fields.items()]
+
+
+def current(row: SettingRow, environ: Mapping[str, str] | None = None) -> str:
+    """What the environment sets for ``row`` now (``***`` for a secret), or ``(default)``."""
+    value = (os.environ if environ is None else environ).get(row.env)
+    if value is None:
+        return "(default)"
+    return REDACTED if row.secret else value
+
+
+def markdown_table(name: str) -> str:
+    """The README table of component ``name`` (without the markers)."""
+    lines = ["| environment | default | meaning |", "|---|---|---|"]
+    for row in rows(COMPONENTS[name].settings):
+        default = REDACTED if row.secret and row.default not in ("", "(none)") else row.default
+        lines.append(f"| `{row.env}` | {_cell(default, code=True)} | {_cell(row.description)} |")
+    return "\n".join(lines)
+
+
+def readme_block(name: str) -> str:
+    """The generated block of component ``name``, markers included."""
+    return f"{_BEGIN.format(name=name)}\n{markdown_table(name)}\n{_END}"
+
+
+def block_in(text: str, name: str) -> str | None:
+    """The block of component ``name`` found in ``text`` (markers included), or None."""
+    pattern = re.escape(_BEGIN.format(name=name)) + r".*?" + re.escape(_END)
+    found = re.search(pattern, text, flags=re.DOTALL)
+    return found.group(0) if found else None
+
+
+def update_readmes(root: Path) -> list[str]:
+    """Rewrite every component's block in its README under ``root``; the READMEs changed. A README without
+    the component's markers is left alone (the drift test names it)."""
+    changed = []
+    for name, component in COMPONENTS.items():
+        path = root / component.readme
+        text = path.read_text(encoding="utf-8")
+        found = block_in(text, name)
+        if found is not None and found != readme_block(name):
+            path.write_text(text.replace(found, readme_block(name)), encoding="utf-8")
+            changed.append(f"{component.readme} ({name})")
+    return changed
+
+
+def _default(info: FieldInfo) -> str:
+    if info.default_factory is not None:
+        return "(computed)"
+    if info.default is PydanticUndefined:
+        return "(required)"
+    if info.default is None or info.default == "":
+        return "(none)"
+    value: Any = info.default
+    if isinstance(value, tuple | list | frozenset | set):
+        return ",".join(str(v) for v in value) or "(none)"
+    return str(getattr(value, "value", value))
+
+
+def _is_secret(name: str, info: FieldInfo) -> bool:
+    return info.annotation is SecretStr or bool(_SECRET_NAME.search(name))
+
+
+def _cell(text: str, code: bool = False) -> str:
+    escaped = text.replace("|", "\\|").replace("\n", " ")
+    return f"`{escaped}`" if code and not escaped.startswith("(") else escaped
+
+
+def show(names: tuple[str, ...], markdown: bool, console: Any, environ: Mapping[str, str] | None = None) -> None:
+    """Print the settings of ``names`` (every component when empty): a table per component with the value the
+    environment sets now, or the README tables with ``markdown``."""
+    unknown = sorted(set(names) - set(COMPONENTS))
+    if unknown:
+        raise ConfigurationError(f"no component {', '.join(unknown)}; components: {', '.join(COMPONENTS)}")
+    for name in names or tuple(COMPONENTS):
+        if markdown:
+            console.print(f"## {name}\n\n{markdown_table(name)}\n", markup=False, highlight=False)
+            continue
+        table = Table(title=f"{name} ({COMPONENTS[name].settings.__name__}; documented in {COMPONENTS[name].readme})",
+                      title_justify="left")
+        for column in ("environment", "default", "now", "meaning"):
+            table.add_column(column, overflow="fold", no_wrap=column == "environment")
+        for row in rows(COMPONENTS[name].settings):
+            default = REDACTED if row.secret and row.default not in ("(none)", "") else row.default
+            table.add_row(row.env, default, current(row, environ), row.description)
+        console.print(table)
