@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from confluent_kafka import KafkaException
 from rich.console import Console
 
 from govbus.exceptions import GovbusError
@@ -20,7 +21,8 @@ console = Console(stderr=True, soft_wrap=True)
 
 
 def reports_errors(command: F) -> F:
-    """Turn a :class:`GovbusError` into one red line and exit code 1 (no traceback)."""
+    """Turn a :class:`GovbusError` into one red line and exit code 1 (no traceback); so too a Kafka client error or
+    time-out that reached the command (the broker went away while it ran), with what to check."""
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -29,8 +31,33 @@ def reports_errors(command: F) -> F:
         except GovbusError as error:
             console.print(f"[bold red]error:[/] {error}", highlight=False)
             sys.exit(1)
+        except (KafkaException, TimeoutError) as error:
+            console.print(f"[bold red]error:[/] the Kafka broker did not answer ({error!r}); check that it runs and "
+                          "that GOVBUS_KAFKA_BOOTSTRAP points at it (`govbus dev status`)", highlight=False)
+            sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def needs_platform(registry: bool = False) -> Callable[[F], F]:
+    """Before the command runs, check that the broker (and the registry) of GOVBUS_* answer: one clear line if
+    not (for commands whose only inputs are options click has already checked)."""
+
+    def decorate(command: F) -> F:
+        @wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            from govbus.commands.preflight import require_broker, require_registry
+            from govbus.settings import ClientSettings
+
+            settings = ClientSettings()
+            require_broker(settings.kafka_bootstrap)
+            if registry:
+                require_registry(settings.registry_url)
+            return command(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -127,6 +154,7 @@ def registry() -> None:
 
 @registry.command("serve")
 @reports_errors
+@needs_platform()
 def registry_serve() -> None:
     """Run the registry in the foreground (settings from GOVBUS_* variables)."""
     from schemas.registry.server import serve
@@ -209,6 +237,7 @@ def topics() -> None:
               help="Also create the stream processors' topics: dialect topics, state changelogs, the profile "
                    "builder's repartition and profile topics (GOVBUS_NORMALISER_* / GOVBUS_PROFILES_* apply).")
 @reports_errors
+@needs_platform()
 def topics_sync(partitions: int | None, processors: bool) -> None:
     """Create every item's department, canonical and dead-letter topics (GOVBUS_TOPIC_PREFIX applies),
     and the stream processors' own topics."""
@@ -249,6 +278,7 @@ def gateway() -> None:
 
 @gateway.command("serve")
 @reports_errors
+@needs_platform(registry=True)
 def gateway_serve() -> None:
     """Serve the gateway (settings from GOVBUS_GATEWAY_* variables) until SIGTERM."""
     from connectors.ingest_gateway.server import serve
@@ -295,6 +325,7 @@ def outbox_migrate(dsn: str) -> None:
 @click.option("--name", help="Connector name, the key of its position (env GOVBUS_OUTBOX_NAME).")
 @click.option("--metrics-port", type=int, help="Prometheus port on 127.0.0.1 (env GOVBUS_OUTBOX_METRICS_PORT).")
 @reports_errors
+@needs_platform(registry=True)
 def outbox_run(dsn: str | None, department: str | None, source_system: str | None, name: str | None,
                metrics_port: int | None) -> None:
     """Publish outbox rows until SIGTERM (other settings from GOVBUS_OUTBOX_* variables)."""
@@ -366,6 +397,7 @@ def subscriptions_remove(name: str) -> None:
 @click.argument("name")
 @click.option("--metrics-port", type=int, help="Prometheus port on 127.0.0.1 (env GOVBUS_WEBHOOK_METRICS_PORT).")
 @reports_errors
+@needs_platform(registry=True)
 def subscriptions_run(name: str, metrics_port: int | None) -> None:
     """Deliver subscription NAME by webhook until SIGTERM (other settings from GOVBUS_WEBHOOK_* variables)."""
     from govbus.commands.delivery import run_subscription
@@ -375,6 +407,7 @@ def subscriptions_run(name: str, metrics_port: int | None) -> None:
 
 @subscriptions.command("push")
 @reports_errors
+@needs_platform(registry=True)
 def subscriptions_push() -> None:
     """Push one canonical topic to an HTTP receiver as JSON until SIGTERM (the reference HTTP push).
 
@@ -481,6 +514,7 @@ _ITEMS_HELP = "Comma-separated catalogue items (env GOVBUS_NORMALISER_ITEMS; def
 @click.option("--items", help=_ITEMS_HELP)
 @click.option("--metrics-port", type=int, help="Prometheus port on 127.0.0.1 (env GOVBUS_NORMALISER_METRICS_PORT).")
 @reports_errors
+@needs_platform(registry=True)
 def streams_normalise(items: str | None, metrics_port: int | None) -> None:
     """Normalise department and local-dialect records to canonical events until SIGTERM.
 
@@ -495,6 +529,7 @@ def streams_normalise(items: str | None, metrics_port: int | None) -> None:
 @streams.command("topics")
 @click.option("--items", help=_ITEMS_HELP)
 @reports_errors
+@needs_platform()
 def streams_topics(items: str | None) -> None:
     """Create every topic the normaliser needs (sources, local dialects, canonical, dead letters, changelogs)."""
     from govbus.commands.streams import create_topics
@@ -520,6 +555,7 @@ def streams_dialects(item: str | None, as_json: bool, topic_prefix: str | None) 
 @click.option("--metrics-port", type=int, help="Prometheus port on 127.0.0.1 (env GOVBUS_PROFILES_METRICS_PORT).")
 @click.option("--create-topics", is_flag=True, help="Create (or check) the profile builder's topics, list them, exit.")
 @reports_errors
+@needs_platform(registry=True)
 def streams_profiles(profiles: str | None, metrics_port: int | None, create_topics: bool) -> None:
     """Build the enterprise and person profiles from canonical events until SIGTERM.
 

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from govbus.audit import AuditRecord, Outcome, deliveries_to, read_audit, who_received
+from govbus.commands.preflight import require_broker
 from govbus.settings import ClientSettings
 from govbus.timespec import parse_time
 from govbus.topic_names import TopicSettings
@@ -22,8 +23,10 @@ def _stdout() -> Console:
 
 
 def _records(since: str | None) -> list[AuditRecord]:
-    return read_audit(ClientSettings().kafka_bootstrap, TopicSettings().topic_prefix,
-                      parse_time(since) if since else None)
+    start = parse_time(since) if since else None
+    bootstrap = ClientSettings().kafka_bootstrap
+    require_broker(bootstrap)
+    return read_audit(bootstrap, TopicSettings().topic_prefix, start)
 
 
 def _echo_json(records: Sequence[AuditRecord]) -> None:

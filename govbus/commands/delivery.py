@@ -11,6 +11,7 @@ from pydantic import ValidationError as SettingsError
 from rich.console import Console
 from rich.table import Table
 
+from govbus.commands.preflight import require_broker
 from govbus.exceptions import ConfigurationError
 from govbus.settings import ClientSettings
 from govbus.sharing.runtime import consumer_group, source_topic
@@ -43,6 +44,7 @@ def replay(name: str, when_text: str, dry_run: bool, as_json: bool, console: Con
 
     when = parse_time(when_text)
     bootstrap, prefix = ClientSettings().kafka_bootstrap, TopicSettings().topic_prefix
+    require_broker(bootstrap)
     subscription = SharingStore(bootstrap, prefix).load().subscriptions.get(name)
     if subscription is None:
         raise click.ClickException(f"no subscription {name!r} (`govbus subscriptions list` shows them)")

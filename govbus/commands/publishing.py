@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from connectors.file_source import LoadReport, load_file
+from govbus.commands.preflight import require_broker, require_registry
+from govbus.exceptions import ConfigurationError
 
 
 def _count_lines(path: Path) -> int | None:
@@ -24,12 +26,18 @@ def _count_lines(path: Path) -> int | None:
 def publish_file(item: str, path: Path, department: str, source_system: str, fmt: str | None,
                  report_path: Path | None, console: Console) -> None:
     """Bulk-load ``path``; print counts; write the report; exit 1 when any line was rejected."""
-    from govbus.publisher import Publisher
+    from govbus.publisher import Publisher, PublisherSettings
 
+    if not path.is_file():
+        raise ConfigurationError(f"{path} is not a readable file")
+    settings = PublisherSettings()
+    require_broker(settings.kafka_bootstrap)
+    require_registry(settings.registry_url)
     total = _count_lines(path)
     columns = (SpinnerColumn(), TextColumn(f"publishing {item}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
-    with Publisher(department, source_system) as publisher, Progress(*columns, console=console) as progress:
+    with (Publisher(department, source_system, settings=settings) as publisher,
+          Progress(*columns, console=console) as progress):
         task = progress.add_task("lines", total=total)
         report = load_file(publisher, item, path, fmt, on_line=lambda: progress.advance(task))
     _print_report(report, console)

@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from govbus.commands.preflight import require_broker
 from govbus.settings import ClientSettings
 from govbus.sharing.authorisation import SubscriptionRefused, authorise
 from govbus.sharing.model import load_grant, load_subscription
@@ -20,7 +21,9 @@ from schemas.catalogue import load_catalogue
 
 
 def store() -> SharingStore:
-    sharing = SharingStore(ClientSettings().kafka_bootstrap, TopicSettings().topic_prefix)
+    bootstrap = ClientSettings().kafka_bootstrap
+    require_broker(bootstrap)
+    sharing = SharingStore(bootstrap, TopicSettings().topic_prefix)
     sharing.ensure_topics()
     return sharing
 

@@ -1,0 +1,52 @@
+"""Before a command connects: is the broker (or the registry) there at all? One clear line if not.
+
+librdkafka, asked to reach a broker that is not there, retries until its timeout and prints its own
+log lines (``%3|...|FAIL|rdkafka#producer-1|...``) on the terminal; a command then ends in a
+``TimeoutError`` or ``KafkaException`` traceback. A command that needs the broker or the registry
+first opens a TCP connection to each address it was given (a refused or unresolvable address is
+known within milliseconds) and stops with :class:`~govbus.exceptions.PlatformError` naming the
+address, the variable that sets it and how to start the local platform.
+"""
+
+from __future__ import annotations
+
+import socket
+from urllib.parse import urlsplit
+
+from govbus.exceptions import PlatformError
+
+CONNECT_TIMEOUT_SECONDS = 3.0
+
+
+def require_broker(bootstrap: str) -> None:
+    """:class:`PlatformError` unless one of the bootstrap servers accepts a TCP connection."""
+    reasons = []
+    for server in (part.strip() for part in bootstrap.split(",") if part.strip()):
+        host, _, port = server.rpartition(":")
+        reason = _unreachable(host.strip("[]") or server, port)
+        if reason is None:
+            return
+        reasons.append(f"{server}: {reason}")
+    raise PlatformError(f"the Kafka broker at {bootstrap} cannot be reached ({'; '.join(reasons) or 'no address'}); "
+                        "start the local platform with `govbus dev up` or point GOVBUS_KAFKA_BOOTSTRAP at a broker")
+
+
+def require_registry(url: str) -> None:
+    """:class:`PlatformError` unless the schema registry's address accepts a TCP connection."""
+    parts = urlsplit(url)
+    port = str(parts.port or (443 if parts.scheme == "https" else 80)) if parts.hostname else ""
+    reason = _unreachable(parts.hostname or "", port)
+    if reason is not None:
+        raise PlatformError(f"the schema registry at {url} cannot be reached ({reason}); start the local platform "
+                            "with `govbus dev up` or point GOVBUS_REGISTRY_URL at a registry")
+
+
+def _unreachable(host: str, port: str) -> str | None:
+    """Why ``host:port`` takes no TCP connection, or None if it does."""
+    if not host or not port.isdigit():
+        return "not a host:port address"
+    try:
+        with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_SECONDS):
+            return None
+    except OSError as error:
+        return error.strerror or str(error) or type(error).__name__
