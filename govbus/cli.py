@@ -357,7 +357,11 @@ def subscriptions() -> None:
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @reports_errors
 def subscriptions_add(file: Path) -> None:
-    """Declare a subscription from a YAML FILE; a refused one says why (exit 1)."""
+    """Declare a subscription from a YAML FILE; a refused one says why (exit 1).
+
+    See examples/subscription-hz-centre.yaml for what a file holds (name, subscriber, items with their
+    fields and filter, delivery) and the README's "Sharing" walk-through.
+    """
     from govbus.commands.sharing import add_subscription
 
     add_subscription(file, console)
@@ -445,7 +449,11 @@ def grants() -> None:
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @reports_errors
 def grants_add(file: Path) -> None:
-    """Record a grant from a YAML FILE (approved by the item's providing department)."""
+    """Record a grant from a YAML FILE (approved by the item's providing department).
+
+    See examples/grant-tax-certificates.yaml for what a file holds (grant id, subscriber, item, approving
+    department, purpose, fields, unmasked fields, expiry) and the README's "Sharing" walk-through.
+    """
     from govbus.commands.sharing import add_grant
 
     add_grant(file, console)
