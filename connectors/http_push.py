@@ -23,7 +23,15 @@ from pydantic import Field
 from consumers.runtime import CommittingConsumer, KafkaMessage, RetryPolicy, consumer_config
 from govbus.exceptions import DecodeError, DeliveryError, GovbusError
 from govbus.serde import WireDecoder
-from govbus.settings import DEFAULT_BOOTSTRAP, DEFAULT_REGISTRY_URL, GovbusSettings, KafkaBootstrap, RegistryUrl
+from govbus.settings import (
+    DEFAULT_BOOTSTRAP,
+    DEFAULT_METRICS_HOST,
+    DEFAULT_REGISTRY_URL,
+    GovbusSettings,
+    KafkaBootstrap,
+    MetricsHost,
+    RegistryUrl,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +45,8 @@ class HttpPushSettings(GovbusSettings):
     push_url: str = Field(default="http://127.0.0.1:8099/events", description="receiver the events are POSTed to")
     push_group: str = Field(default="govbus-http-push", description="consumer group (its offsets: the position)")
     push_timeout_seconds: float = Field(default=5.0, description="seconds one POST may take")
-    push_metrics_port: int = Field(default=0, description="port of /metrics on 127.0.0.1 (0: none)")
+    push_metrics_port: int = Field(default=0, description="port of /metrics (0: none)")
+    metrics_host: MetricsHost = DEFAULT_METRICS_HOST
     push_retry_initial_seconds: float = Field(default=0.2, description="first wait after a failed POST")
     push_retry_max_seconds: float = Field(default=10.0, description="longest wait between retries")
     push_retry_jitter_seconds: float = Field(default=0.5, description="random extra wait, up to this")
@@ -103,7 +112,7 @@ def run(settings: HttpPushSettings) -> None:
     collector = CollectorRegistry()
     metrics = PushMetrics(collector)
     if settings.push_metrics_port:
-        start_http_server(settings.push_metrics_port, addr="127.0.0.1", registry=collector)
+        start_http_server(settings.push_metrics_port, addr=settings.metrics_host, registry=collector)
     decoder = WireDecoder(SchemaRegistryClient({"url": settings.registry_url}))
     with httpx.Client(timeout=settings.push_timeout_seconds) as client:
         consumer = CommittingConsumer(

@@ -23,11 +23,11 @@ class Stoppable(Protocol):
 
 
 def serve_until_stopped(component: Stoppable, metrics_port: int, registry: CollectorRegistry,
-                        handle_signals: bool = True) -> None:
-    """Serve ``/metrics`` on 127.0.0.1 (if a port is set) and run ``component`` until SIGTERM or SIGINT."""
+                        handle_signals: bool = True, metrics_host: str = "127.0.0.1") -> None:
+    """Serve ``/metrics`` on ``metrics_host`` (if a port is set) and run ``component`` until SIGTERM or SIGINT."""
     server = None
     if metrics_port:
-        server, _ = start_http_server(metrics_port, addr="127.0.0.1", registry=registry)
+        server, _ = start_http_server(metrics_port, addr=metrics_host, registry=registry)
     if handle_signals:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: component.stop())

@@ -19,6 +19,9 @@ DEFAULT_REGISTRY_URL = "http://127.0.0.1:8081"
 KafkaBootstrap = Annotated[str, Field(description="Kafka bootstrap servers: host:port[,host:port...]")]
 RegistryUrl = Annotated[str, Field(description="URL of the schema registry")]
 LogLevel = Annotated[str, Field(description="level of the JSON logs on stderr: DEBUG, INFO, WARNING or ERROR")]
+MetricsHost = Annotated[str, Field(description="address /metrics listens on (0.0.0.0 in a container, so it can be "
+                                               "scraped); the port is the component's own setting")]
+DEFAULT_METRICS_HOST = "127.0.0.1"
 
 
 def _default_home() -> Path:

@@ -56,7 +56,7 @@ from quixstreams.dataframe import StreamingDataFrame
 from quixstreams.models import Topic
 from quixstreams.state import State
 
-from govbus.settings import GovbusSettings
+from govbus.settings import DEFAULT_METRICS_HOST, GovbusSettings, MetricsHost
 from govbus.topic_reader import READ_COMMITTED
 from streams.state_recovery import (
     BROKER_ABORT_CHECK_SECONDS,
@@ -96,7 +96,7 @@ class EngineSettings(GovbusSettings):
         default=10_000, ge=1_000, le=900_000,
         description="the broker aborts a transaction left open this long (a killed worker's): until then, "
                     "read_committed readers of its output partitions wait")
-    streams_metrics_host: str = Field(default="127.0.0.1", description="address /metrics listens on")
+    metrics_host: MetricsHost = DEFAULT_METRICS_HOST
 
 
 def changelog_topic(group: str, source: str, store: str = "default") -> str:
@@ -295,7 +295,7 @@ def run_worker(build: Callable[[CollectorRegistry], Application], settings: Engi
     """Build the application on a fresh metrics registry, serve /metrics, process until SIGTERM."""
     collector = CollectorRegistry()
     app = build(collector)
-    serve_metrics(collector, settings.streams_metrics_host, metrics_port)
+    serve_metrics(collector, settings.metrics_host, metrics_port)
     started = time.monotonic()
     app.run()
     log.info("worker stopped", extra={"seconds": round(time.monotonic() - started, 1)})

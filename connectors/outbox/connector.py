@@ -338,4 +338,4 @@ def run_connector(settings: OutboxSettings, registry: CollectorRegistry | None =
     """Serve ``/metrics`` (if a port is set) and run the connector until SIGTERM or SIGINT."""
     registry = registry or CollectorRegistry()
     connector = OutboxConnector(settings, OutboxMetrics(registry, settings.outbox_name))
-    serve_until_stopped(connector, settings.outbox_metrics_port, registry, handle_signals)
+    serve_until_stopped(connector, settings.outbox_metrics_port, registry, handle_signals, settings.metrics_host)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
-from govbus.settings import DEFAULT_BOOTSTRAP, DEFAULT_REGISTRY_URL, GovbusSettings, KafkaBootstrap, RegistryUrl
+from govbus.settings import (
+    DEFAULT_BOOTSTRAP,
+    DEFAULT_METRICS_HOST,
+    DEFAULT_REGISTRY_URL,
+    GovbusSettings,
+    KafkaBootstrap,
+    MetricsHost,
+    RegistryUrl,
+)
 from govbus.topic_names import DEFAULT_PREFIX, PREFIX_PATTERN
 
 
@@ -31,7 +39,8 @@ class OutboxSettings(GovbusSettings):
     outbox_poll_interval: float = Field(default=0.5, gt=0, le=60,
                                         description="seconds to wait when no row is ready")
     outbox_metrics_port: int = Field(default=0, ge=0, le=65535,
-                                     description="Prometheus /metrics port on 127.0.0.1; 0 serves none")
+                                     description="Prometheus /metrics port (on GOVBUS_METRICS_HOST); 0 serves none")
+    metrics_host: MetricsHost = DEFAULT_METRICS_HOST
     outbox_flush_timeout: float = Field(default=60.0, gt=0,
                                         description="seconds to wait for a batch's acknowledgements")
     outbox_retry_initial_seconds: float = Field(default=0.5, gt=0, description="first wait after a failed batch")

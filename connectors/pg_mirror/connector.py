@@ -351,4 +351,4 @@ def run_mirror(settings: MirrorSettings, registry: CollectorRegistry | None = No
     """Serve ``/metrics`` (if a port is set) and mirror until SIGTERM or SIGINT."""
     registry = registry or CollectorRegistry()
     connector = MirrorConnector(settings, MirrorMetrics(registry, settings.name))
-    serve_until_stopped(connector, settings.mirror_metrics_port, registry, handle_signals)
+    serve_until_stopped(connector, settings.mirror_metrics_port, registry, handle_signals, settings.metrics_host)

@@ -6,7 +6,15 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from govbus.settings import DEFAULT_BOOTSTRAP, DEFAULT_REGISTRY_URL, GovbusSettings, KafkaBootstrap, RegistryUrl
+from govbus.settings import (
+    DEFAULT_BOOTSTRAP,
+    DEFAULT_METRICS_HOST,
+    DEFAULT_REGISTRY_URL,
+    GovbusSettings,
+    KafkaBootstrap,
+    MetricsHost,
+    RegistryUrl,
+)
 from govbus.sharing.model import NAME_PATTERN
 from govbus.topic_names import DEFAULT_PREFIX, PREFIX_PATTERN
 
@@ -46,7 +54,8 @@ class MirrorSettings(GovbusSettings):
     mirror_batch_wait: float = Field(default=0.1, ge=0, le=10,
                                      description="seconds to wait for a batch to fill before writing it")
     mirror_metrics_port: int = Field(default=0, ge=0, le=65535,
-                                     description="Prometheus /metrics port on 127.0.0.1; 0 serves none")
+                                     description="Prometheus /metrics port (on GOVBUS_METRICS_HOST); 0 serves none")
+    metrics_host: MetricsHost = DEFAULT_METRICS_HOST
     mirror_retry_initial_seconds: float = Field(default=0.5, gt=0, description="first wait after a failed batch")
     mirror_retry_max_seconds: float = Field(default=15.0, gt=0, description="longest wait between retries")
     mirror_lag_interval: float = Field(default=5.0, ge=0, description="seconds between two lag measurements")

@@ -410,7 +410,7 @@ def run_connector(settings: WebhookSettings) -> None:
     collector = CollectorRegistry()
     connector = WebhookConnector(settings, load_catalogue(), collector=collector)
     if settings.webhook_metrics_port:
-        start_http_server(settings.webhook_metrics_port, addr="127.0.0.1", registry=collector)
+        start_http_server(settings.webhook_metrics_port, addr=settings.metrics_host, registry=collector)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: connector.stop())
     log.info("webhook connector started", extra={"subscription": settings.webhook_subscription,

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from govbus.settings import DEFAULT_BOOTSTRAP, DEFAULT_REGISTRY_URL, GovbusSettings, KafkaBootstrap, RegistryUrl
+from govbus.settings import (
+    DEFAULT_BOOTSTRAP,
+    DEFAULT_METRICS_HOST,
+    DEFAULT_REGISTRY_URL,
+    GovbusSettings,
+    KafkaBootstrap,
+    MetricsHost,
+    RegistryUrl,
+)
 from govbus.sharing.model import NAME_PATTERN
 from govbus.topic_names import DEFAULT_PREFIX, PREFIX_PATTERN
 
@@ -41,7 +49,8 @@ class WebhookSettings(GovbusSettings):
     webhook_refresh_seconds: float = Field(default=5.0, gt=0, le=3600,
                                            description="how often subscriptions and grants are reloaded")
     webhook_metrics_port: int = Field(default=0, ge=0, le=65535,
-                                      description="Prometheus /metrics port on 127.0.0.1; 0 serves none")
+                                      description="Prometheus /metrics port (on GOVBUS_METRICS_HOST); 0 serves none")
+    metrics_host: MetricsHost = DEFAULT_METRICS_HOST
     webhook_session_timeout_ms: int = Field(default=6000, ge=1000, le=300_000,
                                             description="consumer group session timeout")
 
