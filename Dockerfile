@@ -6,4 +6,5 @@ COPY schemas schemas
 COPY streams streams
 COPY connectors connectors
 COPY consumers consumers
+COPY examples examples
 RUN pip install --no-cache-dir .

@@ -46,7 +46,7 @@ def needs_platform(registry: bool = False) -> Callable[[F], F]:
     def decorate(command: F) -> F:
         @wraps(command)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            from govbus.commands.preflight import require_broker, require_registry
+            from govbus.preflight import require_broker, require_registry
             from govbus.settings import ClientSettings
 
             settings = ClientSettings()
@@ -88,6 +88,49 @@ def config(components: tuple[str, ...], markdown: bool, update_readmes: bool) ->
         click.echo("updated: " + (", ".join(changed) if changed else "nothing (every table is current)"))
         return
     settings_docs.show(components, markdown, Console(soft_wrap=not markdown))
+
+
+class _ComponentCommand(click.Command):
+    """A ``govbus run`` command whose help ends with every setting of its component (read when asked)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from govbus.commands.settings_docs import COMPONENTS, rows
+
+        component = COMPONENTS[str(self.name)]
+        with formatter.section(f"Settings ({component.settings.__name__}; `govbus config {self.name}` shows "
+                               "the values set now)"):
+            formatter.write_dl([(row.env, f"{row.description} [default: {row.default}]")
+                                for row in rows(component.settings)])
+
+
+@main.group("run")
+def run_group() -> None:
+    """Run one component in the foreground until SIGTERM or SIGINT (docker-compose runs each this way).
+
+    Settings come from GOVBUS_* variables (each command's help lists them); the broker and the registry
+    are checked first. Exit codes: 0 after SIGTERM/SIGINT, 1 on an error, 2 for invalid settings.
+    """
+
+
+def _component(name: str, summary: str, takes_name: bool = False, name_required: bool = True) -> None:
+    def start(**kwargs: Any) -> None:
+        from govbus.commands.run import run_component
+
+        sys.exit(run_component(name, kwargs.get("name")))
+
+    params: list[click.Parameter] = [click.Argument(["name"], required=name_required)] if takes_name else []
+    run_group.add_command(_ComponentCommand(name, callback=start, params=params, help=summary))
+
+
+_component("gateway", "The HTTP ingest gateway for departments without Kafka clients.")
+_component("outbox", "The PostgreSQL outbox source connector of one department.")
+_component("normaliser", "The normaliser: local dialects -> canonical events and dead letters (exactly-once).")
+_component("profiles", "The profile builder: canonical items -> enterprise and person profiles (exactly-once).")
+_component("webhook", "Webhook delivery of subscription NAME.", takes_name=True)
+_component("mirror", "The PostgreSQL mirror of subscription NAME (or GOVBUS_MIRROR_ITEM without NAME).",
+           takes_name=True, name_required=False)
+_component("feed", "The public disclosure feed: items open to the public as JSON pages and Atom.")
+_component("registry", "The schema registry (Confluent REST API, stored in Kafka).")
 
 
 @main.group()

@@ -13,6 +13,7 @@ from pydantic import ValidationError as SettingsError
 
 from govbus.exceptions import ConfigurationError, GovbusError
 from govbus.logs import configure_logging
+from govbus.preflight import require_broker, require_registry
 
 S = TypeVar("S")
 
@@ -40,11 +41,18 @@ def serve_until_stopped(component: Stoppable, metrics_port: int, registry: Colle
 
 def run_entrypoint(settings_type: Callable[[], S], run: Callable[[S], None], what: str, env_hint: str,
                    configuration_exit: int = 1) -> int:
-    """Build the settings and run; one ``error:`` line and an exit code instead of a traceback:
-    2 for invalid settings, ``configuration_exit`` for a configuration refused at start, 1 otherwise."""
+    """Build the settings, check that the broker (and the registry, when the settings name one) answer, and run;
+    one ``error:`` line and an exit code instead of a traceback: 2 for invalid settings, ``configuration_exit``
+    for a configuration refused at start, 1 otherwise (the broker or registry unreachable included)."""
     configure_logging(os.environ.get("GOVBUS_LOG_LEVEL", "INFO"))
     try:
-        run(settings_type())
+        settings = settings_type()
+        bootstrap, registry_url = getattr(settings, "kafka_bootstrap", None), getattr(settings, "registry_url", None)
+        if bootstrap:
+            require_broker(bootstrap)
+        if registry_url:
+            require_registry(registry_url)
+        run(settings)
     except SettingsError as error:
         print(f"error: {what} settings are invalid ({env_hint}): {error}", file=sys.stderr)
         return 2

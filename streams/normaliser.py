@@ -174,4 +174,9 @@ def run_worker(settings: NormaliserSettings) -> None:
 
 
 if __name__ == "__main__":
-    run_worker(NormaliserSettings())
+    import sys
+
+    from govbus.service import run_entrypoint
+
+    # the same code as ``govbus run normaliser``
+    sys.exit(run_entrypoint(NormaliserSettings, run_worker, "normaliser", "GOVBUS_NORMALISER_*, GOVBUS_STREAMS_*"))

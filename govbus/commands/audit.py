@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from govbus.audit import AuditRecord, Outcome, deliveries_to, read_audit, who_received
-from govbus.commands.preflight import require_broker
+from govbus.preflight import require_broker
 from govbus.settings import ClientSettings
 from govbus.timespec import parse_time
 from govbus.topic_names import TopicSettings

@@ -11,8 +11,8 @@ from pydantic import ValidationError as SettingsError
 from rich.console import Console
 from rich.table import Table
 
-from govbus.commands.preflight import require_broker
 from govbus.exceptions import ConfigurationError
+from govbus.preflight import require_broker
 from govbus.settings import ClientSettings
 from govbus.sharing.runtime import consumer_group, source_topic
 from govbus.sharing.store import SharingStore

@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from connectors.file_source import LoadReport, load_file
-from govbus.commands.preflight import require_broker, require_registry
 from govbus.exceptions import ConfigurationError
+from govbus.preflight import require_broker, require_registry
 
 
 def _count_lines(path: Path) -> int | None:

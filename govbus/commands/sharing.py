@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from govbus.commands.preflight import require_broker
+from govbus.preflight import require_broker
 from govbus.settings import ClientSettings
 from govbus.sharing.authorisation import SubscriptionRefused, authorise
 from govbus.sharing.model import load_grant, load_subscription

@@ -1,0 +1,71 @@
+"""``govbus run COMPONENT``: every long-running component, started one way.
+
+Each component is its settings model and its run function, the same pair its ``python -m``
+entry point hands to :func:`govbus.service.run_entrypoint`: settings from ``GOVBUS_*`` variables
+(a NAME argument sets the subscription of ``webhook`` and ``mirror``), the broker (and registry)
+checked first (:mod:`govbus.preflight`), then it runs in the foreground until SIGTERM or SIGINT.
+
+Exit codes (documented in the README, "Running the components"): 0 after SIGTERM/SIGINT, 1 on an
+error (the broker or registry unreachable, a refused start), 2 for invalid settings (and, for
+the public feed, an item that is not open to the public).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from govbus.service import run_entrypoint
+
+
+@dataclass(frozen=True)
+class Runnable:
+    """How to start one component: its settings model (module, class), its run function (module, name)."""
+
+    settings: tuple[str, str]
+    run: tuple[str, str]
+    env_hint: str
+    name_setting: str | None = None
+    """the settings field a NAME argument sets (a subscription's name), if the component takes one"""
+    configuration_exit: int = 1
+
+
+RUNNABLE: dict[str, Runnable] = {
+    "gateway": Runnable(("connectors.ingest_gateway.settings", "GatewaySettings"),
+                        ("connectors.ingest_gateway.server", "serve"), "GOVBUS_GATEWAY_*"),
+    "outbox": Runnable(("connectors.outbox.settings", "OutboxSettings"),
+                       ("connectors.outbox.connector", "run_connector"), "GOVBUS_OUTBOX_*"),
+    "normaliser": Runnable(("streams.normalising.settings", "NormaliserSettings"), ("streams.normaliser", "run_worker"),
+                           "GOVBUS_NORMALISER_*, GOVBUS_STREAMS_*"),
+    "profiles": Runnable(("streams.profiles.topology", "ProfileSettings"), ("streams.profiles.worker", "run_worker"),
+                         "GOVBUS_PROFILES_*, GOVBUS_STREAMS_*"),
+    "webhook": Runnable(("connectors.webhook.settings", "WebhookSettings"), ("connectors.webhook.connector",
+                        "run_connector"), "GOVBUS_WEBHOOK_*", name_setting="webhook_subscription"),
+    "mirror": Runnable(("connectors.pg_mirror.settings", "MirrorSettings"), ("connectors.pg_mirror.connector",
+                       "run_mirror"), "GOVBUS_MIRROR_*", name_setting="mirror_subscription"),
+    "feed": Runnable(("connectors.public_feed.settings", "FeedSettings"), ("connectors.public_feed.server", "serve"),
+                     "GOVBUS_FEED_*", configuration_exit=2),
+    "registry": Runnable(("schemas.registry.settings", "RegistrySettings"), ("schemas.registry.server", "serve"),
+                         "GOVBUS_REGISTRY_*"),
+}
+
+
+def _attribute(module: str, name: str) -> Any:
+    from importlib import import_module
+
+    return getattr(import_module(module), name)
+
+
+def run_component(component: str, name: str | None = None) -> int:
+    """Run ``component`` until SIGTERM; its exit code."""
+    runnable = RUNNABLE[component]
+    settings_type = _attribute(*runnable.settings)
+    run: Callable[[Any], None] = _attribute(*runnable.run)
+
+    def settings() -> Any:
+        values = {runnable.name_setting: name} if runnable.name_setting and name else {}
+        return settings_type(**values)
+
+    return run_entrypoint(settings, run, component, runnable.env_hint,
+                          configuration_exit=runnable.configuration_exit)
