@@ -13,8 +13,8 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from govbus.platform.processes import free_port
+from govbus.platform.registry_process import start_registry_process
 from govbus.testing.broker import session_broker
-from schemas.registry.launcher import start_registry_process
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from govbus.platform.processes import free_port
+from govbus.ports import free_port
 
 
 @dataclass

@@ -6,9 +6,10 @@ cd "$(dirname "$0")/.."
 scripts/bootstrap.sh "[test]"
 echo "fetching Apache Kafka's jars if they are not cached yet ..."
 .venv/bin/python -c 'from govbus.settings import PlatformSettings as S; from govbus.platform.jars import kafka_libs; s = S(); print(kafka_libs(s.cache_dir, s.kafka_version))'
-echo "lint: ruff and mypy ..."
+echo "lint: ruff, mypy and the layer contracts (import-linter) ..."
 .venv/bin/ruff check --output-format concise .
 .venv/bin/mypy
+.venv/bin/lint-imports
 set +e
 .venv/bin/python -m pytest -ra --durations=15 "$@"
 status=$?

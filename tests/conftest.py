@@ -29,8 +29,8 @@ def registry_url(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory)
         yield given
         return
     from govbus.platform.processes import free_port
+    from govbus.platform.registry_process import start_registry_process
     from govbus.testing.leftovers import ProcessLedger
-    from schemas.registry.launcher import start_registry_process
 
     registry = start_registry_process(
         bootstrap=kafka_bootstrap, port=free_port(),

@@ -11,15 +11,12 @@ import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import httpx
 
 from govbus.platform import jars, kafka, processes
+from govbus.platform.registry_process import RegistryProcess, start_registry_process
 from govbus.settings import PlatformSettings
-
-if TYPE_CHECKING:
-    from schemas.registry.launcher import RegistryProcess
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +114,6 @@ def up(settings: PlatformSettings) -> UpResult:
 
 
 def _start_registry(settings: PlatformSettings, bootstrap: str) -> tuple[RegistryProcess, float]:
-    from schemas.registry.launcher import start_registry_process
-
     started = time.monotonic()
     registry = start_registry_process(
         bootstrap=bootstrap, port=settings.registry_port,

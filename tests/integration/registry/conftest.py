@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from govbus.platform.processes import free_port
-from schemas.registry.launcher import RegistryProcess, start_registry_process
+from govbus.platform.registry_process import RegistryProcess, start_registry_process
 
 StartRegistry = Callable[..., RegistryProcess]
 

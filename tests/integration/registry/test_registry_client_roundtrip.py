@@ -17,8 +17,8 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerialize
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 import schemas.registry
+from govbus.platform.registry_process import RegistryProcess
 from govbus.topic_reader import READ_COMMITTED
-from schemas.registry.launcher import RegistryProcess
 
 PERSON_V1 = {
     "type": "record",

@@ -11,7 +11,7 @@ import pytest
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from schemas.registry.launcher import RegistryProcess
+from govbus.platform.registry_process import RegistryProcess
 
 
 def avro(*fields: dict[str, Any]) -> Schema:

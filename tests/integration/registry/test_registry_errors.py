@@ -16,8 +16,8 @@ from confluent_kafka.admin import AdminClient
 
 from govbus.exceptions import StartupTimeoutError
 from govbus.platform.processes import free_port
+from govbus.platform.registry_process import RegistryProcess, start_registry_process
 from schemas.registry.canonical import MAX_SCHEMA_BYTES
-from schemas.registry.launcher import RegistryProcess, start_registry_process
 
 V1 = {"type": "record", "name": "Item", "fields": [{"name": "n", "type": "long"}]}
 V2 = {**V1, "fields": [*V1["fields"], {"name": "tag", "type": ["null", "string"], "default": None}]}

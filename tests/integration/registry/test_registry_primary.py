@@ -10,7 +10,7 @@ from collections.abc import Callable
 import httpx
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
-from schemas.registry.launcher import RegistryProcess
+from govbus.platform.registry_process import RegistryProcess
 
 FAILOVER_SECONDS = 15.0
 

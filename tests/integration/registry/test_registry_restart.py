@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from schemas.registry.launcher import RegistryProcess
+from govbus.platform.registry_process import RegistryProcess
 
 
 def schema(name: str, *fields: str) -> dict[str, str]:
