@@ -7,6 +7,7 @@ thread of its own; used by the demo and the integration tests.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import random
@@ -92,7 +93,6 @@ class ReferenceReceiver:
 
 def main() -> None:
     """Serve a reference receiver in the foreground (``python -m connectors.reference_receiver``)."""
-    import argparse
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")

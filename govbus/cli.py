@@ -1,4 +1,9 @@
-"""The ``govbus`` command line."""
+"""The ``govbus`` command line.
+
+Each command imports its implementation when it runs, the one place in govbus that imports inside
+functions: ``govbus --help`` or a mistyped command answers in about 0.1 s instead of 1.1 s with every
+component imported (measured here). ``tests/unit/test_layers.py`` keeps every other import at the top.
+"""
 
 from __future__ import annotations
 

@@ -50,6 +50,7 @@ from govbus.exceptions import (
 from govbus.serde import WireEncoder
 from govbus.settings import DEFAULT_BOOTSTRAP, DEFAULT_REGISTRY_URL, GovbusSettings, KafkaBootstrap, RegistryUrl
 from govbus.topic_names import DEFAULT_PREFIX, TopicPrefix, department_topic, value_subject
+from schemas.catalogue import load_catalogue
 
 log = logging.getLogger(__name__)
 
@@ -377,7 +378,6 @@ class Publisher:
 
 
 def _default_catalogue() -> ItemLookup:
-    from schemas.catalogue import load_catalogue
 
     catalogue: ItemLookup = load_catalogue()
     return catalogue

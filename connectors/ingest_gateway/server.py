@@ -10,13 +10,13 @@ from connectors.ingest_gateway.app import build_app
 from connectors.ingest_gateway.keys import KeyStore
 from connectors.ingest_gateway.settings import GatewaySettings
 from govbus.logs import configure_logging
+from schemas.catalogue import load_catalogue
 
 log = logging.getLogger(__name__)
 
 
 def serve(settings: GatewaySettings) -> None:
     """Serve until SIGTERM or SIGINT."""
-    from schemas.catalogue import load_catalogue
 
     configure_logging()
     keys = KeyStore.load(settings.gateway_keys_file)

@@ -51,6 +51,7 @@ from govbus.exceptions import (
     UnknownDataItemError,
     ValidationError,
 )
+from govbus.publisher import Publisher, PublisherSettings
 from govbus.service import serve_until_stopped
 
 log = logging.getLogger(__name__)
@@ -100,8 +101,6 @@ def default_publisher_factory(settings: OutboxSettings) -> Callable[[], RowPubli
     """A factory of Publishers for the settings' department, broker and registry."""
 
     def make() -> RowPublisher:
-        from govbus.publisher import Publisher, PublisherSettings
-
         return Publisher(settings.outbox_department, settings.outbox_source_system,
                          settings=PublisherSettings(kafka_bootstrap=settings.kafka_bootstrap,
                                                     registry_url=settings.registry_url,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pydantic import Field, SecretStr
 
 from govbus.settings import (
@@ -57,7 +58,6 @@ class OutboxSettings(GovbusSettings):
 
 def redact_dsn(dsn: str) -> str:
     """``dsn`` with any password replaced by ``***``."""
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
     try:
         params = conninfo_to_dict(dsn)

@@ -51,6 +51,7 @@ from govbus.service import serve_until_stopped
 from govbus.sharing.model import Subscription
 from govbus.sharing.store import SharingSnapshot, SharingStore
 from govbus.topics import ensure_topics
+from schemas.catalogue import load_catalogue
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,6 @@ class MirrorConnector:
 
     def __init__(self, settings: MirrorSettings, metrics: MirrorMetrics | None = None, catalogue: Any = None,
                  load_sharing: Callable[[], SharingSnapshot] | None = None) -> None:
-        from schemas.catalogue import load_catalogue
 
         self._settings = settings
         self.metrics = metrics or MirrorMetrics(CollectorRegistry(), settings.name)

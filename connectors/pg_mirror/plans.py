@@ -17,6 +17,7 @@ from govbus.sharing.profile_authorisation import profile_name
 from govbus.sharing.runtime import consumer_group, source_topic
 from govbus.sharing.store import SharingSnapshot
 from govbus.topic_names import canonical_topic, profile_topic
+from schemas.catalogue.profiles import load_profile
 
 PROFILE_SEPARATOR = ":"
 
@@ -36,10 +37,6 @@ def keyed(name: str, catalogue: Any) -> Keyed:
     if profile is None:
         item = catalogue.get(name)
         return Keyed(item.key_fields, key_types(item.record_schema, item.key_fields), False)
-    try:
-        from schemas.catalogue.profiles import load_profile
-    except ImportError as error:
-        raise ConfigurationError(f"{name}: this govbus has no profiles ({error})") from error
     definition = load_profile(profile)
     return Keyed((definition.key_field,), key_types(definition.schema, (definition.key_field,)), True)
 

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
+from connectors.outbox.settings import redact_dsn
 from govbus.settings import (
     DEFAULT_BOOTSTRAP,
     DEFAULT_METRICS_HOST,
@@ -82,7 +83,6 @@ class MirrorSettings(GovbusSettings):
 
     def redacted(self) -> dict[str, object]:
         """The settings for a start-up log line: everything but the DSN's password."""
-        from connectors.outbox.settings import redact_dsn
 
         values = self.model_dump()
         values["mirror_dsn"] = redact_dsn(self.mirror_dsn.get_secret_value()) if self.mirror_dsn else None

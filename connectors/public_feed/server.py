@@ -14,6 +14,7 @@ from connectors.public_feed.metrics import FeedMetrics
 from connectors.public_feed.reader import FeedReader
 from connectors.public_feed.settings import FeedSettings
 from connectors.public_feed.state import FeedState
+from schemas.catalogue import load_catalogue
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,6 @@ log = logging.getLogger(__name__)
 def prepare(settings: FeedSettings, catalogue: Any = None,
             registry: CollectorRegistry | None = None) -> tuple[web.Application, FeedReader]:
     """The application and its (not yet started) reader; :class:`ConfigurationError` for a closed item."""
-    from schemas.catalogue import load_catalogue
 
     items = open_items(settings.feed_items, catalogue or load_catalogue())
     state = FeedState([item.name for item in items])

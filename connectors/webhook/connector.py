@@ -56,6 +56,7 @@ from govbus.sharing.runtime import consumer_group
 from govbus.sharing.store import SharingStore
 from govbus.topic_names import parked_topic
 from govbus.topics import TopicSpec, ensure_topics
+from schemas.catalogue import load_catalogue
 
 log = logging.getLogger(__name__)
 CONNECTOR = "webhook"
@@ -405,7 +406,6 @@ def _next_offsets(messages: list[Message]) -> dict[tuple[str, int], int]:
 
 def run_connector(settings: WebhookSettings) -> None:
     """Run the connector in the foreground until SIGTERM or SIGINT (Prometheus on the metrics port)."""
-    from schemas.catalogue import load_catalogue
 
     collector = CollectorRegistry()
     connector = WebhookConnector(settings, load_catalogue(), collector=collector)

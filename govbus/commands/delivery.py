@@ -11,6 +11,9 @@ from pydantic import ValidationError as SettingsError
 from rich.console import Console
 from rich.table import Table
 
+from connectors.webhook.connector import run_connector
+from connectors.webhook.settings import WebhookSettings
+from consumers.group_offsets import plan_rewind, rewind
 from govbus.exceptions import ConfigurationError
 from govbus.preflight import require_broker
 from govbus.settings import ClientSettings
@@ -27,8 +30,6 @@ def _stdout() -> Console:
 
 def run_subscription(name: str, overrides: dict[str, Any]) -> None:
     """Run the webhook connector of subscription ``name`` in the foreground until SIGTERM or SIGINT."""
-    from connectors.webhook.connector import run_connector
-    from connectors.webhook.settings import WebhookSettings
 
     try:
         settings = WebhookSettings(webhook_subscription=name, **{k: v for k, v in overrides.items() if v is not None})
@@ -40,7 +41,6 @@ def run_subscription(name: str, overrides: dict[str, Any]) -> None:
 
 def replay(name: str, when_text: str, dry_run: bool, as_json: bool, console: Console) -> None:
     """Move subscription ``name``'s group to the first events at or after ``when_text`` on its source topics."""
-    from consumers.group_offsets import plan_rewind, rewind
 
     when = parse_time(when_text)
     bootstrap, prefix = ClientSettings().kafka_bootstrap, TopicSettings().topic_prefix

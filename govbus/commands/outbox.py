@@ -10,12 +10,15 @@ from pydantic import ValidationError as SettingsError
 from rich.console import Console
 from rich.markup import escape
 
+from connectors.outbox.connector import run_connector
+from connectors.outbox.migrate import migrate_dsn
+from connectors.outbox.settings import OutboxSettings
+from connectors.outbox.status import outbox_status
 from govbus.exceptions import ConfigurationError
 
 
 def migrate(dsn: str, console: Console) -> None:
     """Apply the outbox migrations to ``dsn`` and say what was applied."""
-    from connectors.outbox.migrate import migrate_dsn
 
     report = migrate_dsn(dsn)
     if report.applied:
@@ -28,7 +31,6 @@ def migrate(dsn: str, console: Console) -> None:
 
 def outbox_settings(overrides: dict[str, Any]) -> Any:
     """:class:`OutboxSettings` from ``GOVBUS_*`` variables, with the non-empty ``overrides`` on top."""
-    from connectors.outbox.settings import OutboxSettings
 
     try:
         return OutboxSettings(**{k: v for k, v in overrides.items() if v is not None})
@@ -39,14 +41,12 @@ def outbox_settings(overrides: dict[str, Any]) -> Any:
 
 def run(overrides: dict[str, Any]) -> None:
     """Run the connector in the foreground until SIGTERM or SIGINT."""
-    from connectors.outbox.connector import run_connector
 
     run_connector(outbox_settings(overrides))
 
 
 def status(dsn: str, name: str, as_json: bool, console: Console) -> None:
     """Print the connector's position, rows waiting and rejected rows."""
-    from connectors.outbox.status import outbox_status
 
     found = outbox_status(dsn, name)
     if as_json:

@@ -11,8 +11,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from connectors.file_source import LoadReport, load_file
+from connectors.ingest_gateway.keys import add_key
 from govbus.exceptions import ConfigurationError
 from govbus.preflight import require_broker, require_registry
+from govbus.publisher import Publisher, PublisherSettings
+from schemas.catalogue import load_catalogue
 
 
 def _count_lines(path: Path) -> int | None:
@@ -26,7 +29,6 @@ def _count_lines(path: Path) -> int | None:
 def publish_file(item: str, path: Path, department: str, source_system: str, fmt: str | None,
                  report_path: Path | None, console: Console) -> None:
     """Bulk-load ``path``; print counts; write the report; exit 1 when any line was rejected."""
-    from govbus.publisher import Publisher, PublisherSettings
 
     if not path.is_file():
         raise ConfigurationError(f"{path} is not a readable file")
@@ -59,8 +61,6 @@ def _print_report(report: LoadReport, console: Console) -> None:
 
 
 def add_gateway_key(department: str, label: str, keys_file: Path, console: Console) -> None:
-    from connectors.ingest_gateway.keys import add_key
-    from schemas.catalogue import load_catalogue
 
     departments = {item.department for item in load_catalogue().items()}
     if department not in departments:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Any
 
 from govbus.service import run_entrypoint
@@ -52,7 +53,6 @@ RUNNABLE: dict[str, Runnable] = {
 
 
 def _attribute(module: str, name: str) -> Any:
-    from importlib import import_module
 
     return getattr(import_module(module), name)
 

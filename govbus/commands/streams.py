@@ -12,7 +12,10 @@ from rich.table import Table
 
 from govbus.exceptions import ConfigurationError
 from streams.dialects import ITEMS, dialects_for
+from streams.normaliser import run_worker
 from streams.normalising.settings import NormaliserSettings
+from streams.normalising.topics import ensure_normaliser_topics
+from streams.profiles.topology import ProfileSettings, ensure_profile_topics
 
 
 def normaliser_settings(items: str | None = None, metrics_port: int | None = None) -> NormaliserSettings:
@@ -31,14 +34,12 @@ def normaliser_settings(items: str | None = None, metrics_port: int | None = Non
 
 def run_normaliser(items: str | None, metrics_port: int | None) -> None:
     """Run the normaliser until SIGTERM (it creates its topics first)."""
-    from streams.normaliser import run_worker
 
     run_worker(normaliser_settings(items, metrics_port))
 
 
 def create_topics(items: str | None, console: Console) -> None:
     """Create every topic the normaliser needs; refuse existing ones with another partition count."""
-    from streams.normalising.topics import ensure_normaliser_topics
 
     settings = normaliser_settings(items)
     specs = ensure_normaliser_topics(settings)
@@ -51,8 +52,6 @@ def sync_processor_topics(partitions: int | None) -> list[str]:
     """Create the normaliser's and the profile builder's topics (settings from GOVBUS_*; ``partitions``, when
     given, instead of their partition settings); return their names. Both refuse existing topics with
     another partition count."""
-    from streams.normalising.topics import ensure_normaliser_topics
-    from streams.profiles.topology import ProfileSettings, ensure_profile_topics
 
     normaliser = ensure_normaliser_topics(
         NormaliserSettings() if partitions is None else NormaliserSettings(normaliser_partitions=partitions))

@@ -8,7 +8,7 @@ import httpx
 
 from connectors.ingest_gateway.keys import add_key
 from govbus.demo.context import DemoContext
-from govbus.demo.paths import PathResult, jsonable
+from govbus.demo.results import PathResult, jsonable
 from govbus.platform import processes
 from govbus.platform.components import start_component
 from govbus.synthetic_items import records_for

@@ -9,8 +9,9 @@ from typing import Any
 
 import psycopg
 
+from connectors.outbox.migrate import migrate_dsn
 from govbus.demo.context import DemoContext
-from govbus.demo.paths import PathResult, jsonable
+from govbus.demo.results import PathResult, jsonable
 from govbus.platform.components import start_component
 from govbus.synthetic_items import records_for
 from govbus.testing.postgres import session_postgres, unique_database_name
@@ -23,7 +24,6 @@ DEPARTMENT = "natural-resources"
 
 
 def via_outbox(context: DemoContext, count: int = 240, per_transaction: int = 12) -> PathResult:
-    from connectors.outbox.migrate import migrate_dsn
 
     result = PathResult(DEPARTMENT, "PostgreSQL outbox", ITEM)
     records = [jsonable(s.record) for s in records_for(load_catalogue().get(ITEM), count, context.invalid_share,

@@ -3,54 +3,17 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import json
-from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any
 
+from connectors.file_source import load_file
 from govbus.demo.context import DemoContext
+from govbus.demo.gateway_path import via_gateway
+from govbus.demo.outbox_path import via_outbox
+from govbus.demo.results import PathResult, jsonable
 from govbus.exceptions import GovbusError, ValidationError
 from govbus.publisher import Publisher, PublisherSettings
 from govbus.synthetic_items import records_for
 from schemas.catalogue import load_catalogue
-
-
-@dataclass
-class PathResult:
-    """What one department sent through one path, and what became of it."""
-
-    department: str
-    path: str
-    item: str
-    sent: int = 0
-    accepted: int = 0
-    reasons: Counter[str] = field(default_factory=Counter)
-    examples: dict[str, str] = field(default_factory=dict)
-    note: str = ""
-
-    def reject(self, field_name: str, rule: str, reason: str) -> None:
-        key = f"{field_name}: {rule}" if field_name else rule
-        self.reasons[key] += 1
-        self.examples.setdefault(key, reason)
-
-    @property
-    def rejected(self) -> int:
-        return sum(self.reasons.values())
-
-
-def jsonable(record: dict[str, Any]) -> dict[str, Any]:
-    """A record as a department's system would send it in JSON: dates and times as ISO text."""
-    def convert(value: Any) -> Any:
-        if isinstance(value, dt.date | dt.datetime):
-            return value.isoformat()
-        if isinstance(value, list):
-            return [convert(v) for v in value]
-        if isinstance(value, dict):
-            return {k: convert(v) for k, v in value.items()}
-        return value
-
-    return {k: convert(v) for k, v in record.items()}
 
 
 def publisher_settings(context: DemoContext) -> PublisherSettings:
@@ -79,7 +42,6 @@ def via_sdk(context: DemoContext, count: int = 150) -> PathResult:
 
 def via_bulk_file(context: DemoContext, count: int = 200) -> PathResult:
     """Education exports degree certifications to CSV and bulk-loads the file (`govbus publish`)."""
-    from connectors.file_source import load_file
 
     item = "degree_certification"
     synthetic = records_for(load_catalogue().get(item), count, context.invalid_share, seed=12)
@@ -102,8 +64,6 @@ def via_bulk_file(context: DemoContext, count: int = 200) -> PathResult:
 
 
 def publish_through_every_path(context: DemoContext, with_outbox: bool = True) -> list[PathResult]:
-    from govbus.demo.gateway_path import via_gateway
-    from govbus.demo.outbox_path import via_outbox
 
     steps = [("civil affairs: SDK", via_sdk), ("education: bulk CSV", via_bulk_file),
              ("taxation: HTTP gateway", via_gateway)]

@@ -5,6 +5,7 @@ profiles."""
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections import Counter
@@ -30,6 +31,9 @@ from schemas.catalogue import load_catalogue
 from streams.dead_letters import DeadLetter
 from streams.dialects import FIXES_HEADER, ITEMS, dialects_for, fixes_from_header
 from streams.dialects.synthetic import change_event, samples
+from streams.normalising.settings import NormaliserSettings
+from streams.normalising.topics import ensure_normaliser_topics
+from streams.profiles.topology import ProfileSettings, ensure_profile_topics
 
 PER_DIALECT = 30
 NORMALISED_ITEMS = (*ITEMS, "degree_certification", "government_procurement_award")
@@ -98,11 +102,7 @@ def print_streams_summary(context: DemoContext, sent: Counter[str]) -> None:
 
 
 def _create_topics(env: dict[str, str]) -> None:
-    import os
 
-    from streams.normalising.settings import NormaliserSettings
-    from streams.normalising.topics import ensure_normaliser_topics
-    from streams.profiles.topology import ProfileSettings, ensure_profile_topics
 
     saved = dict(os.environ)
     os.environ.update(env)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from govbus.demo.paths import PathResult
+from govbus.demo.results import PathResult
 
 
 def print_paths_summary(console: Console, results: list[PathResult]) -> None:

@@ -33,6 +33,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
 from govbus.exceptions import MissingToolError, PlatformError, StartupTimeoutError
 from govbus.platform import processes
 
@@ -66,7 +69,6 @@ class PostgresServer:
 
     def dsn(self, database: str) -> str:
         """``admin_dsn`` with its database replaced by ``database``."""
-        from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
         params = conninfo_to_dict(self.admin_dsn)
         params["dbname"] = database
@@ -82,7 +84,6 @@ class PostgresServer:
         self._admin(f"DROP DATABASE IF EXISTS {_quote_ident(name)} WITH (FORCE)")
 
     def _admin(self, statement: str) -> None:
-        import psycopg
 
         try:
             with psycopg.connect(self.admin_dsn, autocommit=True, connect_timeout=10) as conn:

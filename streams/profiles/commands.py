@@ -9,6 +9,7 @@ from rich.console import Console
 from govbus.exceptions import ConfigurationError
 from schemas.catalogue.profiles import PROFILE_NAMES
 from streams.profiles.topology import ProfileSettings, ensure_profile_topics
+from streams.profiles.worker import run_worker
 
 
 def profile_settings(profiles: str | None, metrics_port: int | None) -> ProfileSettings:
@@ -36,6 +37,5 @@ def create_profile_topics(profiles: str | None, console: Console) -> None:
 
 def run_profiles(profiles: str | None, metrics_port: int | None) -> None:
     """Run the profile builder until SIGTERM."""
-    from streams.profiles.worker import run_worker
 
     run_worker(profile_settings(profiles, metrics_port))

@@ -3,6 +3,7 @@ the govbus package: a new module must be placed in a layer, so the contract keep
 
 from __future__ import annotations
 
+import ast
 import tomllib
 from pathlib import Path
 
@@ -18,3 +19,28 @@ def test_every_govbus_module_and_package_is_in_a_layer() -> None:
                | {f"govbus.{path.name}" for path in package.iterdir() if (path / "__init__.py").is_file()})
     assert modules - named == set(), f"place these in a layer of [tool.importlinter]: {sorted(modules - named)}"
     assert {"connectors", "streams", "consumers", "schemas"} <= named
+
+
+# imports inside functions are allowed only here: the CLI (start-up time, see its docstring) and optional
+# dependencies that exist only where they are used (Docker, an HTTP transport)
+LAZY_IMPORTS_ALLOWED = {"govbus/cli.py": None, "govbus/testing/broker.py": {"testcontainers.kafka", "docker"},
+                        "schemas/catalogue/sync.py": {"httpx2"}}
+
+
+def test_imports_are_at_the_top_of_modules() -> None:
+    found = []
+    for root in ("govbus", "schemas", "streams", "connectors", "consumers"):
+        for path in sorted((ROOT / root).rglob("*.py")):
+            relative = path.relative_to(ROOT).as_posix()
+            allowed = LAZY_IMPORTS_ALLOWED.get(relative, set())
+            if allowed is None:
+                continue
+            for function in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                for node in ast.walk(function):
+                    if isinstance(node, ast.Import | ast.ImportFrom):
+                        module = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
+                        if module not in allowed:
+                            found.append(f"{relative}:{node.lineno} imports {module} inside {function.name}()")
+    assert not found, "move these imports to the top of their modules:\n" + "\n".join(found)
