@@ -97,29 +97,39 @@ def load_file(publisher: Publisher, item: str, path: Path, fmt: str | None = Non
     publisher.item(item)  # fail fast on an unknown item or one the department does not own
     report = LoadReport(item, str(path))
     chunk: list[tuple[int, dict[str, Any]]] = []
+    broker_gone = False
     for number, parsed in read_records(path, detect_format(path, fmt)):
         on_line()
         if isinstance(parsed, Rejection):
             report.rejected.append(parsed)
-            continue
-        chunk.append((number, parsed))
-        if len(chunk) == CHUNK:
-            _publish_chunk(publisher, item, chunk, report)
-            chunk = []
-    _publish_chunk(publisher, item, chunk, report)
+        elif broker_gone:
+            report.rejected.append(Rejection(number, "", "not_sent", "not sent: the broker stopped acknowledging "
+                                             "earlier lines; load the file again once it answers"))
+        else:
+            chunk.append((number, parsed))
+            if len(chunk) == CHUNK:
+                broker_gone = _publish_chunk(publisher, item, chunk, report)
+                chunk = []
+    if chunk:
+        _publish_chunk(publisher, item, chunk, report)
     report.rejected.sort(key=lambda r: r.line)
     return report
 
 
 def _publish_chunk(publisher: Publisher, item: str, chunk: list[tuple[int, dict[str, Any]]],
-                   report: LoadReport) -> None:
-    if not chunk:
-        return
+                   report: LoadReport) -> bool:
+    """Publish ``chunk`` into ``report``; True when the broker stored none of the records sent (it is gone, and
+    the rest of the file is not sent: a chunk would wait a delivery timeout each)."""
     outcomes = publisher.publish_many(item, [record for _, record in chunk])
+    failed = sent = 0
     for (number, _), outcome in zip(chunk, outcomes, strict=True):
         if isinstance(outcome, Delivery):
             report.accepted += 1
+            sent += 1
         elif isinstance(outcome, ValidationError):
             report.rejected.append(Rejection(number, outcome.field, outcome.rule, outcome.detail))
         else:
             report.rejected.append(Rejection(number, "", "delivery", str(outcome)))
+            failed += 1
+            sent += 1
+    return sent > 0 and failed == sent

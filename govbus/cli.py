@@ -371,7 +371,8 @@ def outbox_migrate(dsn: str) -> None:
 @click.option("--department", help="Publishing department (env GOVBUS_OUTBOX_DEPARTMENT).")
 @click.option("--source-system", help="Source system name (env GOVBUS_OUTBOX_SOURCE_SYSTEM).")
 @click.option("--name", help="Connector name, the key of its position (env GOVBUS_OUTBOX_NAME).")
-@click.option("--metrics-port", type=int, help="Prometheus port on 127.0.0.1 (env GOVBUS_OUTBOX_METRICS_PORT).")
+@click.option("--metrics-port", type=int,
+              help="Prometheus port (env GOVBUS_OUTBOX_METRICS_PORT; address: GOVBUS_METRICS_HOST).")
 @reports_errors
 @needs_platform(registry=True)
 def outbox_run(dsn: str | None, department: str | None, source_system: str | None, name: str | None,
@@ -447,7 +448,8 @@ def subscriptions_remove(name: str) -> None:
 
 @subscriptions.command("run")
 @click.argument("name")
-@click.option("--metrics-port", type=int, help="Prometheus port on 127.0.0.1 (env GOVBUS_WEBHOOK_METRICS_PORT).")
+@click.option("--metrics-port", type=int,
+              help="Prometheus port (env GOVBUS_WEBHOOK_METRICS_PORT; address: GOVBUS_METRICS_HOST).")
 @reports_errors
 @needs_platform(registry=True)
 def subscriptions_run(name: str, metrics_port: int | None) -> None:
@@ -568,7 +570,8 @@ _ITEMS_HELP = "Comma-separated catalogue items (env GOVBUS_NORMALISER_ITEMS; def
 
 @streams.command("normalise")
 @click.option("--items", help=_ITEMS_HELP)
-@click.option("--metrics-port", type=int, help="Prometheus port on 127.0.0.1 (env GOVBUS_NORMALISER_METRICS_PORT).")
+@click.option("--metrics-port", type=int,
+              help="Prometheus port (env GOVBUS_NORMALISER_METRICS_PORT; address: GOVBUS_METRICS_HOST).")
 @reports_errors
 @needs_platform(registry=True)
 def streams_normalise(items: str | None, metrics_port: int | None) -> None:
@@ -608,7 +611,8 @@ def streams_dialects(item: str | None, as_json: bool, topic_prefix: str | None) 
 
 @streams.command("profiles")
 @click.option("--profiles", help="Comma-separated profiles to build (enterprise, person; default: both).")
-@click.option("--metrics-port", type=int, help="Prometheus port on 127.0.0.1 (env GOVBUS_PROFILES_METRICS_PORT).")
+@click.option("--metrics-port", type=int,
+              help="Prometheus port (env GOVBUS_PROFILES_METRICS_PORT; address: GOVBUS_METRICS_HOST).")
 @click.option("--create-topics", is_flag=True, help="Create (or check) the profile builder's topics, list them, exit.")
 @reports_errors
 @needs_platform(registry=True)

@@ -22,8 +22,11 @@ def require_broker(bootstrap: str) -> None:
     """:class:`PlatformError` unless one of the bootstrap servers accepts a TCP connection."""
     reasons = []
     for server in (part.strip() for part in bootstrap.split(",") if part.strip()):
-        host, _, port = server.rpartition(":")
-        reason = _unreachable(host.strip("[]") or server, port)
+        address = server.split("://", 1)[-1]  # librdkafka accepts PROTOCOL://host:port, and host alone (9092)
+        host, colon, port = address.rpartition(":")
+        if not colon or not port.isdigit():
+            host, port = address, "9092"
+        reason = _unreachable(host.strip("[]"), port)
         if reason is None:
             return
         reasons.append(f"{server}: {reason}")

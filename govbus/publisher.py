@@ -237,10 +237,13 @@ class Publisher:
                                        source_system), on_delivery)
 
     def publish_many(self, item_name: str, records: Iterable[Mapping[str, Any]], *,
-                     source_system: str | None = None, timeout: float = 60.0) -> list[Outcome]:
-        """Validate and send every record as an UPSERT event, then wait (at most ``timeout`` seconds) for the
-        broker: one outcome per record, in order (see :data:`Outcome`). A record that breaks a rule is not
-        sent and does not stop the others. The bulk paths' way: no future or callback per record."""
+                     source_system: str | None = None, timeout: float | None = None) -> list[Outcome]:
+        """Validate and send every record as an UPSERT event, then wait for the broker: one outcome per record,
+        in order (see :data:`Outcome`). A record that breaks a rule is not sent and does not stop the others.
+        The bulk paths' way: no future per record. ``timeout`` defaults to the producer's delivery timeout
+        (``GOVBUS_PUBLISHER_DELIVERY_TIMEOUT_MS``) plus 5 s, by when every record has its answer."""
+        if timeout is None:
+            timeout = self._settings.publisher_delivery_timeout_ms / 1000 + 5
         item = self.item(item_name)
         batch = _Batch()
         self._bulk(starting=True)

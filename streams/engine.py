@@ -60,6 +60,7 @@ from govbus.settings import DEFAULT_METRICS_HOST, GovbusSettings, MetricsHost
 from govbus.topic_reader import READ_COMMITTED
 from streams.state_recovery import (
     BROKER_ABORT_CHECK_SECONDS,
+    lock_state_dir,
     retry_early_seeks,
     uncommitted_end,
     wait_for_settled_changelogs,
@@ -110,7 +111,7 @@ def build_application(settings: EngineSettings, bootstrap: str, group: str, coll
     ``<streams_state_dir>/<group>``), its transactions counted and paced (:class:`EngineMetrics` on
     ``collector``, labelled ``processor``; :class:`CommitPacer`)."""
     state_dir = settings.streams_state_dir
-    state_dir.mkdir(parents=True, exist_ok=True)
+    lock_state_dir(group, state_dir)
     interval = settings.streams_commit_interval
     app = Application(
         broker_address=bootstrap,

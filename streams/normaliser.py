@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from typing import Any
 
@@ -44,6 +45,7 @@ from quixstreams import Application, message_context
 from govbus.exceptions import RegistryError
 from govbus.logs import configure_logging
 from govbus.serde import WireDecoder, WireEncoder
+from govbus.service import run_entrypoint
 from govbus.topic_names import canonical_topic, dead_letter_topic, value_subject
 from schemas.catalogue import load_catalogue
 from streams.dead_letters import DeadLetter
@@ -173,10 +175,5 @@ def run_worker(settings: NormaliserSettings) -> None:
     run_engine_worker(lambda collector: build_app(settings, collector), settings, settings.normaliser_metrics_port)
 
 
-if __name__ == "__main__":
-    import sys
-
-    from govbus.service import run_entrypoint
-
-    # the same code as ``govbus run normaliser``
+if __name__ == "__main__":  # the same code as ``govbus run normaliser``
     sys.exit(run_entrypoint(NormaliserSettings, run_worker, "normaliser", "GOVBUS_NORMALISER_*, GOVBUS_STREAMS_*"))

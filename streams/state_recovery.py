@@ -25,12 +25,13 @@ the broker's abort check interval, 10 s by default). Two things follow, both see
 
 Identity rule: one state directory per worker (as :class:`~streams.engine.EngineSettings` says).
 Two live workers of one group on one host with one state directory would share a
-``transactional.id`` and fence each other in turn (each stops with a fencing error): a loud
-misconfiguration, never a silent one.
+``transactional.id`` and fence each other in turn, so a worker holds a lock file in its state
+directory (:func:`lock_state_dir`) and the second one stops at start, saying why.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import socket
@@ -42,12 +43,32 @@ from typing import Any
 from confluent_kafka import IsolationLevel, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
+from govbus.exceptions import ConfigurationError
+
 log = logging.getLogger(__name__)
 
 CHANGELOG_PREFIX = "changelog__"
 BROKER_ABORT_CHECK_SECONDS = 10.0
 """The broker's ``transaction.abort.timed.out.transaction.cleanup.interval.ms`` (its default, as here)."""
 _SETTLE_POLL_SECONDS = 0.2
+
+
+_HELD_LOCKS: list[Any] = []  # open lock files: held until the process exits
+
+
+def lock_state_dir(group: str, state_dir: Path) -> None:
+    """Hold ``<state_dir>/<group>.lock`` for this process, or raise :class:`ConfigurationError` if another process
+    holds it: two workers of one group with one state directory would share a transactional id and fence
+    each other in turn, so the second one stops at start with this message instead."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(state_dir / f"{group}.lock", "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise ConfigurationError(f"another worker of {group!r} uses the state directory {state_dir}; give each worker "
+                                 "its own GOVBUS_STREAMS_STATE_DIR") from None
+    _HELD_LOCKS.append(handle)
 
 
 def worker_transactional_id(group: str, state_dir: Path, host: str | None = None) -> str:
@@ -81,26 +102,35 @@ def wait_for_settled_changelogs(consumer: Any, end_as_written: EndOffset, limit_
     """Make the watermark query of a changelog partition (what Quix's recovery aims for) answer only once
     no transaction is open on it: its read_committed end has reached its end as written.
 
-    Waits at most ``limit_seconds``, then answers as it stands (and logs a warning); other topics and
-    cached queries are answered at once.
+    Quix asks partition by partition inside the assignment callback, so the wait is bounded once for
+    them all: after a wait that reached ``limit_seconds`` (a warning is logged), the partitions asked
+    within the next ``limit_seconds`` are answered as they stand. Other topics, cached queries, and a
+    broker that cannot say where a partition ends (logged) are answered at once.
     """
     query = consumer.get_watermark_offsets
+    gave_up_at = [-float("inf")]
 
     def settled(partition: TopicPartition, timeout: float | None = None, cached: bool = False) -> Any:
         low, high = query(partition, timeout=timeout, cached=cached)
-        if cached or not partition.topic.startswith(CHANGELOG_PREFIX):
+        if cached or not partition.topic.startswith(CHANGELOG_PREFIX) or clock() - gave_up_at[0] < limit_seconds:
             return low, high
+        where = {"topic": partition.topic, "partition": partition.partition}
+        try:
+            written = end_as_written(partition)
+        except Exception as error:  # KafkaException, a time-out: recover as Quix would have
+            log.warning("could not ask where a changelog partition ends; recovering without waiting",
+                        extra={**where, "error": repr(error)})
+            return low, high
+        if high < written:
+            log.info("waiting for an open transaction on a changelog partition to end before recovering",
+                     extra={**where, "stable_end": high, "written_end": written})
         deadline = clock() + limit_seconds
-        written = end_as_written(partition)
         while high < written:
             if clock() > deadline:
+                gave_up_at[0] = clock()
                 log.warning("a transaction is still open on a changelog partition; recovering up to it",
-                            extra={"topic": partition.topic, "partition": partition.partition,
-                                   "stable_end": high, "written_end": written})
+                            extra={**where, "stable_end": high, "written_end": written})
                 break
-            log.info("waiting for an open transaction on a changelog partition to end before recovering",
-                     extra={"topic": partition.topic, "partition": partition.partition, "stable_end": high,
-                            "written_end": written})
             sleep(_SETTLE_POLL_SECONDS)
             low, high = query(partition, timeout=timeout, cached=cached)
         return low, high

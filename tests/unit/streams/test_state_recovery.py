@@ -3,12 +3,19 @@ open changelog transactions, the retried early seek. The restart and scale-out t
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
-from streams.state_recovery import retry_early_seeks, wait_for_settled_changelogs, worker_transactional_id
+from streams.state_recovery import (
+    lock_state_dir,
+    retry_early_seeks,
+    wait_for_settled_changelogs,
+    worker_transactional_id,
+)
 
 CHANGELOG = "changelog__g--in--default"
 
@@ -21,6 +28,15 @@ def test_a_worker_keeps_its_transactional_id_across_restarts_and_no_other_worker
               worker_transactional_id("normaliser", tmp_path / "a", host="h2"),
               worker_transactional_id("profiles", tmp_path / "a", host="h1")}
     assert first not in others and len(others) == 3
+
+
+def test_a_second_worker_of_a_group_with_the_same_state_directory_stops_at_start(tmp_path: Path) -> None:
+    lock_state_dir("normaliser", tmp_path)  # this process is the first worker
+    lock_state_dir("profiles", tmp_path)  # another group: its own lock
+    second = subprocess.run([sys.executable, "-c", "from pathlib import Path; from streams.state_recovery import "
+                             f"lock_state_dir; lock_state_dir('normaliser', Path({str(tmp_path)!r}))"],
+                            capture_output=True, text=True, timeout=60)
+    assert second.returncode != 0 and "GOVBUS_STREAMS_STATE_DIR" in second.stderr
 
 
 class Changelog:
@@ -62,11 +78,23 @@ def test_other_topics_and_cached_queries_do_not_wait() -> None:
     assert consumer.queries == 2
 
 
-def test_a_transaction_open_past_the_limit_is_waited_for_no_longer() -> None:
+def test_a_transaction_open_past_the_limit_is_waited_for_no_longer_and_once_for_all_partitions() -> None:
     consumer = Changelog(written=300, stable=200, open_for=10**6)
     slept = _settle(consumer, limit=25)
     assert consumer.get_watermark_offsets(TopicPartition(CHANGELOG, 0)) == (0, 200)
     assert 120 < len(slept) < 130, "about 25 s of 0.2 s waits"
+    assert consumer.get_watermark_offsets(TopicPartition(CHANGELOG, 1)) == (0, 200)
+    assert 120 < len(slept) < 130, "the next partition of the same assignment does not wait again"
+
+
+def test_a_broker_that_cannot_say_where_a_changelog_ends_is_not_waited_for() -> None:
+    consumer = Changelog(written=300, stable=200, open_for=10**6)
+
+    def failing(partition: TopicPartition) -> int:
+        raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "timed out"))
+
+    wait_for_settled_changelogs(consumer, failing, 25, sleep=lambda s: pytest.fail("must not wait"))
+    assert consumer.get_watermark_offsets(TopicPartition(CHANGELOG, 0)) == (0, 200)
 
 
 class RefusingConsumer:
