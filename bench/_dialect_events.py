@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from confluent_kafka import Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
+from govbus.demo.dialect_samples import change_event, samples
 from govbus.serde import WireEncoder
 from govbus.topic_names import value_subject
 from streams.dialects import Dialect, dialects_for
-from streams.dialects.synthetic import change_event, samples
 
 ITEM = "enterprise_registration"
 

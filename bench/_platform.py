@@ -14,7 +14,7 @@ from confluent_kafka.admin import AdminClient
 
 from govbus.platform.processes import free_port
 from govbus.platform.registry_process import start_registry_process
-from govbus.testing.broker import session_broker
+from testsupport.broker import session_broker
 
 
 @contextmanager

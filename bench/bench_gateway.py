@@ -24,9 +24,9 @@ import httpx
 from bench._platform import platform
 from connectors.ingest_gateway.keys import add_key
 from govbus.catalogue_topics import sync_topics
+from govbus.demo.synthetic import enterprise_registrations
 from govbus.platform import processes
 from govbus.publisher import Publisher, PublisherSettings
-from govbus.synthetic import enterprise_registrations
 from schemas.catalogue import load_catalogue
 
 ITEM = "enterprise_registration"

@@ -35,9 +35,9 @@ from connectors.outbox.position import PositionStore
 from connectors.outbox.reader import Position
 from connectors.outbox.settings import OutboxSettings
 from govbus.catalogue_topics import sync_topics
+from govbus.demo.synthetic import enterprise_registrations
+from govbus.platform.postgres import PostgresServer, session_postgres, unique_database_name
 from govbus.publisher import Publisher, PublisherSettings
-from govbus.synthetic import enterprise_registrations
-from govbus.testing.postgres import PostgresServer, session_postgres, unique_database_name
 from schemas.catalogue import load_catalogue
 
 ITEM = "enterprise_registration"

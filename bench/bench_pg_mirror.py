@@ -39,12 +39,12 @@ from connectors.pg_mirror.metrics import MirrorMetrics
 from connectors.pg_mirror.settings import MirrorSettings
 from connectors.pg_mirror.table import TableName, create
 from govbus.catalogue_topics import sync_topics
+from govbus.platform.postgres import PostgresServer, session_postgres, unique_database_name
 from govbus.serde import WireDecoder
-from govbus.testing.canonical import CanonicalWriter, change_scenario
-from govbus.testing.postgres import PostgresServer, session_postgres, unique_database_name
 from govbus.topic_names import canonical_topic
 from govbus.topic_reader import read_topic
 from schemas.catalogue import load_catalogue
+from testsupport.canonical import CanonicalWriter, change_scenario
 
 ITEM = "enterprise_registration"
 TABLE = "bench_mirror"

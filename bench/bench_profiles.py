@@ -47,11 +47,11 @@ from bench._pipes import byte_copy_topic, copy_route, pipe_rate
 from bench._platform import delete_topics, platform
 from bench._report import spread
 from bench._workers import Worker, running, scrape
-from govbus.testing.profile_inputs import CanonicalProducer, profile_scenario
 from govbus.topic_reader import READ_COMMITTED, read_topic
 from govbus.topics import TopicSpec, ensure_topics
 from schemas.catalogue.profiles import load_profiles
 from streams.profiles.topology import ProfileSettings, ProfileTopology, ensure_profile_topics
+from testsupport.profile_inputs import CanonicalProducer, profile_scenario
 
 DEFINITIONS = load_profiles()
 METRICS = {"forwards read": "govbus_profile_inputs_total", "updates": "govbus_profile_updates_total",

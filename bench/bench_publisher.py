@@ -35,9 +35,9 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from bench._platform import platform
 from bench._report import spread
 from govbus.catalogue_topics import sync_topics
+from govbus.demo.synthetic import enterprise_registrations
 from govbus.publisher import Delivery, Publisher, PublisherSettings
 from govbus.serde import WireEncoder
-from govbus.synthetic import enterprise_registrations
 from govbus.topics import TopicSpec, ensure_topics
 from schemas.catalogue import load_catalogue
 

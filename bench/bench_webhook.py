@@ -42,12 +42,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench._platform import platform
 from connectors.webhook.payload import ShapedEvent, batch_body, dumps, shape_event
+from govbus.demo.synthetic_items import records_for
 from govbus.platform import processes
 from govbus.serde import WireEncoder
 from govbus.sharing.authorisation import authorise
 from govbus.sharing.model import Subscription
 from govbus.sharing.store import SharingStore
-from govbus.synthetic_items import records_for
 from govbus.topic_names import canonical_topic, value_subject
 from govbus.topics import TopicSpec, ensure_topics
 from schemas.catalogue import load_catalogue

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from govbus.logs import configure_logging
-from govbus.testing.broker import session_broker
+from testsupport.broker import session_broker
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +30,7 @@ def registry_url(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory)
         return
     from govbus.platform.processes import free_port
     from govbus.platform.registry_process import start_registry_process
-    from govbus.testing.leftovers import ProcessLedger
+    from testsupport.leftovers import ProcessLedger
 
     registry = start_registry_process(
         bootstrap=kafka_bootstrap, port=free_port(),

@@ -9,9 +9,9 @@ import httpx
 from connectors.ingest_gateway.keys import add_key
 from govbus.demo.context import DemoContext
 from govbus.demo.results import PathResult, jsonable
+from govbus.demo.synthetic_items import records_for
 from govbus.platform import processes
 from govbus.platform.components import start_component
-from govbus.synthetic_items import records_for
 from schemas.catalogue import load_catalogue
 
 ITEM = "tax_payment_certificate"

@@ -12,9 +12,9 @@ import psycopg
 from connectors.outbox.migrate import migrate_dsn
 from govbus.demo.context import DemoContext
 from govbus.demo.results import PathResult, jsonable
+from govbus.demo.synthetic_items import records_for
 from govbus.platform.components import start_component
-from govbus.synthetic_items import records_for
-from govbus.testing.postgres import session_postgres, unique_database_name
+from govbus.platform.postgres import session_postgres, unique_database_name
 from govbus.topic_names import department_topic
 from govbus.topic_reader import read_topic
 from schemas.catalogue import load_catalogue

@@ -10,9 +10,9 @@ from govbus.demo.context import DemoContext
 from govbus.demo.gateway_path import via_gateway
 from govbus.demo.outbox_path import via_outbox
 from govbus.demo.results import PathResult, jsonable
+from govbus.demo.synthetic_items import records_for
 from govbus.exceptions import GovbusError, ValidationError
 from govbus.publisher import Publisher, PublisherSettings
-from govbus.synthetic_items import records_for
 from schemas.catalogue import load_catalogue
 
 

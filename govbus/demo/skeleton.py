@@ -17,11 +17,11 @@ from rich.table import Table
 from connectors.reference_receiver import ReferenceReceiver
 from govbus.demo.context import DemoContext, progress_bar
 from govbus.demo.streams_step import StreamProcessors
+from govbus.demo.synthetic import enterprise_registrations
 from govbus.envelope import ChangeEvent
 from govbus.platform.components import Component, start_component
 from govbus.platform.processes import free_port
 from govbus.skeleton_publish import PublishMetrics, enterprise_event, publish_events, publish_raw
-from govbus.synthetic import enterprise_registrations
 from govbus.topic_names import item_topics
 from govbus.topic_reader import read_topic
 from streams.dead_letters import DeadLetter

@@ -18,19 +18,19 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from rich.table import Table
 
 from govbus.demo.context import DemoContext
+from govbus.demo.dialect_samples import change_event, samples
 from govbus.demo.paths import publisher_settings
 from govbus.demo.subscribers_step import print_subscribers, subscribers
+from govbus.demo.synthetic_items import records_for
 from govbus.platform.components import Component, start_component
 from govbus.platform.processes import free_port
 from govbus.publisher import Publisher
 from govbus.serde import WireEncoder
-from govbus.synthetic_items import records_for
 from govbus.topic_names import canonical_topic, dead_letter_topic, profile_topic, value_subject
 from govbus.topic_reader import read_topic
 from schemas.catalogue import load_catalogue
 from streams.dead_letters import DeadLetter
 from streams.dialects import FIXES_HEADER, ITEMS, dialects_for, fixes_from_header
-from streams.dialects.synthetic import change_event, samples
 from streams.normalising.settings import NormaliserSettings
 from streams.normalising.topics import ensure_normaliser_topics
 from streams.profiles.topology import ProfileSettings, ensure_profile_topics

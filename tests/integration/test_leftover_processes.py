@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from govbus.platform.processes import is_alive, start_process, stop_process
-from govbus.testing.leftovers import ProcessLedger, stop_leftovers
+from testsupport.leftovers import ProcessLedger, stop_leftovers
 
 SLEEPER = "import time; time.sleep(120)"
 

@@ -24,11 +24,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.reference_receiver import ReferenceReceiver
 from govbus.catalogue_topics import sync_topics
+from govbus.demo.synthetic import enterprise_registrations
 from govbus.platform.components import Component, start_component
 from govbus.platform.processes import free_port, wait_until
 from govbus.serde import WireDecoder
 from govbus.skeleton_publish import PublishMetrics, enterprise_event, publish_events, publish_raw
-from govbus.synthetic import enterprise_registrations
 from govbus.topic_names import ItemTopics, item_topics
 from govbus.topic_reader import read_topic
 from schemas.catalogue import load_catalogue

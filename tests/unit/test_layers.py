@@ -23,13 +23,13 @@ def test_every_govbus_module_and_package_is_in_a_layer() -> None:
 
 # imports inside functions are allowed only here: the CLI (start-up time, see its docstring) and optional
 # dependencies that exist only where they are used (Docker, an HTTP transport)
-LAZY_IMPORTS_ALLOWED = {"govbus/cli.py": None, "govbus/testing/broker.py": {"testcontainers.kafka", "docker"},
+LAZY_IMPORTS_ALLOWED = {"govbus/cli.py": None, "testsupport/broker.py": {"testcontainers.kafka", "docker"},
                         "schemas/catalogue/sync.py": {"httpx2"}}
 
 
 def test_imports_are_at_the_top_of_modules() -> None:
     found = []
-    for root in ("govbus", "schemas", "streams", "connectors", "consumers"):
+    for root in ("govbus", "schemas", "streams", "connectors", "consumers", "testsupport"):
         for path in sorted((ROOT / root).rglob("*.py")):
             relative = path.relative_to(ROOT).as_posix()
             allowed = LAZY_IMPORTS_ALLOWED.get(relative, set())

@@ -1,7 +1,7 @@
 import pytest
 
+from govbus.demo.synthetic_items import records_for
 from govbus.exceptions import ValidationError
-from govbus.synthetic_items import records_for
 from schemas.catalogue import load_catalogue
 
 ITEMS = load_catalogue().items()

@@ -14,8 +14,8 @@ from pydantic import SecretStr
 from connectors.outbox.migrate import migrate
 from connectors.outbox.settings import OutboxSettings
 from govbus.catalogue_topics import sync_topics
+from govbus.platform.postgres import PostgresServer, session_postgres
 from govbus.serde import WireDecoder
-from govbus.testing.postgres import PostgresServer, session_postgres
 from govbus.topic_names import department_topic
 from govbus.topic_reader import read_topic
 from govbus.topics import TopicSpec, ensure_topics

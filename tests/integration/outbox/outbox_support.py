@@ -14,7 +14,7 @@ import psycopg
 
 from connectors.outbox.connector import OutboxConnector
 from connectors.outbox.reader import Position
-from govbus.synthetic import enterprise_registrations
+from govbus.demo.synthetic import enterprise_registrations
 
 ITEM = "enterprise_registration"
 

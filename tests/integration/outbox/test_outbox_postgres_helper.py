@@ -5,8 +5,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
+from govbus.platform.postgres import PostgresServer, private_cluster, unique_database_name
 from govbus.platform.processes import is_alive
-from govbus.testing.postgres import PostgresServer, private_cluster, unique_database_name
 
 
 def test_a_private_cluster_listens_on_loopback_and_stops_by_pid() -> None:

@@ -11,10 +11,10 @@ import pytest
 from mirror_support import MirrorProcess, start_mirror
 
 from govbus.catalogue_topics import sync_topics
-from govbus.testing.canonical import CanonicalWriter
-from govbus.testing.postgres import PrivateCluster, private_cluster
+from govbus.platform.postgres import PrivateCluster, private_cluster
 from govbus.topic_names import canonical_topic
 from schemas.catalogue import load_catalogue
+from testsupport.canonical import CanonicalWriter
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from psycopg import sql
 
 from connectors.pg_mirror.columns import dumps
 from govbus.platform import processes
-from govbus.testing.postgres import PrivateCluster
+from govbus.platform.postgres import PrivateCluster
 
 
 @dataclass

@@ -13,8 +13,8 @@ from govbus.audit import Outcome, read_audit
 from govbus.sharing.masking import mask
 from govbus.sharing.model import Grant, Subscription
 from govbus.sharing.store import SharingStore
-from govbus.testing.canonical import CanonicalWriter, Step, change_scenario, last_state
 from schemas.catalogue import DataItem, load_catalogue
+from testsupport.canonical import CanonicalWriter, Step, change_scenario, last_state
 
 
 def converged(dsn: str, table: str, expected: dict[str, dict[str, Any]], key_fields: tuple[str, ...],
@@ -179,8 +179,8 @@ def test_a_profile_is_mirrored_and_tombstones_delete(mirror: Callable[..., Mirro
     from confluent_kafka import Producer
     from confluent_kafka.schema_registry import SchemaRegistryClient
 
+    from govbus.demo.synthetic_items import records_for
     from govbus.serde import WireEncoder
-    from govbus.synthetic_items import records_for
     from govbus.topic_names import profile_topic
     from govbus.topics import TopicSpec, ensure_topics
     from schemas.catalogue.profiles import load_profile

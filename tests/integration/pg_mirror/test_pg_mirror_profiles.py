@@ -14,10 +14,10 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from mirror_support import MirrorProcess, table_columns, table_rows, wait_for
 
 from govbus.audit import Outcome, read_audit
+from govbus.demo.synthetic_items import records_for
 from govbus.serde import WireEncoder
 from govbus.sharing.model import Grant, Subscription
 from govbus.sharing.store import SharingStore
-from govbus.synthetic_items import records_for
 from govbus.topic_names import profile_topic
 from govbus.topics import TopicSpec, ensure_topics
 from schemas.catalogue import load_catalogue

@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 from mirror_support import MirrorProcess, as_rows, keyed_rows, restart_cluster, table_rows, wait_for
 
-from govbus.testing.canonical import CanonicalWriter, change_scenario, last_state
-from govbus.testing.postgres import PrivateCluster
+from govbus.platform.postgres import PrivateCluster
 from schemas.catalogue import load_catalogue
+from testsupport.canonical import CanonicalWriter, change_scenario, last_state
 
 
 def test_mirror_survives_a_postgres_restart_mid_stream(

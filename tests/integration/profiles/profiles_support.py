@@ -23,12 +23,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from govbus.platform.components import Component, start_component
 from govbus.platform.processes import free_port, is_alive, kill_process
 from govbus.serde import WireDecoder
-from govbus.testing.profile_inputs import CanonicalEvent, CanonicalProducer, ForwardRecord
 from govbus.topic_reader import READ_COMMITTED, read_topic
 from schemas.catalogue.profiles import HEADER_CAUSED_BY, HEADER_EVENT_ID, ProfileDefinition
 from streams.profiles.app import HEADER_REMOVE, HEADER_SIDE, HEADER_VERSION, header_map
 from streams.profiles.state import avro_native
 from streams.profiles.topology import ProfileSettings, ProfileTopology
+from testsupport.profile_inputs import CanonicalEvent, CanonicalProducer, ForwardRecord
 
 OutputMessage = tuple[bytes, bytes | None, tuple[tuple[str, bytes], ...]]
 """(key, value or None for a tombstone, headers) of one profile message."""

@@ -18,14 +18,14 @@ import pytest
 from profiles_support import ProfileDecoder, ProfileRun, event_id, output_messages, profile_env, wait_for
 from prometheus_client.parser import text_string_to_metric_families
 
+from govbus.demo.synthetic_items import records_for
 from govbus.envelope import ChangeEvent, Operation
 from govbus.platform.components import Component
 from govbus.platform.processes import free_port, start_process
-from govbus.synthetic_items import records_for
-from govbus.testing.profile_inputs import CanonicalEvent, CanonicalProducer
 from schemas.catalogue import load_catalogue
 from schemas.catalogue.profiles import HEADER_CAUSED_BY, load_profile
 from streams.profiles.state import avro_native
+from testsupport.profile_inputs import CanonicalEvent, CanonicalProducer
 
 ENTERPRISE, PERSON = load_profile("enterprise"), load_profile("person")
 CATALOGUE = load_catalogue()

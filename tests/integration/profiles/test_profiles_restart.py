@@ -50,15 +50,15 @@ from profiles_support import (
     wait_for,
 )
 
-from govbus.testing.profile_inputs import (
+from schemas.catalogue.profiles import load_profiles
+from streams.profiles.topology import ensure_profile_topics
+from testsupport.profile_inputs import (
     CanonicalProducer,
     VersionChecker,
     expected_final_profiles,
     expected_forwards,
     profile_scenario,
 )
-from schemas.catalogue.profiles import load_profiles
-from streams.profiles.topology import ensure_profile_topics
 
 log = logging.getLogger(__name__)
 DEFINITIONS = load_profiles()

@@ -59,7 +59,10 @@ from profiles_support import (
     wait_for,
 )
 
-from govbus.testing.profile_inputs import (
+from schemas.catalogue.profiles import ProfileDefinition, load_profiles
+from streams.profiles.state import Emit
+from streams.profiles.topology import ensure_profile_topics
+from testsupport.profile_inputs import (
     CanonicalEvent,
     CanonicalProducer,
     Replayed,
@@ -69,9 +72,6 @@ from govbus.testing.profile_inputs import (
     profile_scenario,
     replay_build,
 )
-from schemas.catalogue.profiles import ProfileDefinition, load_profiles
-from streams.profiles.state import Emit
-from streams.profiles.topology import ensure_profile_topics
 
 DEFINITIONS = load_profiles()
 log = logging.getLogger(__name__)

@@ -11,9 +11,9 @@ import pytest
 from feed_support import FeedProcess, Published, start_feed
 
 from govbus.catalogue_topics import sync_topics
-from govbus.testing.canonical import CanonicalWriter, change_scenario
 from govbus.topic_names import canonical_topic
 from schemas.catalogue import load_catalogue
+from testsupport.canonical import CanonicalWriter, change_scenario
 
 
 @pytest.fixture(scope="module")

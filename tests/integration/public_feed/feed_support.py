@@ -13,8 +13,8 @@ import httpx
 
 from connectors.public_feed.disclosure import public_record
 from govbus.platform import processes
-from govbus.testing.canonical import CanonicalWriter, Step
 from schemas.catalogue import DataItem
+from testsupport.canonical import CanonicalWriter, Step
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any
 
 from feed_support import FeedProcess, Published
 
-from govbus.testing.canonical import Step
+from testsupport.canonical import Step
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 

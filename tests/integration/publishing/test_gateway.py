@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from connectors.ingest_gateway.keys import add_key
+from govbus.demo.synthetic import enterprise_registrations
 from govbus.platform import processes
-from govbus.synthetic import enterprise_registrations
 from govbus.topic_reader import read_topic
 
 ITEM = "enterprise_registration"

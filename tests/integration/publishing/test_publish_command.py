@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from govbus.synthetic import enterprise_registrations
+from govbus.demo.synthetic import enterprise_registrations
 from govbus.topic_reader import read_topic
 
 

@@ -10,10 +10,10 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from govbus.demo.synthetic import enterprise_registrations
 from govbus.exceptions import ConfigurationError, DeliveryError, ValidationError
 from govbus.publisher import Delivery, NotOwnerError, Publisher
 from govbus.serde import WireDecoder
-from govbus.synthetic import enterprise_registrations
 from govbus.topic_reader import read_topic
 
 ITEM = "enterprise_registration"

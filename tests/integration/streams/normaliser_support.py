@@ -23,6 +23,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from kafka_offsets import end_offsets
 from prometheus_client.parser import text_string_to_metric_families
 
+from govbus.demo.dialect_samples import DialectSample, change_event, samples
 from govbus.platform.components import Component
 from govbus.platform.processes import free_port, is_alive, kill_process, start_process
 from govbus.serde import WireDecoder, WireEncoder
@@ -30,7 +31,6 @@ from govbus.topic_names import canonical_topic, dead_letter_topic, value_subject
 from govbus.topic_reader import read_topic
 from streams.dead_letters import DeadLetter
 from streams.dialects import DIALECT_HEADER, FIXES_HEADER, ITEMS, Dialect, dialects_for, fixes_from_header, get_dialect
-from streams.dialects.synthetic import DialectSample, change_event, samples
 from streams.normalising.settings import NormaliserSettings
 
 log = logging.getLogger(__name__)

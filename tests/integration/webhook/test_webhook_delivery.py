@@ -11,11 +11,11 @@ from pathlib import Path
 from webhook_support import Behaviour, CanonicalWriter, SigningReceiver, metric, subscription, wait_for
 
 from govbus.audit import Outcome, read_audit
+from govbus.demo.synthetic_items import records_for
 from govbus.platform.components import Component
 from govbus.platform.processes import free_port
 from govbus.sharing.runtime import consumer_group
 from govbus.sharing.store import SharingStore
-from govbus.synthetic_items import records_for
 from govbus.topic_names import parked_topic
 from govbus.topic_reader import READ_COMMITTED, read_topic
 

@@ -18,11 +18,11 @@ from webhook_support import (
 )
 
 from govbus.audit import Outcome, read_audit
+from govbus.demo.synthetic_items import records_for
 from govbus.platform.components import Component
 from govbus.platform.processes import free_port
 from govbus.sharing.model import Grant
 from govbus.sharing.store import SharingStore
-from govbus.synthetic_items import records_for
 
 TAX = "tax_payment_certificate"
 ENTERPRISE = "enterprise_registration"

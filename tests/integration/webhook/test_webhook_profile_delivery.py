@@ -22,17 +22,17 @@ import yaml
 from webhook_support import SigningReceiver, govbus_cli, metric, subscription, wait_for
 
 from govbus.audit import Outcome, read_audit
+from govbus.demo.synthetic_items import records_for
 from govbus.envelope import ChangeEvent, Operation
 from govbus.platform.components import Component, start_component
 from govbus.platform.processes import free_port
 from govbus.sharing.model import Grant
 from govbus.sharing.store import SharingStore
-from govbus.synthetic_items import records_for
-from govbus.testing.profile_inputs import CanonicalEvent, CanonicalProducer
 from govbus.topic_names import profile_topic
 from govbus.topic_reader import read_topic
 from schemas.catalogue import load_catalogue
 from schemas.catalogue.profiles import HEADER_EVENT_ID, load_profile
+from testsupport.profile_inputs import CanonicalEvent, CanonicalProducer
 
 CATALOGUE = load_catalogue()
 PERSON = load_profile("person")

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from govbus.testing.profile_inputs import expected_final_profiles, profile_scenario
 from schemas.catalogue.profiles import load_profile, load_profiles
 from streams.profiles.routing import History, route, routes_for
 from streams.profiles.state import (
@@ -24,6 +23,7 @@ from streams.profiles.state import (
     profile_event,
     profile_event_id,
 )
+from testsupport.profile_inputs import expected_final_profiles, profile_scenario
 
 ENTERPRISE = load_profile("enterprise")
 REG = {"uscc": "A", "name": "甲公司"}

@@ -9,12 +9,12 @@ from typing import Any
 import fastavro
 import pytest
 
+from govbus.demo.dialect_samples import BadKind, samples
 from govbus.exceptions import ConfigurationError, ValidationError
 from govbus.identifiers import id_check_character, uscc_check_character
 from govbus.topic_names import local_topic
 from streams.dialects import ITEMS, FixKind, dialects_for, fixes_from_header, fixes_header, get_dialect, local_dialects
 from streams.dialects.parsers import BEIJING
-from streams.dialects.synthetic import BadKind, samples
 
 LOCAL_DIALECTS = [(item, d.name) for item in ITEMS for d in local_dialects(item)]
 ALL_DIALECTS = [(item, d.name) for item in ITEMS for d in dialects_for(item)]

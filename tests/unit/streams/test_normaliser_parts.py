@@ -11,10 +11,10 @@ import pytest
 from memory_registry import MemoryRegistry
 from prometheus_client import CollectorRegistry
 
+from govbus.demo.dialect_samples import change_event, samples
 from govbus.exceptions import RegistryError, UnknownDataItemError
 from govbus.serde import WireDecoder, WireEncoder
 from streams.dialects import ITEMS, FixKind, dialects_for, fixes_from_header, get_dialect
-from streams.dialects.synthetic import change_event, samples
 from streams.normalising.handler import Accepted, ItemNormaliser, Rejected
 from streams.normalising.metrics import NormaliserMetrics
 from streams.normalising.settings import NormaliserSettings

@@ -1,6 +1,6 @@
 """Seeded synthetic records in every dialect, each knowing what it must normalise to.
 
-    from streams.dialects.synthetic import samples
+    from govbus.demo.dialect_samples import samples
 
     for sample in samples("enterprise_registration", "zhejiang-aic-v2", 100, bad_share=0.2, seed=7):
         sample.local           # the record as the local system sends it (Avro-ready for the dialect)
@@ -30,9 +30,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from govbus.demo.synthetic import DIVISIONS, enterprise_registrations
+from govbus.demo.synthetic_items import records_for
 from govbus.identifiers import USCC_ALPHABET
-from govbus.synthetic import DIVISIONS, enterprise_registrations
-from govbus.synthetic_items import records_for
 from schemas.catalogue import DataItem, IdentifierKind
 from streams.dialects import codes, dialects_for
 from streams.dialects.mapped import MappedDialect

@@ -17,7 +17,7 @@ from pathlib import Path
 from govbus.exceptions import MissingToolError, PlatformError
 from govbus.platform import jars, kafka, processes
 from govbus.settings import PlatformSettings
-from govbus.testing.leftovers import ProcessLedger, stop_leftovers
+from testsupport.leftovers import ProcessLedger, stop_leftovers
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ import datetime as dt
 import random
 from typing import Any, Protocol
 
+from govbus.demo.synthetic import DIVISIONS, SyntheticRecord, make_uscc, wrong_check
 from govbus.exceptions import ValidationError
 from govbus.identifiers import id_check_character
-from govbus.synthetic import DIVISIONS, SyntheticRecord, make_uscc, wrong_check
 
 _NAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 _GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚"

@@ -21,9 +21,9 @@ from typing import Any, Literal, Protocol
 from confluent_kafka import Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
+from govbus.demo.synthetic_items import records_for
 from govbus.exceptions import DeliveryError
 from govbus.serde import WireEncoder
-from govbus.synthetic_items import records_for
 
 Operation = Literal["UPSERT", "DELETE", "TOMBSTONE"]
 

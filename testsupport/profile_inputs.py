@@ -35,9 +35,9 @@ from typing import Any
 from confluent_kafka import Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
+from govbus.demo.synthetic_items import records_for
 from govbus.envelope import ChangeEvent, Operation
 from govbus.serde import WireEncoder
-from govbus.synthetic_items import records_for
 from govbus.topic_names import canonical_topic, value_subject
 from schemas.catalogue import DataItem, load_catalogue
 from schemas.catalogue.profiles import ProfileDefinition, SideKind
