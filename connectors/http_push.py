@@ -23,30 +23,19 @@ from pydantic import Field
 from consumers.runtime import CommittingConsumer, KafkaMessage, RetryPolicy, consumer_config
 from govbus.exceptions import DecodeError, DeliveryError, GovbusError
 from govbus.serde import WireDecoder
-from govbus.settings import (
-    DEFAULT_BOOTSTRAP,
-    DEFAULT_METRICS_HOST,
-    DEFAULT_REGISTRY_URL,
-    GovbusSettings,
-    KafkaBootstrap,
-    MetricsHost,
-    RegistryUrl,
-)
+from govbus.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
 
-class HttpPushSettings(GovbusSettings):
+class HttpPushSettings(ServiceSettings):
     """Env ``GOVBUS_PUSH_*``: which topic to push where."""
 
-    kafka_bootstrap: KafkaBootstrap = DEFAULT_BOOTSTRAP
-    registry_url: RegistryUrl = DEFAULT_REGISTRY_URL
     push_topic: str = Field(default="govbus.canonical.enterprise-registration", description="topic pushed")
     push_url: str = Field(default="http://127.0.0.1:8099/events", description="receiver the events are POSTed to")
     push_group: str = Field(default="govbus-http-push", description="consumer group (its offsets: the position)")
     push_timeout_seconds: float = Field(default=5.0, description="seconds one POST may take")
     push_metrics_port: int = Field(default=0, description="port of /metrics (0: none)")
-    metrics_host: MetricsHost = DEFAULT_METRICS_HOST
     push_retry_initial_seconds: float = Field(default=0.2, description="first wait after a failed POST")
     push_retry_max_seconds: float = Field(default=10.0, description="longest wait between retries")
     push_retry_jitter_seconds: float = Field(default=0.5, description="random extra wait, up to this")

@@ -48,18 +48,16 @@ from govbus.exceptions import (
     ValidationError,
 )
 from govbus.serde import WireEncoder
-from govbus.settings import DEFAULT_BOOTSTRAP, DEFAULT_REGISTRY_URL, GovbusSettings, KafkaBootstrap, RegistryUrl
+from govbus.settings import ClientSettings
 from govbus.topic_names import DEFAULT_PREFIX, TopicPrefix, department_topic, value_subject
 from schemas.catalogue import load_catalogue
 
 log = logging.getLogger(__name__)
 
 
-class PublisherSettings(GovbusSettings):
+class PublisherSettings(ClientSettings):
     """Env ``GOVBUS_KAFKA_BOOTSTRAP``, ``GOVBUS_REGISTRY_URL``, ``GOVBUS_PUBLISHER_*``."""
 
-    kafka_bootstrap: KafkaBootstrap = DEFAULT_BOOTSTRAP
-    registry_url: RegistryUrl = DEFAULT_REGISTRY_URL
     publisher_linger_ms: int = Field(default=5, ge=0, description="ms the producer waits to fill a batch")
     publisher_delivery_timeout_ms: int = Field(default=120_000, ge=1000,
                                                description="ms after which an unacknowledged event fails")

@@ -61,3 +61,9 @@ class ClientSettings(GovbusSettings):
 
     kafka_bootstrap: KafkaBootstrap = DEFAULT_BOOTSTRAP
     registry_url: RegistryUrl = DEFAULT_REGISTRY_URL
+
+
+class ServiceSettings(ClientSettings):
+    """A long-running component: where it finds the broker and the registry, and where /metrics listens."""
+
+    metrics_host: MetricsHost = DEFAULT_METRICS_HOST

@@ -56,7 +56,7 @@ from quixstreams.dataframe import StreamingDataFrame
 from quixstreams.models import Topic
 from quixstreams.state import State
 
-from govbus.settings import DEFAULT_METRICS_HOST, GovbusSettings, MetricsHost
+from govbus.settings import ServiceSettings
 from govbus.topic_reader import READ_COMMITTED
 from streams.state_recovery import (
     BROKER_ABORT_CHECK_SECONDS,
@@ -73,7 +73,7 @@ def _default_state_dir() -> Path:
     return Path.home() / ".govbus" / "state"
 
 
-class EngineSettings(GovbusSettings):
+class EngineSettings(ServiceSettings):
     """What every stream processor shares (env ``GOVBUS_STREAMS_*``)."""
 
     streams_commit_interval: float = Field(
@@ -97,7 +97,6 @@ class EngineSettings(GovbusSettings):
         default=10_000, ge=1_000, le=900_000,
         description="the broker aborts a transaction left open this long (a killed worker's): until then, "
                     "read_committed readers of its output partitions wait")
-    metrics_host: MetricsHost = DEFAULT_METRICS_HOST
 
 
 def changelog_topic(group: str, source: str, store: str = "default") -> str:

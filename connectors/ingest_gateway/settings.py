@@ -6,12 +6,10 @@ from pathlib import Path
 
 from pydantic import Field
 
-from govbus.settings import DEFAULT_BOOTSTRAP, DEFAULT_REGISTRY_URL, GovbusSettings, KafkaBootstrap, RegistryUrl
+from govbus.settings import ClientSettings
 
 
-class GatewaySettings(GovbusSettings):
-    kafka_bootstrap: KafkaBootstrap = DEFAULT_BOOTSTRAP
-    registry_url: RegistryUrl = DEFAULT_REGISTRY_URL
+class GatewaySettings(ClientSettings):
     gateway_host: str = Field(default="127.0.0.1", description="address the gateway listens on")
     gateway_port: int = Field(default=8088, ge=1, le=65535, description="port the gateway listens on")
     gateway_keys_file: Path = Field(default=Path("gateway-keys.json"),

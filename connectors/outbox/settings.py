@@ -5,19 +5,11 @@ from __future__ import annotations
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pydantic import Field, SecretStr
 
-from govbus.settings import (
-    DEFAULT_BOOTSTRAP,
-    DEFAULT_METRICS_HOST,
-    DEFAULT_REGISTRY_URL,
-    GovbusSettings,
-    KafkaBootstrap,
-    MetricsHost,
-    RegistryUrl,
-)
+from govbus.settings import ServiceSettings
 from govbus.topic_names import DEFAULT_PREFIX, PREFIX_PATTERN
 
 
-class OutboxSettings(GovbusSettings):
+class OutboxSettings(ServiceSettings):
     """Env ``GOVBUS_OUTBOX_*`` (plus ``GOVBUS_KAFKA_BOOTSTRAP``, ``GOVBUS_REGISTRY_URL``,
     ``GOVBUS_TOPIC_PREFIX``).
 
@@ -25,8 +17,6 @@ class OutboxSettings(GovbusSettings):
     password and is never printed.
     """
 
-    kafka_bootstrap: KafkaBootstrap = DEFAULT_BOOTSTRAP
-    registry_url: RegistryUrl = DEFAULT_REGISTRY_URL
     topic_prefix: str = Field(default=DEFAULT_PREFIX, pattern=PREFIX_PATTERN,
                               description="first part of every topic name (env GOVBUS_TOPIC_PREFIX)")
     outbox_dsn: SecretStr = Field(description="libpq connection string or URI of the department's database")
@@ -41,7 +31,6 @@ class OutboxSettings(GovbusSettings):
                                         description="seconds to wait when no row is ready")
     outbox_metrics_port: int = Field(default=0, ge=0, le=65535,
                                      description="Prometheus /metrics port (on GOVBUS_METRICS_HOST); 0 serves none")
-    metrics_host: MetricsHost = DEFAULT_METRICS_HOST
     outbox_flush_timeout: float = Field(default=60.0, gt=0,
                                         description="seconds to wait for a batch's acknowledgements")
     outbox_retry_initial_seconds: float = Field(default=0.5, gt=0, description="first wait after a failed batch")

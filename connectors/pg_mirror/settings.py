@@ -7,22 +7,14 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 
 from connectors.outbox.settings import redact_dsn
-from govbus.settings import (
-    DEFAULT_BOOTSTRAP,
-    DEFAULT_METRICS_HOST,
-    DEFAULT_REGISTRY_URL,
-    GovbusSettings,
-    KafkaBootstrap,
-    MetricsHost,
-    RegistryUrl,
-)
+from govbus.settings import ServiceSettings
 from govbus.sharing.model import NAME_PATTERN
 from govbus.topic_names import DEFAULT_PREFIX, PREFIX_PATTERN
 
 TABLE_PATTERN = r"^([A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,62}$"
 
 
-class MirrorSettings(GovbusSettings):
+class MirrorSettings(ServiceSettings):
     """Env ``GOVBUS_MIRROR_*`` (plus ``GOVBUS_KAFKA_BOOTSTRAP``, ``GOVBUS_REGISTRY_URL``, ``GOVBUS_TOPIC_PREFIX``).
 
     Mirror either a **subscription** (``GOVBUS_MIRROR_SUBSCRIPTION``: every item of it, only the
@@ -31,8 +23,6 @@ class MirrorSettings(GovbusSettings):
     field, into ``GOVBUS_MIRROR_TABLE``). The DSN may hold a password and is never printed.
     """
 
-    kafka_bootstrap: KafkaBootstrap = DEFAULT_BOOTSTRAP
-    registry_url: RegistryUrl = DEFAULT_REGISTRY_URL
     topic_prefix: str = Field(default=DEFAULT_PREFIX, pattern=PREFIX_PATTERN,
                               description="first part of every topic name (env GOVBUS_TOPIC_PREFIX)")
     mirror_subscription: str | None = Field(default=None, pattern=NAME_PATTERN,
@@ -56,7 +46,6 @@ class MirrorSettings(GovbusSettings):
                                      description="seconds to wait for a batch to fill before writing it")
     mirror_metrics_port: int = Field(default=0, ge=0, le=65535,
                                      description="Prometheus /metrics port (on GOVBUS_METRICS_HOST); 0 serves none")
-    metrics_host: MetricsHost = DEFAULT_METRICS_HOST
     mirror_retry_initial_seconds: float = Field(default=0.5, gt=0, description="first wait after a failed batch")
     mirror_retry_max_seconds: float = Field(default=15.0, gt=0, description="longest wait between retries")
     mirror_lag_interval: float = Field(default=5.0, ge=0, description="seconds between two lag measurements")

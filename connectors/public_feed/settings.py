@@ -7,15 +7,13 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
-from govbus.settings import DEFAULT_BOOTSTRAP, DEFAULT_REGISTRY_URL, GovbusSettings, KafkaBootstrap, RegistryUrl
+from govbus.settings import ClientSettings
 from govbus.topic_names import DEFAULT_PREFIX, PREFIX_PATTERN
 
 
-class FeedSettings(GovbusSettings):
+class FeedSettings(ClientSettings):
     """Env ``GOVBUS_FEED_*`` (plus ``GOVBUS_KAFKA_BOOTSTRAP``, ``GOVBUS_REGISTRY_URL``, ``GOVBUS_TOPIC_PREFIX``)."""
 
-    kafka_bootstrap: KafkaBootstrap = DEFAULT_BOOTSTRAP
-    registry_url: RegistryUrl = DEFAULT_REGISTRY_URL
     topic_prefix: str = Field(default=DEFAULT_PREFIX, pattern=PREFIX_PATTERN,
                               description="first part of every topic name (env GOVBUS_TOPIC_PREFIX)")
     feed_items: Annotated[list[str], NoDecode] = Field(

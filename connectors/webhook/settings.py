@@ -4,20 +4,12 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from govbus.settings import (
-    DEFAULT_BOOTSTRAP,
-    DEFAULT_METRICS_HOST,
-    DEFAULT_REGISTRY_URL,
-    GovbusSettings,
-    KafkaBootstrap,
-    MetricsHost,
-    RegistryUrl,
-)
+from govbus.settings import ServiceSettings
 from govbus.sharing.model import NAME_PATTERN
 from govbus.topic_names import DEFAULT_PREFIX, PREFIX_PATTERN
 
 
-class WebhookSettings(GovbusSettings):
+class WebhookSettings(ServiceSettings):
     """Env ``GOVBUS_WEBHOOK_*`` (plus ``GOVBUS_KAFKA_BOOTSTRAP``, ``GOVBUS_REGISTRY_URL``,
     ``GOVBUS_TOPIC_PREFIX``).
 
@@ -26,8 +18,6 @@ class WebhookSettings(GovbusSettings):
     ``delivery.secret_env``); the secret is never printed.
     """
 
-    kafka_bootstrap: KafkaBootstrap = DEFAULT_BOOTSTRAP
-    registry_url: RegistryUrl = DEFAULT_REGISTRY_URL
     topic_prefix: str = Field(default=DEFAULT_PREFIX, pattern=PREFIX_PATTERN,
                               description="first part of every topic name (env GOVBUS_TOPIC_PREFIX)")
     webhook_subscription: str = Field(pattern=NAME_PATTERN, description="the subscription this process delivers")
@@ -50,7 +40,6 @@ class WebhookSettings(GovbusSettings):
                                            description="how often subscriptions and grants are reloaded")
     webhook_metrics_port: int = Field(default=0, ge=0, le=65535,
                                       description="Prometheus /metrics port (on GOVBUS_METRICS_HOST); 0 serves none")
-    metrics_host: MetricsHost = DEFAULT_METRICS_HOST
     webhook_session_timeout_ms: int = Field(default=6000, ge=1000, le=300_000,
                                             description="consumer group session timeout")
 

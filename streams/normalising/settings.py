@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
-from govbus.settings import DEFAULT_BOOTSTRAP, DEFAULT_REGISTRY_URL, KafkaBootstrap, LogLevel, RegistryUrl
+from govbus.settings import LogLevel
 from govbus.topic_names import DEFAULT_PREFIX, TopicPrefix
 from schemas.catalogue import load_catalogue
 from streams.dialects import ITEMS
@@ -22,8 +22,6 @@ class NormaliserSettings(EngineSettings):
     with local dialects); an item without dialects is normalised from its department topic only.
     """
 
-    kafka_bootstrap: KafkaBootstrap = DEFAULT_BOOTSTRAP
-    registry_url: RegistryUrl = DEFAULT_REGISTRY_URL
     topic_prefix: TopicPrefix = DEFAULT_PREFIX
     normaliser_items: Annotated[tuple[str, ...], NoDecode] = Field(
         default=ITEMS, description="items to normalise, comma-separated (default: every item with dialects)")

@@ -28,7 +28,7 @@ from confluent_kafka.admin import AdminClient
 from pydantic import Field
 
 from govbus.exceptions import ConfigurationError
-from govbus.settings import DEFAULT_BOOTSTRAP, DEFAULT_REGISTRY_URL, KafkaBootstrap, LogLevel, RegistryUrl
+from govbus.settings import LogLevel
 from govbus.topic_names import DEFAULT_PREFIX, PREFIX_PATTERN, TopicPrefix, canonical_topic, profile_topic
 from govbus.topics import TopicSpec, ensure_topics
 from schemas.catalogue.profiles import PROFILE_NAMES, ProfileDefinition, load_profile
@@ -42,8 +42,6 @@ class ProfileSettings(EngineSettings):
     """Settings of ``python -m streams.profiles`` (env ``GOVBUS_PROFILES_*``, ``GOVBUS_TOPIC_PREFIX``, and the
     engine's ``GOVBUS_STREAMS_*``: commit interval, state directory, metrics address ...)."""
 
-    kafka_bootstrap: KafkaBootstrap = DEFAULT_BOOTSTRAP
-    registry_url: RegistryUrl = DEFAULT_REGISTRY_URL
     topic_prefix: TopicPrefix = DEFAULT_PREFIX
     profiles_app_id: str = Field(default="govbus-profiles", pattern=r"^[a-zA-Z0-9._-]+$",
                                  description="consumer group, and prefix of the repartition and changelog topics")
