@@ -44,27 +44,6 @@ def reports_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def needs_platform(registry: bool = False) -> Callable[[F], F]:
-    """Before the command runs, check that the broker (and the registry) of GOVBUS_* answer: one clear line if
-    not (for commands whose only inputs are options click has already checked)."""
-
-    def decorate(command: F) -> F:
-        @wraps(command)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            from govbus.preflight import require_broker, require_registry
-            from govbus.settings import ClientSettings
-
-            settings = ClientSettings()
-            require_broker(settings.kafka_bootstrap)
-            if registry:
-                require_registry(settings.registry_url)
-            return command(*args, **kwargs)
-
-        return wrapper  # type: ignore[return-value]
-
-    return decorate
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--log-level", default="WARNING", show_default=True, envvar="GOVBUS_LOG_LEVEL",
               help="Level of the JSON logs written to stderr.")
@@ -202,13 +181,11 @@ def registry() -> None:
 
 @registry.command("serve")
 @reports_errors
-@needs_platform()
 def registry_serve() -> None:
     """Run the registry in the foreground (settings from GOVBUS_* variables)."""
-    from schemas.registry.server import serve
-    from schemas.registry.settings import RegistrySettings
+    from govbus.commands.run import run_component
 
-    serve(RegistrySettings())
+    sys.exit(run_component("registry"))  # the same as `govbus run registry`
 
 
 _CATALOGUE_DIR_HELP = "Read the catalogue from this directory (env GOVBUS_CATALOGUE_DIR; default: the packaged one)."
@@ -285,18 +262,19 @@ def topics() -> None:
               help="Also create the stream processors' topics: dialect topics, state changelogs, the profile "
                    "builder's repartition and profile topics (GOVBUS_NORMALISER_* / GOVBUS_PROFILES_* apply).")
 @reports_errors
-@needs_platform()
 def topics_sync(partitions: int | None, processors: bool) -> None:
     """Create every item's department, canonical and dead-letter topics (GOVBUS_TOPIC_PREFIX applies),
     and the stream processors' own topics."""
     from govbus.catalogue_topics import sync_topics
     from govbus.commands.streams import sync_processor_topics
+    from govbus.preflight import require_broker
     from govbus.settings import ClientSettings
     from govbus.topic_names import TopicSettings
     from schemas.catalogue import load_catalogue
 
-    names = sync_topics(ClientSettings().kafka_bootstrap, load_catalogue().items(), TopicSettings().topic_prefix,
-                        partitions or 3)
+    bootstrap = ClientSettings().kafka_bootstrap
+    require_broker(bootstrap)
+    names = sync_topics(bootstrap, load_catalogue().items(), TopicSettings().topic_prefix, partitions or 3)
     if processors:
         names = list(dict.fromkeys([*names, *sync_processor_topics(partitions)]))
     console.print(f"{len(names)} topics ready")
@@ -326,13 +304,11 @@ def gateway() -> None:
 
 @gateway.command("serve")
 @reports_errors
-@needs_platform(registry=True)
 def gateway_serve() -> None:
     """Serve the gateway (settings from GOVBUS_GATEWAY_* variables) until SIGTERM."""
-    from connectors.ingest_gateway.server import serve
-    from connectors.ingest_gateway.settings import GatewaySettings
+    from govbus.commands.run import run_component
 
-    serve(GatewaySettings())
+    sys.exit(run_component("gateway"))  # the same as `govbus run gateway`
 
 
 @gateway.command("add-key")
@@ -374,7 +350,6 @@ def outbox_migrate(dsn: str) -> None:
 @click.option("--metrics-port", type=int,
               help="Prometheus port (env GOVBUS_OUTBOX_METRICS_PORT; address: GOVBUS_METRICS_HOST).")
 @reports_errors
-@needs_platform(registry=True)
 def outbox_run(dsn: str | None, department: str | None, source_system: str | None, name: str | None,
                metrics_port: int | None) -> None:
     """Publish outbox rows until SIGTERM (other settings from GOVBUS_OUTBOX_* variables)."""
@@ -451,7 +426,6 @@ def subscriptions_remove(name: str) -> None:
 @click.option("--metrics-port", type=int,
               help="Prometheus port (env GOVBUS_WEBHOOK_METRICS_PORT; address: GOVBUS_METRICS_HOST).")
 @reports_errors
-@needs_platform(registry=True)
 def subscriptions_run(name: str, metrics_port: int | None) -> None:
     """Deliver subscription NAME by webhook until SIGTERM (other settings from GOVBUS_WEBHOOK_* variables)."""
     from govbus.commands.delivery import run_subscription
@@ -461,7 +435,6 @@ def subscriptions_run(name: str, metrics_port: int | None) -> None:
 
 @subscriptions.command("push")
 @reports_errors
-@needs_platform(registry=True)
 def subscriptions_push() -> None:
     """Push one canonical topic to an HTTP receiver as JSON until SIGTERM (the reference HTTP push).
 
@@ -472,8 +445,9 @@ def subscriptions_push() -> None:
     whole item (`subscriptions run` delivers a declared, authorised subscription).
     """
     from connectors.http_push import HttpPushSettings, run
+    from govbus.service import run_entrypoint
 
-    run(HttpPushSettings())
+    sys.exit(run_entrypoint(HttpPushSettings, run, "push", "GOVBUS_PUSH_*"))
 
 
 @subscriptions.command("replay")
@@ -573,7 +547,6 @@ _ITEMS_HELP = "Comma-separated catalogue items (env GOVBUS_NORMALISER_ITEMS; def
 @click.option("--metrics-port", type=int,
               help="Prometheus port (env GOVBUS_NORMALISER_METRICS_PORT; address: GOVBUS_METRICS_HOST).")
 @reports_errors
-@needs_platform(registry=True)
 def streams_normalise(items: str | None, metrics_port: int | None) -> None:
     """Normalise department and local-dialect records to canonical events until SIGTERM.
 
@@ -588,7 +561,6 @@ def streams_normalise(items: str | None, metrics_port: int | None) -> None:
 @streams.command("topics")
 @click.option("--items", help=_ITEMS_HELP)
 @reports_errors
-@needs_platform()
 def streams_topics(items: str | None) -> None:
     """Create every topic the normaliser needs (sources, local dialects, canonical, dead letters, changelogs)."""
     from govbus.commands.streams import create_topics
@@ -615,7 +587,6 @@ def streams_dialects(item: str | None, as_json: bool, topic_prefix: str | None) 
               help="Prometheus port (env GOVBUS_PROFILES_METRICS_PORT; address: GOVBUS_METRICS_HOST).")
 @click.option("--create-topics", is_flag=True, help="Create (or check) the profile builder's topics, list them, exit.")
 @reports_errors
-@needs_platform(registry=True)
 def streams_profiles(profiles: str | None, metrics_port: int | None, create_topics: bool) -> None:
     """Build the enterprise and person profiles from canonical events until SIGTERM.
 

@@ -11,11 +11,22 @@ address, the variable that sets it and how to start the local platform.
 from __future__ import annotations
 
 import socket
+from typing import Any
 from urllib.parse import urlsplit
 
 from govbus.exceptions import PlatformError
 
 CONNECT_TIMEOUT_SECONDS = 3.0
+
+
+def require_platform(settings: Any) -> None:
+    """The checks for a component's ``settings`` once they are valid: its broker (``kafka_bootstrap``) and, when
+    it names one, its registry (``registry_url``)."""
+    bootstrap, registry_url = getattr(settings, "kafka_bootstrap", None), getattr(settings, "registry_url", None)
+    if bootstrap:
+        require_broker(bootstrap)
+    if registry_url:
+        require_registry(registry_url)
 
 
 def require_broker(bootstrap: str) -> None:

@@ -13,7 +13,7 @@ from pydantic import ValidationError as SettingsError
 
 from govbus.exceptions import ConfigurationError, GovbusError
 from govbus.logs import configure_logging
-from govbus.preflight import require_broker, require_registry
+from govbus.preflight import require_platform
 
 S = TypeVar("S")
 
@@ -47,11 +47,7 @@ def run_entrypoint(settings_type: Callable[[], S], run: Callable[[S], None], wha
     configure_logging(os.environ.get("GOVBUS_LOG_LEVEL", "INFO"))
     try:
         settings = settings_type()
-        bootstrap, registry_url = getattr(settings, "kafka_bootstrap", None), getattr(settings, "registry_url", None)
-        if bootstrap:
-            require_broker(bootstrap)
-        if registry_url:
-            require_registry(registry_url)
+        require_platform(settings)
         run(settings)
     except SettingsError as error:
         print(f"error: {what} settings are invalid ({env_hint}): {error}", file=sys.stderr)

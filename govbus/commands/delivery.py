@@ -15,7 +15,7 @@ from connectors.webhook.connector import run_connector
 from connectors.webhook.settings import WebhookSettings
 from consumers.group_offsets import plan_rewind, rewind
 from govbus.exceptions import ConfigurationError
-from govbus.preflight import require_broker
+from govbus.preflight import require_broker, require_platform
 from govbus.settings import ClientSettings
 from govbus.sharing.runtime import consumer_group, source_topic
 from govbus.sharing.store import SharingStore
@@ -36,6 +36,7 @@ def run_subscription(name: str, overrides: dict[str, Any]) -> None:
     except SettingsError as error:
         problems = "; ".join(f"GOVBUS_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in error.errors())
         raise ConfigurationError(f"webhook settings are invalid: {problems}") from error
+    require_platform(settings)  # its own inputs first, then the platform
     run_connector(settings)
 
 

@@ -15,6 +15,7 @@ from connectors.outbox.migrate import migrate_dsn
 from connectors.outbox.settings import OutboxSettings
 from connectors.outbox.status import outbox_status
 from govbus.exceptions import ConfigurationError
+from govbus.preflight import require_platform
 
 
 def migrate(dsn: str, console: Console) -> None:
@@ -42,7 +43,9 @@ def outbox_settings(overrides: dict[str, Any]) -> Any:
 def run(overrides: dict[str, Any]) -> None:
     """Run the connector in the foreground until SIGTERM or SIGINT."""
 
-    run_connector(outbox_settings(overrides))
+    settings = outbox_settings(overrides)  # its own inputs first, then the platform
+    require_platform(settings)
+    run_connector(settings)
 
 
 def status(dsn: str, name: str, as_json: bool, console: Console) -> None:

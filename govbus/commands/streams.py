@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from govbus.exceptions import ConfigurationError
+from govbus.preflight import require_broker, require_platform
 from streams.dialects import ITEMS, dialects_for
 from streams.normaliser import run_worker
 from streams.normalising.settings import NormaliserSettings
@@ -35,13 +36,16 @@ def normaliser_settings(items: str | None = None, metrics_port: int | None = Non
 def run_normaliser(items: str | None, metrics_port: int | None) -> None:
     """Run the normaliser until SIGTERM (it creates its topics first)."""
 
-    run_worker(normaliser_settings(items, metrics_port))
+    settings = normaliser_settings(items, metrics_port)  # its own inputs first, then the platform
+    require_platform(settings)
+    run_worker(settings)
 
 
 def create_topics(items: str | None, console: Console) -> None:
     """Create every topic the normaliser needs; refuse existing ones with another partition count."""
 
     settings = normaliser_settings(items)
+    require_broker(settings.kafka_bootstrap)
     specs = ensure_normaliser_topics(settings)
     for spec in specs:
         console.print(f"  {spec.name} ({spec.partitions})", highlight=False)

@@ -7,6 +7,7 @@ from typing import Any
 from rich.console import Console
 
 from govbus.exceptions import ConfigurationError
+from govbus.preflight import require_broker, require_platform
 from schemas.catalogue.profiles import PROFILE_NAMES
 from streams.profiles.topology import ProfileSettings, ensure_profile_topics
 from streams.profiles.worker import run_worker
@@ -28,7 +29,9 @@ def profile_settings(profiles: str | None, metrics_port: int | None) -> ProfileS
 
 def create_profile_topics(profiles: str | None, console: Console) -> None:
     """Create (or check) every topic of the profile builder and list them."""
-    specs = ensure_profile_topics(profile_settings(profiles, None))
+    settings = profile_settings(profiles, None)  # its own inputs first, then the broker
+    require_broker(settings.kafka_bootstrap)
+    specs = ensure_profile_topics(settings)
     for spec in specs:
         policy = spec.config.get("cleanup.policy", "delete")
         console.print(f"{spec.name}  partitions={spec.partitions}  {policy}", highlight=False)
@@ -38,4 +41,6 @@ def create_profile_topics(profiles: str | None, console: Console) -> None:
 def run_profiles(profiles: str | None, metrics_port: int | None) -> None:
     """Run the profile builder until SIGTERM."""
 
-    run_worker(profile_settings(profiles, metrics_port))
+    settings = profile_settings(profiles, metrics_port)  # its own inputs first, then the platform
+    require_platform(settings)
+    run_worker(settings)
