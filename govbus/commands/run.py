@@ -17,14 +17,15 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
 
+from govbus.commands.settings_docs import COMPONENTS
 from govbus.service import run_entrypoint
 
 
 @dataclass(frozen=True)
 class Runnable:
-    """How to start one component: its settings model (module, class), its run function (module, name)."""
+    """How to start one component: its run function (module, name); its settings model is the one
+    ``govbus config`` describes (:data:`govbus.commands.settings_docs.COMPONENTS`)."""
 
-    settings: tuple[str, str]
     run: tuple[str, str]
     env_hint: str
     name_setting: str | None = None
@@ -33,22 +34,16 @@ class Runnable:
 
 
 RUNNABLE: dict[str, Runnable] = {
-    "gateway": Runnable(("connectors.ingest_gateway.settings", "GatewaySettings"),
-                        ("connectors.ingest_gateway.server", "serve"), "GOVBUS_GATEWAY_*"),
-    "outbox": Runnable(("connectors.outbox.settings", "OutboxSettings"),
-                       ("connectors.outbox.connector", "run_connector"), "GOVBUS_OUTBOX_*"),
-    "normaliser": Runnable(("streams.normalising.settings", "NormaliserSettings"), ("streams.normaliser", "run_worker"),
-                           "GOVBUS_NORMALISER_*, GOVBUS_STREAMS_*"),
-    "profiles": Runnable(("streams.profiles.topology", "ProfileSettings"), ("streams.profiles.worker", "run_worker"),
-                         "GOVBUS_PROFILES_*, GOVBUS_STREAMS_*"),
-    "webhook": Runnable(("connectors.webhook.settings", "WebhookSettings"), ("connectors.webhook.connector",
-                        "run_connector"), "GOVBUS_WEBHOOK_*", name_setting="webhook_subscription"),
-    "mirror": Runnable(("connectors.pg_mirror.settings", "MirrorSettings"), ("connectors.pg_mirror.connector",
-                       "run_mirror"), "GOVBUS_MIRROR_*", name_setting="mirror_subscription"),
-    "feed": Runnable(("connectors.public_feed.settings", "FeedSettings"), ("connectors.public_feed.server", "serve"),
-                     "GOVBUS_FEED_*", configuration_exit=2),
-    "registry": Runnable(("schemas.registry.settings", "RegistrySettings"), ("schemas.registry.server", "serve"),
-                         "GOVBUS_REGISTRY_*"),
+    "gateway": Runnable(("connectors.ingest_gateway.server", "serve"), "GOVBUS_GATEWAY_*"),
+    "outbox": Runnable(("connectors.outbox.connector", "run_connector"), "GOVBUS_OUTBOX_*"),
+    "normaliser": Runnable(("streams.normaliser", "run_worker"), "GOVBUS_NORMALISER_*, GOVBUS_STREAMS_*"),
+    "profiles": Runnable(("streams.profiles.worker", "run_worker"), "GOVBUS_PROFILES_*, GOVBUS_STREAMS_*"),
+    "webhook": Runnable(("connectors.webhook.connector", "run_connector"), "GOVBUS_WEBHOOK_*",
+                        name_setting="webhook_subscription"),
+    "mirror": Runnable(("connectors.pg_mirror.connector", "run_mirror"), "GOVBUS_MIRROR_*",
+                       name_setting="mirror_subscription"),
+    "feed": Runnable(("connectors.public_feed.server", "serve"), "GOVBUS_FEED_*", configuration_exit=2),
+    "registry": Runnable(("schemas.registry.server", "serve"), "GOVBUS_REGISTRY_*"),
 }
 
 
@@ -60,7 +55,7 @@ def _attribute(module: str, name: str) -> Any:
 def run_component(component: str, name: str | None = None) -> int:
     """Run ``component`` until SIGTERM; its exit code."""
     runnable = RUNNABLE[component]
-    settings_type = _attribute(*runnable.settings)
+    settings_type: Any = COMPONENTS[component].settings
     run: Callable[[Any], None] = _attribute(*runnable.run)
 
     def settings() -> Any:
