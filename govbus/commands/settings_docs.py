@@ -75,6 +75,11 @@ class SettingRow:
     description: str
     secret: bool
 
+    @property
+    def shown_default(self) -> str:
+        """The default as printed: a secret's default as ``***`` (none stays none)."""
+        return REDACTED if self.secret and self.default not in ("", "(none)") else self.default
+
 
 def rows(settings: type[BaseSettings]) -> list[SettingRow]:
     """One row per field of ``settings``, in declaration order."""
@@ -95,8 +100,7 @@ def markdown_table(name: str) -> str:
     """The README table of component ``name`` (without the markers)."""
     lines = ["| environment | default | meaning |", "|---|---|---|"]
     for row in rows(COMPONENTS[name].settings):
-        default = REDACTED if row.secret and row.default not in ("", "(none)") else row.default
-        lines.append(f"| `{row.env}` | {_cell(default, code=True)} | {_cell(row.description)} |")
+        lines.append(f"| `{row.env}` | {_cell(row.shown_default, code=True)} | {_cell(row.description)} |")
     return "\n".join(lines)
 
 
@@ -163,6 +167,5 @@ def show(names: tuple[str, ...], markdown: bool, console: Any, environ: Mapping[
         for column in ("environment", "default", "now", "meaning"):
             table.add_column(column, overflow="fold", no_wrap=column == "environment")
         for row in rows(COMPONENTS[name].settings):
-            default = REDACTED if row.secret and row.default not in ("(none)", "") else row.default
-            table.add_row(row.env, default, current(row, environ), row.description)
+            table.add_row(row.env, row.shown_default, current(row, environ), row.description)
         console.print(table)

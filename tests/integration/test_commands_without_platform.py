@@ -7,31 +7,19 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import click
 import pytest
 
-from govbus.cli import main
 from govbus.platform.processes import free_port
+from testsupport.cli_tree import every_command
 
 NEED_NO_PLATFORM = {"config", "catalogue list", "catalogue show", "streams dialects", "gateway add-key",
                     "dev status", "dev down"}
 NOT_RUN = {"dev up": "starts the platform", "demo": "starts its own platform"}
 LIBRDKAFKA_LOG = re.compile(r"^%\d\|", re.MULTILINE)
-
-
-def every_command() -> Iterator[tuple[str, click.Command]]:
-    def walk(command: click.Command, path: list[str]) -> Iterator[tuple[str, click.Command]]:
-        if isinstance(command, click.Group):
-            for name, sub in sorted(command.commands.items()):
-                yield from walk(sub, [*path, name])
-        else:
-            yield " ".join(path), command
-
-    yield from walk(main, [])
 
 
 def arguments(path: str, command: click.Command, files: Path) -> list[str]:

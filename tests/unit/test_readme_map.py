@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import click
 import pytest
 from click.testing import CliRunner
 
 from govbus.cli import main
 from govbus.sharing.model import load_grant, load_subscription
+from testsupport.cli_tree import every_command
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_ROOTS = ("govbus", "schemas", "streams", "consumers", "connectors")
@@ -33,15 +33,6 @@ def _folders() -> set[str]:
     return top | packages
 
 
-def _commands() -> list[str]:
-    def walk(command: click.Command, path: list[str]) -> list[str]:
-        if isinstance(command, click.Group):
-            return [found for name, sub in command.commands.items() for found in walk(sub, [*path, name])]
-        return [" ".join(path)]
-
-    return walk(main, [])
-
-
 def test_the_layout_table_names_every_top_level_folder_and_package() -> None:
     rows, folders = _layout_rows(), _folders()
     assert folders - rows == set(), f"add these to the README's Layout table: {sorted(folders - rows)}"
@@ -51,7 +42,7 @@ def test_the_layout_table_names_every_top_level_folder_and_package() -> None:
 def test_every_command_appears_in_a_readme() -> None:
     docs = "\n".join(path.read_text(encoding="utf-8") for path in ROOT.rglob("*.md")
                      if not {".venv", "node_modules"} & set(path.parts))
-    missing = [path for path in _commands() if f"govbus {path}" not in docs]
+    missing = [path for path, _ in every_command() if f"govbus {path}" not in docs]
     assert not missing, f"document these commands in the README or a component README: {missing}"
 
 
