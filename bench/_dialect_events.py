@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from confluent_kafka import Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
+from govbus import clients
 from govbus.demo.dialect_samples import change_event, samples
 from govbus.serde import WireEncoder
 from govbus.topic_names import value_subject
 from streams.dialects import Dialect, dialects_for
+from testsupport.connections import kafka_at, registry_at
 
 ITEM = "enterprise_registration"
 
@@ -34,7 +36,7 @@ class Encoded:
 
 def dialect_events(registry_url: str, prefix: str, count: int, bad_share: float, seed: int) -> list[Encoded]:
     """``count`` events, the dialects taking turns (about ``bad_share`` of them invalid)."""
-    registry = SchemaRegistryClient({"url": registry_url})
+    registry = clients.registry_client(registry_at(registry_url))
     dialects = dialects_for(ITEM)
     rng = random.Random(seed)
     per_dialect = [_encoded(registry, prefix, d, -(-count // len(dialects)), bad_share, seed + n, rng)
@@ -56,7 +58,7 @@ def _encoded(registry: SchemaRegistryClient, prefix: str, dialect: Dialect, coun
 
 def publisher_producer(bootstrap: str) -> Producer:
     """A producer with the Publisher SDK's settings."""
-    return Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True, "linger.ms": 5,
+    return clients.producer(kafka_at(bootstrap), {"acks": "all", "enable.idempotence": True, "linger.ms": 5,
                      "compression.type": "lz4", "queue.buffering.max.messages": 500_000})
 
 

@@ -14,15 +14,15 @@ import sys
 import time
 import uuid
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import TopicPartition
 
-from govbus.topic_reader import READ_COMMITTED
+from govbus import clients
+from testsupport.connections import kafka_at
 
 
 def main(bootstrap: str, topic: str, count: int, deadline_seconds: float) -> None:
     deadline = time.monotonic() + deadline_seconds
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"probe-{uuid.uuid4().hex}",
-                         "enable.auto.commit": False, **READ_COMMITTED})
+    consumer = clients.consumer(kafka_at(bootstrap), f"probe-{uuid.uuid4().hex}", {"enable.auto.commit": False})
     numbers = consumer.list_topics(topic, timeout=10).topics[topic].partitions
     ends = [consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in numbers]
     consumer.assign([TopicPartition(topic, p, end) for p, end in zip(numbers, ends, strict=True)])

@@ -17,17 +17,16 @@ import sys
 import time
 import uuid
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
+from govbus import clients
 from govbus.serde import WireDecoder
-from govbus.topic_reader import READ_COMMITTED
+from testsupport.connections import kafka_at, registry_at
 
 
 def receive(bootstrap: str, topic: str, warm: int, total: int, deadline: float) -> list[tuple[float, bytes]]:
     """(receive time, value) of up to ``total`` messages of ``topic``."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-probe-{uuid.uuid4().hex}",
-                         "enable.auto.commit": False, **READ_COMMITTED})
+    consumer = clients.consumer(kafka_at(bootstrap), f"bench-probe-{uuid.uuid4().hex}", {"enable.auto.commit": False})
     partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
     consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
     print("ready", flush=True)
@@ -47,7 +46,7 @@ def receive(bootstrap: str, topic: str, warm: int, total: int, deadline: float) 
 
 def main(bootstrap: str, registry_url: str, topic: str, warm: int, total: int, seconds: float) -> None:
     received = receive(bootstrap, topic, warm, total, time.monotonic() + seconds)
-    decoder = WireDecoder(SchemaRegistryClient({"url": registry_url}))
+    decoder = WireDecoder(clients.registry_client(registry_at(registry_url)))
     times = {str(decoder.decode(value).value["event_id"]): at for at, value in received}
     print(json.dumps({"received": times}), flush=True)
 

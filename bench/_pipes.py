@@ -8,7 +8,7 @@
 Both read with a ``Consumer`` (read_committed, partitions assigned: no group wait, offsets committed
 at the end) and write with a ``Producer`` (acks=all, idempotence, linger 2 ms as the workers'
 producers). :func:`pipe_rate` runs one in this process over a given number of records, as fast as
-it goes. ``python -m bench._pipes`` (settings from ``GOVBUS_KAFKA_BOOTSTRAP``, ``GOVBUS_REGISTRY_URL``,
+it goes. ``python -m bench._pipes`` (settings from ``GOVBUS_KAFKA__BOOTSTRAP``, ``GOVBUS_REGISTRY__URL``,
 ``GOVBUS_TOPIC_PREFIX``, as the normaliser's) runs the plain loop as its own process, from the
 beginning of the (fresh) source topics until SIGTERM, one message at a time (no batch wait): the
 latency benchmark's baseline.
@@ -24,16 +24,16 @@ from dataclasses import dataclass
 from types import FrameType
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, Producer, TopicPartition
-from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from bench._dialect_events import ITEM
+from govbus import clients
 from govbus.serde import WireDecoder
-from govbus.topic_reader import READ_COMMITTED
 from streams.dead_letters import DeadLetter
 from streams.normaliser import item_normaliser
 from streams.normalising.handler import Accepted
 from streams.normalising.settings import NormaliserSettings
 from streams.normalising.topics import source_topics
+from testsupport.connections import kafka_at
 
 Headers = list[tuple[str, str | bytes | None]]
 
@@ -63,7 +63,7 @@ def byte_copy_topic(prefix: str) -> str:
 
 def normalising_route(settings: NormaliserSettings) -> Route:
     """What the normaliser does to a record, minus deduplication, to the plain loop's own topics."""
-    registry = SchemaRegistryClient({"url": settings.registry_url})
+    registry = clients.registry_client(settings.registry)
     normaliser = item_normaliser(settings, ITEM, registry, WireDecoder(registry))
     canonical, dead = plain_canonical_topic(settings.topic_prefix), plain_dead_letter_topic(settings.topic_prefix)
 
@@ -89,8 +89,8 @@ def copy_route(prefix: str) -> Route:
 
 
 def _consumer(bootstrap: str, topics: list[str], start: int) -> Consumer:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-pipe-{uuid.uuid4().hex[:8]}",
-                         "enable.auto.commit": False, "enable.partition.eof": False, **READ_COMMITTED})
+    consumer = clients.consumer(kafka_at(bootstrap), f"bench-pipe-{uuid.uuid4().hex[:8]}",
+                                {"enable.auto.commit": False, "enable.partition.eof": False})
     assignment = [TopicPartition(topic, partition, start) for topic in topics
                   for partition in consumer.list_topics(topic, timeout=10).topics[topic].partitions]
     consumer.assign(assignment)
@@ -98,7 +98,7 @@ def _consumer(bootstrap: str, topics: list[str], start: int) -> Consumer:
 
 
 def _producer(bootstrap: str) -> Producer:
-    return Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True, "linger.ms": 2,
+    return clients.producer(kafka_at(bootstrap), {"acks": "all", "enable.idempotence": True, "linger.ms": 2,
                      "queue.buffering.max.messages": 500_000})
 
 
@@ -137,7 +137,7 @@ def pipe_rate(bootstrap: str, topics: list[str], count: int, route: Route) -> fl
 def serve(settings: NormaliserSettings) -> None:
     """The plain loop from the beginning of the sources until SIGTERM."""
     route = normalising_route(settings)
-    bootstrap = settings.kafka_bootstrap
+    bootstrap = settings.kafka.bootstrap
     consumer, producer = _consumer(bootstrap, source_topics(settings, ITEM), OFFSET_BEGINNING), _producer(bootstrap)
     stopping = False
 

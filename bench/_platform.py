@@ -10,18 +10,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient
 
+from govbus import clients
 from govbus.platform.processes import free_port
 from govbus.platform.registry_process import start_registry_process
 from testsupport.broker import session_broker
+from testsupport.connections import kafka_at
 
 
 @contextmanager
 def platform() -> Iterator[tuple[str, str]]:
     """(bootstrap, registry URL); whatever is started here is stopped by PID on exit."""
     with session_broker() as bootstrap:
-        given = os.environ.get("GOVBUS_REGISTRY_URL")
+        given = os.environ.get("GOVBUS_REGISTRY__URL")
         if given:
             yield bootstrap, given
             return
@@ -38,7 +39,7 @@ def delete_topics(bootstrap: str, tokens: Iterable[str], timeout: float = 60.0) 
     up, so its sources, outputs, repartition topics and changelogs); how many were deleted. The broker is
     shared: a benchmark leaves none of its topics behind."""
     marks = [token for token in tokens if token]
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = clients.admin(kafka_at(bootstrap))
     names = [name for name in admin.list_topics(timeout=timeout).topics if any(mark in name for mark in marks)]
     if not names:
         return 0

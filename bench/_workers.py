@@ -86,7 +86,7 @@ def normaliser(settings: NormaliserSettings, directory: Path, commits: Commits, 
     """The real normaliser worker (``python -m streams.normaliser``, exactly-once) over ``settings``' topics with a
     fresh app id (so it reads its sources from the beginning), committing as ``commits`` says."""
     app_id = f"bench-normaliser-{uuid.uuid4().hex[:6]}"
-    env = {"GOVBUS_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "GOVBUS_REGISTRY_URL": settings.registry_url,
+    env = {"GOVBUS_KAFKA__BOOTSTRAP": settings.kafka.bootstrap, "GOVBUS_REGISTRY__URL": settings.registry.url,
            "GOVBUS_TOPIC_PREFIX": settings.topic_prefix, "GOVBUS_NORMALISER_ITEMS": ",".join(settings.normaliser_items),
            "GOVBUS_NORMALISER_APP_ID": app_id, "GOVBUS_NORMALISER_PARTITIONS": str(settings.normaliser_partitions),
            "GOVBUS_NORMALISER_DEDUP": str(dedup).lower(), **commits.env()}

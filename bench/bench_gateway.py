@@ -28,6 +28,7 @@ from govbus.demo.synthetic import enterprise_registrations
 from govbus.platform import processes
 from govbus.publisher import Publisher, PublisherSettings
 from schemas.catalogue import load_catalogue
+from testsupport.connections import kafka_at, registry_at
 
 ITEM = "enterprise_registration"
 
@@ -68,12 +69,12 @@ def main() -> None:
     records = [s.record for s in enterprise_registrations(args.records, invalid_share=0.0, seed=2)]
     with platform() as (bootstrap, registry_url):
         prefix = f"govbus.bench-{uuid.uuid4().hex[:6]}"
-        sync_topics(bootstrap, [load_catalogue().get(ITEM)], prefix, partitions=3)
-        settings = PublisherSettings(kafka_bootstrap=bootstrap, registry_url=registry_url, topic_prefix=prefix)
+        sync_topics(kafka_at(bootstrap), [load_catalogue().get(ITEM)], prefix, partitions=3)
+        settings = PublisherSettings(kafka=kafka_at(bootstrap), registry=registry_at(registry_url), topic_prefix=prefix)
         work = Path(tempfile.mkdtemp(prefix="govbus-bench-gateway-"))
         key = add_key(work / "keys.json", "market-regulation", "bench")
         port = processes.free_port()
-        env = {"GOVBUS_KAFKA_BOOTSTRAP": bootstrap, "GOVBUS_REGISTRY_URL": registry_url,
+        env = {"GOVBUS_KAFKA__BOOTSTRAP": bootstrap, "GOVBUS_REGISTRY__URL": registry_url,
                "GOVBUS_TOPIC_PREFIX": prefix, "GOVBUS_GATEWAY_PORT": str(port),
                "GOVBUS_GATEWAY_KEYS_FILE": str(work / "keys.json")}
         pid = processes.start_process([sys.executable, "-m", "connectors.ingest_gateway"], work / "gateway.log", env)

@@ -28,7 +28,7 @@ rate to an idle pipeline). Per round and per pipeline, on fresh topics:
 Prints per pipeline and round p50, p99 and max (ms), the offered rate achieved and the transactions
 committed per second, then medians over the rounds with every round's figure in brackets.
 Target: p99 <= 50 ms at the default 0.02 s. Starts and stops (by PID) a local broker and registry
-unless GOVBUS_KAFKA_BOOTSTRAP / GOVBUS_REGISTRY_URL are set, and every process it starts; each
+unless GOVBUS_KAFKA__BOOTSTRAP / GOVBUS_REGISTRY__URL are set, and every process it starts; each
 measurement's topics are deleted after it.
 """
 
@@ -61,6 +61,7 @@ from govbus.topic_names import canonical_topic
 from govbus.topics import TopicSpec, ensure_topics
 from streams.normalising.settings import NormaliserSettings
 from streams.normalising.topics import ensure_normaliser_topics
+from testsupport.connections import kafka_at, registry_at
 
 PARTITIONS = 3
 DEFAULT_INTERVAL = 0.02
@@ -92,10 +93,10 @@ class Run:
 
 def fresh_settings(bootstrap: str, registry_url: str, prefix: str) -> NormaliserSettings:
     """The normaliser's and the plain loop's topics under ``prefix`` (empty, so both start at their beginning)."""
-    settings = NormaliserSettings(kafka_bootstrap=bootstrap, registry_url=registry_url, topic_prefix=prefix,
+    settings = NormaliserSettings(kafka=kafka_at(bootstrap), registry=registry_at(registry_url), topic_prefix=prefix,
                                   normaliser_items=(ITEM,), normaliser_partitions=PARTITIONS, normaliser_dedup=False)
     ensure_normaliser_topics(settings)
-    ensure_topics(bootstrap, [TopicSpec(plain_canonical_topic(prefix), PARTITIONS),
+    ensure_topics(kafka_at(bootstrap), [TopicSpec(plain_canonical_topic(prefix), PARTITIONS),
                               TopicSpec(plain_dead_letter_topic(prefix), PARTITIONS)])
     return settings
 
@@ -106,7 +107,7 @@ class Probe:
     def __init__(self, run: Run, topic: str, warm: int, total: int) -> None:
         deadline = 120 + WARM_UP_SECONDS + run.seconds * 2
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "bench._latency_probe", run.settings.kafka_bootstrap, run.settings.registry_url,
+            [sys.executable, "-m", "bench._latency_probe", run.settings.kafka.bootstrap, run.settings.registry.url,
              topic, str(warm), str(total), str(deadline)], stdout=subprocess.PIPE, text=True)
         self.expect("ready")
 
@@ -162,7 +163,7 @@ def pipeline(run: Run, interval: float | None) -> Iterator[int | None]:
         with normaliser(run.settings, run.directory, Commits(interval, None if run.pacer else interval)) as worker:
             yield worker.metrics_port
         return
-    env = {"GOVBUS_KAFKA_BOOTSTRAP": run.settings.kafka_bootstrap, "GOVBUS_REGISTRY_URL": run.settings.registry_url,
+    env = {"GOVBUS_KAFKA__BOOTSTRAP": run.settings.kafka.bootstrap, "GOVBUS_REGISTRY__URL": run.settings.registry.url,
            "GOVBUS_TOPIC_PREFIX": run.settings.topic_prefix, "GOVBUS_LOG_LEVEL": "WARNING"}
     name = f"plain-loop-{uuid.uuid4().hex[:6]}"
     loop = start_component(name, "bench._pipes", env, run.directory / f"{name}.log")
@@ -175,10 +176,10 @@ def pipeline(run: Run, interval: float | None) -> Iterator[int | None]:
 def measure(run: Run, interval: float | None, seed: int) -> Latency:
     """Latency of one pipeline (the normaliser at ``interval``, or the plain loop for None) at ``run.rate``."""
     warm, total = int(run.rate * WARM_UP_SECONDS), int(run.rate * run.seconds)
-    events = dialect_events(run.settings.registry_url, run.settings.topic_prefix, warm + total, 0.0, seed)
+    events = dialect_events(run.settings.registry.url, run.settings.topic_prefix, warm + total, 0.0, seed)
     topic = plain_canonical_topic(run.settings.topic_prefix) if interval is None else \
         canonical_topic(ITEM, run.settings.topic_prefix)
-    producer = publisher_producer(run.settings.kafka_bootstrap)
+    producer = publisher_producer(run.settings.kafka.bootstrap)
     probe = Probe(run, topic, warm, warm + total)
     try:
         with pipeline(run, interval) as port:

@@ -31,7 +31,7 @@ Prints per round every rate and the ratio normaliser as deployed / plain loop, t
 every round's figure in brackets, the ratios, and the normaliser's rate at each pinned interval.
 Publish-to-canonical latency per interval is ``bench/bench_latency.py``. The machine is shared and
 has 2 cores: run it more than once. Starts and stops (by PID) a local broker and registry unless
-GOVBUS_KAFKA_BOOTSTRAP / GOVBUS_REGISTRY_URL are set; deletes the topics it made.
+GOVBUS_KAFKA__BOOTSTRAP / GOVBUS_REGISTRY__URL are set; deletes the topics it made.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ from bench._workers import Commits, counted_rate, normaliser
 from govbus.topics import TopicSpec, ensure_topics
 from streams.normalising.settings import NormaliserSettings
 from streams.normalising.topics import ensure_normaliser_topics, source_topics
+from testsupport.connections import kafka_at, registry_at
 
 PARTITIONS = 3
 PROCESSED = "govbus_normaliser_records_processed_total"
@@ -86,10 +87,10 @@ def variants(intervals: list[float], dedup_off: bool) -> list[Variant]:
 
 def prepare(bootstrap: str, registry_url: str, prefix: str, records: int, bad_share: float) -> NormaliserSettings:
     """The normaliser's topics under ``prefix``, the loops' targets and ``records`` events in its sources."""
-    settings = NormaliserSettings(kafka_bootstrap=bootstrap, registry_url=registry_url, topic_prefix=prefix,
+    settings = NormaliserSettings(kafka=kafka_at(bootstrap), registry=registry_at(registry_url), topic_prefix=prefix,
                                   normaliser_items=(ITEM,), normaliser_partitions=PARTITIONS, normaliser_dedup=False)
     ensure_normaliser_topics(settings)  # the workers create their own changelogs (each has its own app id)
-    ensure_topics(bootstrap, [TopicSpec(name(prefix), PARTITIONS)
+    ensure_topics(kafka_at(bootstrap), [TopicSpec(name(prefix), PARTITIONS)
                               for name in (plain_canonical_topic, plain_dead_letter_topic, byte_copy_topic)])
     started = time.perf_counter()
     produce_all(bootstrap, dialect_events(registry_url, prefix, records, bad_share, seed=7))
@@ -102,8 +103,8 @@ def prepare(bootstrap: str, registry_url: str, prefix: str, records: int, bad_sh
 def one_round(settings: NormaliserSettings, records: int, runs: list[Variant], directory: Path) -> dict[str, float]:
     """records/s of every pipeline over the same ``records`` events."""
     topics = source_topics(settings, ITEM)
-    rates = {BYTE_COPY: pipe_rate(settings.kafka_bootstrap, topics, records, copy_route(settings.topic_prefix)),
-             PLAIN: pipe_rate(settings.kafka_bootstrap, topics, records, normalising_route(settings))}
+    rates = {BYTE_COPY: pipe_rate(settings.kafka.bootstrap, topics, records, copy_route(settings.topic_prefix)),
+             PLAIN: pipe_rate(settings.kafka.bootstrap, topics, records, normalising_route(settings))}
     for run in runs:
         with normaliser(settings, directory, run.commits, run.dedup) as worker:
             rates[run.label] = counted_rate(worker, PROCESSED, records)

@@ -8,7 +8,7 @@
   a flush per batch and a committed position per batch. Run twice: rows that carry their
   ``record_key`` (checked against the record: a second validation) and rows that leave it NULL.
 Starts and stops (by PID) what it needs: a local Kafka broker and a registry (unless
-GOVBUS_KAFKA_BOOTSTRAP / GOVBUS_REGISTRY_URL are set), and a private PostgreSQL cluster (fsync on,
+GOVBUS_KAFKA__BOOTSTRAP / GOVBUS_REGISTRY__URL are set), and a private PostgreSQL cluster (fsync on,
 unless --fsync-off; or GOVBUS_TEST_POSTGRES_DSN).
 """
 
@@ -39,6 +39,7 @@ from govbus.demo.synthetic import enterprise_registrations
 from govbus.platform.postgres import PostgresServer, session_postgres, unique_database_name
 from govbus.publisher import Publisher, PublisherSettings
 from schemas.catalogue import load_catalogue
+from testsupport.connections import kafka_at, registry_at
 
 ITEM = "enterprise_registration"
 DEPARTMENT = "market-regulation"
@@ -96,7 +97,7 @@ def connector_settings(dsn: str, bootstrap: str, registry_url: str, prefix: str,
     return OutboxSettings(
         outbox_dsn=SecretStr(dsn), outbox_department=DEPARTMENT, outbox_source_system="bench",
         outbox_name="bench", outbox_batch_size=batch_size, outbox_poll_interval=0.01,
-        kafka_bootstrap=bootstrap, registry_url=registry_url, topic_prefix=prefix,
+        kafka=kafka_at(bootstrap), registry=registry_at(registry_url), topic_prefix=prefix,
     )
 
 
@@ -106,11 +107,11 @@ def measure(server: PostgresServer, bootstrap: str, registry_url: str, rows: int
     item = load_catalogue().get(ITEM)
     prefixes = {run: f"govbus.bench-{run}-{uuid.uuid4().hex[:6]}" for run in ("publisher", "keyed", "unkeyed")}
     for prefix in prefixes.values():
-        sync_topics(bootstrap, [item], prefix, partitions=3)
+        sync_topics(kafka_at(bootstrap), [item], prefix, partitions=3)
     print(f"{rows:,} enterprise-registration rows, batch size {batch_size}, acks=all, idempotence on, "
           f"3 partitions; {rounds} interleaved rounds, medians; load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} CPUs")
-    publisher_settings = PublisherSettings(kafka_bootstrap=bootstrap, registry_url=registry_url,
+    publisher_settings = PublisherSettings(kafka=kafka_at(bootstrap), registry=registry_at(registry_url),
                                            topic_prefix=prefixes["publisher"])
     databases = {run: unique_database_name(f"bench_{run}") for run in ("keyed", "unkeyed")}
     rates: dict[str, list[float]] = {"publisher": [], "keyed": [], "unkeyed": []}

@@ -11,7 +11,7 @@
   upserts (``INSERT ... ON CONFLICT DO UPDATE``) in one transaction per batch, offset commits.
   Also printed: the rate from its first committed batch on (the group join left out).
 Starts and stops (by PID) what it needs: a local Kafka broker and a registry (unless
-GOVBUS_KAFKA_BOOTSTRAP / GOVBUS_REGISTRY_URL are set), and a private PostgreSQL cluster (fsync on,
+GOVBUS_KAFKA__BOOTSTRAP / GOVBUS_REGISTRY__URL are set), and a private PostgreSQL cluster (fsync on,
 unless --fsync-off; or GOVBUS_TEST_POSTGRES_DSN).
 """
 
@@ -27,7 +27,6 @@ import uuid
 from typing import Any
 
 import psycopg
-from confluent_kafka.schema_registry import SchemaRegistryClient
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
@@ -38,6 +37,7 @@ from connectors.pg_mirror.connector import MirrorConnector
 from connectors.pg_mirror.metrics import MirrorMetrics
 from connectors.pg_mirror.settings import MirrorSettings
 from connectors.pg_mirror.table import TableName, create
+from govbus import clients
 from govbus.catalogue_topics import sync_topics
 from govbus.platform.postgres import PostgresServer, session_postgres, unique_database_name
 from govbus.serde import WireDecoder
@@ -45,14 +45,15 @@ from govbus.topic_names import canonical_topic
 from govbus.topic_reader import read_topic
 from schemas.catalogue import load_catalogue
 from testsupport.canonical import CanonicalWriter, change_scenario
+from testsupport.connections import kafka_at, registry_at
 
 ITEM = "enterprise_registration"
 TABLE = "bench_mirror"
 
 
 def decoded_records(bootstrap: str, registry_url: str, topic: str) -> list[dict[str, Any]]:
-    decoder = WireDecoder(SchemaRegistryClient({"url": registry_url}))
-    return [decoder.decode(m.value()).value["record"] for m in read_topic(bootstrap, topic, timeout=120)]
+    decoder = WireDecoder(clients.registry_client(registry_at(registry_url)))
+    return [decoder.decode(m.value()).value["record"] for m in read_topic(kafka_at(bootstrap), topic, timeout=120)]
 
 
 def run_baseline(dsn: str, records: list[dict[str, Any]], batch_size: int) -> float:
@@ -81,7 +82,7 @@ def run_baseline(dsn: str, records: list[dict[str, Any]], batch_size: int) -> fl
 def run_mirror(dsn: str, bootstrap: str, registry_url: str, prefix: str, events: int,
                batch_size: int) -> tuple[float, float]:
     """(seconds from start, events/s from the first committed batch on)."""
-    settings = MirrorSettings(kafka_bootstrap=bootstrap, registry_url=registry_url, topic_prefix=prefix,
+    settings = MirrorSettings(kafka=kafka_at(bootstrap), registry=registry_at(registry_url), topic_prefix=prefix,
                               mirror_item=ITEM, mirror_dsn=SecretStr(dsn), mirror_table=TABLE,
                               mirror_group=f"bench-{uuid.uuid4().hex}", mirror_batch_size=batch_size,
                               mirror_lag_interval=0)
@@ -110,7 +111,7 @@ def measure(server: PostgresServer, bootstrap: str, registry_url: str, events: i
             rounds: int) -> None:
     item = load_catalogue().get(ITEM)
     prefix = f"govbus.bench-{uuid.uuid4().hex[:6]}"
-    sync_topics(bootstrap, [item], prefix, partitions=3)
+    sync_topics(kafka_at(bootstrap), [item], prefix, partitions=3)
     topic = canonical_topic(ITEM, prefix)
     CanonicalWriter(bootstrap, registry_url, item, topic).write(change_scenario(item, keys=events, seed=7))
     records = decoded_records(bootstrap, registry_url, topic)

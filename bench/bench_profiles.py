@@ -26,8 +26,8 @@
 
 Prints per round and as medians with every round's figure in brackets; target >= 10,000 input
 events/s. The machine is shared and has 2 cores: run it more than once. Starts and stops (by PID)
-what it needs: a local Kafka broker and a registry (unless GOVBUS_KAFKA_BOOTSTRAP /
-GOVBUS_REGISTRY_URL are set) and the worker processes; deletes the topics it made.
+what it needs: a local Kafka broker and a registry (unless GOVBUS_KAFKA__BOOTSTRAP /
+GOVBUS_REGISTRY__URL are set) and the worker processes; deletes the topics it made.
 """
 
 from __future__ import annotations
@@ -47,10 +47,12 @@ from bench._pipes import byte_copy_topic, copy_route, pipe_rate
 from bench._platform import delete_topics, platform
 from bench._report import spread
 from bench._workers import Worker, running, scrape
-from govbus.topic_reader import READ_COMMITTED, read_topic
+from govbus import clients
+from govbus.topic_reader import read_topic
 from govbus.topics import TopicSpec, ensure_topics
 from schemas.catalogue.profiles import load_profiles
 from streams.profiles.topology import ProfileSettings, ProfileTopology, ensure_profile_topics
+from testsupport.connections import kafka_at, registry_at
 from testsupport.profile_inputs import CanonicalProducer, profile_scenario
 
 DEFINITIONS = load_profiles()
@@ -74,12 +76,12 @@ def anchors_for(events: int) -> int:
 def builder_settings(bootstrap: str, registry_url: str, prefix: str, app_id: str, partitions: int) -> ProfileSettings:
     """A fresh app id's settings, its repartition and profile topics created with LogAppendTime (then every other
     topic it needs)."""
-    settings = ProfileSettings(kafka_bootstrap=bootstrap, registry_url=registry_url, topic_prefix=prefix,
+    settings = ProfileSettings(kafka=kafka_at(bootstrap), registry=registry_at(registry_url), topic_prefix=prefix,
                                profiles_app_id=app_id, profiles_partitions=partitions,
                                profiles_output_prefix=f"{prefix}.{app_id}")
     topology = ProfileTopology(settings)
     appended = {"message.timestamp.type": "LogAppendTime"}
-    ensure_topics(bootstrap, [TopicSpec(topology.repartition_topic(d.name), partitions, appended)
+    ensure_topics(kafka_at(bootstrap), [TopicSpec(topology.repartition_topic(d.name), partitions, appended)
                               for d in DEFINITIONS]
                   + [TopicSpec(topology.output_topic(d.name), partitions, {"cleanup.policy": "compact", **appended})
                      for d in DEFINITIONS])
@@ -88,7 +90,7 @@ def builder_settings(bootstrap: str, registry_url: str, prefix: str, app_id: str
 
 
 def builder_env(settings: ProfileSettings) -> dict[str, str]:
-    return {"GOVBUS_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "GOVBUS_REGISTRY_URL": settings.registry_url,
+    return {"GOVBUS_KAFKA__BOOTSTRAP": settings.kafka.bootstrap, "GOVBUS_REGISTRY__URL": settings.registry.url,
             "GOVBUS_TOPIC_PREFIX": settings.topic_prefix, "GOVBUS_PROFILES_APP_ID": settings.profiles_app_id,
             "GOVBUS_PROFILES_PARTITIONS": str(settings.profiles_partitions),
             "GOVBUS_PROFILES_OUTPUT_PREFIX": str(settings.profiles_output_prefix)}
@@ -102,11 +104,11 @@ def run_builder(settings: ProfileSettings, directory: Path, inputs: int) -> Buil
     repartition = [topology.repartition_topic(d.name) for d in DEFINITIONS]
     with running("streams.profiles", settings.profiles_app_id, builder_env(settings),
                  "GOVBUS_PROFILES_METRICS_PORT", directory) as worker:
-        wait_until_done(settings.kafka_bootstrap, settings.profiles_app_id, canonical, repartition, worker)
+        wait_until_done(settings.kafka.bootstrap, settings.profiles_app_id, canonical, repartition, worker)
         found = scrape(worker.metrics_port)
     metrics = {name: found.get(metric, 0.0) for name, metric in METRICS.items()}
-    forwards = appended(settings.kafka_bootstrap, repartition)
-    profiles = appended(settings.kafka_bootstrap, [topology.output_topic(d.name) for d in DEFINITIONS])
+    forwards = appended(settings.kafka.bootstrap, repartition)
+    profiles = appended(settings.kafka.bootstrap, [topology.output_topic(d.name) for d in DEFINITIONS])
     seconds = (max(stamp for stamp, _ in profiles) - min(stamp for stamp, _ in forwards)) / 1000
     updates = sum(1 for _, tombstone in profiles if not tombstone)
     return BuilderRun(inputs / seconds, updates / seconds, seconds, metrics)
@@ -114,7 +116,7 @@ def run_builder(settings: ProfileSettings, directory: Path, inputs: int) -> Buil
 
 def appended(bootstrap: str, topics: list[str]) -> list[tuple[int, bool]]:
     """(broker append time in ms, whether a tombstone) of every committed message of ``topics``."""
-    messages = [m for topic in topics for m in read_topic(bootstrap, topic, timeout=120)]
+    messages = [m for topic in topics for m in read_topic(kafka_at(bootstrap), topic, timeout=120)]
     kinds = {m.timestamp()[0] for m in messages}
     if kinds != {TIMESTAMP_LOG_APPEND_TIME}:
         raise RuntimeError(f"topics {topics} without LogAppendTime timestamps (types {kinds})")
@@ -124,8 +126,7 @@ def appended(bootstrap: str, topics: list[str]) -> list[tuple[int, bool]]:
 def wait_until_done(bootstrap: str, group: str, canonical: list[str], repartition: list[str], worker: Worker,
                     timeout: float = 900) -> None:
     """Until ``group`` has committed the end of the canonical topics, then of the repartition topics."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
-                         **READ_COMMITTED})
+    consumer = clients.consumer(kafka_at(bootstrap), group, {"enable.auto.commit": False})
     deadline = time.monotonic() + timeout
     try:
         for topics, markers in ((canonical, 0), (repartition, 1)):
@@ -155,7 +156,7 @@ def load(bootstrap: str, registry_url: str, prefix: str, events: int, partitions
     scenario = profile_scenario(DEFINITIONS, anchors_per_profile=anchors_for(events), seed=2017)
     topology = ProfileTopology(ProfileSettings(topic_prefix=prefix, profiles_partitions=partitions))
     topics = [topology.canonical_topic(item) for item in topology.source_items()]
-    ensure_topics(bootstrap, [TopicSpec(t, partitions) for t in [*topics, byte_copy_topic(prefix)]])
+    ensure_topics(kafka_at(bootstrap), [TopicSpec(t, partitions) for t in [*topics, byte_copy_topic(prefix)]])
     CanonicalProducer(bootstrap, registry_url, prefix).produce(scenario)
     print(f"{len(scenario):,} canonical events for {anchors_for(events)} enterprises and as many persons, "
           f"{partitions} partitions; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")

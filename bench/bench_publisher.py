@@ -28,18 +28,19 @@ from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import Producer
-from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from bench._platform import platform
 from bench._report import spread
+from govbus import clients
 from govbus.catalogue_topics import sync_topics
 from govbus.demo.synthetic import enterprise_registrations
 from govbus.publisher import Delivery, Publisher, PublisherSettings
 from govbus.serde import WireEncoder
 from govbus.topics import TopicSpec, ensure_topics
 from schemas.catalogue import load_catalogue
+from testsupport.connections import kafka_at, registry_at
 
 ITEM = "enterprise_registration"
 BASELINE = "baseline: AvroSerializer + Producer.produce"
@@ -48,7 +49,7 @@ PUBLISH_MANY = "govbus Publisher.publish_many (the same, in batches)"
 
 
 def producer(bootstrap: str) -> Producer:
-    return Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
+    return clients.producer(kafka_at(bootstrap), {"acks": "all", "enable.idempotence": True,
                      "linger.ms": 5, "compression.type": "lz4", "queue.buffering.max.messages": 200_000})
 
 
@@ -82,9 +83,9 @@ def main() -> None:
     with platform() as (bootstrap, registry_url):
         prefix = f"govbus.bench-{uuid.uuid4().hex[:6]}"
         item = load_catalogue().get(ITEM)
-        sync_topics(bootstrap, [item], prefix, partitions=3)
+        sync_topics(kafka_at(bootstrap), [item], prefix, partitions=3)
         baseline_topic, ceiling_topic, encoder_topic = (f"{prefix}.{n}" for n in ("baseline", "ceiling", "encoder"))
-        ensure_topics(bootstrap, [TopicSpec(t, 3) for t in (baseline_topic, ceiling_topic, encoder_topic)])
+        ensure_topics(kafka_at(bootstrap), [TopicSpec(t, 3) for t in (baseline_topic, ceiling_topic, encoder_topic)])
         def envelope(record: dict[str, Any]) -> dict[str, Any]:
             """What a user of the standard path writes: the envelope dict around an unvalidated record."""
             now = dt.datetime.now(dt.UTC)
@@ -95,12 +96,12 @@ def main() -> None:
 
         filled = [item.validate(r) for r in records]  # optional fields filled, so AvroSerializer accepts them
         events = [(r["uscc"].encode(), r) for r in filled]
-        registry = SchemaRegistryClient({"url": registry_url})
+        registry = clients.registry_client(registry_at(registry_url))
         serializer = AvroSerializer(registry, json.dumps(item.event_schema()))
         context = SerializationContext(baseline_topic, MessageField.VALUE)
         ready = [(k, serializer(envelope(v), context)) for k, v in events[:2000]] * (len(events) // 2000 + 1)
         ready = ready[:len(events)]
-        settings = PublisherSettings(kafka_bootstrap=bootstrap, registry_url=registry_url, topic_prefix=prefix)
+        settings = PublisherSettings(kafka=kafka_at(bootstrap), registry=registry_at(registry_url), topic_prefix=prefix)
         print(f"{len(records):,} enterprise-registration events, acks=all, idempotence on, 3 partitions, "
               f"{os.cpu_count()} CPUs")
 

@@ -27,7 +27,7 @@ Each Quix variant runs at commit interval 1 s (transactions nearly free) and at 
 deployed interval for latency). Rates run from the first record handled to the N-th. Prints per
 round and as medians with every round's figure in brackets, and the ratios to the plain loop.
 The machine is shared and has 2 cores: run it more than once. Starts and stops (by PID) a local
-broker and registry unless GOVBUS_KAFKA_BOOTSTRAP / GOVBUS_REGISTRY_URL are set; deletes the topics
+broker and registry unless GOVBUS_KAFKA__BOOTSTRAP / GOVBUS_REGISTRY__URL are set; deletes the topics
 it made.
 """
 
@@ -47,7 +47,6 @@ from datetime import timedelta
 from typing import Any
 
 import fastavro
-from confluent_kafka.schema_registry import SchemaRegistryClient
 from quixstreams import Application, message_context
 from quixstreams.state import State
 
@@ -55,13 +54,16 @@ from bench._dialect_events import ITEM, dialect_events, produce_all
 from bench._pipes import normalising_route, pipe_rate
 from bench._platform import delete_topics, platform
 from bench._report import spread
+from govbus import clients
+from govbus.clients.kafka import READ_COMMITTED
+from govbus.clients.stream import stream_application
 from govbus.serde import WireDecoder, without_logical_types, writer_schema
-from govbus.topic_reader import READ_COMMITTED
 from govbus.topics import TopicSpec, ensure_topics
 from streams.normaliser import item_normaliser
 from streams.normalising.handler import Accepted
 from streams.normalising.settings import NormaliserSettings
 from streams.normalising.topics import ensure_normaliser_topics, source_topics
+from testsupport.connections import kafka_at, registry_at
 
 PARTITIONS = 3
 PLAIN = "plain loop, ItemNormaliser"
@@ -97,7 +99,7 @@ class Counted:
 
 def application(bootstrap: str, interval: float) -> Application:
     """A bare exactly-once application with a fresh group and state directory."""
-    return Application(broker_address=bootstrap, consumer_group=f"bench-ceiling-{uuid.uuid4().hex[:6]}",
+    return stream_application(kafka_at(bootstrap), consumer_group=f"bench-ceiling-{uuid.uuid4().hex[:6]}",
                        processing_guarantee="exactly-once", commit_interval=interval, auto_offset_reset="earliest",
                        state_dir=tempfile.mkdtemp(prefix="govbus-bench-ceiling-"),
                        consumer_poll_timeout=min(interval, 0.1), consumer_extra_config=dict(READ_COMMITTED),
@@ -106,9 +108,9 @@ def application(bootstrap: str, interval: float) -> Application:
 
 def normalising_ceiling(settings: NormaliserSettings, records: int, interval: float, with_state: bool) -> float:
     """Records/s of a bare Quix app doing ``ItemNormaliser.handle`` (and, ``with_state``, a TTL get/set) per record."""
-    registry = SchemaRegistryClient({"url": settings.registry_url})
+    registry = clients.registry_client(settings.registry)
     normaliser = item_normaliser(settings, ITEM, registry, WireDecoder(registry))
-    app = application(settings.kafka_bootstrap, interval)
+    app = application(settings.kafka.bootstrap, interval)
     counted = Counted(app, records)
     output = app.topic(f"{settings.topic_prefix}.bench.ceiling-out", key_serializer="bytes", value_serializer="bytes")
 
@@ -141,11 +143,11 @@ def two_hop_ceiling(settings: NormaliserSettings, records: int, interval: float,
     """Input events/s of events re-keyed through a repartition topic, then a state get/set and an output each;
     with ``codec``, each event decoded in both hops (Avro as stored, no logical-type conversions), its record
     kept in state and the event encoded again as the output (the least a profile builder must do)."""
-    app = application(settings.kafka_bootstrap, interval)
+    app = application(settings.kafka.bootstrap, interval)
     counted = Counted(app, records)
     prefix = settings.topic_prefix
     output = app.topic(f"{prefix}.bench.ceiling-profiles", key_serializer="bytes", value_serializer="bytes")
-    codecs = RawCodecs(settings.registry_url)
+    codecs = RawCodecs(settings.registry.url)
 
     def build(value: bytes, key: bytes, timestamp: int, headers: Any, state: State[str, Any]) -> bytes:
         counted.tick()
@@ -175,7 +177,7 @@ class RawCodecs:
     """Wire-format Avro read and written as stored (no logical-type conversions), by writer schema id."""
 
     def __init__(self, registry_url: str) -> None:
-        self._registry = SchemaRegistryClient({"url": registry_url})
+        self._registry = clients.registry_client(registry_at(registry_url))
         self._decoder = WireDecoder(self._registry, logical_types=False)
         self._schemas: dict[int, Any] = {}
 
@@ -204,10 +206,10 @@ def _offset_id() -> str:
 
 
 def prepare(bootstrap: str, registry_url: str, prefix: str, records: int) -> NormaliserSettings:
-    settings = NormaliserSettings(kafka_bootstrap=bootstrap, registry_url=registry_url, topic_prefix=prefix,
+    settings = NormaliserSettings(kafka=kafka_at(bootstrap), registry=registry_at(registry_url), topic_prefix=prefix,
                                   normaliser_items=(ITEM,), normaliser_partitions=PARTITIONS, normaliser_dedup=False)
     ensure_normaliser_topics(settings)
-    ensure_topics(bootstrap, [TopicSpec(f"{prefix}.bench.{name}", PARTITIONS) for name in
+    ensure_topics(kafka_at(bootstrap), [TopicSpec(f"{prefix}.bench.{name}", PARTITIONS) for name in
                               ("plain-canonical", "plain-dead-letter", "ceiling-out", "ceiling-repartition",
                                "ceiling-profiles")])
     produce_all(bootstrap, dialect_events(registry_url, prefix, records, 0.05, seed=7))
@@ -218,7 +220,7 @@ def prepare(bootstrap: str, registry_url: str, prefix: str, records: int) -> Nor
 
 def one_round(settings: NormaliserSettings, records: int) -> dict[str, float]:
     topics = source_topics(settings, ITEM)
-    rates = {PLAIN: pipe_rate(settings.kafka_bootstrap, topics, records, normalising_route(settings))}
+    rates = {PLAIN: pipe_rate(settings.kafka.bootstrap, topics, records, normalising_route(settings))}
     runs: list[tuple[str, Callable[[float], float]]] = [
         (SAME_WORK, lambda interval: normalising_ceiling(settings, records, interval, with_state=False)),
         (WITH_STATE, lambda interval: normalising_ceiling(settings, records, interval, with_state=True)),

@@ -14,8 +14,8 @@
    at the same rate that are not measured. Baseline in the same run: Kafka alone, a plain consumer
    process reading the same topic at the same rate.
 
-Starts and stops (by PID) what it needs: a broker and a registry unless GOVBUS_KAFKA_BOOTSTRAP /
-GOVBUS_REGISTRY_URL are set, the receiver and the connector.
+Starts and stops (by PID) what it needs: a broker and a registry unless GOVBUS_KAFKA__BOOTSTRAP /
+GOVBUS_REGISTRY__URL are set, the receiver and the connector.
 """
 
 from __future__ import annotations
@@ -36,12 +36,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from confluent_kafka import Producer
-from confluent_kafka.schema_registry import SchemaRegistryClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench._platform import platform
 from connectors.webhook.payload import ShapedEvent, batch_body, dumps, shape_event
+from govbus import clients
 from govbus.demo.synthetic_items import records_for
 from govbus.platform import processes
 from govbus.serde import WireEncoder
@@ -51,6 +50,7 @@ from govbus.sharing.store import SharingStore
 from govbus.topic_names import canonical_topic, value_subject
 from govbus.topics import TopicSpec, ensure_topics
 from schemas.catalogue import load_catalogue
+from testsupport.connections import kafka_at, registry_at
 
 ITEM = "enterprise_registration"
 FIELDS = ["uscc", "name", "legal_representative", "status", "division_code", "established_on"]
@@ -65,10 +65,10 @@ class Canonical:
     def __init__(self, bootstrap: str, registry_url: str, prefix: str) -> None:
         self.item = load_catalogue().get(ITEM)
         self.topic = canonical_topic(ITEM, prefix)
-        ensure_topics(bootstrap, [TopicSpec(self.topic, 3)])
-        self.encoder = WireEncoder(SchemaRegistryClient({"url": registry_url}), value_subject(self.topic),
+        ensure_topics(kafka_at(bootstrap), [TopicSpec(self.topic, 3)])
+        self.encoder = WireEncoder(clients.registry_client(registry_at(registry_url)), value_subject(self.topic),
                                    self.item.event_schema())
-        self.producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
+        self.producer = clients.producer(kafka_at(bootstrap), {"acks": "all", "enable.idempotence": True,
                                   "linger.ms": 5, "compression.type": "lz4"})
 
     def event(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -264,7 +264,7 @@ def timeline(published: list[float], latencies: list[float]) -> None:
 def measure(bootstrap: str, registry_url: str, args: argparse.Namespace) -> None:
     receiver_pid, url = start_receiver()
     try:
-        env = {"GOVBUS_KAFKA_BOOTSTRAP": bootstrap, "GOVBUS_REGISTRY_URL": registry_url,
+        env = {"GOVBUS_KAFKA__BOOTSTRAP": bootstrap, "GOVBUS_REGISTRY__URL": registry_url,
                SECRET_ENV: secrets.token_hex(16)}
         print(f"webhook connector, {ITEM}, {len(FIELDS)} fields (1 masked), 3 partitions, batches of "
               f"{args.batch_size}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
@@ -276,7 +276,7 @@ def measure(bootstrap: str, registry_url: str, args: argparse.Namespace) -> None
 
 def rate_part(bootstrap: str, registry_url: str, url: str, env: dict[str, str], args: argparse.Namespace) -> None:
     prefix = f"govbus.bench-{uuid.uuid4().hex[:6]}"
-    store = SharingStore(bootstrap, prefix)
+    store = SharingStore(kafka_at(bootstrap), prefix)
     store.ensure_topics()
     sub = subscription("bench-rate", f"{url}/govbus")
     store.put_subscription(sub)
@@ -299,7 +299,7 @@ def rate_part(bootstrap: str, registry_url: str, url: str, env: dict[str, str], 
 
 def latency_part(bootstrap: str, registry_url: str, url: str, env: dict[str, str], args: argparse.Namespace) -> None:
     prefix = f"govbus.bench-{uuid.uuid4().hex[:6]}"
-    store = SharingStore(bootstrap, prefix)
+    store = SharingStore(kafka_at(bootstrap), prefix)
     store.ensure_topics()
     store.put_subscription(subscription("bench-latency", f"{url}/govbus"))
     canonical = Canonical(bootstrap, registry_url, prefix)

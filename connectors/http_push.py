@@ -16,11 +16,11 @@ import uuid
 from typing import Any
 
 import httpx
-from confluent_kafka.schema_registry import SchemaRegistryClient
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 from pydantic import Field
 
-from consumers.runtime import CommittingConsumer, KafkaMessage, RetryPolicy, consumer_config
+from consumers.runtime import CommittingConsumer, KafkaMessage, RetryPolicy, sink_options
+from govbus import clients
 from govbus.exceptions import DecodeError, DeliveryError, GovbusError
 from govbus.serde import WireDecoder
 from govbus.settings import ServiceSettings
@@ -102,10 +102,10 @@ def run(settings: HttpPushSettings) -> None:
     metrics = PushMetrics(collector)
     if settings.push_metrics_port:
         start_http_server(settings.push_metrics_port, addr=settings.metrics_host, registry=collector)
-    decoder = WireDecoder(SchemaRegistryClient({"url": settings.registry_url}))
+    decoder = WireDecoder(clients.registry_client(settings.registry))
     with httpx.Client(timeout=settings.push_timeout_seconds) as client:
         consumer = CommittingConsumer(
-            consumer_config(settings.kafka_bootstrap, settings.push_group),
+            clients.consumer(settings.kafka, settings.push_group, sink_options()),
             [settings.push_topic], HttpPushHandler(settings.push_url, decoder, client, metrics),
             RetryPolicy(settings.push_retry_initial_seconds, settings.push_retry_max_seconds,
                         settings.push_retry_jitter_seconds),

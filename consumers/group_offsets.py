@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from confluent_kafka import Consumer, ConsumerGroupState, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient
 
+from govbus import clients
+from govbus.connection import KafkaConnection
 from govbus.exceptions import ConfigurationError, PlatformError
-from govbus.topic_reader import READ_COMMITTED
 
 
 class GroupInUseError(ConfigurationError):
@@ -40,9 +40,9 @@ class Rewind:
         return None if self.committed is None else max(0, self.committed - self.target)
 
 
-def group_members(bootstrap: str, group: str, timeout: float = 15.0) -> list[str]:
+def group_members(kafka: KafkaConnection, group: str, timeout: float = 15.0) -> list[str]:
     """``client_id@host`` of each member of ``group`` now (empty when nobody consumes)."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = clients.admin(kafka)
     try:
         description = admin.describe_consumer_groups([group], request_timeout=timeout)[group].result(timeout)
     except KafkaException as error:
@@ -52,11 +52,10 @@ def group_members(bootstrap: str, group: str, timeout: float = 15.0) -> list[str
     return [f"{m.client_id}@{m.host.lstrip('/')}" for m in description.members]
 
 
-def plan_rewind(bootstrap: str, group: str, topics: Sequence[str], when: dt.datetime,
+def plan_rewind(kafka: KafkaConnection, group: str, topics: Sequence[str], when: dt.datetime,
                 timeout: float = 15.0) -> list[Rewind]:
     """Each partition's committed offset and the offset of its first event at or after ``when``."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
-                         **READ_COMMITTED})
+    consumer = clients.consumer(kafka, group, {"enable.auto.commit": False})
     try:
         partitions = _partitions(consumer, topics, timeout)
         committed = {(tp.topic, tp.partition): tp.offset for tp in consumer.committed(partitions, timeout=timeout)}
@@ -85,12 +84,12 @@ def _partitions(consumer: Consumer, topics: Sequence[str], timeout: float) -> li
     return partitions
 
 
-def rewind(bootstrap: str, group: str, rewinds: Sequence[Rewind], timeout: float = 15.0) -> None:
+def rewind(kafka: KafkaConnection, group: str, rewinds: Sequence[Rewind], timeout: float = 15.0) -> None:
     """Commit ``rewinds`` for ``group``; :class:`GroupInUseError` if the group has members."""
-    members = group_members(bootstrap, group, timeout)
+    members = group_members(kafka, group, timeout)
     if members:
         raise GroupInUseError(_in_use(group, members))
-    admin = AdminClient({"bootstrap.servers": bootstrap, "client.id": f"govbus-rewind-{uuid.uuid4().hex[:6]}"})
+    admin = clients.admin(kafka, {"client.id": f"govbus-rewind-{uuid.uuid4().hex[:6]}"})
     offsets = [TopicPartition(r.topic, r.partition, r.target) for r in rewinds]
     request = ConsumerGroupTopicPartitions(group, offsets)
     try:

@@ -18,7 +18,6 @@ from confluent_kafka import Consumer, KafkaError, Message
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential_jitter
 
 from govbus.exceptions import DeliveryError, GovbusError
-from govbus.topic_reader import READ_COMMITTED
 
 log = logging.getLogger(__name__)
 
@@ -47,17 +46,14 @@ class StoppedWhileRetrying(GovbusError):
     """The consumer was stopped before a failing record could be handled."""
 
 
-def consumer_config(bootstrap: str, group: str, **overrides: str | int | bool) -> dict[str, object]:
-    """librdkafka settings for commit-after-handling consumers."""
+def sink_options(**overrides: str | int | bool) -> dict[str, object]:
+    """Consumer options (beside the connection, see :func:`govbus.clients.consumer`) for commit-after-handling."""
     return {
-        "bootstrap.servers": bootstrap,
-        "group.id": group,
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
         "session.timeout.ms": 6000,
         "heartbeat.interval.ms": 1000,
         "max.poll.interval.ms": 300000,
-        **READ_COMMITTED,
         **overrides,
     }
 
@@ -65,9 +61,9 @@ def consumer_config(bootstrap: str, group: str, **overrides: str | int | bool) -
 class CommittingConsumer:
     """Polls ``topics`` and hands each record to ``handler``, committing after success."""
 
-    def __init__(self, config: dict[str, object], topics: list[str], handler: Handler,
+    def __init__(self, consumer: Consumer, topics: list[str], handler: Handler,
                  retry: RetryPolicy | None = None) -> None:
-        self._consumer = Consumer({**config, **READ_COMMITTED})
+        self._consumer = consumer
         self._topics = topics
         self._handler = handler
         self._retry = retry or RetryPolicy()

@@ -27,9 +27,11 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 
+from govbus import clients
+from govbus.connection import KafkaConnection
 from govbus.exceptions import DeliveryError, PlatformError
 from govbus.topic_names import audit_topic
-from govbus.topic_reader import READ_COMMITTED, read_partitions
+from govbus.topic_reader import read_partitions
 from govbus.topics import TopicSpec
 
 AUDIT_PARTITIONS = 3
@@ -106,16 +108,16 @@ class AuditWriter:
                                 "the offsets stay uncommitted and the events are handled again")
 
 
-def read_audit(bootstrap: str, prefix: str, since: dt.datetime | None = None,
+def read_audit(kafka: KafkaConnection, prefix: str, since: dt.datetime | None = None,
                timeout: float = 30.0) -> list[AuditRecord]:
     """Every audit record written at or after ``since`` (all when ``None``), oldest first."""
     topic = audit_topic(prefix)
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"govbus-audit-reader-{uuid.uuid4().hex}",
-                         "enable.auto.commit": False, "enable.partition.eof": False, **READ_COMMITTED})
+    consumer = clients.consumer(kafka, f"govbus-audit-reader-{uuid.uuid4().hex}",
+                                {"enable.auto.commit": False, "enable.partition.eof": False})
     try:
         metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
         if metadata is None or metadata.error is not None:
-            raise PlatformError(f"audit topic {topic!r} does not exist on {bootstrap}: no subscriber connector "
+            raise PlatformError(f"audit topic {topic!r} does not exist on {kafka.bootstrap}: no subscriber connector "
                                 "has delivered anything under this prefix (GOVBUS_TOPIC_PREFIX) yet")
         starts, ends = _bounds(consumer, topic, list(metadata.partitions), since, timeout)
         messages = read_partitions(consumer, starts, ends, timeout)

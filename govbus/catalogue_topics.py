@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
+from govbus.connection import KafkaConnection
 from govbus.topic_names import item_topics
 from govbus.topics import TopicSpec, ensure_topics
 
@@ -23,8 +24,8 @@ def catalogue_topic_names(items: Iterable[OwnedItem], prefix: str) -> list[str]:
     return names
 
 
-def sync_topics(bootstrap: str, items: Iterable[OwnedItem], prefix: str, partitions: int = 3) -> list[str]:
+def sync_topics(kafka: KafkaConnection, items: Iterable[OwnedItem], prefix: str, partitions: int = 3) -> list[str]:
     """Create each missing topic (existing ones are left as they are); return every topic name."""
     names = catalogue_topic_names(items, prefix)
-    ensure_topics(bootstrap, [TopicSpec(name, partitions) for name in names])
+    ensure_topics(kafka, [TopicSpec(name, partitions) for name in names])
     return names

@@ -38,7 +38,7 @@ def reports_errors(command: F) -> F:
             sys.exit(1)
         except (KafkaException, TimeoutError) as error:
             console.print(f"[bold red]error:[/] the Kafka broker did not answer ({error!r}); check that it runs and "
-                          "that GOVBUS_KAFKA_BOOTSTRAP points at it (`govbus dev status`)", highlight=False)
+                          "that GOVBUS_KAFKA__BOOTSTRAP points at it (`govbus dev status`)", highlight=False)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
@@ -50,8 +50,8 @@ def reports_errors(command: F) -> F:
 def main(log_level: str) -> None:
     """govbus: share government data items as Avro event streams on Kafka.
 
-    Settings come from GOVBUS_* environment variables (GOVBUS_KAFKA_BOOTSTRAP,
-    GOVBUS_REGISTRY_URL, GOVBUS_HOME, ...).
+    Settings come from GOVBUS_* environment variables (GOVBUS_KAFKA__BOOTSTRAP,
+    GOVBUS_REGISTRY__URL, GOVBUS_HOME, ...).
     """
     configure_logging(log_level)
 
@@ -225,7 +225,7 @@ def catalogue_show(item: str, as_json: bool, catalogue_dir: Path | None, topic_p
 
 @main.group()
 def schemas() -> None:
-    """The catalogue's event schemas in the schema registry (GOVBUS_REGISTRY_URL)."""
+    """The catalogue's event schemas in the schema registry (GOVBUS_REGISTRY__URL)."""
 
 
 @schemas.command("sync")
@@ -234,7 +234,7 @@ def schemas() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of a table.")
 @click.option("--catalogue-dir", type=click.Path(path_type=Path, file_okay=False), help=_CATALOGUE_DIR_HELP)
 @click.option("--topic-prefix", help=_PREFIX_HELP)
-@click.option("--registry-url", help="Schema registry URL (env GOVBUS_REGISTRY_URL).")
+@click.option("--registry-url", help="Schema registry URL (env GOVBUS_REGISTRY__URL).")
 @reports_errors
 def schemas_sync(item: str | None, dry_run: bool, as_json: bool, catalogue_dir: Path | None,
                  topic_prefix: str | None, registry_url: str | None) -> None:
@@ -272,9 +272,9 @@ def topics_sync(partitions: int | None, processors: bool) -> None:
     from govbus.topic_names import TopicSettings
     from schemas.catalogue import load_catalogue
 
-    bootstrap = ClientSettings().kafka_bootstrap
-    require_broker(bootstrap)
-    names = sync_topics(bootstrap, load_catalogue().items(), TopicSettings().topic_prefix, partitions or 3)
+    kafka = ClientSettings().kafka
+    require_broker(kafka.bootstrap)
+    names = sync_topics(kafka, load_catalogue().items(), TopicSettings().topic_prefix, partitions or 3)
     if processors:
         names = list(dict.fromkeys([*names, *sync_processor_topics(partitions)]))
     console.print(f"{len(names)} topics ready")

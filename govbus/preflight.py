@@ -14,19 +14,20 @@ import socket
 from typing import Any
 from urllib.parse import urlsplit
 
+from govbus.connection import KafkaConnection, RegistryConnection
 from govbus.exceptions import PlatformError
 
 CONNECT_TIMEOUT_SECONDS = 3.0
 
 
 def require_platform(settings: Any) -> None:
-    """The checks for a component's ``settings`` once they are valid: its broker (``kafka_bootstrap``) and, when
-    it names one, its registry (``registry_url``)."""
-    bootstrap, registry_url = getattr(settings, "kafka_bootstrap", None), getattr(settings, "registry_url", None)
-    if bootstrap:
-        require_broker(bootstrap)
-    if registry_url:
-        require_registry(registry_url)
+    """The checks for a component's ``settings`` once they are valid: its broker (``kafka``) and, when it
+    names one, its registry (``registry``)."""
+    kafka, registry = getattr(settings, "kafka", None), getattr(settings, "registry", None)
+    if isinstance(kafka, KafkaConnection):
+        require_broker(kafka.bootstrap)
+    if isinstance(registry, RegistryConnection):
+        require_registry(registry.url)
 
 
 def require_broker(bootstrap: str) -> None:
@@ -42,7 +43,7 @@ def require_broker(bootstrap: str) -> None:
             return
         reasons.append(f"{server}: {reason}")
     raise PlatformError(f"the Kafka broker at {bootstrap} cannot be reached ({'; '.join(reasons) or 'no address'}); "
-                        "start the local platform with `govbus dev up` or point GOVBUS_KAFKA_BOOTSTRAP at a broker")
+                        "start the local platform with `govbus dev up` or point GOVBUS_KAFKA__BOOTSTRAP at a broker")
 
 
 def require_registry(url: str) -> None:
@@ -52,7 +53,7 @@ def require_registry(url: str) -> None:
     reason = _unreachable(parts.hostname or "", port)
     if reason is not None:
         raise PlatformError(f"the schema registry at {url} cannot be reached ({reason}); start the local platform "
-                            "with `govbus dev up` or point GOVBUS_REGISTRY_URL at a registry")
+                            "with `govbus dev up` or point GOVBUS_REGISTRY__URL at a registry")
 
 
 def _unreachable(host: str, port: str) -> str | None:

@@ -35,10 +35,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from pydantic import Field
 
+from govbus import clients
 from govbus.envelope import Operation
 from govbus.exceptions import (
     AuthorizationError,
@@ -56,7 +57,7 @@ log = logging.getLogger(__name__)
 
 
 class PublisherSettings(ClientSettings):
-    """Env ``GOVBUS_KAFKA_BOOTSTRAP``, ``GOVBUS_REGISTRY_URL``, ``GOVBUS_PUBLISHER_*``."""
+    """Env ``GOVBUS_KAFKA__BOOTSTRAP``, ``GOVBUS_REGISTRY__URL``, ``GOVBUS_PUBLISHER_*``."""
 
     publisher_linger_ms: int = Field(default=5, ge=0, description="ms the producer waits to fill a batch")
     publisher_delivery_timeout_ms: int = Field(default=120_000, ge=1000,
@@ -168,8 +169,8 @@ class Publisher:
         self.source_system = source_system
         self._settings = settings or PublisherSettings()
         self._catalogue = catalogue or _default_catalogue()
-        self._registry = registry or SchemaRegistryClient({"url": self._settings.registry_url})
-        self._producer = Producer(self._producer_config())
+        self._registry = registry or clients.registry_client(self._settings.registry)
+        self._producer = clients.producer(self._settings.kafka, self._producer_config())
         self._routes: dict[str, tuple[str, WireEncoder]] = {}
         self._report = FlushReport()
         self._lock = threading.Lock()
@@ -198,9 +199,6 @@ class Publisher:
 
     def _producer_config(self) -> dict[str, object]:
         return {
-            "bootstrap.servers": self._settings.kafka_bootstrap,
-            "acks": "all",
-            "enable.idempotence": True,
             "linger.ms": self._settings.publisher_linger_ms,
             "delivery.timeout.ms": self._settings.publisher_delivery_timeout_ms,
             "queue.buffering.max.messages": self._settings.publisher_queue_max_messages,
@@ -310,7 +308,7 @@ class Publisher:
         try:
             metadata = self._producer.list_topics(topic, timeout=10).topics.get(topic)
         except KafkaException as error:
-            raise PlatformError(f"the broker at {self._settings.kafka_bootstrap} did not answer: {error}") from error
+            raise PlatformError(f"the broker at {self._settings.kafka.bootstrap} did not answer: {error}") from error
         if metadata is None or metadata.error is not None:
             raise ConfigurationError(f"topic {topic!r} does not exist; create the catalogue's topics with "
                                      "`govbus topics sync` (topic auto-creation is off)")

@@ -108,7 +108,7 @@ def writer_schema(registry: SchemaRegistryClient, schema_id: int) -> Any:
         raise RegistryError(f"looking up schema {schema_id} failed: {error.error_message}") from error
     except Exception as error:  # the client's transport errors (httpx2) have no common type
         raise RegistryError(f"the schema registry did not answer the look-up of schema {schema_id}: {error!r}; "
-                            "check that it runs and GOVBUS_REGISTRY_URL points at it") from error
+                            "check that it runs and GOVBUS_REGISTRY__URL points at it") from error
     return json.loads(schema.schema_str or "null")
 
 

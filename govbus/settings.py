@@ -1,23 +1,25 @@
 """Settings shared by govbus components; each component has its own model built on these.
 
-Every model reads environment variables with the prefix ``GOVBUS_`` (``GOVBUS_KAFKA_BOOTSTRAP``,
-``GOVBUS_REGISTRY_URL`` ...). Nothing is read at import time: build a model where it is used.
+Every model reads environment variables with the prefix ``GOVBUS_``; the broker and registry
+connections are nested (``GOVBUS_KAFKA__BOOTSTRAP``, ``GOVBUS_KAFKA__PASSWORD``, ``GOVBUS_REGISTRY__URL``
+..., see :mod:`govbus.connection`). Nothing is read at import time: build a model where it is used.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_KAFKA_VERSION = "4.4.0"
-DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
-DEFAULT_REGISTRY_URL = "http://127.0.0.1:8081"
+from govbus.connection import KafkaConnection, RegistryConnection
 
-KafkaBootstrap = Annotated[str, Field(description="Kafka bootstrap servers: host:port[,host:port...]")]
-RegistryUrl = Annotated[str, Field(description="URL of the schema registry")]
+DEFAULT_KAFKA_VERSION = "4.4.0"
+
+RENAMED_VARIABLES = {"GOVBUS_KAFKA_BOOTSTRAP": "GOVBUS_KAFKA__BOOTSTRAP", "GOVBUS_REGISTRY_URL": "GOVBUS_REGISTRY__URL"}
+"""Variables of earlier releases and their names now: a stale one would otherwise be ignored silently."""
 LogLevel = Annotated[str, Field(description="level of the JSON logs on stderr: DEBUG, INFO, WARNING or ERROR")]
 MetricsHost = Annotated[str, Field(description="address /metrics listens on (0.0.0.0 in a container, so it can be "
                                                "scraped); the port is the component's own setting")]
@@ -35,7 +37,7 @@ def _default_cache() -> Path:
 class GovbusSettings(BaseSettings):
     """Base for every component's settings: env prefix ``GOVBUS_``, unknown keys refused."""
 
-    model_config = SettingsConfigDict(env_prefix="GOVBUS_", extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="GOVBUS_", env_nested_delimiter="__", extra="forbid", frozen=True)
 
 
 class PlatformSettings(GovbusSettings):
@@ -57,10 +59,25 @@ class PlatformSettings(GovbusSettings):
 
 
 class ClientSettings(GovbusSettings):
-    """Where clients find the broker and the registry."""
+    """Where clients find the broker and the registry, and who they are to each."""
 
-    kafka_bootstrap: KafkaBootstrap = DEFAULT_BOOTSTRAP
-    registry_url: RegistryUrl = DEFAULT_REGISTRY_URL
+    kafka: KafkaConnection = Field(default_factory=KafkaConnection,
+                                   description="the broker: GOVBUS_KAFKA__BOOTSTRAP, __USERNAME ...")
+    registry: RegistryConnection = Field(default_factory=RegistryConnection,
+                                         description="the schema registry: GOVBUS_REGISTRY__URL, __USERNAME ...")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_renamed_variables(cls, data: Any) -> Any:
+        refuse_renamed_variables()
+        return data
+
+
+def refuse_renamed_variables() -> None:
+    """A :class:`ValueError` naming the new variable when the environment sets one under its old name."""
+    stale = [f"{old} is now {new}" for old, new in RENAMED_VARIABLES.items() if old in os.environ]
+    if stale:
+        raise ValueError("renamed settings: " + "; ".join(stale) + " (rename the variables in your environment)")
 
 
 class ServiceSettings(ClientSettings):

@@ -9,12 +9,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, Producer
-from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka import KafkaError, Message
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from prometheus_client import CollectorRegistry, Counter
 
+from govbus import clients
+from govbus.connection import KafkaConnection, RegistryConnection
 from govbus.envelope import ChangeEvent, envelope_schema
 from schemas.catalogue import record_schema
 
@@ -36,8 +37,7 @@ class PublishReport:
     event_ids: list[str] = field(default_factory=list)
 
 
-def producer_config(bootstrap: str) -> dict[str, object]:
-    return {"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True, "linger.ms": 5}
+PRODUCER_OPTIONS = {"linger.ms": 5}
 
 
 def enterprise_event(record: dict[str, Any], department: str = "market-regulation") -> ChangeEvent:
@@ -47,14 +47,14 @@ def enterprise_event(record: dict[str, Any], department: str = "market-regulatio
     )
 
 
-def publish_events(bootstrap: str, registry_url: str, topic: str, events: Iterable[ChangeEvent],
+def publish_events(kafka: KafkaConnection, registry: RegistryConnection, topic: str, events: Iterable[ChangeEvent],
                    on_delivered: Callable[[], None] = lambda: None,
                    metrics: PublishMetrics | None = None) -> PublishReport:
     """Serialise each event with AvroSerializer and produce it; wait for every acknowledgement."""
     schema = envelope_schema(record_schema("enterprise_registration"), "EnterpriseRegistrationEvent")
-    serializer = AvroSerializer(SchemaRegistryClient({"url": registry_url}), json.dumps(schema),
+    serializer = AvroSerializer(clients.registry_client(registry), json.dumps(schema),
                                 conf={"auto.register.schemas": True})
-    producer = Producer(producer_config(bootstrap))
+    producer = clients.producer(kafka, PRODUCER_OPTIONS)
     report = PublishReport()
     context = SerializationContext(topic, MessageField.VALUE)
 
@@ -76,9 +76,9 @@ def publish_events(bootstrap: str, registry_url: str, topic: str, events: Iterab
     return report
 
 
-def publish_raw(bootstrap: str, topic: str, values: Iterable[tuple[bytes, bytes]]) -> int:
+def publish_raw(kafka: KafkaConnection, topic: str, values: Iterable[tuple[bytes, bytes]]) -> int:
     """Produce ready-made (key, value) bytes, e.g. poison messages; return how many were acknowledged."""
-    producer = Producer(producer_config(bootstrap))
+    producer = clients.producer(kafka, PRODUCER_OPTIONS)
     acked = 0
 
     def delivered(error: KafkaError | None, _message: Message) -> None:

@@ -4,30 +4,23 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
-from types import MappingProxyType
-from typing import Final
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_fixed
 
+from govbus import clients
+from govbus.connection import KafkaConnection
 from govbus.exceptions import PlatformError
 
-#: Spread into every Kafka consumer's config: read only records of committed transactions (the stream
-#: processors write with exactly-once transactions). librdkafka's default already, stated so it stays.
-READ_COMMITTED: Final[Mapping[str, str]] = MappingProxyType({"isolation.level": "read_committed"})
 
-
-def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[Message]:
+def read_topic(kafka: KafkaConnection, topic: str, timeout: float = 30.0) -> list[Message]:
     """Every message now in ``topic``, partition by partition, in offset order."""
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap, "group.id": f"govbus-reader-{uuid.uuid4().hex}",
-        "enable.auto.commit": False, "enable.partition.eof": True, **READ_COMMITTED,
-    })
+    consumer = clients.consumer(kafka, f"govbus-reader-{uuid.uuid4().hex}",
+                                {"enable.auto.commit": False, "enable.partition.eof": True})
     try:
         metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
         if metadata is None or metadata.error is not None:
-            raise PlatformError(f"topic {topic!r} does not exist on {bootstrap}")
+            raise PlatformError(f"topic {topic!r} does not exist on {kafka.bootstrap}")
         ends: dict[int, int] = {}
         starts: list[TopicPartition] = []
         for partition in metadata.partitions:

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from govbus import clients
+from govbus.connection import KafkaConnection
 from govbus.exceptions import PlatformError
 
 
@@ -19,9 +21,9 @@ class TopicSpec:
     config: dict[str, str] = field(default_factory=dict)
 
 
-def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec], timeout: float = 30.0) -> None:
+def ensure_topics(kafka: KafkaConnection, specs: Iterable[TopicSpec], timeout: float = 30.0) -> None:
     """Create each topic unless it exists; raise :class:`PlatformError` on any other failure."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = clients.admin(kafka)
     new = [NewTopic(s.name, num_partitions=s.partitions, replication_factor=1, config=s.config) for s in specs]
     if not new:
         return

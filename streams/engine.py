@@ -56,8 +56,9 @@ from quixstreams.dataframe import StreamingDataFrame
 from quixstreams.models import Topic
 from quixstreams.state import State
 
+from govbus.clients.kafka import READ_COMMITTED
+from govbus.clients.stream import stream_application
 from govbus.settings import ServiceSettings
-from govbus.topic_reader import READ_COMMITTED
 from streams.state_recovery import (
     BROKER_ABORT_CHECK_SECONDS,
     lock_state_dir,
@@ -104,7 +105,7 @@ def changelog_topic(group: str, source: str, store: str = "default") -> str:
     return f"changelog__{group}--{source}--{store}"
 
 
-def build_application(settings: EngineSettings, bootstrap: str, group: str, collector: CollectorRegistry,
+def build_application(settings: EngineSettings, group: str, collector: CollectorRegistry,
                       processor: str, loglevel: str = "INFO") -> Application:
     """A Quix application with exactly-once processing for consumer group ``group`` (its state in
     ``<streams_state_dir>/<group>``), its transactions counted and paced (:class:`EngineMetrics` on
@@ -112,8 +113,8 @@ def build_application(settings: EngineSettings, bootstrap: str, group: str, coll
     state_dir = settings.streams_state_dir
     lock_state_dir(group, state_dir)
     interval = settings.streams_commit_interval
-    app = Application(
-        broker_address=bootstrap,
+    app = stream_application(
+        settings.kafka,
         consumer_group=group,
         processing_guarantee="exactly-once",
         commit_interval=interval,
@@ -133,14 +134,14 @@ def build_application(settings: EngineSettings, bootstrap: str, group: str, coll
         producer_extra_config={"linger.ms": 2, "transaction.timeout.ms": settings.streams_transaction_timeout_ms,
                                # the same on every restart of this worker: fences its predecessor's open transaction
                                "transactional.id": worker_transactional_id(group, state_dir)},
-        loglevel=loglevel.upper(),  # type: ignore[arg-type]
+        loglevel=loglevel.upper(),
         # every topic, changelogs included, is created by the processor's own topic list first (in one
         # batch: Quix creates missing ones one at a time, a second each); this is only the fallback
         auto_create_topics=True,
     )
     retry_early_seeks(app._consumer)
     settle_limit = settings.streams_transaction_timeout_ms / 1000 + BROKER_ABORT_CHECK_SECONDS + 5
-    wait_for_settled_changelogs(app._consumer, uncommitted_end(bootstrap), settle_limit)
+    wait_for_settled_changelogs(app._consumer, uncommitted_end(settings.kafka), settle_limit)
     EngineMetrics(collector, processor).instrument(app, CommitPacer(app, settings))
     return app
 

@@ -42,6 +42,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from prometheus_client import CollectorRegistry
 from quixstreams import Application, message_context
 
+from govbus import clients
 from govbus.exceptions import RegistryError
 from govbus.logs import configure_logging
 from govbus.serde import WireDecoder, WireEncoder
@@ -153,10 +154,10 @@ class NormaliseStep:
 
 def build_app(settings: NormaliserSettings, collector: CollectorRegistry) -> Application:
     """The Quix application: one step per source topic of every item, outputs in the transaction."""
-    app = build_application(settings, settings.kafka_bootstrap, settings.normaliser_app_id, collector, "normaliser",
+    app = build_application(settings, settings.normaliser_app_id, collector, "normaliser",
                             settings.log_level)
     metrics = NormaliserMetrics(collector)
-    registry = SchemaRegistryClient({"url": settings.registry_url})
+    registry = clients.registry_client(settings.registry)
     decoder = WireDecoder(registry)
     for item_name in settings.normaliser_items:
         normaliser = item_normaliser(settings, item_name, registry, decoder)

@@ -43,6 +43,8 @@ from typing import Any
 from confluent_kafka import IsolationLevel, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
+from govbus import clients
+from govbus.connection import KafkaConnection
 from govbus.exceptions import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -82,13 +84,13 @@ EndOffset = Callable[[TopicPartition], int]
 """The end of a partition as written (read_uncommitted: open transactions included)."""
 
 
-def uncommitted_end(bootstrap: str) -> EndOffset:
+def uncommitted_end(kafka: KafkaConnection) -> EndOffset:
     """:data:`EndOffset` asked of the broker with an admin client (made on first use)."""
     admin: list[AdminClient] = []
 
     def end(partition: TopicPartition) -> int:
         if not admin:
-            admin.append(AdminClient({"bootstrap.servers": bootstrap}))
+            admin.append(clients.admin(kafka))
         request = {TopicPartition(partition.topic, partition.partition): OffsetSpec.latest()}
         futures = admin[0].list_offsets(request, isolation_level=IsolationLevel.READ_UNCOMMITTED, request_timeout=10)
         return int(next(iter(futures.values())).result(timeout=15).offset)

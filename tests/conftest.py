@@ -15,7 +15,7 @@ from testsupport.broker import session_broker
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
-    """A broker address: GOVBUS_KAFKA_BOOTSTRAP, else a local broker, else testcontainers."""
+    """A broker address: GOVBUS_KAFKA__BOOTSTRAP, else a local broker, else testcontainers."""
     configure_logging("INFO")
     with session_broker() as bootstrap:
         yield bootstrap
@@ -23,8 +23,8 @@ def kafka_bootstrap() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def registry_url(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The govbus schema registry, as a real process on a free port (or GOVBUS_REGISTRY_URL)."""
-    given = os.environ.get("GOVBUS_REGISTRY_URL")
+    """The govbus schema registry, as a real process on a free port (or GOVBUS_REGISTRY__URL)."""
+    given = os.environ.get("GOVBUS_REGISTRY__URL")
     if given:
         yield given
         return

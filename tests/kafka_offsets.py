@@ -5,7 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import TopicPartition
+
+from govbus import clients
+from testsupport.connections import kafka_at
 
 
 def end_offsets(bootstrap: str, topics: Iterable[str], isolation: str = "read_uncommitted"
@@ -13,8 +16,7 @@ def end_offsets(bootstrap: str, topics: Iterable[str], isolation: str = "read_un
     """The end offset of every partition of ``topics``: the high watermark (``read_uncommitted``: open and
     aborted transactions included), or the last stable offset (``read_committed``: before the first record of
     a transaction still open, e.g. a killed writer's)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"ends-{uuid.uuid4().hex}",
-                         "isolation.level": isolation})
+    consumer = clients.consumer(kafka_at(bootstrap), f"ends-{uuid.uuid4().hex}", {"isolation.level": isolation})
     try:
         ends: dict[tuple[str, int], int] = {}
         for topic in topics:

@@ -1,6 +1,6 @@
 """Provide a real Kafka broker for a test session.
 
-Order: ``GOVBUS_KAFKA_BOOTSTRAP`` if set; else a local broker from the Maven Central jars
+Order: ``GOVBUS_KAFKA__BOOTSTRAP`` if set; else a local broker from the Maven Central jars
 (needs java and mvn); else, where a Docker engine answers, testcontainers' Kafka module.
 """
 
@@ -56,7 +56,7 @@ def docker_broker() -> Iterator[str]:
 @contextmanager
 def session_broker() -> Iterator[str]:
     """The broker address a test session should use (see module docstring)."""
-    given = os.environ.get("GOVBUS_KAFKA_BOOTSTRAP")
+    given = os.environ.get("GOVBUS_KAFKA__BOOTSTRAP")
     if given:
         yield given
         return
@@ -67,7 +67,7 @@ def session_broker() -> Iterator[str]:
         return
     except MissingToolError as missing:
         if not docker_available():
-            raise PlatformError(f"no broker for the tests: {missing}; or set GOVBUS_KAFKA_BOOTSTRAP") from missing
+            raise PlatformError(f"no broker for the tests: {missing}; or set GOVBUS_KAFKA__BOOTSTRAP") from missing
     with docker_broker() as bootstrap:
         yield bootstrap
 

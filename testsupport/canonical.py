@@ -18,12 +18,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from confluent_kafka import Producer
-from confluent_kafka.schema_registry import SchemaRegistryClient
-
+from govbus import clients
 from govbus.demo.synthetic_items import records_for
 from govbus.exceptions import DeliveryError
 from govbus.serde import WireEncoder
+from testsupport.connections import kafka_at, registry_at
 
 Operation = Literal["UPSERT", "DELETE", "TOMBSTONE"]
 
@@ -103,9 +102,9 @@ class CanonicalWriter:
                  event_schema: dict[str, Any] | None = None) -> None:
         self.item = item
         self.topic = topic
-        self._encoder = WireEncoder(SchemaRegistryClient({"url": registry_url}), f"{topic}-value",
+        self._encoder = WireEncoder(clients.registry_client(registry_at(registry_url)), f"{topic}-value",
                                     event_schema or item.event_schema())
-        self._producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
+        self._producer = clients.producer(kafka_at(bootstrap), {"acks": "all", "enable.idempotence": True,
                                    "linger.ms": 5})
         self._errors: list[str] = []
 

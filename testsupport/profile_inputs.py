@@ -32,9 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Producer
-from confluent_kafka.schema_registry import SchemaRegistryClient
-
+from govbus import clients
 from govbus.demo.synthetic_items import records_for
 from govbus.envelope import ChangeEvent, Operation
 from govbus.serde import WireEncoder
@@ -43,6 +41,7 @@ from schemas.catalogue import DataItem, load_catalogue
 from schemas.catalogue.profiles import ProfileDefinition, SideKind
 from streams.profiles.routing import route, routes_for
 from streams.profiles.state import Change, Emit, State, anchor_record, apply_change, avro_native, profile_content
+from testsupport.connections import kafka_at, registry_at
 
 _EDITABLE = {
     "enterprise_registration": "address", "identity_verification": "household_address",
@@ -192,10 +191,10 @@ class CanonicalProducer:
     """Produces canonical events as the normaliser does (one encoder per item, registered once)."""
 
     def __init__(self, bootstrap: str, registry_url: str, prefix: str) -> None:
-        self._registry = SchemaRegistryClient({"url": registry_url})
+        self._registry = clients.registry_client(registry_at(registry_url))
         self._prefix = prefix
         self._encoders: dict[str, WireEncoder] = {}
-        self._producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
+        self._producer = clients.producer(kafka_at(bootstrap), {"acks": "all", "enable.idempotence": True,
                                    "linger.ms": 5})
 
     def topic(self, item: str) -> str:

@@ -37,8 +37,8 @@ class DepartmentPublishers:
     """One Publisher per department, created on first use."""
 
     def __init__(self, settings: GatewaySettings, catalogue: Any) -> None:
-        self._settings = PublisherSettings(kafka_bootstrap=settings.kafka_bootstrap,
-                                           registry_url=settings.registry_url)
+        self._settings = PublisherSettings(kafka=settings.kafka,
+                                           registry=settings.registry)
         self._catalogue = catalogue
         self._publishers: dict[str, Publisher] = {}
         self._lock = threading.Lock()

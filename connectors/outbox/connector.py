@@ -102,8 +102,8 @@ def default_publisher_factory(settings: OutboxSettings) -> Callable[[], RowPubli
 
     def make() -> RowPublisher:
         return Publisher(settings.outbox_department, settings.outbox_source_system,
-                         settings=PublisherSettings(kafka_bootstrap=settings.kafka_bootstrap,
-                                                    registry_url=settings.registry_url,
+                         settings=PublisherSettings(kafka=settings.kafka,
+                                                    registry=settings.registry,
                                                     topic_prefix=settings.topic_prefix))
 
     return make

@@ -10,7 +10,7 @@ from govbus.topic_names import DEFAULT_PREFIX, PREFIX_PATTERN
 
 
 class OutboxSettings(ServiceSettings):
-    """Env ``GOVBUS_OUTBOX_*`` (plus ``GOVBUS_KAFKA_BOOTSTRAP``, ``GOVBUS_REGISTRY_URL``,
+    """Env ``GOVBUS_OUTBOX_*`` (plus ``GOVBUS_KAFKA__BOOTSTRAP``, ``GOVBUS_REGISTRY__URL``,
     ``GOVBUS_TOPIC_PREFIX``).
 
     ``GOVBUS_OUTBOX_DSN`` and ``GOVBUS_OUTBOX_DEPARTMENT`` are required; the DSN may hold a

@@ -34,8 +34,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
-from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from prometheus_client import CollectorRegistry
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential, wait_random
 
@@ -44,7 +43,8 @@ from connectors.pg_mirror.plans import dsn_of, group_of, item_sources, plans_for
 from connectors.pg_mirror.settings import MirrorSettings
 from connectors.pg_mirror.source import ChangeReader, MirrorSource, RowChange, origin
 from connectors.pg_mirror.writer import PgWriter, Written, last_per_key
-from consumers.runtime import consumer_config
+from consumers.runtime import sink_options
+from govbus import clients
 from govbus.audit import AuditRecord, AuditWriter, Outcome, audit_topic_spec
 from govbus.exceptions import DecodeError, DeliveryError, GovbusError, PlatformError, RegistryError
 from govbus.service import serve_until_stopped
@@ -77,7 +77,7 @@ class MirrorConnector:
         self._settings = settings
         self.metrics = metrics or MirrorMetrics(CollectorRegistry(), settings.name)
         self._catalogue = catalogue or load_catalogue()
-        self._load_sharing = load_sharing or SharingStore(settings.kafka_bootstrap, settings.topic_prefix).load
+        self._load_sharing = load_sharing or SharingStore(settings.kafka, settings.topic_prefix).load
         self._stop = threading.Event()
         self._paused = False
         self._refused: str | None = None
@@ -86,7 +86,7 @@ class MirrorConnector:
         self._lag_at = 0.0
         self._sharing_at = 0.0
         subscription, self._sources = self._resolve()
-        registry = SchemaRegistryClient({"url": settings.registry_url})
+        registry = clients.registry_client(settings.registry)
         self._reader = ChangeReader(self._sources, registry)
         self._writer = PgWriter(dsn_of(settings, subscription), _keys(self._sources),
                                 f"govbus-mirror:{settings.name}")
@@ -112,9 +112,8 @@ class MirrorConnector:
 
     def _audit_writer(self) -> AuditWriter:
         settings = self._settings
-        ensure_topics(settings.kafka_bootstrap, [audit_topic_spec(settings.topic_prefix)])
-        producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "acks": "all",
-                             "enable.idempotence": True, "linger.ms": 5})
+        ensure_topics(settings.kafka, [audit_topic_spec(settings.topic_prefix)])
+        producer = clients.producer(settings.kafka, {"linger.ms": 5})
         return AuditWriter(producer, settings.topic_prefix)
 
     def _resolve(self) -> tuple[Subscription | None, list[MirrorSource]]:
@@ -128,8 +127,8 @@ class MirrorConnector:
         """Mirror until :meth:`stop`."""
         log.info("mirror starting", extra={"settings": self._settings.redacted(),
                                            "tables": {s.topic: str(s.table) for s in self._sources}})
-        consumer = Consumer(consumer_config(self._settings.kafka_bootstrap, group_of(self._settings, self._sources),
-                                            **{"enable.partition.eof": False}))
+        consumer = clients.consumer(self._settings.kafka, group_of(self._settings, self._sources),
+                                    sink_options(**{"enable.partition.eof": False}))
         self._consumer = consumer
         consumer.subscribe([s.topic for s in self._sources], on_assign=self._on_assign)
         try:

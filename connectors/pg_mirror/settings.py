@@ -15,7 +15,7 @@ TABLE_PATTERN = r"^([A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,62}$"
 
 
 class MirrorSettings(ServiceSettings):
-    """Env ``GOVBUS_MIRROR_*`` (plus ``GOVBUS_KAFKA_BOOTSTRAP``, ``GOVBUS_REGISTRY_URL``, ``GOVBUS_TOPIC_PREFIX``).
+    """Env ``GOVBUS_MIRROR_*`` (plus ``GOVBUS_KAFKA__BOOTSTRAP``, ``GOVBUS_REGISTRY__URL``, ``GOVBUS_TOPIC_PREFIX``).
 
     Mirror either a **subscription** (``GOVBUS_MIRROR_SUBSCRIPTION``: every item of it, only the
     planned fields, masked as the plan says, one table per item named ``<table prefix><item>``) or

@@ -18,15 +18,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
-from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from connectors.public_feed.disclosure import public_record
 from connectors.public_feed.metrics import FeedMetrics
 from connectors.public_feed.state import Entry, FeedState
+from govbus import clients
+from govbus.connection import KafkaConnection, RegistryConnection
 from govbus.exceptions import DecodeError
 from govbus.serde import WireDecoder
 from govbus.topic_names import canonical_topic
-from govbus.topic_reader import READ_COMMITTED
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +34,11 @@ log = logging.getLogger(__name__)
 class FeedReader:
     """Runs in a thread of its own (:meth:`start`), until :meth:`stop`."""
 
-    def __init__(self, bootstrap: str, registry_url: str, items: Sequence[Any], prefix: str, state: FeedState,
-                 metrics: FeedMetrics, refresh: float = 10.0) -> None:
-        self._bootstrap = bootstrap
+    def __init__(self, kafka: KafkaConnection, registry: RegistryConnection, items: Sequence[Any], prefix: str,
+                 state: FeedState, metrics: FeedMetrics, refresh: float = 10.0) -> None:
+        self._kafka = kafka
         self._items = {canonical_topic(item.name, prefix): item for item in items}
-        self._decoder = WireDecoder(SchemaRegistryClient({"url": registry_url}))
+        self._decoder = WireDecoder(clients.registry_client(registry))
         self._state = state
         self._metrics = metrics
         self._refresh = refresh
@@ -62,8 +62,8 @@ class FeedReader:
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        consumer = Consumer({"bootstrap.servers": self._bootstrap, "group.id": f"govbus-public-feed-{uuid.uuid4()}",
-                             "enable.auto.commit": False, "enable.partition.eof": False, **READ_COMMITTED})
+        consumer = clients.consumer(self._kafka, f"govbus-public-feed-{uuid.uuid4()}",
+                                    {"enable.auto.commit": False, "enable.partition.eof": False})
         try:
             checked = 0.0
             while not self._stop.is_set():

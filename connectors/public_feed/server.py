@@ -26,7 +26,7 @@ def prepare(settings: FeedSettings, catalogue: Any = None,
     items = open_items(settings.feed_items, catalogue or load_catalogue())
     state = FeedState([item.name for item in items])
     metrics = FeedMetrics(registry or CollectorRegistry())
-    reader = FeedReader(settings.kafka_bootstrap, settings.registry_url, items, settings.topic_prefix, state, metrics)
+    reader = FeedReader(settings.kafka, settings.registry, items, settings.topic_prefix, state, metrics)
     context = FeedContext(settings, state, {item.name: item.metadata.title for item in items}, metrics,
                           lambda: reader.loaded)
     app = build_app(context)

@@ -12,7 +12,7 @@ from govbus.topic_names import DEFAULT_PREFIX, PREFIX_PATTERN
 
 
 class FeedSettings(ClientSettings):
-    """Env ``GOVBUS_FEED_*`` (plus ``GOVBUS_KAFKA_BOOTSTRAP``, ``GOVBUS_REGISTRY_URL``, ``GOVBUS_TOPIC_PREFIX``)."""
+    """Env ``GOVBUS_FEED_*`` (plus ``GOVBUS_KAFKA__BOOTSTRAP``, ``GOVBUS_REGISTRY__URL``, ``GOVBUS_TOPIC_PREFIX``)."""
 
     topic_prefix: str = Field(default=DEFAULT_PREFIX, pattern=PREFIX_PATTERN,
                               description="first part of every topic name (env GOVBUS_TOPIC_PREFIX)")

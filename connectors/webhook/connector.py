@@ -33,8 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
-from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from prometheus_client import CollectorRegistry, start_http_server
 
 from connectors.webhook.commits import OrderedCommits, PendingCommit
@@ -45,7 +44,8 @@ from connectors.webhook.plans import Authorisation, Authoriser, Decision
 from connectors.webhook.profile_events import profile_event, unchanged_for
 from connectors.webhook.sender import Request, RetryPolicy, Sender, SendResult
 from connectors.webhook.settings import WebhookSettings
-from consumers.runtime import StoppedWhileRetrying, consumer_config
+from consumers.runtime import StoppedWhileRetrying, sink_options
+from govbus import clients
 from govbus.audit import AuditRecord, AuditWriter, Outcome, audit_topic_spec
 from govbus.exceptions import ConfigurationError, DecodeError, DeliveryError, GovbusError
 from govbus.serde import WireDecoder
@@ -130,24 +130,24 @@ class WebhookConnector:
         self.name = settings.webhook_subscription
         self.metrics = WebhookMetrics(collector or CollectorRegistry(), self.name)
         self._stopping = threading.Event()
-        store = store or SharingStore(settings.kafka_bootstrap, settings.topic_prefix)
+        store = store or SharingStore(settings.kafka, settings.topic_prefix)
         self._authoriser = Authoriser(self.name, store.load, catalogue, settings.topic_prefix,
                                       settings.webhook_refresh_seconds, self.metrics.refresh_failures.inc)
         subscription = self._authoriser.current().subscription
         check_webhook(subscription)
         self._secret = webhook_secret(subscription)
-        self._decoder = WireDecoder(SchemaRegistryClient({"url": settings.registry_url}))
-        self._producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "acks": "all",
-                                   "enable.idempotence": True, "linger.ms": 2})
+        self._decoder = WireDecoder(clients.registry_client(settings.registry))
+        self._producer = clients.producer(settings.kafka, {"linger.ms": 2})
         self._audit = AuditWriter(self._producer, settings.topic_prefix)
         self._parked_topic = parked_topic(self.name, settings.topic_prefix)
-        self._consumer = Consumer(self._consumer_config())
+        self._consumer = clients.consumer(settings.kafka, consumer_group(self.name, settings.topic_prefix),
+                                          self._consumer_options())
         self._commits = OrderedCommits(self._consumer, self._producer)
         self._subscribed: set[str] = set()
         self._revoked: set[tuple[str, int]] = set()
         self._lag_due = 0.0
 
-    def _consumer_config(self) -> dict[str, object]:
+    def _consumer_options(self) -> dict[str, object]:
         settings = self.settings
         poll_interval = int(min(86_400, settings.worst_batch_seconds() + 60) * 1000)
         overrides: dict[str, str | int | bool] = {
@@ -155,14 +155,14 @@ class WebhookConnector:
             "heartbeat.interval.ms": max(500, settings.webhook_session_timeout_ms // 6),
             "max.poll.interval.ms": max(poll_interval, settings.webhook_session_timeout_ms),
             "enable.partition.eof": False}
-        return consumer_config(settings.kafka_bootstrap, consumer_group(self.name, settings.topic_prefix), **overrides)
+        return sink_options(**overrides)
 
     def stop(self) -> None:
         self._stopping.set()
 
     def run(self) -> None:
         """Deliver until :meth:`stop` (or the subscription is removed); leave the group on the way out."""
-        ensure_topics(self.settings.kafka_bootstrap, [audit_topic_spec(self.settings.topic_prefix),
+        ensure_topics(self.settings.kafka, [audit_topic_spec(self.settings.topic_prefix),
                                                       TopicSpec(self._parked_topic, PARKED_PARTITIONS)])
         self._authoriser.start()
         timeout = self.settings.webhook_request_timeout_seconds

@@ -10,7 +10,7 @@ from govbus.topic_names import DEFAULT_PREFIX, PREFIX_PATTERN
 
 
 class WebhookSettings(ServiceSettings):
-    """Env ``GOVBUS_WEBHOOK_*`` (plus ``GOVBUS_KAFKA_BOOTSTRAP``, ``GOVBUS_REGISTRY_URL``,
+    """Env ``GOVBUS_WEBHOOK_*`` (plus ``GOVBUS_KAFKA__BOOTSTRAP``, ``GOVBUS_REGISTRY__URL``,
     ``GOVBUS_TOPIC_PREFIX``).
 
     Only ``GOVBUS_WEBHOOK_SUBSCRIPTION`` is required. The receiver's URL and the name of the

@@ -24,9 +24,9 @@ def _stdout() -> Console:
 
 def _records(since: str | None) -> list[AuditRecord]:
     start = parse_time(since) if since else None
-    bootstrap = ClientSettings().kafka_bootstrap
-    require_broker(bootstrap)
-    return read_audit(bootstrap, TopicSettings().topic_prefix, start)
+    kafka = ClientSettings().kafka
+    require_broker(kafka.bootstrap)
+    return read_audit(kafka, TopicSettings().topic_prefix, start)
 
 
 def _echo_json(records: Sequence[AuditRecord]) -> None:

@@ -44,16 +44,16 @@ def replay(name: str, when_text: str, dry_run: bool, as_json: bool, console: Con
     """Move subscription ``name``'s group to the first events at or after ``when_text`` on its source topics."""
 
     when = parse_time(when_text)
-    bootstrap, prefix = ClientSettings().kafka_bootstrap, TopicSettings().topic_prefix
-    require_broker(bootstrap)
-    subscription = SharingStore(bootstrap, prefix).load().subscriptions.get(name)
+    kafka, prefix = ClientSettings().kafka, TopicSettings().topic_prefix
+    require_broker(kafka.bootstrap)
+    subscription = SharingStore(kafka, prefix).load().subscriptions.get(name)
     if subscription is None:
         raise click.ClickException(f"no subscription {name!r} (`govbus subscriptions list` shows them)")
     group = consumer_group(name, prefix)
     topics = sorted({source_topic(request.item, prefix) for request in subscription.items})
-    rewinds = plan_rewind(bootstrap, group, topics, when)
+    rewinds = plan_rewind(kafka, group, topics, when)
     if not dry_run:
-        rewind(bootstrap, group, rewinds)
+        rewind(kafka, group, rewinds)
     if as_json:
         click.echo(json.dumps({"subscription": name, "group": group, "from": when.isoformat(), "applied": not dry_run,
                                "partitions": [{"topic": r.topic, "partition": r.partition, "committed": r.committed,

@@ -33,8 +33,8 @@ def publish_file(item: str, path: Path, department: str, source_system: str, fmt
     if not path.is_file():
         raise ConfigurationError(f"{path} is not a readable file")
     settings = PublisherSettings()
-    require_broker(settings.kafka_bootstrap)
-    require_registry(settings.registry_url)
+    require_broker(settings.kafka.bootstrap)
+    require_registry(settings.registry.url)
     total = _count_lines(path)
     columns = (SpinnerColumn(), TextColumn(f"publishing {item}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())

@@ -25,8 +25,11 @@ def sync_schemas(item: str | None, dry_run: bool, directory: Path | None, prefix
     """Check and register; print a table (or JSON); exit 1 if any change is refused."""
     catalogue = catalogue_from(directory)
     items = [catalogue.get(item)] if item else catalogue.items()
-    url = registry_url or ClientSettings().registry_url
-    report = SchemaSync(url, topic_prefix(prefix)).sync(items, dry_run=dry_run)
+    registry = ClientSettings().registry
+    if registry_url:
+        registry = registry.model_copy(update={"url": registry_url.rstrip("/")})
+    url = registry.url
+    report = SchemaSync(registry, topic_prefix(prefix)).sync(items, dry_run=dry_run)
     if as_json:
         click.echo(json.dumps({"dry_run": report.dry_run, "ok": report.ok, "registry_url": url,
                                "subjects": [asdict(r) for r in report.results]}, ensure_ascii=False, indent=2))

@@ -15,9 +15,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings
@@ -82,10 +82,28 @@ class SettingRow:
 
 
 def rows(settings: type[BaseSettings]) -> list[SettingRow]:
-    """One row per field of ``settings``, in declaration order."""
+    """One row per field of ``settings``, in declaration order; a nested model (the broker and registry
+    connections) gives one row per field of its own, named ``PREFIX_FIELD__SUBFIELD``."""
     prefix = str(settings.model_config.get("env_prefix") or "")
-    return [SettingRow(name, f"{prefix}{name}".upper(), _default(info), info.description or "", _is_secret(name, info))
-            for name, info in settings.model_fields.items()]
+    delimiter = str(settings.model_config.get("env_nested_delimiter") or "__")
+    found = []
+    for name, info in settings.model_fields.items():
+        nested = _nested_model(info)
+        if nested is None:
+            found.append(_row(name, f"{prefix}{name}", info))
+        else:
+            found.extend(_row(f"{name}.{inner}", f"{prefix}{name}{delimiter}{inner}", inner_info)
+                         for inner, inner_info in nested.model_fields.items())
+    return found
+
+
+def _row(name: str, env: str, info: FieldInfo) -> SettingRow:
+    return SettingRow(name, env.upper(), _default(info), info.description or "", _is_secret(name, info))
+
+
+def _nested_model(info: FieldInfo) -> type[BaseModel] | None:
+    annotation = info.annotation
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
 
 
 def current(row: SettingRow, environ: Mapping[str, str] | None = None) -> str:
@@ -144,7 +162,7 @@ def _default(info: FieldInfo) -> str:
 
 
 def _is_secret(name: str, info: FieldInfo) -> bool:
-    return info.annotation is SecretStr or bool(_SECRET_NAME.search(name))
+    return SecretStr in (info.annotation, *get_args(info.annotation)) or bool(_SECRET_NAME.search(name))
 
 
 def _cell(text: str, code: bool = False) -> str:

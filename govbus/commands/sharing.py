@@ -21,9 +21,9 @@ from schemas.catalogue import load_catalogue
 
 
 def store() -> SharingStore:
-    bootstrap = ClientSettings().kafka_bootstrap
-    require_broker(bootstrap)
-    sharing = SharingStore(bootstrap, TopicSettings().topic_prefix)
+    kafka = ClientSettings().kafka
+    require_broker(kafka.bootstrap)
+    sharing = SharingStore(kafka, TopicSettings().topic_prefix)
     sharing.ensure_topics()
     return sharing
 

@@ -45,11 +45,11 @@ def create_topics(items: str | None, console: Console) -> None:
     """Create every topic the normaliser needs; refuse existing ones with another partition count."""
 
     settings = normaliser_settings(items)
-    require_broker(settings.kafka_bootstrap)
+    require_broker(settings.kafka.bootstrap)
     specs = ensure_normaliser_topics(settings)
     for spec in specs:
         console.print(f"  {spec.name} ({spec.partitions})", highlight=False)
-    console.print(f"{len(specs)} topics ready for the normaliser ({settings.kafka_bootstrap})")
+    console.print(f"{len(specs)} topics ready for the normaliser ({settings.kafka.bootstrap})")
 
 
 def sync_processor_topics(partitions: int | None) -> list[str]:

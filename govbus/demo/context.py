@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from govbus.catalogue_topics import sync_topics
+from govbus.connection import KafkaConnection, RegistryConnection
 from govbus.exceptions import GovbusError
 from govbus.platform import dev
 from govbus.settings import PlatformSettings
@@ -43,12 +44,12 @@ class DemoContext:
         return f"govbus.demo-{self.run}"
 
     @property
-    def bootstrap(self) -> str:
-        return self.platform.kafka_bootstrap
+    def kafka(self) -> KafkaConnection:
+        return self.platform.kafka
 
     @property
-    def registry_url(self) -> str:
-        return self.platform.registry_url
+    def registry(self) -> RegistryConnection:
+        return self.platform.registry
 
     @property
     def logs(self) -> Path:
@@ -56,8 +57,7 @@ class DemoContext:
 
     def env(self) -> dict[str, str]:
         """GOVBUS_* variables for the processes the demo starts."""
-        return {"GOVBUS_KAFKA_BOOTSTRAP": self.bootstrap, "GOVBUS_REGISTRY_URL": self.registry_url,
-                "GOVBUS_TOPIC_PREFIX": self.prefix}
+        return {**self.platform.env(), "GOVBUS_TOPIC_PREFIX": self.prefix}
 
     def progress(self) -> Progress:
         return progress_bar(self.console)
@@ -65,8 +65,8 @@ class DemoContext:
     def prepare_catalogue(self) -> None:
         """Create every item's topics and register every item's event schema under this run's prefix."""
         catalogue = load_catalogue()
-        topics = sync_topics(self.bootstrap, catalogue.items(), self.prefix, partitions=3)
-        report = SchemaSync(self.registry_url, self.prefix).sync(catalogue.items())
+        topics = sync_topics(self.kafka, catalogue.items(), self.prefix, partitions=3)
+        report = SchemaSync(self.registry, self.prefix).sync(catalogue.items())
         if not report.ok:
             raise GovbusError("the catalogue's schemas were refused by the registry: run `govbus schemas sync`")
         self.console.print(f"catalogue: {len(catalogue)} data items from {len({i.department for i in catalogue})} "

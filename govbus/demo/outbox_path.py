@@ -42,7 +42,7 @@ def via_outbox(context: DemoContext, count: int = 240, per_transaction: int = 12
             _wait_until_done(context, dsn, len(records), connector.alive)
         finally:
             connector.stop()
-        result.accepted = len(read_topic(context.bootstrap, department_topic(DEPARTMENT, ITEM, context.prefix)))
+        result.accepted = len(read_topic(context.kafka, department_topic(DEPARTMENT, ITEM, context.prefix)))
         for field, rule, reason in _rejections(dsn):
             result.reject(field, rule, reason)
     result.note = f"rows committed in {len(records) // per_transaction} transactions of {per_transaction}"
@@ -63,7 +63,7 @@ def _wait_until_done(context: DemoContext, dsn: str, rows: int, alive: Any, time
     deadline = time.monotonic() + timeout
     topic = department_topic(DEPARTMENT, ITEM, context.prefix)
     while time.monotonic() < deadline and alive():
-        if len(read_topic(context.bootstrap, topic)) + len(_rejections(dsn)) >= rows:
+        if len(read_topic(context.kafka, topic)) + len(_rejections(dsn)) >= rows:
             return
         time.sleep(0.5)
     context.console.print("[yellow]the outbox connector did not finish in time; see outbox.log[/]")

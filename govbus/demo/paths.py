@@ -17,7 +17,7 @@ from schemas.catalogue import load_catalogue
 
 
 def publisher_settings(context: DemoContext) -> PublisherSettings:
-    return PublisherSettings(kafka_bootstrap=context.bootstrap, registry_url=context.registry_url,
+    return PublisherSettings(kafka=context.kafka, registry=context.registry,
                              topic_prefix=context.prefix)
 
 

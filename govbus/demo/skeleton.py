@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from connectors.reference_receiver import ReferenceReceiver
+from govbus.connection import KafkaConnection, RegistryConnection
 from govbus.demo.context import DemoContext, progress_bar
 from govbus.demo.streams_step import StreamProcessors
 from govbus.demo.synthetic import enterprise_registrations
@@ -71,28 +72,28 @@ def run_skeleton(context: DemoContext, count: int, processors: StreamProcessors)
                           f"each canonical event to a subscriber's receiver at {receiver.url}, which refuses about "
                           "10% of requests with 503")
             expected_valid = sum(s.broken_rule is None for s in synthetic)
-            _publish(console, state.kafka_bootstrap, state.registry_url, topics.source, events,
+            _publish(console, state.kafka, state.registry, topics.source, events,
                      PublishMetrics(publisher_metrics))
-            _await_flow(console, state.kafka_bootstrap, topics, receiver, expected_valid,
+            _await_flow(console, state.kafka, topics, receiver, expected_valid,
                         count - expected_valid + len(POISON), [processors.normaliser, push])
-            _summarise(console, state.kafka_bootstrap, topics, receiver, ports, len(events))
+            _summarise(console, state.kafka, topics, receiver, ports, len(events))
         finally:
             if push is not None:
                 push.stop()
 
 
-def _publish(console: Console, bootstrap: str, registry_url: str, topic: str, events: list[ChangeEvent],
-             metrics: PublishMetrics) -> None:
+def _publish(console: Console, kafka: KafkaConnection, registry: RegistryConnection, topic: str,
+             events: list[ChangeEvent], metrics: PublishMetrics) -> None:
     with progress_bar(console) as progress:
         task = progress.add_task("publishing (AvroSerializer)", total=len(events))
-        report = publish_events(bootstrap, registry_url, topic, events,
+        report = publish_events(kafka, registry, topic, events,
                                 on_delivered=lambda: progress.advance(task), metrics=metrics)
-    acked = publish_raw(bootstrap, topic, POISON)
+    acked = publish_raw(kafka, topic, POISON)
     console.print(f"market regulation published {report.delivered} events ({len(report.failed)} failed) "
                   f"and a legacy system sent {acked} undecodable messages to {topic}")
 
 
-def _await_flow(console: Console, bootstrap: str, topics: DemoTopics, receiver: ReferenceReceiver,
+def _await_flow(console: Console, kafka: KafkaConnection, topics: DemoTopics, receiver: ReferenceReceiver,
                 valid: int, rejected: int, components: list[Component]) -> None:
     deadline = time.monotonic() + 180
     with progress_bar(console) as progress:
@@ -100,7 +101,7 @@ def _await_flow(console: Console, bootstrap: str, topics: DemoTopics, receiver: 
         dead = progress.add_task("dead-lettered with a reason", total=rejected)
         while time.monotonic() < deadline:
             progress.update(delivered, completed=len(receiver.events.applied))
-            progress.update(dead, completed=_count(bootstrap, topics.dead_letters))
+            progress.update(dead, completed=_count(kafka, topics.dead_letters))
             if progress.finished:
                 return
             if not all(c.alive() for c in components):
@@ -109,8 +110,8 @@ def _await_flow(console: Console, bootstrap: str, topics: DemoTopics, receiver: 
     console.print("[yellow]the walking skeleton did not finish in time; see normaliser.log and push.log[/]")
 
 
-def _count(bootstrap: str, topic: str) -> int:
-    return len(read_topic(bootstrap, topic))
+def _count(kafka: KafkaConnection, topic: str) -> int:
+    return len(read_topic(kafka, topic))
 
 
 def _metric(port: int, name: str, **labels: str) -> float:
@@ -123,7 +124,7 @@ def _metric(port: int, name: str, **labels: str) -> float:
                if s.name == name and labels.items() <= s.labels.items())
 
 
-def _summarise(console: Console, bootstrap: str, topics: DemoTopics, receiver: ReferenceReceiver,
+def _summarise(console: Console, kafka: KafkaConnection, topics: DemoTopics, receiver: ReferenceReceiver,
                ports: dict[str, int], published: int) -> None:
     console.print(f"topics: department [cyan]{topics.source}[/], canonical [cyan]{topics.canonical}[/], "
                   f"dead letters [cyan]{topics.dead_letters}[/]")
@@ -137,20 +138,20 @@ def _summarise(console: Console, bootstrap: str, topics: DemoTopics, receiver: R
     flow.add_row("published, acknowledged", "department topic", f"{acknowledged:.0f} of {published}")
     flow.add_row("sent by a legacy system, undecodable", "department topic", str(len(POISON)))
     flow.add_row("processed by the normaliser", "normaliser (Kafka transactions)", f"{processed:.0f}")
-    flow.add_row("valid, written canonical", "canonical topic", str(_count(bootstrap, topics.canonical)))
-    flow.add_row("rejected, dead-lettered", "dead-letter topic", str(_count(bootstrap, topics.dead_letters)))
+    flow.add_row("valid, written canonical", "canonical topic", str(_count(kafka, topics.canonical)))
+    flow.add_row("rejected, dead-lettered", "dead-letter topic", str(_count(kafka, topics.dead_letters)))
     flow.add_row("delivered (2xx, then offset committed)", "subscriber", f"{delivered:.0f}")
     flow.add_row("refused by the subscriber (503), retried", "subscriber", str(receiver.events.refused))
     flow.add_row("applied twice by the subscriber", "subscriber", str(receiver.events.duplicates))
     console.print(flow)
-    console.print(_rejections(bootstrap, topics.dead_letters))
+    console.print(_rejections(kafka, topics.dead_letters))
     console.print("metrics were served at " + ", ".join(f"{name} :{port}/metrics" for name, port in ports.items()))
 
 
-def _rejections(bootstrap: str, dead_letter_topic: str) -> Table:
+def _rejections(kafka: KafkaConnection, dead_letter_topic: str) -> Table:
     reasons: Counter[tuple[str, str]] = Counter()
     examples: dict[tuple[str, str], str] = {}
-    for message in read_topic(bootstrap, dead_letter_topic):
+    for message in read_topic(kafka, dead_letter_topic):
         letter = DeadLetter.from_headers(message.headers())
         key = (letter.stage, letter.rule)
         reasons[key] += 1

@@ -5,7 +5,6 @@ profiles."""
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from collections import Counter
@@ -13,10 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from confluent_kafka import Producer
-from confluent_kafka.schema_registry import SchemaRegistryClient
 from rich.table import Table
 
+from govbus import clients
 from govbus.demo.context import DemoContext
 from govbus.demo.dialect_samples import change_event, samples
 from govbus.demo.paths import publisher_settings
@@ -62,12 +60,12 @@ def stream_processors(context: DemoContext) -> Iterator[StreamProcessors]:
     console = context.console
     console.rule("[bold]stream processors: the normaliser and the profile builder")
     metrics_port = free_port()
-    env = {**context.env(), "GOVBUS_NORMALISER_APP_ID": f"govbus-demo-normaliser-{context.run}",
+    env = {**context.env(), "GOVBUS_NORMALISER_APP_ID": normaliser_app_id(context),
            "GOVBUS_NORMALISER_ITEMS": ",".join(NORMALISED_ITEMS),
            "GOVBUS_NORMALISER_METRICS_PORT": str(metrics_port),
            "GOVBUS_STREAMS_STATE_DIR": str(context.logs / "state"),
-           "GOVBUS_PROFILES_APP_ID": f"govbus-demo-profiles-{context.run}"}
-    _create_topics(env)
+           "GOVBUS_PROFILES_APP_ID": profiles_app_id(context)}
+    _create_topics(context)
     workers: list[Component] = []
     try:
         workers.append(start_component("normaliser", "streams.normaliser", env, context.logs / "normaliser.log"))
@@ -101,23 +99,28 @@ def print_streams_summary(context: DemoContext, sent: Counter[str]) -> None:
     _print_profiles(context)
 
 
-def _create_topics(env: dict[str, str]) -> None:
+def _create_topics(context: DemoContext) -> None:
+    """Every topic the two processors read or write, created in one batch each before they start."""
+    ensure_normaliser_topics(NormaliserSettings(
+        kafka=context.kafka, registry=context.registry, topic_prefix=context.prefix,
+        normaliser_app_id=normaliser_app_id(context), normaliser_items=NORMALISED_ITEMS))
+    ensure_profile_topics(ProfileSettings(kafka=context.kafka, registry=context.registry, topic_prefix=context.prefix,
+                                          profiles_app_id=profiles_app_id(context)))
 
 
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
-        ensure_normaliser_topics(NormaliserSettings())
-        ensure_profile_topics(ProfileSettings())
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+def normaliser_app_id(context: DemoContext) -> str:
+    return f"govbus-demo-normaliser-{context.run}"
+
+
+def profiles_app_id(context: DemoContext) -> str:
+    return f"govbus-demo-profiles-{context.run}"
+
 
 
 def _publish_dialects(context: DemoContext) -> Counter[str]:
     """Every local dialect's system sends records in its own format (some of them bad, a few twice)."""
-    registry = SchemaRegistryClient({"url": context.registry_url})
-    producer = Producer({"bootstrap.servers": context.bootstrap, "acks": "all", "enable.idempotence": True})
+    registry = clients.registry_client(context.registry)
+    producer = clients.producer(context.kafka)
     rng = random.Random(int(context.run, 16))
     sent: Counter[str] = Counter()
     for item in ITEMS:
@@ -149,8 +152,8 @@ def _publish_awards(context: DemoContext, count: int = 40) -> None:
 
 
 def _settled(context: DemoContext, item: str) -> int:
-    return (len(read_topic(context.bootstrap, canonical_topic(item, context.prefix)))
-            + len(read_topic(context.bootstrap, dead_letter_topic(item, context.prefix))))
+    return (len(read_topic(context.kafka, canonical_topic(item, context.prefix)))
+            + len(read_topic(context.kafka, dead_letter_topic(item, context.prefix))))
 
 
 def _await_items(context: DemoContext, sent: Counter[str], before: dict[str, int],
@@ -173,7 +176,7 @@ def _print_dialects(context: DemoContext, sent: Counter[str]) -> None:
     fixes: Counter[str] = Counter()
     examples: dict[str, str] = {}
     for item in sent:
-        for message in read_topic(context.bootstrap, canonical_topic(item, context.prefix)):
+        for message in read_topic(context.kafka, canonical_topic(item, context.prefix)):
             header = dict(message.headers() or []).get(FIXES_HEADER)
             for fix in fixes_from_header(header or b"[]"):
                 fixes[str(fix.kind)] += 1
@@ -191,7 +194,7 @@ def _print_dialects(context: DemoContext, sent: Counter[str]) -> None:
     for item in sent:
         reasons: Counter[str] = Counter()
         reason_examples: dict[str, str] = {}
-        for message in read_topic(context.bootstrap, dead_letter_topic(item, context.prefix)):
+        for message in read_topic(context.kafka, dead_letter_topic(item, context.prefix)):
             letter = DeadLetter.from_headers(message.headers())
             key = f"{letter.field}: {letter.rule}"
             reasons[key] += 1
@@ -208,7 +211,7 @@ def _print_profiles(context: DemoContext) -> None:
     for name in ("enterprise", "person"):
         topic = profile_topic(name, context.prefix)
         latest: dict[bytes, bytes | None] = {}
-        messages = read_topic(context.bootstrap, topic)
+        messages = read_topic(context.kafka, topic)
         for message in messages:
             latest[message.key() or b""] = message.value()
         alive = [k for k, v in latest.items() if v is not None]

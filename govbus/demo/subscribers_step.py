@@ -34,7 +34,7 @@ class Subscribers:
 
 
 def _declare(context: DemoContext, receiver_url: str) -> None:
-    store = SharingStore(context.bootstrap, context.prefix)
+    store = SharingStore(context.kafka, context.prefix)
     store.ensure_topics()
     store.put_grant(Grant(grant_id="tax-demo-1", subscriber="hz-centre", item="tax_payment_certificate",
                           approved_by="taxation", purpose="housing purchase qualification checks",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from govbus.connection import KafkaConnection, RegistryConnection
 from govbus.platform import jars, kafka, processes
 from govbus.platform.registry_process import RegistryProcess, start_registry_process
 from govbus.settings import PlatformSettings
@@ -33,6 +34,20 @@ class PlatformState:
     data_dir: str
     kafka_startup_seconds: float = 0.0
     registry_startup_seconds: float = 0.0
+
+    @property
+    def kafka(self) -> KafkaConnection:
+        """How a client reaches the platform's broker."""
+        return KafkaConnection(bootstrap=self.kafka_bootstrap)
+
+    @property
+    def registry(self) -> RegistryConnection:
+        """How a client reaches the platform's registry."""
+        return RegistryConnection(url=self.registry_url)
+
+    def env(self) -> dict[str, str]:
+        """The GOVBUS_* connection variables of a process that is to use this platform."""
+        return {"GOVBUS_KAFKA__BOOTSTRAP": self.kafka_bootstrap, "GOVBUS_REGISTRY__URL": self.registry_url}
 
     def as_status(self, running: bool) -> dict[str, object]:
         return {"running": running, **asdict(self)}

@@ -10,8 +10,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from confluent_kafka.admin import AdminClient
-
+from govbus import clients
+from govbus.connection import KafkaConnection
 from govbus.exceptions import PlatformError
 from govbus.platform import processes
 from govbus.platform.jars import require_java
@@ -144,7 +144,7 @@ def metadata_ready(bootstrap: str) -> bool:
             pass
     except OSError:
         return False
-    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    admin = clients.admin(KafkaConnection(bootstrap=bootstrap), {"log_level": 0})
     try:
         metadata = admin.list_topics(timeout=2)
     except Exception:

@@ -10,8 +10,8 @@ import json
 import logging
 from dataclasses import dataclass, field
 
-from confluent_kafka import Producer
-
+from govbus import clients
+from govbus.connection import KafkaConnection
 from govbus.exceptions import DeliveryError
 from govbus.sharing.model import Grant, Subscription
 from govbus.topic_names import grants_topic, subscriptions_topic
@@ -29,17 +29,17 @@ class SharingSnapshot:
 
 
 class SharingStore:
-    def __init__(self, bootstrap: str, prefix: str) -> None:
-        self._bootstrap = bootstrap
+    def __init__(self, kafka: KafkaConnection, prefix: str) -> None:
+        self._kafka = kafka
         self.subscriptions_topic = subscriptions_topic(prefix)
         self.grants_topic = grants_topic(prefix)
 
     def ensure_topics(self) -> None:
-        ensure_topics(self._bootstrap, [TopicSpec(self.subscriptions_topic, 1, _COMPACTED),
+        ensure_topics(self._kafka, [TopicSpec(self.subscriptions_topic, 1, _COMPACTED),
                                         TopicSpec(self.grants_topic, 1, _COMPACTED)])
 
     def _write(self, topic: str, key: str, value: bytes | None) -> None:
-        producer = Producer({"bootstrap.servers": self._bootstrap, "acks": "all", "enable.idempotence": True})
+        producer = clients.producer(self._kafka)
         errors: list[str] = []
         producer.produce(topic, key=key.encode(), value=value,
                          on_delivery=lambda err, _m: errors.append(err.str()) if err else None)
@@ -57,13 +57,13 @@ class SharingStore:
 
     def load(self) -> SharingSnapshot:
         snapshot = SharingSnapshot()
-        for message in read_topic(self._bootstrap, self.subscriptions_topic):
+        for message in read_topic(self._kafka, self.subscriptions_topic):
             name = (message.key() or b"").decode()
             if message.value() is None:
                 snapshot.subscriptions.pop(name, None)
             else:
                 snapshot.subscriptions[name] = Subscription.model_validate(json.loads(message.value() or b"{}"))
-        for message in read_topic(self._bootstrap, self.grants_topic):
+        for message in read_topic(self._kafka, self.grants_topic):
             grant_id = (message.key() or b"").decode()
             if message.value() is not None:
                 snapshot.grants[grant_id] = Grant.model_validate(json.loads(message.value() or b"{}"))

@@ -28,9 +28,11 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry import Schema
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
+from govbus import clients
+from govbus.connection import RegistryConnection
 from govbus.exceptions import RegistryError
 from govbus.topic_names import DEFAULT_PREFIX
 from schemas.catalogue.model import DataItem
@@ -100,11 +102,12 @@ class SyncReport:
 class SchemaSync:
     """Registers items' event schemas under their department topics' value subjects."""
 
-    def __init__(self, registry_url: str, prefix: str = DEFAULT_PREFIX, timeout: float = 30.0) -> None:
-        self.registry_url = registry_url.rstrip("/")
+    def __init__(self, registry: RegistryConnection, prefix: str = DEFAULT_PREFIX, timeout: float = 30.0) -> None:
+        self.registry_url = registry.url
         self.prefix = prefix
+        self._registry = registry
         self._timeout = timeout
-        self._client = SchemaRegistryClient({"url": self.registry_url, "timeout": int(timeout)})
+        self._client = clients.registry_client(registry, timeout)
 
     def subject_of(self, item: DataItem) -> str:
         return item.topics(self.prefix).department_subject
@@ -147,10 +150,11 @@ class SchemaSync:
 
     def compatibility_reasons(self, subject: str, schema_text: str) -> list[str]:
         """The registry's reasons ``schema_text`` may not be registered under ``subject``; empty if it may."""
-        url = f"{self.registry_url}/compatibility/subjects/{quote(subject, safe='')}/versions"
+        path = f"/compatibility/subjects/{quote(subject, safe='')}/versions"
         body = {"schema": schema_text, "schemaType": "AVRO"}
-        with _translated(f"checking compatibility of {subject}", self.registry_url):
-            response = httpx.post(url, params={"verbose": "true"}, json=body, timeout=self._timeout)
+        with _translated(f"checking compatibility of {subject}", self.registry_url), \
+                clients.registry_http(self._registry, self._timeout) as http:
+            response = http.post(path, params={"verbose": "true"}, json=body)
         if response.status_code != 200:
             raise RegistryError(f"checking compatibility of {subject} at {self.registry_url} failed: "
                                 f"HTTP {response.status_code} {response.text[:300]}")
@@ -202,4 +206,4 @@ def _translated(what: str, url: str) -> Iterator[None]:
         yield
     except _TRANSPORT as error:
         raise RegistryError(f"{what}: the schema registry at {url} cannot be reached ({error}); start it with "
-                            "`govbus dev up` or point GOVBUS_REGISTRY_URL at it") from error
+                            "`govbus dev up` or point GOVBUS_REGISTRY__URL at it") from error

@@ -22,7 +22,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", dest="registry_host", help="interface to bind (GOVBUS_REGISTRY_HOST)")
     parser.add_argument("--port", dest="registry_port", type=int, help="HTTP port (GOVBUS_REGISTRY_PORT)")
-    parser.add_argument("--bootstrap", dest="kafka_bootstrap", help="Kafka bootstrap servers (GOVBUS_KAFKA_BOOTSTRAP)")
+    parser.add_argument("--bootstrap", dest="bootstrap", help="Kafka bootstrap servers (GOVBUS_KAFKA__BOOTSTRAP)")
     parser.add_argument("--topic", dest="registry_topic", help="registry log topic (GOVBUS_REGISTRY_TOPIC)")
     parser.add_argument(
         "--advertised-url", dest="registry_advertised_url",
@@ -36,7 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     overrides = {key: value for key, value in vars(args).items() if value is not None}
     try:
+        bootstrap = overrides.pop("bootstrap", None)
         settings = RegistrySettings(**overrides)
+        if bootstrap is not None:
+            settings = settings.model_copy(update={"kafka": settings.kafka.model_copy(update={"bootstrap": bootstrap})})
     except ValidationError as exc:
         print(f"invalid registry settings:\n{exc}", file=sys.stderr)
         return 2

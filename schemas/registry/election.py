@@ -24,7 +24,8 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
-from govbus.topic_reader import READ_COMMITTED
+from govbus import clients
+from govbus.connection import KafkaConnection
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +34,9 @@ class Election:
     """Group membership for the election topic; ``on_change(elected)`` runs on the event loop."""
 
     def __init__(
-        self, bootstrap: str, group: str, topic: str, session_timeout_ms: int, on_change: Callable[[bool], None]
+        self, kafka: KafkaConnection, group: str, topic: str, session_timeout_ms: int, on_change: Callable[[bool], None]
     ) -> None:
-        self._bootstrap = bootstrap
+        self._kafka = kafka
         self._group = group
         self._topic = topic
         self._session_timeout_ms = session_timeout_ms
@@ -59,8 +60,6 @@ class Election:
 
     def _config(self) -> dict[str, Any]:
         return {
-            "bootstrap.servers": self._bootstrap,
-            "group.id": self._group,
             "client.id": f"govbus-registry-{uuid.uuid4().hex[:8]}",
             "session.timeout.ms": self._session_timeout_ms,
             "heartbeat.interval.ms": max(500, self._session_timeout_ms // 4),
@@ -68,11 +67,10 @@ class Election:
             "partition.assignment.strategy": "cooperative-sticky",
             "enable.auto.commit": False,
             "auto.offset.reset": "latest",
-            **READ_COMMITTED,
         }
 
     def _run(self) -> None:
-        consumer = Consumer(self._config())
+        consumer = clients.consumer(self._kafka, self._group, self._config())
         consumer.subscribe(
             [self._topic], on_assign=self._assigned, on_revoke=self._revoked, on_lost=self._revoked
         )

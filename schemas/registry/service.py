@@ -51,11 +51,11 @@ class RegistryService:
         self.state = RegistryState()
         self.instance = uuid.uuid4().hex
         self.store = KafkaLog(
-            settings.kafka_bootstrap, settings.registry_topic, self._apply, settings.registry_write_timeout
+            settings.kafka, settings.registry_topic, self._apply, settings.registry_write_timeout
         )
         self.role = Role(self.state, self.store, self.instance, settings.advertised_url(), metrics.set_primary)
         self.election = Election(
-            settings.kafka_bootstrap, settings.election_group(), settings.election_topic(),
+            settings.kafka, settings.election_group(), settings.election_topic(),
             settings.registry_session_timeout_ms, self.role.set_elected,
         )
         self._lock = asyncio.Lock()
@@ -67,7 +67,7 @@ class RegistryService:
         compacted = {"cleanup.policy": "compact"}
         timeout = min(30.0, s.registry_startup_timeout)
         for topic, config in ((s.registry_topic, compacted), (s.election_topic(), {})):
-            await asyncio.to_thread(ensure_topic, s.kafka_bootstrap, topic, config, replication, timeout)
+            await asyncio.to_thread(ensure_topic, s.kafka, topic, config, replication, timeout)
         await self.store.start(s.registry_startup_timeout)
         self.election.start()
 

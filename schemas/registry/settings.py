@@ -1,7 +1,8 @@
 """Settings of the schema registry service: one pydantic-settings model, read at start-up.
 
 Every field can be set from the environment with the ``GOVBUS_`` prefix, e.g.
-``GOVBUS_KAFKA_BOOTSTRAP=broker:9092`` or ``GOVBUS_REGISTRY_PORT=8081``; keyword arguments
+``GOVBUS_KAFKA__BOOTSTRAP=broker:9092`` (the broker connection is nested, see
+:mod:`govbus.connection`) or ``GOVBUS_REGISTRY_PORT=8081``; keyword arguments
 (the CLI flags) win over the environment. Nothing is read at import time.
 """
 
@@ -9,9 +10,13 @@ from __future__ import annotations
 
 import re
 import socket
+from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from govbus.connection import KafkaConnection
+from govbus.settings import refuse_renamed_variables
 
 _TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 _LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
@@ -20,9 +25,10 @@ _LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 class RegistrySettings(BaseSettings):
     """Everything the registry needs to run; validated when constructed."""
 
-    model_config = SettingsConfigDict(env_prefix="GOVBUS_", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix="GOVBUS_", env_nested_delimiter="__", extra="forbid")
 
-    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers (host:port,...)")
+    kafka: KafkaConnection = Field(default_factory=KafkaConnection,
+                                   description="the broker holding the registry's log: GOVBUS_KAFKA__BOOTSTRAP ...")
     registry_host: str = Field("127.0.0.1", description="interface the HTTP server binds to")
     registry_port: int = Field(8081, ge=1, le=65535, description="HTTP port")
     registry_topic: str = Field("_govbus_schemas", description="compacted topic holding the registry's log")
@@ -44,6 +50,12 @@ class RegistrySettings(BaseSettings):
     registry_startup_timeout: float = Field(60.0, gt=0, description="seconds allowed to replay the log at start")
     registry_write_timeout: float = Field(15.0, gt=0, description="seconds a write may take before 50002")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_renamed_variables(cls, data: Any) -> Any:
+        refuse_renamed_variables()
+        return data
 
     @field_validator("registry_topic", "registry_election_topic")
     @classmethod

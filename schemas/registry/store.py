@@ -20,10 +20,11 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, Message, Producer, TopicPartition
 
+from govbus import clients
+from govbus.connection import KafkaConnection
 from govbus.exceptions import StartupTimeoutError
-from govbus.topic_reader import READ_COMMITTED
 from schemas.registry.errors import OperationTimeout, StoreError
 from schemas.registry.records import MalformedRecord, StoreRecord, decode, encode
 from schemas.registry.state import Fence
@@ -40,8 +41,8 @@ Apply = Callable[[StoreRecord, Fence | None], bool]
 class KafkaLog:
     """Replays, tails and appends to the registry topic; ``apply`` runs on the event loop."""
 
-    def __init__(self, bootstrap: str, topic: str, apply: Apply, write_timeout: float) -> None:
-        self._bootstrap = bootstrap
+    def __init__(self, kafka: KafkaConnection, topic: str, apply: Apply, write_timeout: float) -> None:
+        self._kafka = kafka
         self._topic = topic
         self._apply = apply
         self._write_timeout = write_timeout
@@ -58,23 +59,20 @@ class KafkaLog:
         """Start reading; return once every record present at start has been applied."""
         self._loop = asyncio.get_running_loop()
         self._replayed = self._loop.create_future()
-        self._producer = Producer(self._producer_config())
+        self._producer = clients.producer(self._kafka, self._producer_config())
         self._spawn(self._consume, "registry-log-reader")
         self._spawn(self._serve_producer, "registry-log-producer")
         try:
             await asyncio.wait_for(asyncio.shield(self._replayed), timeout)
         except TimeoutError:
             raise StartupTimeoutError(
-                f"could not read the registry topic {self._topic!r} from {self._bootstrap} within "
+                f"could not read the registry topic {self._topic!r} from {self._kafka.bootstrap} within "
                 f"{timeout:.0f} s; is Kafka reachable?"
             ) from None
         log.info("replayed the registry log", extra={"topic": self._topic, "offset": self.position})
 
     def _producer_config(self) -> dict[str, Any]:
         return {
-            "bootstrap.servers": self._bootstrap,
-            "acks": "all",
-            "enable.idempotence": True,
             "linger.ms": 0,
             # give up on delivery (50001) a little before the writer stops waiting (50002)
             "message.timeout.ms": int(self._write_timeout * 800),
@@ -145,7 +143,7 @@ class KafkaLog:
 
     def _consume(self) -> None:
         """Reader thread: poll the partition and pass batches to the event loop."""
-        consumer = Consumer(self._consumer_config())
+        consumer = clients.consumer(self._kafka, f"govbus-registry-reader-{uuid.uuid4().hex}", self._consumer_config())
         consumer.assign([TopicPartition(self._topic, 0, OFFSET_BEGINNING)])
         try:
             while not self._stop.is_set():
@@ -159,13 +157,10 @@ class KafkaLog:
 
     def _consumer_config(self) -> dict[str, Any]:
         return {
-            "bootstrap.servers": self._bootstrap,
-            "group.id": f"govbus-registry-reader-{uuid.uuid4().hex}",
             "enable.auto.commit": False,
             "enable.partition.eof": True,
             "auto.offset.reset": "earliest",
             "fetch.wait.max.ms": 50,
-            **READ_COMMITTED,
         }
 
     async def wait_for_position(self, position: int, timeout: float) -> bool:

@@ -7,20 +7,22 @@ import logging
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from govbus import clients
+from govbus.connection import KafkaConnection
 from govbus.exceptions import PlatformError
 
 log = logging.getLogger(__name__)
 
 
 def ensure_topic(
-    bootstrap: str, name: str, config: dict[str, str], replication: int = -1, timeout: float = 30.0
+    kafka: KafkaConnection, name: str, config: dict[str, str], replication: int = -1, timeout: float = 30.0
 ) -> None:
     """Create ``name`` with one partition and ``config`` unless it exists; warn if it differs."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = clients.admin(kafka)
     try:
         metadata = admin.list_topics(topic=name, timeout=timeout)
     except KafkaException as exc:
-        raise PlatformError(f"cannot reach Kafka at {bootstrap} to look up topic {name!r}: {exc}") from exc
+        raise PlatformError(f"cannot reach Kafka at {kafka.bootstrap} to look up topic {name!r}: {exc}") from exc
     topic = metadata.topics.get(name)
     if topic is not None and topic.error is None:
         if len(topic.partitions) != 1:

@@ -15,7 +15,7 @@ from streams.engine import EngineSettings
 
 
 class NormaliserSettings(EngineSettings):
-    """Env ``GOVBUS_KAFKA_BOOTSTRAP``, ``GOVBUS_REGISTRY_URL``, ``GOVBUS_TOPIC_PREFIX``, ``GOVBUS_NORMALISER_*``
+    """Env ``GOVBUS_KAFKA__BOOTSTRAP``, ``GOVBUS_REGISTRY__URL``, ``GOVBUS_TOPIC_PREFIX``, ``GOVBUS_NORMALISER_*``
     and the engine's ``GOVBUS_STREAMS_*`` (commit interval, state directory, metrics address).
 
     ``GOVBUS_NORMALISER_ITEMS`` is a comma-separated list of catalogue items (default: every item

@@ -12,8 +12,7 @@ count (before it creates anything), then creates what is missing.
 
 from __future__ import annotations
 
-from confluent_kafka.admin import AdminClient
-
+from govbus import clients
 from govbus.exceptions import ConfigurationError
 from govbus.topic_names import canonical_topic, dead_letter_topic
 from govbus.topics import TopicSpec, ensure_topics
@@ -44,7 +43,7 @@ def normaliser_topics(settings: NormaliserSettings) -> list[TopicSpec]:
 def ensure_normaliser_topics(settings: NormaliserSettings, timeout: float = 30.0) -> list[TopicSpec]:
     """Create the missing topics; :class:`ConfigurationError` if any exists with another partition count."""
     specs = normaliser_topics(settings)
-    metadata = AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).list_topics(timeout=timeout).topics
+    metadata = clients.admin(settings.kafka).list_topics(timeout=timeout).topics
     wrong = [f"{spec.name} ({len(metadata[spec.name].partitions)})" for spec in specs
              if spec.name in metadata and len(metadata[spec.name].partitions) != spec.partitions]
     if wrong:
@@ -52,5 +51,5 @@ def ensure_normaliser_topics(settings: NormaliserSettings, timeout: float = 30.0
             f"these topics exist with another partition count: {', '.join(wrong)}; the normaliser expects "
             f"{settings.normaliser_partitions} on every source and output topic: set GOVBUS_NORMALISER_PARTITIONS "
             "to match, or recreate them")
-    ensure_topics(settings.kafka_bootstrap, specs, timeout=timeout)
+    ensure_topics(settings.kafka, specs, timeout=timeout)
     return specs

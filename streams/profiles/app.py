@@ -38,6 +38,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from prometheus_client import CollectorRegistry
 from quixstreams import Application, message_context
 
+from govbus import clients
 from govbus.exceptions import DecodeError
 from govbus.serde import WireDecoder, WireEncoder
 from govbus.topic_names import value_subject
@@ -230,11 +231,11 @@ def build_app(settings: ProfileSettings, collector: CollectorRegistry,
     topology = ProfileTopology(settings)
     definitions = settings.definitions()
     metrics = ProfileMetrics(collector)
-    registry = registry or SchemaRegistryClient({"url": settings.registry_url})
+    registry = registry or clients.registry_client(settings.registry)
     # values as Avro stores them (dates as days, timestamps as epoch ms): what the state keeps and the
     # profile encodes, with no datetime or UUID objects made and converted back per message
     decoder = WireDecoder(registry, logical_types=False)
-    app = build_application(settings, settings.kafka_bootstrap, settings.profiles_app_id, collector, "profiles",
+    app = build_application(settings, settings.profiles_app_id, collector, "profiles",
                             settings.log_level)
     if settings.profiles_rekey:
         history_items = set(topology.history_items())

@@ -30,7 +30,7 @@ def profile_settings(profiles: str | None, metrics_port: int | None) -> ProfileS
 def create_profile_topics(profiles: str | None, console: Console) -> None:
     """Create (or check) every topic of the profile builder and list them."""
     settings = profile_settings(profiles, None)  # its own inputs first, then the broker
-    require_broker(settings.kafka_bootstrap)
+    require_broker(settings.kafka.bootstrap)
     specs = ensure_profile_topics(settings)
     for spec in specs:
         policy = spec.config.get("cleanup.policy", "delete")

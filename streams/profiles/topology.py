@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from confluent_kafka.admin import AdminClient
 from pydantic import Field
 
+from govbus import clients
 from govbus.exceptions import ConfigurationError
 from govbus.settings import LogLevel
 from govbus.topic_names import DEFAULT_PREFIX, PREFIX_PATTERN, TopicPrefix, canonical_topic, profile_topic
@@ -113,7 +113,7 @@ class ProfileTopology:
 def ensure_profile_topics(settings: ProfileSettings, timeout: float = 30.0) -> list[TopicSpec]:
     """Create the missing topics of the app; refuse existing ones with another partition count."""
     specs = ProfileTopology(settings).topic_specs()
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    admin = clients.admin(settings.kafka)
     existing = admin.list_topics(timeout=timeout).topics
     wrong = [f"{s.name} has {len(existing[s.name].partitions)}, needs {s.partitions}"
              for s in specs if s.name in existing and len(existing[s.name].partitions) != s.partitions]
@@ -123,5 +123,5 @@ def ensure_profile_topics(settings: ProfileSettings, timeout: float = 30.0) -> l
             + ". A state store's changelog must have as many partitions as its input topic: set "
             "GOVBUS_PROFILES_PARTITIONS to the canonical topics' count (and use a new GOVBUS_PROFILES_APP_ID "
             "if its internal topics were created with another count)")
-    ensure_topics(settings.kafka_bootstrap, specs, timeout=timeout)
+    ensure_topics(settings.kafka, specs, timeout=timeout)
     return specs

@@ -55,7 +55,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_every_command_ends_in_one_clear_line_without_the_platform(files: Path, tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "GOVBUS_HOME": str(tmp_path / "govbus"),
-           "GOVBUS_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}", "GOVBUS_REGISTRY_URL": f"http://127.0.0.1:{free_port()}",
+           "GOVBUS_KAFKA__BOOTSTRAP": f"127.0.0.1:{free_port()}", "GOVBUS_REGISTRY__URL": f"http://127.0.0.1:{free_port()}",
            "GOVBUS_LOG_LEVEL": "WARNING", "COLUMNS": "200"}
     commands = [(path, command) for path, command in every_command() if path not in NOT_RUN]
     assert len(commands) > 25, "the walk must find the command tree"

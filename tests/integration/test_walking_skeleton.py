@@ -18,11 +18,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from confluent_kafka.schema_registry import SchemaRegistryClient
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.reference_receiver import ReferenceReceiver
+from govbus import clients
 from govbus.catalogue_topics import sync_topics
 from govbus.demo.synthetic import enterprise_registrations
 from govbus.platform.components import Component, start_component
@@ -33,6 +33,7 @@ from govbus.topic_names import ItemTopics, item_topics
 from govbus.topic_reader import read_topic
 from schemas.catalogue import load_catalogue
 from streams.dead_letters import DeadLetter
+from testsupport.connections import kafka_at, registry_at
 
 ITEM = "enterprise_registration"
 POISON = [(b"poison-1", b"this is not Avro"), (b"poison-2", b"\x00\x00\x0f\x42\x3fno such schema id")]
@@ -48,7 +49,7 @@ def prefix() -> str:
 def topics(kafka_bootstrap: str, prefix: str) -> ItemTopics:
     """The item's department, canonical and dead-letter topics, created as `govbus topics sync`
     creates them (the normaliser creates the other topics it reads)."""
-    sync_topics(kafka_bootstrap, [load_catalogue().get(ITEM)], prefix, partitions=3)
+    sync_topics(kafka_at(kafka_bootstrap), [load_catalogue().get(ITEM)], prefix, partitions=3)
     return item_topics("market-regulation", ITEM, prefix)
 
 
@@ -56,7 +57,7 @@ def topics(kafka_bootstrap: str, prefix: str) -> ItemTopics:
 def flow_env(kafka_bootstrap: str, registry_url: str, unique_name: Callable[[str], str], prefix: str,
              topics: ItemTopics, tmp_path: Path) -> dict[str, str]:
     return {
-        "GOVBUS_KAFKA_BOOTSTRAP": kafka_bootstrap, "GOVBUS_REGISTRY_URL": registry_url, "GOVBUS_TOPIC_PREFIX": prefix,
+        "GOVBUS_KAFKA__BOOTSTRAP": kafka_bootstrap, "GOVBUS_REGISTRY__URL": registry_url, "GOVBUS_TOPIC_PREFIX": prefix,
         "GOVBUS_NORMALISER_ITEMS": ITEM, "GOVBUS_NORMALISER_APP_ID": unique_name("normaliser"),
         "GOVBUS_NORMALISER_METRICS_PORT": str(free_port()), "GOVBUS_STREAMS_STATE_DIR": str(tmp_path / "state"),
         "GOVBUS_PUSH_TOPIC": topics.canonical, "GOVBUS_PUSH_GROUP": unique_name("push"),
@@ -88,20 +89,21 @@ def test_valid_records_reach_the_receiver_exactly_once_and_bad_ones_are_dead_let
             components.append(normaliser)
             components.append(start_component("push", "connectors.http_push", env, tmp_path / "push.log"))
             collector = CollectorRegistry()
-            report = publish_events(kafka_bootstrap, registry_url, topics.department, events,
+            report = publish_events(kafka_at(kafka_bootstrap), registry_at(registry_url), topics.department, events,
                                     metrics=PublishMetrics(collector))
             assert report.delivered == len(events) and not report.failed
             published = collector.get_sample_value("govbus_publisher_records_published_total",
                                                    {"topic": topics.department})
             assert published == len(events)
-            assert publish_raw(kafka_bootstrap, topics.department, POISON) == len(POISON)
+            assert publish_raw(kafka_at(kafka_bootstrap), topics.department, POISON) == len(POISON)
 
             def running() -> bool:
                 return all(c.alive() for c in components)
 
             wait_until(lambda: len(receiver.events.applied) >= len(valid), 120, "every valid event at the receiver",
                        alive=running, log_path=normaliser.log_path)
-            wait_until(lambda: len(read_topic(kafka_bootstrap, topics.dead_letter)) >= len(invalid) + len(POISON),
+            kafka = kafka_at(kafka_bootstrap)
+            wait_until(lambda: len(read_topic(kafka, topics.dead_letter)) >= len(invalid) + len(POISON),
                        60, "every dead letter", alive=running, log_path=normaliser.log_path)
             time.sleep(3)  # anything extra (a second copy, a stray record) would be committed by now
             assert running()
@@ -114,17 +116,17 @@ def test_valid_records_reach_the_receiver_exactly_once_and_bad_ones_are_dead_let
                 key = valid[event_id].record_key  # the unified social credit code
                 assert body["data_item"] == ITEM and body["record_key"] == key and body["record"]["uscc"] == key
 
-            decoder = WireDecoder(SchemaRegistryClient({"url": registry_url}))
+            decoder = WireDecoder(clients.registry_client(registry_at(registry_url)))
 
             def event_id_of(value: bytes | None) -> str:
                 return str(decoder.decode(value).value["event_id"])
 
-            canonical = read_topic(kafka_bootstrap, topics.canonical)
+            canonical = read_topic(kafka_at(kafka_bootstrap), topics.canonical)
             assert Counter(event_id_of(m.value()) for m in canonical) == Counter(list(valid))
             assert all(m.key() == valid[event_id_of(m.value())].record_key.encode() for m in canonical)
 
             # the dead letters: each invalid event once, with its original bytes and its reason; each poison once
-            dead = read_topic(kafka_bootstrap, topics.dead_letter)
+            dead = read_topic(kafka_at(kafka_bootstrap), topics.dead_letter)
             letters = [(DeadLetter.from_headers(m.headers()), m) for m in dead]
             assert len(letters) == len(invalid) + len(POISON)
             validation = [(letter, m) for letter, m in letters if letter.stage == "validate"]

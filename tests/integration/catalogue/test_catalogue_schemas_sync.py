@@ -17,8 +17,10 @@ import fastavro
 import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
+from govbus import clients
 from schemas.catalogue import load_catalogue
 from schemas.catalogue.loader import packaged_items
+from testsupport.connections import registry_at
 
 CATALOGUE = load_catalogue()
 
@@ -30,11 +32,11 @@ def prefix() -> str:
 
 @pytest.fixture
 def client(registry_url: str) -> SchemaRegistryClient:
-    return SchemaRegistryClient({"url": registry_url})
+    return clients.registry_client(registry_at(registry_url))
 
 
 def govbus(registry_url: str, prefix: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "GOVBUS_REGISTRY_URL": registry_url, "GOVBUS_TOPIC_PREFIX": prefix, "COLUMNS": "250"}
+    env = {**os.environ, "GOVBUS_REGISTRY__URL": registry_url, "GOVBUS_TOPIC_PREFIX": prefix, "COLUMNS": "250"}
     env.pop("GOVBUS_CATALOGUE_DIR", None)
     return subprocess.run([sys.executable, "-m", "govbus.cli", *args], env=env, capture_output=True, text=True,
                           timeout=180, check=False)
@@ -165,13 +167,13 @@ def test_item_option_limits_the_sync_and_unknown_items_fail(registry_url: str, p
 def test_unreachable_registry_is_one_clear_error(tmp_path: Path, prefix: str) -> None:
     done = govbus("http://127.0.0.1:9", prefix, "schemas", "sync", "--item", "credit_record")
     assert done.returncode == 1
-    assert "cannot be reached" in done.stderr and "GOVBUS_REGISTRY_URL" in done.stderr
+    assert "cannot be reached" in done.stderr and "GOVBUS_REGISTRY__URL" in done.stderr
     assert "Traceback" not in done.stderr
 
 
 def test_catalogue_dir_from_the_environment(registry_url: str, prefix: str, tmp_path: Path) -> None:
     broken = edited_catalogue(tmp_path, {"credit_record": lambda s: s["fields"][0].pop("doc")})
-    env = {**os.environ, "GOVBUS_REGISTRY_URL": registry_url, "GOVBUS_TOPIC_PREFIX": prefix,
+    env = {**os.environ, "GOVBUS_REGISTRY__URL": registry_url, "GOVBUS_TOPIC_PREFIX": prefix,
            "GOVBUS_CATALOGUE_DIR": str(broken)}
     done = subprocess.run([sys.executable, "-m", "govbus.cli", "schemas", "sync", "--dry-run"], env=env,
                           capture_output=True, text=True, timeout=120, check=False)

@@ -8,18 +8,20 @@ import subprocess
 import sys
 import uuid
 
-from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
+from confluent_kafka.admin import ConfigResource, ResourceType
 
+from govbus import clients
 from govbus.topic_names import canonical_topic, item_topics
 from schemas.catalogue import load_catalogue
 from streams.normalising.settings import NormaliserSettings
 from streams.normalising.topics import normaliser_topics
 from streams.profiles.topology import ProfileSettings, ProfileTopology
+from testsupport.connections import kafka_at
 
 
 def test_sync_creates_catalogue_and_processor_topics_with_their_policies(kafka_bootstrap: str) -> None:
     suffix = uuid.uuid4().hex[:8]
-    env = {**os.environ, "GOVBUS_KAFKA_BOOTSTRAP": kafka_bootstrap, "GOVBUS_TOPIC_PREFIX": f"govbus.sync-{suffix}",
+    env = {**os.environ, "GOVBUS_KAFKA__BOOTSTRAP": kafka_bootstrap, "GOVBUS_TOPIC_PREFIX": f"govbus.sync-{suffix}",
            "GOVBUS_NORMALISER_APP_ID": f"norm-{suffix}", "GOVBUS_PROFILES_APP_ID": f"prof-{suffix}"}
     done = subprocess.run([sys.executable, "-m", "govbus.cli", "topics", "sync", "--partitions", "2"], env=env,
                           capture_output=True, text=True, timeout=180, check=False)
@@ -39,7 +41,7 @@ def test_sync_creates_catalogue_and_processor_topics_with_their_policies(kafka_b
     assert canonical_topic("credit_record", prefix) in catalogue
     assert f"{len(catalogue | normaliser | profiles)} topics ready" in done.stdout + done.stderr
 
-    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    admin = clients.admin(kafka_at(kafka_bootstrap))
     existing = admin.list_topics(timeout=30).topics
     missing = (catalogue | normaliser | profiles) - set(existing)
     assert not missing

@@ -7,12 +7,12 @@ from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
-from confluent_kafka.schema_registry import SchemaRegistryClient
 from outbox_support import TopicEvent
 from pydantic import SecretStr
 
 from connectors.outbox.migrate import migrate
 from connectors.outbox.settings import OutboxSettings
+from govbus import clients
 from govbus.catalogue_topics import sync_topics
 from govbus.platform.postgres import PostgresServer, session_postgres
 from govbus.serde import WireDecoder
@@ -20,6 +20,7 @@ from govbus.topic_names import department_topic
 from govbus.topic_reader import read_topic
 from govbus.topics import TopicSpec, ensure_topics
 from schemas.catalogue import load_catalogue
+from testsupport.connections import kafka_at, registry_at
 
 
 @pytest.fixture(scope="session")
@@ -59,8 +60,8 @@ def department_topic_of(kafka_bootstrap: str, topic_prefix: str) -> Callable[...
         catalogue_item = load_catalogue().get(item)
         topic = department_topic(catalogue_item.department, item, topic_prefix)
         if config:
-            ensure_topics(kafka_bootstrap, [TopicSpec(topic, partitions, config)])
-        sync_topics(kafka_bootstrap, [catalogue_item], topic_prefix, partitions)
+            ensure_topics(kafka_at(kafka_bootstrap), [TopicSpec(topic, partitions, config)])
+        sync_topics(kafka_at(kafka_bootstrap), [catalogue_item], topic_prefix, partitions)
         return topic
 
     return create
@@ -72,18 +73,18 @@ def outbox_settings(outbox_dsn: str, kafka_bootstrap: str, registry_url: str, to
     return OutboxSettings(
         outbox_dsn=SecretStr(outbox_dsn), outbox_department="market-regulation",
         outbox_source_system="registration-db", outbox_name="test-outbox", outbox_batch_size=50,
-        outbox_poll_interval=0.05, outbox_lag_interval=0, kafka_bootstrap=kafka_bootstrap,
-        registry_url=registry_url, topic_prefix=topic_prefix,
+        outbox_poll_interval=0.05, outbox_lag_interval=0, kafka=kafka_at(kafka_bootstrap),
+        registry=registry_at(registry_url), topic_prefix=topic_prefix,
     )
 
 
 @pytest.fixture
 def topic_events(kafka_bootstrap: str, registry_url: str) -> Callable[[str], list[TopicEvent]]:
     """``topic_events(topic)``: every message now in ``topic``, decoded, in (partition, offset) order."""
-    decoder = WireDecoder(SchemaRegistryClient({"url": registry_url}))
+    decoder = WireDecoder(clients.registry_client(registry_at(registry_url)))
 
     def read(topic: str) -> list[TopicEvent]:
         return [TopicEvent(m.partition() or 0, m.offset() or 0, decoder.decode(m.value()).value)
-                for m in read_topic(kafka_bootstrap, topic)]
+                for m in read_topic(kafka_at(kafka_bootstrap), topic)]
 
     return read

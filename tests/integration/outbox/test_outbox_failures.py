@@ -8,7 +8,6 @@ from collections.abc import Callable
 
 import psycopg
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
-    AdminClient,
     AlterConfigOpType,
     ConfigEntry,
     ConfigResource,
@@ -20,6 +19,8 @@ from prometheus_client import CollectorRegistry
 from connectors.outbox.connector import OutboxConnector
 from connectors.outbox.metrics import OutboxMetrics
 from connectors.outbox.settings import OutboxSettings
+from govbus import clients
+from testsupport.connections import kafka_at
 
 
 def _fast_retries(settings: OutboxSettings) -> OutboxSettings:
@@ -35,7 +36,7 @@ def _failed_batches(registry: CollectorRegistry, name: str) -> float:
 def _set_max_message_bytes(bootstrap: str, topic: str, value: int) -> None:
     resource = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=[
         ConfigEntry("max.message.bytes", str(value), incremental_operation=AlterConfigOpType.SET)])
-    admin = AdminClient({"bootstrap.servers": bootstrap})  # kept alive until the futures resolve
+    admin = clients.admin(kafka_at(bootstrap))  # kept alive until the futures resolve
     for future in admin.incremental_alter_configs([resource]).values():
         future.result(30)
 

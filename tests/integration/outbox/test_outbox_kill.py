@@ -15,13 +15,14 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import TopicPartition
 from outbox_support import TopicEvent, WrittenRow, insert_upsert, outbox_rows, records, stored_position, wait_for
 
 from connectors.outbox.reader import Position
 from connectors.outbox.settings import OutboxSettings
+from govbus import clients
 from govbus.platform.processes import free_port, is_alive, start_process, stop_process
-from govbus.topic_reader import READ_COMMITTED
+from testsupport.connections import kafka_at
 
 ROWS = 2_000
 PER_TRANSACTION = 50
@@ -35,8 +36,8 @@ def _start_connector(settings: OutboxSettings, log_path: Path, argv: list[str]) 
         "GOVBUS_OUTBOX_NAME": settings.outbox_name,
         "GOVBUS_OUTBOX_BATCH_SIZE": "100",
         "GOVBUS_OUTBOX_POLL_INTERVAL": "0.05",
-        "GOVBUS_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "GOVBUS_REGISTRY_URL": settings.registry_url,
+        "GOVBUS_KAFKA__BOOTSTRAP": settings.kafka.bootstrap,
+        "GOVBUS_REGISTRY__URL": settings.registry.url,
         "GOVBUS_TOPIC_PREFIX": settings.topic_prefix,
         "GOVBUS_LOG_LEVEL": "INFO",
     }
@@ -82,8 +83,7 @@ def _kill_between_ack_and_store(dsn: str, name: str, bootstrap: str, topic: str,
     """SIGKILL ``pid`` as soon as the topic holds more messages than the stored position covers (a batch
     acknowledged, its position not yet stored), or after 20 s of missing that window; once it is dead,
     return (messages on the topic, rows the stored position covers)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"watermarks-{uuid.uuid4().hex}",
-                         **READ_COMMITTED})
+    consumer = clients.consumer(kafka_at(bootstrap), f"watermarks-{uuid.uuid4().hex}")
     partitions = [TopicPartition(topic, p) for p in range(3)]
 
     def state(conn: psycopg.Connection[Any]) -> tuple[int, int]:
@@ -141,7 +141,7 @@ def test_sigkill_mid_stream_then_restart_loses_nothing_and_duplicates_keep_their
         started.append(_start_connector(outbox_settings, tmp_path / "connector-1.log", ["-m", "connectors.outbox"]))
         writer.start()
         wait_for(_position_at_least(outbox_dsn, name, 300), 90, "the first connector to publish 300 rows")
-        on_topic, covered = _kill_between_ack_and_store(outbox_dsn, name, outbox_settings.kafka_bootstrap, topic,
+        on_topic, covered = _kill_between_ack_and_store(outbox_dsn, name, outbox_settings.kafka.bootstrap, topic,
                                                         started[0])
         killed_at = stored_position(outbox_dsn, name)
         assert killed_at is not None

@@ -15,6 +15,7 @@ from govbus.platform.postgres import PrivateCluster, private_cluster
 from govbus.topic_names import canonical_topic
 from schemas.catalogue import load_catalogue
 from testsupport.canonical import CanonicalWriter
+from testsupport.connections import kafka_at
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def canonical(kafka_bootstrap: str, registry_url: str, topic_prefix: str) -> Cal
 
     def make(item_name: str, partitions: int = 3, event_schema: dict[str, object] | None = None) -> CanonicalWriter:
         item = load_catalogue().get(item_name)
-        sync_topics(kafka_bootstrap, [item], topic_prefix, partitions)
+        sync_topics(kafka_at(kafka_bootstrap), [item], topic_prefix, partitions)
         return CanonicalWriter(kafka_bootstrap, registry_url, item, canonical_topic(item_name, topic_prefix),
                                event_schema)
 
@@ -57,7 +58,7 @@ def mirror(kafka_bootstrap: str, registry_url: str, topic_prefix: str,
     started: list[MirrorProcess] = []
 
     def start(**env: str) -> MirrorProcess:
-        base = {"GOVBUS_KAFKA_BOOTSTRAP": kafka_bootstrap, "GOVBUS_REGISTRY_URL": registry_url,
+        base = {"GOVBUS_KAFKA__BOOTSTRAP": kafka_bootstrap, "GOVBUS_REGISTRY__URL": registry_url,
                 "GOVBUS_TOPIC_PREFIX": topic_prefix, "GOVBUS_MIRROR_BATCH_SIZE": "200"}
         process = start_mirror({**base, **env}, tmp_path / f"mirror-{len(started)}.log")
         started.append(process)

@@ -9,12 +9,14 @@ from typing import Any
 
 from mirror_support import MirrorProcess, as_rows, keyed_rows, table_columns, table_rows, wait_for
 
+from govbus import clients
 from govbus.audit import Outcome, read_audit
 from govbus.sharing.masking import mask
 from govbus.sharing.model import Grant, Subscription
 from govbus.sharing.store import SharingStore
 from schemas.catalogue import DataItem, load_catalogue
 from testsupport.canonical import CanonicalWriter, Step, change_scenario, last_state
+from testsupport.connections import kafka_at, registry_at
 
 
 def converged(dsn: str, table: str, expected: dict[str, dict[str, Any]], key_fields: tuple[str, ...],
@@ -56,7 +58,7 @@ def test_subscription_mirror_has_only_planned_fields_masked(
     item = load_catalogue().get("credit_record")
     writer = canonical(item.name, partitions=2)
     fields = ["decision_number", "decision_kind", "subject_name", "subject_resident_id", "fine_cents", "decided_on"]
-    store = SharingStore(kafka_bootstrap, topic_prefix)
+    store = SharingStore(kafka_at(kafka_bootstrap), topic_prefix)
     store.ensure_topics()
     store.put_subscription(Subscription.model_validate({
         "name": "credit-mirror", "subscriber": "city-credit-office",
@@ -80,7 +82,7 @@ def test_subscription_mirror_has_only_planned_fields_masked(
     assert any(r["subject_resident_id"] and "*" in r["subject_resident_id"] for r in rows)
     assert all(r["subject_name"] is None or r["subject_name"][1:] == "*" * (len(r["subject_name"]) - 1) for r in rows)
 
-    audit = [r for r in read_audit(kafka_bootstrap, topic_prefix) if r.subscription == "credit-mirror"]
+    audit = [r for r in read_audit(kafka_at(kafka_bootstrap), topic_prefix) if r.subscription == "credit-mirror"]
     assert {r.connector for r in audit} == {"postgres"} and {r.outcome for r in audit} == {Outcome.DELIVERED}
     upserts = [r for r in audit if r.operation == "UPSERT"]
     assert set(expected) <= {r.record_key for r in upserts}
@@ -144,7 +146,7 @@ def test_a_revoked_grant_pauses_the_mirror_until_granted_again(
     item = load_catalogue().get("tax_payment_certificate")
     writer = canonical(item.name, partitions=1)
     fields = ["certificate_number", "taxpayer_name", "amount_cents", "paid_at"]
-    store = SharingStore(kafka_bootstrap, topic_prefix)
+    store = SharingStore(kafka_at(kafka_bootstrap), topic_prefix)
     store.ensure_topics()
     store.put_subscription(Subscription.model_validate({
         "name": "tax-mirror", "subscriber": "housing-office", "items": [{"item": item.name, "fields": fields}],
@@ -176,8 +178,6 @@ def test_a_revoked_grant_pauses_the_mirror_until_granted_again(
 def test_a_profile_is_mirrored_and_tombstones_delete(mirror: Callable[..., MirrorProcess], mirror_dsn: str,
                                                      kafka_bootstrap: str, registry_url: str,
                                                      topic_prefix: str) -> None:
-    from confluent_kafka import Producer
-    from confluent_kafka.schema_registry import SchemaRegistryClient
 
     from govbus.demo.synthetic_items import records_for
     from govbus.serde import WireEncoder
@@ -187,12 +187,12 @@ def test_a_profile_is_mirrored_and_tombstones_delete(mirror: Callable[..., Mirro
 
     profile = load_profile("enterprise")
     topic = profile_topic("enterprise", topic_prefix)
-    ensure_topics(kafka_bootstrap, [TopicSpec(topic, 2, {"cleanup.policy": "compact"})])
-    encoder = WireEncoder(SchemaRegistryClient({"url": registry_url}), f"{topic}-value", profile.schema)
+    ensure_topics(kafka_at(kafka_bootstrap), [TopicSpec(topic, 2, {"cleanup.policy": "compact"})])
+    encoder = WireEncoder(clients.registry_client(registry_at(registry_url)), f"{topic}-value", profile.schema)
     item = load_catalogue().get("enterprise_registration")
     registrations = [item.validate(r.record) for r in records_for(item, 6, seed=2)]
     now = dt.datetime.now(dt.UTC)
-    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    producer = clients.producer(kafka_at(kafka_bootstrap))
     for n, registration in enumerate(registrations):
         value = {"event_id": f"00000000-0000-0000-0000-{n:012d}", "uscc": registration["uscc"],
                  "caused_by": {"event_id": f"00000000-0000-0000-0001-{n:012d}", "data_item": item.name,
@@ -214,13 +214,12 @@ def test_a_profile_is_mirrored_and_tombstones_delete(mirror: Callable[..., Mirro
 def test_an_undecodable_event_stops_the_mirror_unless_skipping(
         canonical: Callable[..., CanonicalWriter], mirror: Callable[..., MirrorProcess], mirror_dsn: str,
         kafka_bootstrap: str) -> None:
-    from confluent_kafka import Producer
 
     item = load_catalogue().get("mining_right_transfer")
     writer = canonical(item.name, partitions=1)
     steps = change_scenario(item, keys=20, seed=6)
     writer.write(steps[:10])
-    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    producer = clients.producer(kafka_at(kafka_bootstrap))
     producer.produce(writer.topic, key=b"x", value=b"not avro at all")
     assert producer.flush(30) == 0
     writer.write(steps[10:])

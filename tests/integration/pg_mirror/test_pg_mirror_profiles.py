@@ -9,10 +9,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import Producer
-from confluent_kafka.schema_registry import SchemaRegistryClient
 from mirror_support import MirrorProcess, table_columns, table_rows, wait_for
 
+from govbus import clients
 from govbus.audit import Outcome, read_audit
 from govbus.demo.synthetic_items import records_for
 from govbus.serde import WireEncoder
@@ -22,6 +21,7 @@ from govbus.topic_names import profile_topic
 from govbus.topics import TopicSpec, ensure_topics
 from schemas.catalogue import load_catalogue
 from schemas.catalogue.profiles import load_profile
+from testsupport.connections import kafka_at, registry_at
 
 CATALOGUE = load_catalogue()
 SUBSCRIBER = "residence-office"
@@ -48,10 +48,11 @@ def test_a_profile_subscription_mirrors_planned_sides_masked_per_grant(
         mirror: Callable[..., MirrorProcess], mirror_dsn: str, kafka_bootstrap: str, registry_url: str,
         topic_prefix: str) -> None:
     topic = profile_topic("person", topic_prefix)
-    ensure_topics(kafka_bootstrap, [TopicSpec(topic, 2, {"cleanup.policy": "compact"})])
-    encoder = WireEncoder(SchemaRegistryClient({"url": registry_url}), f"{topic}-value", load_profile("person").schema)
+    ensure_topics(kafka_at(kafka_bootstrap), [TopicSpec(topic, 2, {"cleanup.policy": "compact"})])
+    encoder = WireEncoder(clients.registry_client(registry_at(registry_url)), f"{topic}-value",
+                          load_profile("person").schema)
     people = [_person(1, "330106"), _person(2, "330106"), _person(3, "110105"), _person(4, "330108")]
-    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    producer = clients.producer(kafka_at(kafka_bootstrap))
     now = dt.datetime.now(dt.UTC)
     for person in people:
         cause = {"event_id": str(uuid.uuid4()), "data_item": "identity_verification", "operation": "UPSERT",
@@ -61,7 +62,7 @@ def test_a_profile_subscription_mirrors_planned_sides_masked_per_grant(
     producer.produce(topic, key=people[3]["resident_id"].encode(), value=None)
     assert producer.flush(30) == 0
 
-    store = SharingStore(kafka_bootstrap, topic_prefix)
+    store = SharingStore(kafka_at(kafka_bootstrap), topic_prefix)
     store.ensure_topics()
     store.put_grant(_grant("id-7", "identity_verification", "public-security", ["resident_id", "name", "birth_date",
                                                                                "division_code"], ["resident_id"]))
@@ -89,7 +90,7 @@ def test_a_profile_subscription_mirrors_planned_sides_masked_per_grant(
             "holder_name": name[0] + "*" * (len(name) - 1)}]
 
     def audited() -> list[Any]:
-        return [r for r in read_audit(kafka_bootstrap, topic_prefix) if r.subscription == "residence-mirror"]
+        return [r for r in read_audit(kafka_at(kafka_bootstrap), topic_prefix) if r.subscription == "residence-mirror"]
 
     wait_for(lambda: len(audited()) >= 2, 30, "the audit records")
     records = audited()
@@ -107,7 +108,7 @@ def test_a_profile_subscription_mirrors_planned_sides_masked_per_grant(
 
 def test_a_profile_subscription_without_the_key_in_clear_is_refused(
         mirror: Callable[..., MirrorProcess], mirror_dsn: str, kafka_bootstrap: str, topic_prefix: str) -> None:
-    store = SharingStore(kafka_bootstrap, topic_prefix)
+    store = SharingStore(kafka_at(kafka_bootstrap), topic_prefix)
     store.ensure_topics()
     store.put_grant(_grant("id-8", "identity_verification", "public-security", ["resident_id", "name"], []))
     store.put_subscription(Subscription.model_validate({

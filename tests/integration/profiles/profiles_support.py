@@ -14,20 +14,20 @@ from typing import Any
 
 import fastavro
 import httpx
-from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, Message, TopicPartition
-from confluent_kafka.admin import AdminClient
-from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka import ConsumerGroupState, KafkaException, Message, TopicPartition
 from kafka_offsets import end_offsets
 from prometheus_client.parser import text_string_to_metric_families
 
+from govbus import clients
 from govbus.platform.components import Component, start_component
 from govbus.platform.processes import free_port, is_alive, kill_process
 from govbus.serde import WireDecoder
-from govbus.topic_reader import READ_COMMITTED, read_topic
+from govbus.topic_reader import read_topic
 from schemas.catalogue.profiles import HEADER_CAUSED_BY, HEADER_EVENT_ID, ProfileDefinition
 from streams.profiles.app import HEADER_REMOVE, HEADER_SIDE, HEADER_VERSION, header_map
 from streams.profiles.state import avro_native
 from streams.profiles.topology import ProfileSettings, ProfileTopology
+from testsupport.connections import kafka_at, registry_at
 from testsupport.profile_inputs import CanonicalEvent, CanonicalProducer, ForwardRecord
 
 OutputMessage = tuple[bytes, bytes | None, tuple[tuple[str, bytes], ...]]
@@ -98,7 +98,7 @@ def stop_workers(*runs: ProfileRun) -> None:
 
 
 def profile_env(bootstrap: str, registry_url: str, prefix: str, **extra: str) -> dict[str, str]:
-    return {"GOVBUS_KAFKA_BOOTSTRAP": bootstrap, "GOVBUS_REGISTRY_URL": registry_url,
+    return {"GOVBUS_KAFKA__BOOTSTRAP": bootstrap, "GOVBUS_REGISTRY__URL": registry_url,
             "GOVBUS_TOPIC_PREFIX": prefix, "GOVBUS_PROFILES_APP_ID": f"profiles-{uuid.uuid4().hex[:8]}",
             "GOVBUS_PROFILES_PARTITIONS": "3",
             "GOVBUS_LOG_LEVEL": "INFO", **extra}
@@ -121,7 +121,7 @@ def committed_lag(bootstrap: str, group: str, topics: list[str]) -> dict[tuple[s
     """
     ends = end_offsets(bootstrap, topics)
     stable = end_offsets(bootstrap, topics, "read_committed")
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    consumer = clients.consumer(kafka_at(bootstrap), group, {"enable.auto.commit": False})
     try:
         committed = consumer.committed([TopicPartition(t, p) for t, p in ends], timeout=10)
         done = {(tp.topic, tp.partition): max(tp.offset, 0) for tp in committed}
@@ -136,8 +136,8 @@ def records_between(bootstrap: str, ranges: Mapping[tuple[str, int], tuple[int, 
                     timeout: float = 3.0) -> dict[tuple[str, int], int]:
     """Partitions with a committed record in [start, end) (1 each: reading stops at the first one);
     a partition not read to its end within ``timeout`` (an open transaction) counts its whole range."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"gaps-{uuid.uuid4().hex}",
-                         "enable.auto.commit": False, "enable.partition.eof": True, **READ_COMMITTED})
+    consumer = clients.consumer(kafka_at(bootstrap), f"gaps-{uuid.uuid4().hex}",
+                                {"enable.auto.commit": False, "enable.partition.eof": True})
     try:
         consumer.assign([TopicPartition(t, p, start) for (t, p), (start, _) in ranges.items()])
         open_ = dict(ranges)
@@ -162,7 +162,7 @@ def records_between(bootstrap: str, ranges: Mapping[tuple[str, int], tuple[int, 
 
 def stable_members(bootstrap: str, group: str) -> int:
     """Members of consumer group ``group`` once it is stable (0 while it rebalances or is empty)."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = clients.admin(kafka_at(bootstrap))
     try:
         description = admin.describe_consumer_groups([group], request_timeout=10)[group].result(timeout=10)
     except KafkaException:
@@ -172,7 +172,7 @@ def stable_members(bootstrap: str, group: str) -> int:
 
 def member_partitions(bootstrap: str, group: str, topics: set[str]) -> list[set[tuple[str, int]]]:
     """Per member of the (stable) group, the partitions of ``topics`` assigned to it."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = clients.admin(kafka_at(bootstrap))
     description = admin.describe_consumer_groups([group], request_timeout=10)[group].result(timeout=10)
     return [{(tp.topic, tp.partition) for tp in (m.assignment.topic_partitions if m.assignment else [])
              if tp.topic in topics} for m in description.members]
@@ -211,7 +211,7 @@ def wait_caught_up(run: ProfileRun, bootstrap: str, timeout: float = 120.0) -> f
 
 
 def output_messages(bootstrap: str, topic: str) -> list[OutputMessage]:
-    return [message_tuple(m) for m in read_topic(bootstrap, topic, timeout=60)]
+    return [message_tuple(m) for m in read_topic(kafka_at(bootstrap), topic, timeout=60)]
 
 
 def message_tuple(message: Message) -> OutputMessage:
@@ -269,9 +269,9 @@ def consuming(worker: Component) -> bool:
 def read_forwards(bootstrap: str, registry_url: str, topic: str, profile: str) -> list[ForwardRecord]:
     """The committed forwards of a repartition topic in (partition, offset) order, decoded as the
     build step reads them."""
-    decoder = WireDecoder(SchemaRegistryClient({"url": registry_url}))
+    decoder = WireDecoder(clients.registry_client(registry_at(registry_url)))
     forwards = []
-    for message in read_topic(bootstrap, topic, timeout=60):
+    for message in read_topic(kafka_at(bootstrap), topic, timeout=60):
         headers = header_map(message.headers())
         envelope = decoder.decode(message.value()).value
         remove = headers[HEADER_REMOVE] == "1"
@@ -317,9 +317,8 @@ class OutputWatch:
     """
 
     def __init__(self, bootstrap: str, topics: Iterable[str]) -> None:
-        self._consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"watch-{uuid.uuid4().hex}",
-                                   "enable.auto.commit": False, "isolation.level": "read_uncommitted",
-                                   "fetch.wait.max.ms": 10})
+        self._consumer = clients.consumer(kafka_at(bootstrap), f"watch-{uuid.uuid4().hex}", {
+            "enable.auto.commit": False, "isolation.level": "read_uncommitted", "fetch.wait.max.ms": 10})
         partitions = [TopicPartition(topic, p, 0) for topic in topics
                       for p in self._consumer.list_topics(topic, timeout=10).topics[topic].partitions]
         self._consumer.assign(partitions)

@@ -14,11 +14,12 @@ from govbus.catalogue_topics import sync_topics
 from govbus.topic_names import canonical_topic
 from schemas.catalogue import load_catalogue
 from testsupport.canonical import CanonicalWriter, change_scenario
+from testsupport.connections import kafka_at
 
 
 @pytest.fixture(scope="module")
 def feed_env(kafka_bootstrap: str, registry_url: str) -> dict[str, str]:
-    return {"GOVBUS_KAFKA_BOOTSTRAP": kafka_bootstrap, "GOVBUS_REGISTRY_URL": registry_url,
+    return {"GOVBUS_KAFKA__BOOTSTRAP": kafka_bootstrap, "GOVBUS_REGISTRY__URL": registry_url,
             "GOVBUS_TOPIC_PREFIX": f"govbus.t-{uuid.uuid4().hex[:10]}"}
 
 
@@ -29,7 +30,7 @@ def published(feed_env: dict[str, str], kafka_bootstrap: str, registry_url: str)
     prefix = feed_env["GOVBUS_TOPIC_PREFIX"]
     catalogue = load_catalogue()
     items = [item for item in catalogue if item.open_to_public] + [catalogue.get("identity_verification")]
-    sync_topics(kafka_bootstrap, items, prefix, partitions=2)
+    sync_topics(kafka_at(kafka_bootstrap), items, prefix, partitions=2)
     published = Published()
     for seed, item in enumerate(items):
         published.items[item.name] = item

@@ -10,12 +10,13 @@ import pytest
 from govbus.catalogue_topics import sync_topics
 from govbus.topic_names import department_topic
 from schemas.catalogue import load_catalogue
+from testsupport.connections import kafka_at
 
 
 @pytest.fixture
 def platform_env(kafka_bootstrap: str, registry_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """GOVBUS_* variables for this test: the session broker and registry, a topic prefix of its own."""
-    env = {"GOVBUS_KAFKA_BOOTSTRAP": kafka_bootstrap, "GOVBUS_REGISTRY_URL": registry_url,
+    env = {"GOVBUS_KAFKA__BOOTSTRAP": kafka_bootstrap, "GOVBUS_REGISTRY__URL": registry_url,
            "GOVBUS_TOPIC_PREFIX": f"govbus.t-{uuid.uuid4().hex[:10]}"}
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -34,8 +35,8 @@ def item_topics(platform_env: dict[str, str], kafka_bootstrap: str) -> Callable[
         if config:
             from govbus.topics import TopicSpec, ensure_topics
 
-            ensure_topics(kafka_bootstrap, [TopicSpec(topic, partitions, config)])
-        sync_topics(kafka_bootstrap, [catalogue_item], prefix, partitions)
+            ensure_topics(kafka_at(kafka_bootstrap), [TopicSpec(topic, partitions, config)])
+        sync_topics(kafka_at(kafka_bootstrap), [catalogue_item], prefix, partitions)
         return topic
 
     return create

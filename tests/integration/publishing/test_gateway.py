@@ -17,6 +17,7 @@ from connectors.ingest_gateway.keys import add_key
 from govbus.demo.synthetic import enterprise_registrations
 from govbus.platform import processes
 from govbus.topic_reader import read_topic
+from testsupport.connections import kafka_at
 
 ITEM = "enterprise_registration"
 
@@ -79,7 +80,7 @@ def test_one_record_is_accepted_after_the_broker_acknowledged(gateway: Gateway, 
     assert response.status_code == 202, response.text
     [result] = response.json()["results"]
     assert result["status"] == "accepted" and result["key"] == record["uscc"]
-    [message] = read_topic(kafka_bootstrap, gateway.topic)
+    [message] = read_topic(kafka_at(kafka_bootstrap), gateway.topic)
     assert (message.partition(), message.offset()) == (result["partition"], result["offset"])
 
 
@@ -96,7 +97,7 @@ def test_a_batch_keeps_its_valid_records_and_says_which_were_rejected(gateway: G
     assert statuses == [(1, "accepted", None), (2, "accepted", None), (3, "rejected", "uscc"),
                         (4, "rejected", ""), (5, "accepted", None), (6, "rejected", "established_on"),
                         (7, "accepted", None)]
-    stored = {m.key().decode() for m in read_topic(kafka_bootstrap, gateway.topic)}
+    stored = {m.key().decode() for m in read_topic(kafka_at(kafka_bootstrap), gateway.topic)}
     assert stored == {r["key"] for r in payload["results"] if r["status"] == "accepted"}
 
 
@@ -127,7 +128,7 @@ def test_delete_is_published(gateway: Gateway, kafka_bootstrap: str) -> None:
     response = httpx.delete(f"{gateway.url}/v1/items/{ITEM}/records/{key}",
                             headers={"X-API-Key": gateway.market_key}, timeout=30)
     assert response.status_code == 202, response.text
-    [message] = read_topic(kafka_bootstrap, gateway.topic)
+    [message] = read_topic(kafka_at(kafka_bootstrap), gateway.topic)
     assert message.key().decode() == key and message.offset() == response.json()["offset"]
 
 

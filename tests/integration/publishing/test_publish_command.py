@@ -14,6 +14,7 @@ from typing import Any
 
 from govbus.demo.synthetic import enterprise_registrations
 from govbus.topic_reader import read_topic
+from testsupport.connections import kafka_at
 
 
 def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
@@ -49,7 +50,7 @@ def test_jsonl_file_with_bad_lines(platform_env: dict[str, str], item_topics: Ca
     assert rejected[6]["rule"] == "json"
     assert rejected[7]["field"] == "uscc" and "check character" in rejected[7]["reason"]
     assert rejected[8]["field"] == "name"
-    keys = {m.key().decode() for m in read_topic(kafka_bootstrap, topic)}
+    keys = {m.key().decode() for m in read_topic(kafka_at(kafka_bootstrap), topic)}
     assert keys == {r["uscc"] for r in good[2:]}
 
 
@@ -65,7 +66,7 @@ def test_clean_csv_file_exits_zero(platform_env: dict[str, str], item_topics: Ca
     result = _run(platform_env, "publish", "enterprise_registration", str(source), "--department", "market-regulation")
     assert result.returncode == 0, result.stderr
     assert "15 accepted, 0 rejected" in result.stderr
-    assert len(read_topic(kafka_bootstrap, topic)) == 15
+    assert len(read_topic(kafka_at(kafka_bootstrap), topic)) == 15
 
 
 def test_unknown_item_and_foreign_department_are_refused_in_one_line(

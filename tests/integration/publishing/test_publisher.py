@@ -6,15 +6,16 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from govbus import clients
 from govbus.demo.synthetic import enterprise_registrations
 from govbus.exceptions import ConfigurationError, DeliveryError, ValidationError
 from govbus.publisher import Delivery, NotOwnerError, Publisher
 from govbus.serde import WireDecoder
 from govbus.topic_reader import read_topic
+from testsupport.connections import kafka_at, registry_at
 
 ITEM = "enterprise_registration"
 OWNER = "market-regulation"
@@ -39,9 +40,9 @@ def test_published_events_are_acknowledged_keyed_and_decodable(
     assert deliveries[0].event_id == str(event_id)
     assert all(d.topic == topic and d.offset >= 0 for d in deliveries)
 
-    messages = read_topic(kafka_bootstrap, topic)
+    messages = read_topic(kafka_at(kafka_bootstrap), topic)
     assert len(messages) == len(records)
-    registry = SchemaRegistryClient({"url": registry_url})
+    registry = clients.registry_client(registry_at(registry_url))
     decoder = WireDecoder(registry)
     by_key = {m.key().decode(): decoder.decode(m.value()).value for m in messages}
     assert set(by_key) == {r["uscc"] for r in records}
@@ -78,8 +79,8 @@ def test_delete_events_carry_no_record(item_topics: Callable[..., str], kafka_bo
     key = _valid_records(1)[0]["uscc"]
     with Publisher(OWNER) as publisher:
         delivery = publisher.delete(ITEM, str(key)).result(timeout=30)
-    [message] = read_topic(kafka_bootstrap, topic)
-    event = WireDecoder(SchemaRegistryClient({"url": registry_url})).decode(message.value()).value
+    [message] = read_topic(kafka_at(kafka_bootstrap), topic)
+    event = WireDecoder(clients.registry_client(registry_at(registry_url))).decode(message.value()).value
     assert (event["operation"], event["record"], str(event["event_id"])) == ("DELETE", None, delivery.event_id)
 
 
@@ -115,8 +116,8 @@ def test_publish_many_gives_one_outcome_per_record_in_order(item_topics: Callabl
     delivered = [o for o in outcomes if isinstance(o, Delivery)]
     assert len(delivered) == 37 and [d.record_key for d in delivered] == [
         r["uscc"] for i, r in enumerate(records) if i not in (1, 17, 39)]
-    decoder = WireDecoder(SchemaRegistryClient({"url": registry_url}))
-    stored = {str(decoder.decode(m.value()).value["event_id"]): m for m in read_topic(kafka_bootstrap, topic)}
+    decoder = WireDecoder(clients.registry_client(registry_at(registry_url)))
+    stored = {str(decoder.decode(m.value()).value["event_id"]): m for m in read_topic(kafka_at(kafka_bootstrap), topic)}
     assert set(stored) == {d.event_id for d in delivered}, "every delivered event is stored once, nothing else"
     for delivery in delivered:
         message = stored[delivery.event_id]

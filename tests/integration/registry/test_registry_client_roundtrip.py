@@ -10,15 +10,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, Producer
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 import schemas.registry
+from govbus import clients
 from govbus.platform.registry_process import RegistryProcess
-from govbus.topic_reader import READ_COMMITTED
+from testsupport.connections import kafka_at
 
 PERSON_V1 = {
     "type": "record",
@@ -37,21 +37,14 @@ PERSON_V2 = {
 
 
 def create_topic(bootstrap: str, topic: str) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = clients.admin(kafka_at(bootstrap))
     admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])[topic].result(timeout=30)
 
 
 def consume(bootstrap: str, topic: str, group: str, count: int, timeout: float = 30.0) -> list[bytes]:
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": group,
-            "auto.offset.reset": "earliest",
-            "session.timeout.ms": 6000,
-            "enable.auto.commit": False,
-            **READ_COMMITTED,
-        }
-    )
+    consumer = clients.consumer(kafka_at(bootstrap), group,
+                                {"auto.offset.reset": "earliest", "session.timeout.ms": 6000,
+                                 "enable.auto.commit": False})
     consumer.subscribe([topic])
     values: list[bytes] = []
     deadline = time.monotonic() + timeout
@@ -88,7 +81,7 @@ def test_produce_and_consume_with_confluent_serializers(
         {"id": 1, "name": "Ada", "age": 36},
         {"id": 2, "name": "Grace", "age": 45, "email": "grace@example.org"},
     ]
-    producer = Producer({"bootstrap.servers": kafka_bootstrap, "acks": "all"})
+    producer = clients.producer(kafka_at(kafka_bootstrap), {"acks": "all"})
     producer.produce(topic, value=v1(sent[0], ctx))
     producer.produce(topic, value=v2(sent[1], ctx))
     assert producer.flush(15) == 0

@@ -12,12 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
-from confluent_kafka.admin import AdminClient
 
+from govbus import clients
 from govbus.exceptions import StartupTimeoutError
 from govbus.platform.processes import free_port
 from govbus.platform.registry_process import RegistryProcess, start_registry_process
 from schemas.registry.canonical import MAX_SCHEMA_BYTES
+from testsupport.connections import kafka_at
 
 V1 = {"type": "record", "name": "Item", "fields": [{"name": "n", "type": "long"}]}
 V2 = {**V1, "fields": [*V1["fields"], {"name": "tag", "type": ["null", "string"], "default": None}]}
@@ -249,7 +250,7 @@ def test_storage_failure_is_a_50001_json_error(
     process = start_registry(registry_topic)
     with httpx.Client(base_url=process.url, timeout=30) as http:
         assert http.post("/subjects/ok-value/versions", json=body(V1)).status_code == 200
-        admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+        admin = clients.admin(kafka_at(kafka_bootstrap))
         admin.delete_topics([registry_topic])[registry_topic].result(timeout=30)
         expect(http.post("/subjects/lost-value/versions", json=body(V1)), 500, 50001, registry_topic)
         assert http.get("/subjects").json() == ["ok-value"]  # reads still served from memory

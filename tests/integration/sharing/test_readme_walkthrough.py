@@ -31,7 +31,7 @@ def walkthrough() -> list[str]:
 
 @pytest.fixture
 def env(kafka_bootstrap: str, registry_url: str) -> dict[str, str]:
-    return {**os.environ, "GOVBUS_KAFKA_BOOTSTRAP": kafka_bootstrap, "GOVBUS_REGISTRY_URL": registry_url,
+    return {**os.environ, "GOVBUS_KAFKA__BOOTSTRAP": kafka_bootstrap, "GOVBUS_REGISTRY__URL": registry_url,
             "GOVBUS_TOPIC_PREFIX": f"govbus.walk-{uuid.uuid4().hex[:8]}", "HZ_SECRET": "walk-through-secret",
             "COLUMNS": "200"}
 

@@ -15,7 +15,7 @@ import yaml
 
 @pytest.fixture
 def env(kafka_bootstrap: str, registry_url: str) -> dict[str, str]:
-    return {**os.environ, "GOVBUS_KAFKA_BOOTSTRAP": kafka_bootstrap, "GOVBUS_REGISTRY_URL": registry_url,
+    return {**os.environ, "GOVBUS_KAFKA__BOOTSTRAP": kafka_bootstrap, "GOVBUS_REGISTRY__URL": registry_url,
             "GOVBUS_TOPIC_PREFIX": f"govbus.t-{uuid.uuid4().hex[:10]}"}
 
 

@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from confluent_kafka import Consumer, ConsumerGroupState, KafkaError, KafkaException, Message, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient
-from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka import ConsumerGroupState, KafkaError, KafkaException, Message, TopicPartition
 from kafka_offsets import end_offsets
 from prometheus_client.parser import text_string_to_metric_families
 
+from govbus import clients
 from govbus.demo.dialect_samples import DialectSample, change_event, samples
 from govbus.platform.components import Component
 from govbus.platform.processes import free_port, is_alive, kill_process, start_process
@@ -32,6 +31,7 @@ from govbus.topic_reader import read_topic
 from streams.dead_letters import DeadLetter
 from streams.dialects import DIALECT_HEADER, FIXES_HEADER, ITEMS, Dialect, dialects_for, fixes_from_header, get_dialect
 from streams.normalising.settings import NormaliserSettings
+from testsupport.connections import kafka_at, registry_at
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def worker_env(settings: NormaliserSettings, **extra: str) -> dict[str, str]:
     """The environment of a worker process for ``settings`` (state dir and metrics port: per worker);
     ``GOVBUS_TEST_WORKER_LOG_LEVEL=DEBUG`` makes the workers log Quix's rebalances and checkpoints."""
     return {
-        "GOVBUS_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "GOVBUS_REGISTRY_URL": settings.registry_url,
+        "GOVBUS_KAFKA__BOOTSTRAP": settings.kafka.bootstrap, "GOVBUS_REGISTRY__URL": settings.registry.url,
         "GOVBUS_TOPIC_PREFIX": settings.topic_prefix, "GOVBUS_NORMALISER_APP_ID": settings.normaliser_app_id,
         "GOVBUS_NORMALISER_PARTITIONS": str(settings.normaliser_partitions),
         "GOVBUS_NORMALISER_ITEMS": ",".join(settings.normaliser_items),
@@ -164,7 +164,7 @@ def output_topics(prefix: str, items: Iterable[str] = ITEMS) -> list[str]:
 
 def uncommitted(bootstrap: str, group: str, topics: Iterable[str]) -> dict[tuple[str, int], int]:
     """Per partition of ``topics``, the messages after the offset ``group`` committed (only those > 0)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    consumer = clients.consumer(kafka_at(bootstrap), group, {"enable.auto.commit": False})
     try:
         partitions = [TopicPartition(topic, partition) for topic in topics
                       for partition in consumer.list_topics(topic, timeout=10).topics[topic].partitions]
@@ -189,7 +189,7 @@ def after_open_transactions(bootstrap: str, topics: Iterable[str]) -> int:
 
 def stable_members(bootstrap: str, group: str) -> int:
     """Members of consumer group ``group`` once it is stable (0 while it rebalances or is empty)."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = clients.admin(kafka_at(bootstrap))
     try:
         description = admin.describe_consumer_groups([group], request_timeout=10)[group].result(timeout=10)
     except KafkaException:
@@ -199,7 +199,7 @@ def stable_members(bootstrap: str, group: str) -> int:
 
 def member_partitions(bootstrap: str, group: str, topics: set[str]) -> dict[str, set[tuple[str, int]]]:
     """Per member (client id and member id) of the group, the partitions of ``topics`` assigned to it."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = clients.admin(kafka_at(bootstrap))
     description = admin.describe_consumer_groups([group], request_timeout=10)[group].result(timeout=10)
     return {f"{m.client_id}/{m.member_id}": {(tp.topic, tp.partition)
                                              for tp in (m.assignment.topic_partitions if m.assignment else [])
@@ -235,8 +235,8 @@ def wait_all_committed(settings: NormaliserSettings, run: NormaliserRun, timeout
 
     def done() -> bool:
         nonlocal behind, open_records
-        behind = uncommitted(settings.kafka_bootstrap, settings.normaliser_app_id, topics)
-        open_records = after_open_transactions(settings.kafka_bootstrap, outputs) if not behind else -1
+        behind = uncommitted(settings.kafka.bootstrap, settings.normaliser_app_id, topics)
+        open_records = after_open_transactions(settings.kafka.bootstrap, outputs) if not behind else -1
         return not behind and open_records == 0
 
     return wait_for(done, timeout, f"group {settings.normaliser_app_id} to commit all its input, no transaction open",
@@ -278,7 +278,7 @@ class Encoders:
     """One WireEncoder per dialect topic (each registers the dialect's event schema)."""
 
     def __init__(self, registry_url: str, prefix: str) -> None:
-        self._registry = SchemaRegistryClient({"url": registry_url})
+        self._registry = clients.registry_client(registry_at(registry_url))
         self._prefix = prefix
         self._encoders: dict[str, WireEncoder] = {}
 
@@ -342,7 +342,7 @@ def poison(prefix: str, encoders: Encoders, copies: int = 1) -> list[Sent]:
 
 def produce(bootstrap: str, messages: Iterable[Sent]) -> int:
     """Produce each message with its key (acks=all); return how many the broker acknowledged."""
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True, "linger.ms": 5})
+    producer = clients.producer(kafka_at(bootstrap), {"acks": "all", "enable.idempotence": True, "linger.ms": 5})
     acked = 0
 
     def delivered(error: KafkaError | None, _message: Message) -> None:
@@ -371,7 +371,7 @@ class PacedProducer(threading.Thread):
 
     def run(self) -> None:
         started = time.monotonic()
-        producer = Producer({"bootstrap.servers": self._servers, "acks": "all", "enable.idempotence": True,
+        producer = clients.producer(kafka_at(self._servers), {"acks": "all", "enable.idempotence": True,
                              "linger.ms": 5})
 
         def delivered(error: KafkaError | None, _message: Message) -> None:
@@ -446,10 +446,10 @@ def metric_or_zero(port: int, name: str, **labels: str) -> float:
 
 def read_canonical(settings: NormaliserSettings) -> dict[str, list[tuple[Message, dict[str, Any]]]]:
     """Event id -> every canonical message carrying it (of every item)."""
-    decoder = WireDecoder(SchemaRegistryClient({"url": settings.registry_url}))
+    decoder = WireDecoder(clients.registry_client(settings.registry))
     found: dict[str, list[tuple[Message, dict[str, Any]]]] = {}
     for item in settings.normaliser_items:
-        for message in read_topic(settings.kafka_bootstrap, canonical_topic(item, settings.topic_prefix), timeout=60):
+        for message in read_topic(settings.kafka, canonical_topic(item, settings.topic_prefix), timeout=60):
             event = decoder.decode(message.value()).value
             found.setdefault(str(event["event_id"]), []).append((message, event))
     return found
@@ -458,7 +458,7 @@ def read_canonical(settings: NormaliserSettings) -> dict[str, list[tuple[Message
 def read_dead_letters(settings: NormaliserSettings) -> list[Message]:
     prefix = settings.topic_prefix
     return [m for item in settings.normaliser_items
-            for m in read_topic(settings.kafka_bootstrap, dead_letter_topic(item, prefix), timeout=60)]
+            for m in read_topic(settings.kafka, dead_letter_topic(item, prefix), timeout=60)]
 
 
 def headers_of(message: Message) -> dict[str, bytes]:

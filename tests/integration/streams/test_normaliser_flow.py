@@ -61,7 +61,7 @@ def test_dialects_canonical_bad_poison_and_duplicates(
     settings: NormaliserSettings, run: NormaliserRun,
 ) -> None:
     ensure_normaliser_topics(settings)
-    encoders = Encoders(settings.registry_url, settings.topic_prefix)
+    encoders = Encoders(settings.registry.url, settings.topic_prefix)
     sent = dialect_traffic(encoders, settings.topic_prefix, PER_DIALECT, bad_share=0.25, seed=41)
     guangdong = get_dialect("enterprise_registration", "guangdong-scjg-v1")
     some_uscc = next(s.sample.key for s in sent if s.sample and s.sample.dialect == "guangdong-scjg-v1")
@@ -76,8 +76,8 @@ def test_dialects_canonical_bad_poison_and_duplicates(
     worker = run.start("normaliser", metrics_port=settings.normaliser_metrics_port)
     port = worker.metrics_port
     total = len(sent) + len(deletes) + len(bad_bytes) + len(duplicates)
-    assert produce(settings.kafka_bootstrap, [*sent, *deletes, *bad_bytes]) == total - len(duplicates)
-    assert produce(settings.kafka_bootstrap, duplicates) == len(duplicates)
+    assert produce(settings.kafka.bootstrap, [*sent, *deletes, *bad_bytes]) == total - len(duplicates)
+    assert produce(settings.kafka.bootstrap, duplicates) == len(duplicates)
     waited = wait_for(lambda: metric_or_zero(port, "govbus_normaliser_records_processed_total") >= total, 120,
                       f"{total} records processed (log: {worker.log_path})", lambda: counters(port, *COUNTED), run)
     wait_all_committed(settings, run, 60)
@@ -139,7 +139,7 @@ def test_dialects_canonical_bad_poison_and_duplicates(
     fresh = dialect_traffic(encoders, settings.topic_prefix, 1, bad_share=0.0, seed=97,
                             items=["identity_verification"])
     resent = [s for s in sent if s.event_id in good][:4]
-    assert produce(settings.kafka_bootstrap, [*resent, *fresh]) == len(resent) + len(fresh)
+    assert produce(settings.kafka.bootstrap, [*resent, *fresh]) == len(resent) + len(fresh)
     waited = wait_for(lambda: metric_or_zero(port, "govbus_normaliser_records_processed_total")
                       >= len(resent) + len(fresh), 120, f"the restarted worker (log: {restarted.log_path})",
                       lambda: counters(port, *COUNTED), run)

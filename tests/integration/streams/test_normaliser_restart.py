@@ -61,7 +61,7 @@ def test_sigkilled_worker_loses_and_duplicates_nothing(
     ensure_normaliser_topics(settings)
     state_dir = tmp_path / "state"  # the same for every restart, as on a real machine
     worker = run.start("worker-0", state_dir=state_dir)  # it starts while the input is prepared
-    encoders = Encoders(settings.registry_url, settings.topic_prefix)
+    encoders = Encoders(settings.registry.url, settings.topic_prefix)
     sent = dialect_traffic(encoders, settings.topic_prefix, PER_DIALECT, bad_share=0.15, seed=seed % 100_000)
     bad_bytes = poison(settings.topic_prefix, encoders, copies=2)
     inputs = sent + bad_bytes
@@ -73,7 +73,7 @@ def test_sigkilled_worker_loses_and_duplicates_nothing(
              len(sent) - good, len(bad_bytes), len(duplicates))
 
     # ~30 s of producing: the worker is killed and restarted while input keeps coming
-    producer = PacedProducer(settings.kafka_bootstrap, order, batch=25, pause=0.25)
+    producer = PacedProducer(settings.kafka.bootstrap, order, batch=25, pause=0.25)
     outputs = output_topics(settings.topic_prefix, settings.normaliser_items)
     kill_points: list[str] = []
     started = time.monotonic()
@@ -88,8 +88,8 @@ def test_sigkilled_worker_loses_and_duplicates_nothing(
             kill_points.append(
                 f"{worker.name} at {time.monotonic() - started:.1f} s: processed {processed:g} "
                 f"(threshold {threshold}), {producer.produced} of {len(order)} produced; on the outputs after the "
-                f"kill: end offsets {sum(end_offsets(settings.kafka_bootstrap, outputs).values())}, "
-                f"{after_open_transactions(settings.kafka_bootstrap, outputs)} in its open transaction")
+                f"kill: end offsets {sum(end_offsets(settings.kafka.bootstrap, outputs).values())}, "
+                f"{after_open_transactions(settings.kafka.bootstrap, outputs)} in its open transaction")
             worker = run.start(f"worker-{kill + 1}", state_dir=state_dir)
         producer.finish()
         wait_all_committed(settings, run, 90)

@@ -53,14 +53,14 @@ def test_two_workers_share_the_partitions_and_one_takes_over_from_the_killed_one
     rng = random.Random(seed)
     ensure_normaliser_topics(settings)
     workers = [run.start("worker-a"), run.start("worker-b")]  # own state dirs and metrics ports
-    encoders = Encoders(settings.registry_url, settings.topic_prefix)
+    encoders = Encoders(settings.registry.url, settings.topic_prefix)
     sent = dialect_traffic(encoders, settings.topic_prefix, PER_DIALECT, bad_share=0.15, seed=seed % 100_000)
     inputs = sent + poison(settings.topic_prefix, encoders, copies=2)
     rng.shuffle(inputs)
     order = interleave_duplicates(inputs, rng.sample(sent, len(sent) // 20), rng)
     log.info("input: %d messages (%d good)", len(order), sum(1 for s in sent if s.good))
 
-    bootstrap, group = settings.kafka_bootstrap, settings.normaliser_app_id
+    bootstrap, group = settings.kafka.bootstrap, settings.normaliser_app_id
     sources = set(source_topics(settings.topic_prefix, settings.normaliser_items))
     every_partition = {(topic, p) for topic in sources for p in range(settings.normaliser_partitions)}
     shares: dict[str, set[tuple[str, int]]] = {}

@@ -21,7 +21,6 @@ import logging
 import time
 
 import pytest
-from confluent_kafka import Producer
 from normaliser_support import (
     Encoders,
     NormaliserRun,
@@ -36,10 +35,12 @@ from normaliser_support import (
     wait_for,
 )
 
+from govbus import clients
 from streams.engine import changelog_topic
 from streams.normalising.settings import NormaliserSettings
 from streams.normalising.topics import ensure_normaliser_topics
 from streams.state_recovery import worker_transactional_id
+from testsupport.connections import kafka_at
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +61,10 @@ def test_a_new_owner_recovers_only_after_the_killed_owners_transaction_ends(
     settings: NormaliserSettings, run: NormaliserRun, seed: int,
 ) -> None:
     ensure_normaliser_topics(settings)
-    bootstrap, group = settings.kafka_bootstrap, settings.normaliser_app_id
+    bootstrap, group = settings.kafka.bootstrap, settings.normaliser_app_id
     sources = source_topics(settings.topic_prefix, settings.normaliser_items)
     changelogs = [changelog_topic(group, source) for source in sources]
-    encoders = Encoders(settings.registry_url, settings.topic_prefix)
+    encoders = Encoders(settings.registry.url, settings.topic_prefix)
     first_batch, second_batch = (dialect_traffic(encoders, settings.topic_prefix, PER_DIALECT, bad_share=0.1,
                                                  seed=(seed + n) % 100_000, items=(ITEM,)) for n in (0, 1))
 
@@ -72,7 +73,7 @@ def test_a_new_owner_recovers_only_after_the_killed_owners_transaction_ends(
     wait_all_committed(settings, run, 60)
     run.kill(first)
     a_transactions = worker_transactional_id(group, first.state_dir)
-    killed_in_commit = Producer({"bootstrap.servers": bootstrap, "transactional.id": a_transactions,
+    killed_in_commit = clients.producer(kafka_at(bootstrap), {"transactional.id": a_transactions,
                                  "transaction.timeout.ms": 60_000})
     killed_in_commit.init_transactions(30)
     killed_in_commit.begin_transaction()
@@ -90,7 +91,7 @@ def test_a_new_owner_recovers_only_after_the_killed_owners_transaction_ends(
     assert metric_or_zero(second.metrics_port, PROCESSED) == 0, "B must not process before it has recovered"
     assert after_open_transactions(bootstrap, changelogs) == open_records
 
-    restarted = Producer({"bootstrap.servers": bootstrap, "transactional.id": a_transactions})
+    restarted = clients.producer(kafka_at(bootstrap), {"transactional.id": a_transactions})
     restarted.init_transactions(30)  # what worker A's restart does first: its predecessor's transaction is aborted
     assert after_open_transactions(bootstrap, changelogs) == 0
 

@@ -16,13 +16,14 @@ from govbus.platform.components import Component, start_component
 from govbus.sharing.store import SharingStore
 from govbus.topic_names import canonical_topic
 from govbus.topics import TopicSpec, ensure_topics
+from testsupport.connections import kafka_at
 
 
 @pytest.fixture
 def webhook_env(kafka_bootstrap: str, registry_url: str) -> dict[str, str]:
     """GOVBUS_* variables of this test's connectors: its own prefix and secret, short timeouts and backoffs."""
     return {
-        "GOVBUS_KAFKA_BOOTSTRAP": kafka_bootstrap, "GOVBUS_REGISTRY_URL": registry_url,
+        "GOVBUS_KAFKA__BOOTSTRAP": kafka_bootstrap, "GOVBUS_REGISTRY__URL": registry_url,
         "GOVBUS_TOPIC_PREFIX": f"govbus.t-{uuid.uuid4().hex[:10]}", SECRET_ENV: secrets.token_hex(16),
         "GOVBUS_WEBHOOK_REQUEST_TIMEOUT_SECONDS": "1", "GOVBUS_WEBHOOK_RETRY_INITIAL_SECONDS": "0.05",
         "GOVBUS_WEBHOOK_RETRY_MAX_SECONDS": "0.4", "GOVBUS_WEBHOOK_RETRY_JITTER_SECONDS": "0.1",
@@ -42,7 +43,7 @@ def secret(webhook_env: dict[str, str]) -> str:
 
 @pytest.fixture
 def sharing(kafka_bootstrap: str, prefix: str) -> SharingStore:
-    store = SharingStore(kafka_bootstrap, prefix)
+    store = SharingStore(kafka_at(kafka_bootstrap), prefix)
     store.ensure_topics()
     return store
 
@@ -53,7 +54,7 @@ def canonical(kafka_bootstrap: str, prefix: str) -> Callable[..., str]:
 
     def create(item: str, partitions: int = 3) -> str:
         topic = canonical_topic(item, prefix)
-        ensure_topics(kafka_bootstrap, [TopicSpec(topic, partitions)])
+        ensure_topics(kafka_at(kafka_bootstrap), [TopicSpec(topic, partitions)])
         return topic
 
     return create

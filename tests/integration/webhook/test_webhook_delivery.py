@@ -10,6 +10,7 @@ from pathlib import Path
 
 from webhook_support import Behaviour, CanonicalWriter, SigningReceiver, metric, subscription, wait_for
 
+from govbus import clients
 from govbus.audit import Outcome, read_audit
 from govbus.demo.synthetic_items import records_for
 from govbus.platform.components import Component
@@ -17,7 +18,8 @@ from govbus.platform.processes import free_port
 from govbus.sharing.runtime import consumer_group
 from govbus.sharing.store import SharingStore
 from govbus.topic_names import parked_topic
-from govbus.topic_reader import READ_COMMITTED, read_topic
+from govbus.topic_reader import read_topic
+from testsupport.connections import kafka_at
 
 ITEM = "enterprise_registration"
 FIELDS = ["uscc", "name", "legal_representative", "status", "division_code"]
@@ -70,7 +72,7 @@ def test_a_flaky_hanging_receiver_gets_every_event_once_and_in_key_order(
         assert metric(port, "govbus_webhook_failed_attempts_total", reason="timeout") >= 1
         assert metric(port, "govbus_webhook_parked_total") == 0
         assert metric(port, "govbus_webhook_batch_seconds_count") >= len(events) / 5
-    audit = [r for r in read_audit(kafka_bootstrap, prefix) if r.subscription == "flaky"]
+    audit = [r for r in read_audit(kafka_at(kafka_bootstrap), prefix) if r.subscription == "flaky"]
     assert {r.event_id for r in audit if r.outcome is Outcome.DELIVERED} == events
     assert all(r.subscriber == "flaky-centre" and r.connector == "webhook" for r in audit)
 
@@ -115,14 +117,14 @@ def test_a_receiver_that_always_fails_gets_its_events_parked_while_another_subsc
         failed = metric(broken_port, "govbus_webhook_failed_attempts_total", reason="500")
         assert failed == len(broken.received.requests)
 
-    parked = read_topic(kafka_bootstrap, parked_topic("broken", prefix))
+    parked = read_topic(kafka_at(kafka_bootstrap), parked_topic("broken", prefix))
     assert len(parked) == len(events)
     for message in parked:
         headers = {k: v.decode() for k, v in message.headers() or []}
         assert message.value() == writer.values[headers["govbus.parked.event_id"]], "the original canonical bytes"
         assert headers["govbus.parked.attempts"] == "3" and "500" in headers["govbus.parked.reason"]
         assert headers["govbus.parked.source.topic"] == topic and headers["govbus.parked.subscription"] == "broken"
-    audit = [r for r in read_audit(kafka_bootstrap, prefix) if r.subscription == "broken"]
+    audit = [r for r in read_audit(kafka_at(kafka_bootstrap), prefix) if r.subscription == "broken"]
     assert {r.event_id for r in audit} == events
     assert all(r.outcome is Outcome.PARKED and r.attempts == 3 and "500" in (r.reason or "") for r in audit)
     assert all(not r.fields_delivered for r in audit)
@@ -131,10 +133,9 @@ def test_a_receiver_that_always_fails_gets_its_events_parked_while_another_subsc
 
 
 def _committed_all(bootstrap: str, group: str, topic: str) -> bool:
-    from confluent_kafka import Consumer, TopicPartition
+    from confluent_kafka import TopicPartition
 
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
-                         **READ_COMMITTED})
+    consumer = clients.consumer(kafka_at(bootstrap), group, {"enable.auto.commit": False})
     try:
         numbers = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         partitions = [TopicPartition(topic, p) for p in numbers]

@@ -23,6 +23,7 @@ from govbus.platform.components import Component
 from govbus.platform.processes import free_port
 from govbus.sharing.model import Grant
 from govbus.sharing.store import SharingStore
+from testsupport.connections import kafka_at
 
 TAX = "tax_payment_certificate"
 ENTERPRISE = "enterprise_registration"
@@ -85,7 +86,7 @@ def test_a_conditional_grant_delivers_granted_fields_masked_as_granted_until_it_
                  "tax events refused")
         assert not set(later_taxes) & set(receiver.received.applied), "no delivery after the revocation"
 
-    audit = {r.event_id: r for r in read_audit(kafka_bootstrap, prefix) if r.subscription == "granted"}
+    audit = {r.event_id: r for r in read_audit(kafka_at(kafka_bootstrap), prefix) if r.subscription == "granted"}
     for event_id in individuals:
         record = audit[event_id]
         assert record.outcome is Outcome.DELIVERED and record.grant_id == "tax-2026-0042"

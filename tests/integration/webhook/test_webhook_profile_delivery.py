@@ -32,6 +32,7 @@ from govbus.topic_names import profile_topic
 from govbus.topic_reader import read_topic
 from schemas.catalogue import load_catalogue
 from schemas.catalogue.profiles import HEADER_EVENT_ID, load_profile
+from testsupport.connections import kafka_at
 from testsupport.profile_inputs import CanonicalEvent, CanonicalProducer
 
 CATALOGUE = load_catalogue()
@@ -79,7 +80,7 @@ def _event(item: str, record: dict[str, Any] | None, key: str | None = None) -> 
 
 def _profile_messages(bootstrap: str, topic: str) -> list[tuple[str, bytes | None, str]]:
     found = []
-    for message in read_topic(bootstrap, topic, timeout=30):
+    for message in read_topic(kafka_at(bootstrap), topic, timeout=30):
         headers = {k: bytes(v or b"").decode() for k, v in (message.headers() or [])}
         found.append(((message.key() or b"").decode(), message.value(), headers.get(HEADER_EVENT_ID, "")))
     return found
@@ -105,7 +106,7 @@ def people(kafka_bootstrap: str, registry_url: str, tmp_path_factory: pytest.Tem
     degrees and a real-estate title, one whose identity record is deleted again."""
     directory = tmp_path_factory.mktemp("webhook-profiles")
     prefix = f"govbus.t-{uuid.uuid4().hex[:10]}"
-    env = {"GOVBUS_KAFKA_BOOTSTRAP": kafka_bootstrap, "GOVBUS_REGISTRY_URL": registry_url,
+    env = {"GOVBUS_KAFKA__BOOTSTRAP": kafka_bootstrap, "GOVBUS_REGISTRY__URL": registry_url,
            "GOVBUS_TOPIC_PREFIX": prefix, "GOVBUS_PROFILES_APP_ID": f"profiles-{uuid.uuid4().hex[:8]}",
            "GOVBUS_PROFILES_NAMES": '["person"]', "GOVBUS_PROFILES_PARTITIONS": "3",
            "GOVBUS_PROFILES_METRICS_PORT": str(free_port()), "GOVBUS_STREAMS_STATE_DIR": str(directory / "state"),
@@ -220,7 +221,7 @@ def test_a_subscriber_granted_every_side_receives_profiles_masked_as_granted_and
     assert gone[-1]["operation"] == "DELETE" and gone[-1]["record"] is None
     assert gone[-1]["record_key"] == _pseudonym(secret, people.deleted)
 
-    audit = {r.event_id: r for r in read_audit(kafka_bootstrap, people.prefix) if r.subscription == "people"}
+    audit = {r.event_id: r for r in read_audit(kafka_at(kafka_bootstrap), people.prefix) if r.subscription == "people"}
     assert set(audit) == event_ids
     last_audit = audit[next(e for k, _, e in reversed(people.messages) if k == kept_id)]
     assert last_audit.outcome is Outcome.DELIVERED and last_audit.item == "profile:person"
@@ -253,7 +254,7 @@ def test_a_missing_side_grant_refuses_the_subscription_and_a_partial_one_skips_u
         wait_for(lambda: _counted(port, "govbus_webhook_refused_total", item="profile:person")
                  == len(people.messages), 60, "every profile event refused", refused.log_path)
         assert receiver.received.applied == {} and receiver.received.requests == []
-        audit = [r for r in read_audit(kafka_bootstrap, people.prefix) if r.subscription == "partial"]
+        audit = [r for r in read_audit(kafka_at(kafka_bootstrap), people.prefix) if r.subscription == "partial"]
         assert len(audit) == len(people.messages) and all(r.outcome is Outcome.REFUSED for r in audit)
         assert all("side real_estate_titles" in (r.reason or "") and not r.fields_delivered for r in audit)
 

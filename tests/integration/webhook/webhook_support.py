@@ -20,15 +20,15 @@ from typing import Any
 
 import httpx
 from aiohttp import web
-from confluent_kafka import Producer
-from confluent_kafka.schema_registry import SchemaRegistryClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from govbus import clients
 from govbus.platform.processes import free_port
 from govbus.serde import WireEncoder
 from govbus.sharing.model import Subscription
 from govbus.topic_names import canonical_topic, value_subject
 from schemas.catalogue import load_catalogue
+from testsupport.connections import kafka_at, registry_at
 
 SECRET_ENV = "GOVBUS_TEST_WEBHOOK_SECRET"
 README = Path(__file__).resolve().parents[3] / "connectors" / "webhook" / "README.md"
@@ -161,9 +161,9 @@ class CanonicalWriter:
     """Produces canonical change events of catalogue items, as the stream processors would."""
 
     def __init__(self, bootstrap: str, registry_url: str, prefix: str) -> None:
-        self._producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
+        self._producer = clients.producer(kafka_at(bootstrap), {"acks": "all", "enable.idempotence": True,
                                    "linger.ms": 5})
-        self._registry = SchemaRegistryClient({"url": registry_url})
+        self._registry = clients.registry_client(registry_at(registry_url))
         self._prefix = prefix
         self._encoders: dict[str, WireEncoder] = {}
         self.catalogue = load_catalogue()

@@ -142,10 +142,10 @@ def test_malformed_records_are_reported(key: bytes | None, value: bytes | None) 
 
 
 def test_settings_from_environment_and_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GOVBUS_KAFKA_BOOTSTRAP", "broker:1234")
+    monkeypatch.setenv("GOVBUS_KAFKA__BOOTSTRAP", "broker:1234")
     monkeypatch.setenv("GOVBUS_REGISTRY_PORT", "9999")
     settings = RegistrySettings(registry_topic="reg")
-    assert settings.kafka_bootstrap == "broker:1234" and settings.registry_port == 9999
+    assert settings.kafka.bootstrap == "broker:1234" and settings.registry_port == 9999
     assert settings.advertised_url() == "http://127.0.0.1:9999"
     assert settings.election_group() == "govbus-registry-election.reg"
     assert settings.election_topic() == "reg-election"
@@ -153,10 +153,10 @@ def test_settings_from_environment_and_overrides(monkeypatch: pytest.MonkeyPatch
 
 
 def test_settings_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("GOVBUS_KAFKA_BOOTSTRAP", "GOVBUS_REGISTRY_PORT", "GOVBUS_REGISTRY_TOPIC", "GOVBUS_LOG_LEVEL"):
+    for name in ("GOVBUS_KAFKA__BOOTSTRAP", "GOVBUS_REGISTRY_PORT", "GOVBUS_REGISTRY_TOPIC", "GOVBUS_LOG_LEVEL"):
         monkeypatch.delenv(name, raising=False)
     settings = RegistrySettings()
-    assert (settings.kafka_bootstrap, settings.registry_host, settings.registry_port) == (
+    assert (settings.kafka.bootstrap, settings.registry_host, settings.registry_port) == (
         "127.0.0.1:9092",
         "127.0.0.1",
         8081,
