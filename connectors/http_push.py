@@ -1,6 +1,7 @@
 """Push canonical events to an HTTP receiver as JSON, one POST per event.
 
-The consumer commits an event's offset only after the receiver answered 2xx; any other
+Runs on the sink runtime (:mod:`consumers.sink`): a batch's offsets are committed only after the
+receiver answered 2xx to each of its events; any other
 answer, a timeout or a refused connection is retried with backoff. Each request carries the
 event id in ``Idempotency-Key`` so a receiver can drop a re-delivery.
 """
@@ -11,6 +12,7 @@ import datetime as dt
 import json
 import logging
 import signal
+import threading
 import time
 import uuid
 from typing import Any
@@ -19,13 +21,16 @@ import httpx
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 from pydantic import Field
 
-from consumers.runtime import CommittingConsumer, KafkaMessage, RetryPolicy, sink_options
+from consumers.runtime import KafkaMessage, RecordByRecord, RetryPolicy, StoppedWhileRetrying, sink_options
+from consumers.sink import SinkMetrics, SinkOptions, SinkRuntime
 from govbus import clients
-from govbus.exceptions import DecodeError, DeliveryError, GovbusError
+from govbus.exceptions import DecodeError, DeliveryError
 from govbus.serde import WireDecoder
 from govbus.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+PUSH_BATCH = 50
+"""records per batch: one POST each, the batch's offsets committed after its last answer"""
 
 
 class HttpPushSettings(ServiceSettings):
@@ -78,9 +83,8 @@ class HttpPushHandler:
     def __call__(self, message: KafkaMessage) -> None:
         try:
             event = to_json(self._decoder.decode(message.value()).value)
-        except DecodeError as error:  # canonical topics hold only valid events: this is a bug upstream
-            where = f"offset {message.offset()} of {message.topic()}"
-            raise GovbusError(f"undecodable event at {where}: {error}") from error
+        except DecodeError:  # canonical topics hold only valid events: the runtime's policy stops (a bug upstream)
+            raise
         body = json.dumps(event, ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json", "Idempotency-Key": event["event_id"]}
         started = time.perf_counter()
@@ -104,16 +108,24 @@ def run(settings: HttpPushSettings) -> None:
         start_http_server(settings.push_metrics_port, addr=settings.metrics_host, registry=collector)
     decoder = WireDecoder(clients.registry_client(settings.registry))
     with httpx.Client(timeout=settings.push_timeout_seconds) as client:
-        consumer = CommittingConsumer(
-            clients.consumer(settings.kafka, settings.push_group, sink_options()),
-            [settings.push_topic], HttpPushHandler(settings.push_url, decoder, client, metrics),
-            RetryPolicy(settings.push_retry_initial_seconds, settings.push_retry_max_seconds,
-                        settings.push_retry_jitter_seconds),
-        )
+        stopping = threading.Event()
+        sink = RecordByRecord([settings.push_topic], HttpPushHandler(settings.push_url, decoder, client, metrics),
+                              RetryPolicy(settings.push_retry_initial_seconds, settings.push_retry_max_seconds,
+                                          settings.push_retry_jitter_seconds), stopping)
+        runtime = SinkRuntime(clients.consumer(settings.kafka, settings.push_group, sink_options()), sink,
+                              SinkOptions("push", batch_size=PUSH_BATCH, batch_wait=0.05), SinkMetrics(collector))
+
+        def stop(*_: object) -> None:
+            stopping.set()
+            runtime.stop()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: consumer.stop())
+            signal.signal(sig, stop)
         log.info("pushing", extra={"topic": settings.push_topic, "url": settings.push_url})
-        consumer.run()
+        try:
+            runtime.run()
+        except StoppedWhileRetrying as stopped:
+            log.info("stopped while retrying; the batch stays uncommitted", extra={"reason": str(stopped)})
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
-"""At-least-once consumption: a record's offset is committed only after its handler succeeded.
+"""Helpers of the sink runtime (:mod:`consumers.sink`): consumer options, retries, record-by-record handling.
 
 A handler that raises :class:`govbus.exceptions.DeliveryError` is retried with exponential
-backoff and jitter until it succeeds or the consumer is asked to stop; then the offset is not
-committed and the record is consumed again by whoever owns the partition next. Any other
-exception stops the consumer (a bug must not be skipped over silently).
+backoff and jitter until it succeeds or the runtime is asked to stop; then nothing of its batch is
+committed and the records are consumed again by whoever owns the partition next. Any other
+exception stops the runtime (a bug must not be skipped over silently).
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from confluent_kafka import Consumer, KafkaError, Message
+from confluent_kafka import Message
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential_jitter
 
-from govbus.exceptions import DeliveryError, GovbusError
+from consumers.sink import Batch
+from govbus.exceptions import DecodeError, DeliveryError, GovbusError
 
 log = logging.getLogger(__name__)
 
@@ -58,55 +59,35 @@ def sink_options(**overrides: str | int | bool) -> dict[str, object]:
     }
 
 
-class CommittingConsumer:
-    """Polls ``topics`` and hands each record to ``handler``, committing after success."""
+class RecordByRecord:
+    """A :class:`~consumers.sink.Sink` that hands the records of each batch to ``handler`` one at a time, in
+    order; a :class:`DeliveryError` is retried with backoff until it succeeds or ``stopping`` is set
+    (then :class:`StoppedWhileRetrying`: the batch stays uncommitted and is handled again, from its first
+    record, by whoever owns the partition next). A record that cannot be decoded is rejected to the
+    runtime's policy for bad records."""
 
-    def __init__(self, consumer: Consumer, topics: list[str], handler: Handler,
-                 retry: RetryPolicy | None = None) -> None:
-        self._consumer = consumer
+    def __init__(self, topics: list[str], handler: Handler, retry: RetryPolicy, stopping: threading.Event) -> None:
         self._topics = topics
         self._handler = handler
-        self._retry = retry or RetryPolicy()
-        self._stop = threading.Event()
+        self._retry = retry
+        self._stopping = stopping
 
-    def stop(self) -> None:
-        self._stop.set()
+    def topics(self) -> list[str]:
+        return self._topics
 
-    def run(self) -> None:
-        """Consume until :meth:`stop`; close the consumer (leaving the group) on the way out."""
-        self._consumer.subscribe(self._topics)
-        try:
-            while not self._stop.is_set():
-                message = self._consumer.poll(0.5)
-                if message is None:
-                    continue
-                if message.error():
-                    self._on_error(message)
-                    continue
-                try:
-                    self._handle_with_retries(message)
-                except StoppedWhileRetrying:
-                    break
-                self._consumer.commit(message=message, asynchronous=False)
-        finally:
-            self._consumer.close()
-
-    def _on_error(self, message: Message) -> None:
-        error = message.error()
-        if error is None:
-            return
-        if error.code() == KafkaError._PARTITION_EOF:
-            return
-        if error.fatal():
-            raise GovbusError(f"Kafka consumer failed: {error.str()}")
-        log.warning("consumer error", extra={"error": error.str()})
+    def handle(self, batch: Batch) -> None:
+        for message in batch.messages:
+            try:
+                self._handle_with_retries(message)
+            except DecodeError as error:
+                batch.reject(message, f"undecodable: {error}")
 
     def _handle_with_retries(self, message: Message) -> None:
         retrying = Retrying(
             retry=retry_if_exception_type(DeliveryError),
             wait=wait_exponential_jitter(self._retry.initial_seconds, self._retry.max_seconds,
                                          jitter=self._retry.jitter_seconds),
-            stop=lambda _state: self._stop.is_set(),
+            stop=lambda _state: self._stopping.is_set(),
             sleep=self._interruptible_sleep,
             before_sleep=_log_retry,
             reraise=True,
@@ -117,7 +98,7 @@ class CommittingConsumer:
             raise StoppedWhileRetrying(f"stopped while retrying offset {message.offset()}: {error}") from error
 
     def _interruptible_sleep(self, seconds: float) -> None:
-        self._stop.wait(seconds)
+        self._stopping.wait(seconds)
 
 
 def _log_retry(state: RetryCallState) -> None:

@@ -1,9 +1,9 @@
-"""The mirror's loop: consume a batch, write it in one transaction, then commit its offsets; repeat.
+"""The mirror, a sink on the runtime of :mod:`consumers.sink`: each batch written in one transaction.
 
-1. ``consume`` up to ``batch_size`` events (waiting at most ``batch_wait`` for the batch to fill);
-2. turn each into a row change (:mod:`connectors.pg_mirror.source`), write them all in one
+1. the runtime collects up to ``batch_size`` events (waiting at most ``batch_wait`` for the batch to fill);
+2. the mirror turns each into a row change (:mod:`connectors.pg_mirror.source`), writes them all in one
    transaction (:class:`~connectors.pg_mirror.writer.PgWriter`), creating or widening tables first;
-3. only after the commit, commit the batch's offsets to Kafka (synchronously).
+3. only after that, the runtime commits the batch's offsets to Kafka.
 
 **Failures.** A lost or refused connection to PostgreSQL (a restart, a failover), a serialisation
 failure or deadlock, or a registry that does not answer fails the batch: it is written again after a
@@ -11,8 +11,9 @@ backoff (exponential, with jitter, capped), as often as needed, with the same ev
 not committed meanwhile, so nothing is lost, and while waiting the consumer's partitions are paused
 (it stays in its group without fetching). A crash between 2 and 3 writes the batch again after a
 restart: the upserts and deletes are idempotent. An event that cannot be decoded, or that the
-database refuses (found by writing the batch's changes one by one), stops the mirror with its
-topic, partition and offset, or with ``bad_events=skip`` is logged, counted and left out.
+database refuses (found by writing the batch's changes one by one), is rejected to the runtime, whose
+policy (``bad_events``) stops the mirror before it with its topic, partition and offset, or (``skip``)
+logs, counts and leaves it out.
 
 **Sharing.** For a subscription the plans are computed again every ``sharing_refresh`` seconds: a
 revoked or expired grant pauses the mirror (nothing more is written, the position is kept) until the
@@ -34,7 +35,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import KafkaException, Message
 from prometheus_client import CollectorRegistry
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential, wait_random
 
@@ -44,6 +45,7 @@ from connectors.pg_mirror.settings import MirrorSettings
 from connectors.pg_mirror.source import ChangeReader, MirrorSource, RowChange, origin
 from connectors.pg_mirror.writer import PgWriter, Written, last_per_key
 from consumers.runtime import sink_options
+from consumers.sink import BadMessages, Batch, SinkMetrics, SinkOptions, SinkRuntime
 from govbus import clients
 from govbus.audit import AuditRecord, AuditWriter, Outcome, audit_topic_spec
 from govbus.exceptions import DecodeError, DeliveryError, GovbusError, PlatformError, RegistryError
@@ -64,10 +66,6 @@ CONNECTOR = "postgres"
 """This connector's name in audit records."""
 
 
-class BadEventError(GovbusError):
-    """An event could not be decoded or was refused by the database, and ``bad_events`` is ``stop``."""
-
-
 class MirrorConnector:
     """Keeps tables equal to the current state of their sources (see the module docstring)."""
 
@@ -75,15 +73,12 @@ class MirrorConnector:
                  load_sharing: Callable[[], SharingSnapshot] | None = None) -> None:
 
         self._settings = settings
-        self.metrics = metrics or MirrorMetrics(CollectorRegistry(), settings.name)
+        self._collector = CollectorRegistry() if metrics is None else metrics.registry
+        self.metrics = metrics or MirrorMetrics(self._collector, settings.name)
         self._catalogue = catalogue or load_catalogue()
         self._load_sharing = load_sharing or SharingStore(settings.kafka, settings.topic_prefix).load
         self._stop = threading.Event()
-        self._paused = False
         self._refused: str | None = None
-        self._carry: list[Message] = []
-        self._committed: dict[tuple[str, int], int] = {}
-        self._lag_at = 0.0
         self._sharing_at = 0.0
         subscription, self._sources = self._resolve()
         registry = clients.registry_client(settings.registry)
@@ -92,7 +87,7 @@ class MirrorConnector:
                                 f"govbus-mirror:{settings.name}")
         self._subscription = subscription
         self._audit = self._audit_writer() if subscription else None
-        self._consumer: Consumer | None = None
+        self._runtime: SinkRuntime | None = None
         self._retrying = Retrying(
             retry=retry_if_exception_type(RETRIED), reraise=True, sleep=self._sleep_paused,
             stop=lambda _state: self._stop.is_set(),
@@ -109,6 +104,8 @@ class MirrorConnector:
     def stop(self) -> None:
         """Ask :meth:`run` to return after the batch in progress (its offsets are committed)."""
         self._stop.set()
+        if self._runtime is not None:
+            self._runtime.stop()
 
     def _audit_writer(self) -> AuditWriter:
         settings = self._settings
@@ -124,47 +121,41 @@ class MirrorConnector:
         return subscription, subscription_sources(self._settings, subscription, plans, self._catalogue)
 
     def run(self) -> None:
-        """Mirror until :meth:`stop`."""
+        """Mirror until :meth:`stop` (on the sink runtime: :mod:`consumers.sink`)."""
         log.info("mirror starting", extra={"settings": self._settings.redacted(),
                                            "tables": {s.topic: str(s.table) for s in self._sources}})
-        consumer = clients.consumer(self._settings.kafka, group_of(self._settings, self._sources),
+        settings = self._settings
+        consumer = clients.consumer(settings.kafka, group_of(settings, self._sources),
                                     sink_options(**{"enable.partition.eof": False}))
-        self._consumer = consumer
-        consumer.subscribe([s.topic for s in self._sources], on_assign=self._on_assign)
+        options = SinkOptions(f"mirror:{settings.name}", settings.mirror_batch_size, settings.mirror_batch_wait,
+                              BadMessages(settings.mirror_bad_events), lag_interval=settings.mirror_lag_interval)
+        self._runtime = SinkRuntime(consumer, self, options, SinkMetrics(self._collector),
+                                    report_lag=self._report_lag)
         try:
-            while not self._stop.is_set():
-                self._refresh_sharing(consumer)
-                if self._refused:
-                    self._sleep_paused(1.0)
-                    continue
-                self._step(consumer)
-                self._measure_lag(consumer)
+            self._runtime.run()
         except RETRIED:
             if not self._stop.is_set():
                 raise
         finally:
-            consumer.close()
             self._writer.close()
-        log.info("mirror stopped", extra={"mirror": self._settings.name})
+        log.info("mirror stopped", extra={"mirror": settings.name})
 
-    def _step(self, consumer: Consumer) -> None:
-        carried, self._carry = self._carry, []
-        polled = consumer.consume(self._settings.mirror_batch_size - len(carried),
-                                  timeout=self._settings.mirror_batch_wait or 0.01) if len(carried) < \
-            self._settings.mirror_batch_size else []
-        messages = [m for m in [*carried, *polled] if not self._is_error(m)]
-        if not messages:
-            return
+    def topics(self) -> list[str]:
+        """The source topics of the plans in force (reloaded from the sharing store when due)."""
+        self._refresh_sharing()
+        return [source.topic for source in self._sources]
+
+    def handle(self, batch: Batch) -> None:
+        """Write the batch in one transaction (retried while the database is away), then audit it."""
         started = time.perf_counter()
-        self.metrics.events.inc(len(messages))
-        written = self._retrying(self._write, messages)
-        self._commit(consumer, messages)
+        self.metrics.events.inc(len(batch.messages))
+        written = self._retrying(self._write, batch)
         self._count(written)
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
 
-    def _write(self, messages: Sequence[Message]) -> Written:
+    def _write(self, batch: Batch) -> Written:
         """Write the batch in one transaction, then audit what was written."""
-        changes = self._changes(messages)
+        changes = self._changes(batch)
         try:
             written = self._writer.write(changes)
             applied = last_per_key(changes)
@@ -174,8 +165,9 @@ class MirrorConnector:
             log.warning("the database refused the batch; writing its events one by one to find the bad ones",
                         extra={"error": str(error), "events": len(changes)})
             written, refused = self._writer.write_each(changes)
+            by_origin = {origin(message): message for message in batch.messages}
             for bad in refused:
-                self._bad_event(bad.change.origin, f"the database refused it: {bad.error}")
+                self._bad_event(batch, by_origin[bad.change.origin], f"the database refused it: {bad.error}")
             left_out = {id(bad.change) for bad in refused}
             applied = [change for change in last_per_key(changes) if id(change) not in left_out]
         self._audit_applied(applied)
@@ -199,36 +191,19 @@ class MirrorConnector:
                 grant_id=plan.grant_id if plan else None, attempts=1))
         self._audit.flush()
 
-    def _changes(self, messages: Sequence[Message]) -> list[RowChange]:
+    def _changes(self, batch: Batch) -> list[RowChange]:
         changes = []
-        for message in messages:
+        for message in batch.messages:
             try:
                 changes.append(self._reader.change(message))
             except DecodeError as error:
-                self._bad_event(origin(message), str(error))
+                self._bad_event(batch, message, str(error))
         return changes
 
-    def _bad_event(self, where: str, reason: str) -> None:
+    def _bad_event(self, batch: Batch, message: Message, reason: str) -> None:
+        """The runtime's policy (GOVBUS_MIRROR_BAD_EVENTS) decides: stop here, or skip it (logged)."""
         self.metrics.error("bad_event")
-        if self._settings.mirror_bad_events == "stop":
-            raise BadEventError(f"event {where} cannot be mirrored: {reason}; the mirror stopped before it "
-                                "(its offset is not committed). Fix the cause, or set GOVBUS_MIRROR_BAD_EVENTS=skip "
-                                "to leave such events out")
-        log.error("bad event skipped", extra={"event": where, "reason": reason})
-
-    def _commit(self, consumer: Consumer, messages: Sequence[Message]) -> None:
-        offsets: dict[tuple[str, int], int] = {}
-        for message in messages:
-            place = (message.topic() or "", message.partition() or 0)
-            offsets[place] = max(offsets.get(place, -1), (message.offset() or 0) + 1)
-        try:
-            consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=False)
-        except KafkaException as error:
-            # the rows are written; the events come again (and are written again, harmlessly) after a rebalance
-            self.metrics.error("offset_commit")
-            log.warning("offset commit failed; the batch may be delivered again", extra={"error": str(error)})
-            return
-        self._committed.update(offsets)
+        batch.reject(message, f"{reason} (GOVBUS_MIRROR_BAD_EVENTS=skip leaves such events out)")
 
     def _count(self, written: Written) -> None:
         self.metrics.batches.inc()
@@ -239,41 +214,12 @@ class MirrorConnector:
         for table, names in written.added_columns.items():
             self.metrics.columns_added(table, len(names))
 
-    def _is_error(self, message: Message) -> bool:
-        error = message.error()
-        if error is None:
-            return False
-        if error.fatal():
-            raise PlatformError(f"Kafka consumer failed: {error.str()}")
-        if error.code() not in (KafkaError._PARTITION_EOF,):
-            log.warning("consumer error", extra={"error": error.str()})
-        return True
-
-    # -- waiting without losing the group ------------------------------------------------------------
-
-    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        consumer.assign(partitions)
-        if self._paused or self._refused:
-            consumer.pause(partitions)
-
     def _sleep_paused(self, seconds: float) -> None:
-        """Wait ``seconds`` (or until stopped) with every partition paused, polling to stay in the group."""
-        consumer = self._consumer
-        if consumer is None:
+        """A retry's wait: every partition paused, the consumer polling so the group keeps it."""
+        if self._runtime is None:
             self._stop.wait(seconds)
-            return
-        self._paused = True
-        consumer.pause(consumer.assignment())
-        deadline = time.monotonic() + seconds
-        try:
-            while not self._stop.is_set() and (left := deadline - time.monotonic()) > 0:
-                message = consumer.poll(min(left, 0.5))
-                if message is not None and not self._is_error(message):
-                    self._carry.append(message)  # fetched before the pause took effect: kept, in order
-        finally:
-            self._paused = False
-            if not self._refused:
-                consumer.resume(consumer.assignment())
+        else:
+            self._runtime.wait_paused(seconds)
 
     def _before_retry(self, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
@@ -285,29 +231,11 @@ class MirrorConnector:
 
     # -- periodic work ---------------------------------------------------------------------------------
 
-    def _measure_lag(self, consumer: Consumer) -> None:
-        interval = self._settings.mirror_lag_interval
-        if not interval or time.monotonic() - self._lag_at < interval:
-            return
-        self._lag_at = time.monotonic()
-        lags: dict[str, int] = {s.topic: 0 for s in self._sources}
-        try:
-            assignment = consumer.assignment()
-            unknown = [tp for tp in assignment if (tp.topic, tp.partition) not in self._committed]
-            if unknown:  # positions committed before this process started
-                self._committed.update({(tp.topic, tp.partition): tp.offset
-                                        for tp in consumer.committed(unknown, timeout=2.0) if tp.offset >= 0})
-            for partition in assignment:
-                low, high = consumer.get_watermark_offsets(partition, timeout=2.0)
-                position = max(self._committed.get((partition.topic, partition.partition), low), low)
-                lags[partition.topic] = lags.get(partition.topic, 0) + max(high - position, 0)
-        except KafkaException as error:
-            log.debug("lag not measured", extra={"error": str(error)})
-            return
+    def _report_lag(self, lags: dict[str, int]) -> None:
         for topic, lag in lags.items():
             self.metrics.lag(topic, lag)
 
-    def _refresh_sharing(self, consumer: Consumer) -> None:
+    def _refresh_sharing(self) -> None:
         if self._settings.mirror_item or time.monotonic() - self._sharing_at < self._settings.mirror_sharing_refresh:
             return
         self._sharing_at = time.monotonic()
@@ -321,24 +249,26 @@ class MirrorConnector:
             if self._refused != str(refusal):
                 log.error("subscription no longer authorised; mirror paused", extra={"reason": str(refusal)})
             self._refused = str(refusal)
-            consumer.pause(consumer.assignment())
+            if self._runtime is not None:
+                self._runtime.hold()
             return
         self._subscription = subscription
         if self._refused:
             log.info("subscription authorised again; mirror resumed", extra={"mirror": self._settings.name})
             self._refused = None
-            consumer.resume(consumer.assignment())
+            if self._runtime is not None:
+                self._runtime.release()
         if sources != self._sources:
-            self._apply_sources(consumer, sources)
+            self._apply_sources(sources)
 
-    def _apply_sources(self, consumer: Consumer, sources: list[MirrorSource]) -> None:
+    def _apply_sources(self, sources: list[MirrorSource]) -> None:
         log.info("plans changed", extra={"tables": {s.topic: str(s.table) for s in sources}})
         topics_changed = {s.topic for s in sources} != {s.topic for s in self._sources}
         self._sources = sources
         self._reader.set_sources(sources)
         self._writer.set_keys(_keys(sources))
         if topics_changed:
-            consumer.subscribe([s.topic for s in sources], on_assign=self._on_assign)
+            log.info("source topics changed; the runtime subscribes to the new ones")
 
 
 def _keys(sources: Sequence[MirrorSource]) -> dict[Any, tuple[str, ...]]:

@@ -11,6 +11,7 @@ class MirrorMetrics:
 
     def __init__(self, registry: CollectorRegistry, mirror: str) -> None:
         self._mirror = mirror
+        self.registry = registry
         self.events = Counter("govbus_mirror_events", "Events read from Kafka (a redelivered event counts again)",
                               ["mirror"], registry=registry).labels(mirror)
         self._upserted = Counter("govbus_mirror_rows_upserted",

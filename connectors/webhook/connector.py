@@ -33,10 +33,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Message
 from prometheus_client import CollectorRegistry, start_http_server
 
-from connectors.webhook.commits import OrderedCommits, PendingCommit
 from connectors.webhook.exceptions import SubscriptionGone
 from connectors.webhook.metrics import WebhookMetrics
 from connectors.webhook.payload import ShapedEvent, batch_body, shape_event
@@ -45,9 +44,11 @@ from connectors.webhook.profile_events import profile_event, unchanged_for
 from connectors.webhook.sender import Request, RetryPolicy, Sender, SendResult
 from connectors.webhook.settings import WebhookSettings
 from consumers.runtime import StoppedWhileRetrying, sink_options
+from consumers.sink import BadMessages, SinkMetrics, SinkOptions, SinkRuntime
+from consumers.sink import Batch as SinkBatch
 from govbus import clients
 from govbus.audit import AuditRecord, AuditWriter, Outcome, audit_topic_spec
-from govbus.exceptions import ConfigurationError, DecodeError, DeliveryError, GovbusError
+from govbus.exceptions import ConfigurationError, DecodeError, DeliveryError
 from govbus.serde import WireDecoder
 from govbus.sharing.authorisation import Catalogue, matches
 from govbus.sharing.model import DeliveryKind, Subscription
@@ -128,7 +129,8 @@ class WebhookConnector:
                  store: SharingStore | None = None) -> None:
         self.settings = settings
         self.name = settings.webhook_subscription
-        self.metrics = WebhookMetrics(collector or CollectorRegistry(), self.name)
+        collector = collector or CollectorRegistry()
+        self.metrics = WebhookMetrics(collector, self.name)
         self._stopping = threading.Event()
         store = store or SharingStore(settings.kafka, settings.topic_prefix)
         self._authoriser = Authoriser(self.name, store.load, catalogue, settings.topic_prefix,
@@ -140,12 +142,14 @@ class WebhookConnector:
         self._producer = clients.producer(settings.kafka, {"linger.ms": 2})
         self._audit = AuditWriter(self._producer, settings.topic_prefix)
         self._parked_topic = parked_topic(self.name, settings.topic_prefix)
-        self._consumer = clients.consumer(settings.kafka, consumer_group(self.name, settings.topic_prefix),
-                                          self._consumer_options())
-        self._commits = OrderedCommits(self._consumer, self._producer)
-        self._subscribed: set[str] = set()
-        self._revoked: set[tuple[str, int]] = set()
-        self._lag_due = 0.0
+        consumer = clients.consumer(settings.kafka, consumer_group(self.name, settings.topic_prefix),
+                                    self._consumer_options())
+        # records this connector cannot decode are parked by the connector itself (with an audit record)
+        options = SinkOptions(self.name, settings.webhook_batch_size, settings.webhook_batch_max_ms / 1000,
+                              BadMessages.STOP)
+        self.runtime = SinkRuntime(consumer, self, options, SinkMetrics(collector), self._producer,
+                                   report_lag=self._report_lag)
+        self._sender: Sender | None = None
 
     def _consumer_options(self) -> dict[str, object]:
         settings = self.settings
@@ -159,6 +163,7 @@ class WebhookConnector:
 
     def stop(self) -> None:
         self._stopping.set()
+        self.runtime.stop()
 
     def run(self) -> None:
         """Deliver until :meth:`stop` (or the subscription is removed); leave the group on the way out."""
@@ -168,16 +173,14 @@ class WebhookConnector:
         timeout = self.settings.webhook_request_timeout_seconds
         try:
             with httpx.Client(timeout=httpx.Timeout(timeout)) as client:
-                sender = Sender(client, [self._secret], self._retry_policy(), self.metrics, self._stopping)
-                self._loop(sender)
+                self._sender = Sender(client, [self._secret], self._retry_policy(), self.metrics, self._stopping)
+                self.runtime.run()
+        except StoppedWhileRetrying:
+            log.info("stopped while retrying; the batch stays uncommitted")
         except SubscriptionGone as gone:
             log.warning("subscription removed: the connector stops", extra={"reason": str(gone)})
         finally:
-            try:
-                self._commits.commit_ready(wait=30)
-            finally:
-                self._consumer.close()
-                self._authoriser.stop()
+            self._authoriser.stop()
 
     def _retry_policy(self) -> RetryPolicy:
         s = self.settings
@@ -185,70 +188,20 @@ class WebhookConnector:
                            s.webhook_retry_max_seconds, s.webhook_retry_jitter_seconds,
                            s.webhook_retry_after_max_seconds)
 
-    def _loop(self, sender: Sender) -> None:
-        while not self._stopping.is_set():
-            self._follow_topics(self._authoriser.current())
-            messages = self._collect()
-            self._commits.commit_ready()
-            self._update_lag()
-            if not messages:
-                continue
-            try:
-                self._handle(messages, sender)
-            except StoppedWhileRetrying:
-                log.info("stopped while retrying; the batch stays uncommitted")
-                return
+    def topics(self) -> list[str]:
+        """The source topics of the items the subscription is authorised for now (the runtime follows them)."""
+        return sorted(self._authoriser.current().topics)
 
-    def _follow_topics(self, authorisation: Authorisation) -> None:
-        topics = set(authorisation.topics)
-        if topics != self._subscribed:
-            log.info("subscribing", extra={"topics": sorted(topics)})
-            self._consumer.subscribe(sorted(topics), on_assign=self._on_assign, on_revoke=self._on_revoke)
-            self._subscribed = topics
-
-    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        log.info("partitions assigned", extra={"partitions": [f"{p.topic}[{p.partition}]" for p in partitions]})
-
-    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._revoked.update((p.topic, p.partition) for p in partitions)
-        self._commits.commit_ready(wait=30)  # what was settled is committed before the partitions move
-
-    def _collect(self) -> list[Message]:
-        """Up to ``batch_size`` events; after the first, wait at most ``batch_max_ms`` for the rest."""
-        self._revoked.clear()
-        first = self._consumer.poll(0.25)
-        if first is None:
-            return []
-        messages = [first]
-        size, window = self.settings.webhook_batch_size, self.settings.webhook_batch_max_ms / 1000
-        deadline = time.monotonic() + window
-        while len(messages) < size:
-            remaining = deadline - time.monotonic()
-            more = self._consumer.consume(size - len(messages), max(0.0, remaining))
-            messages.extend(more)
-            if remaining <= 0 or not more:
-                break
-        return [m for m in messages if self._usable(m)]
-
-    def _usable(self, message: Message) -> bool:
-        error = message.error()
-        if error is not None:
-            if error.fatal():
-                raise GovbusError(f"Kafka consumer failed: {error.str()}")
-            if error.code() != KafkaError._PARTITION_EOF:
-                log.warning("consumer error", extra={"error": error.str()})
-            return False
-        return (message.topic(), message.partition()) not in self._revoked
-
-    def _handle(self, messages: list[Message], sender: Sender) -> None:
+    def handle(self, records: SinkBatch) -> None:
+        """Decide, send (or park) and audit one batch; its offsets are committed once the audit is stored."""
+        assert self._sender is not None, "run() first"
         started = time.perf_counter()
         authorisation = self._authoriser.current()
         batch = Batch([], [], [], authorisation.generation)
-        for message in messages:
+        for message in records.messages:
             self._sort(self._entry(message, authorisation), authorisation, batch)
-        result = sender.send(lambda: self._prepare(batch)) if batch.send else SendResult(delivered=True)
-        self._commits.add(self._settle(batch, result, _next_offsets(messages)))
-        self._commits.commit_ready()
+        result = self._sender.send(lambda: self._prepare(batch)) if batch.send else SendResult(delivered=True)
+        self._settle(batch, result, records)
         if batch.send or batch.broken:
             self.metrics.batches.inc()
             self.metrics.batch_seconds.observe(time.perf_counter() - started)
@@ -302,15 +255,14 @@ class WebhookConnector:
             entry.tried += 1
         return Request(url, batch.body[1], batch.body[0], len(batch.send))
 
-    def _settle(self, batch: Batch, result: SendResult, offsets: dict[tuple[str, int], int]) -> PendingCommit:
-        """Park what failed (acknowledged before going on), then audit every outcome; the offsets are
-        committed once those audit records are acknowledged (:mod:`connectors.webhook.commits`)."""
+    def _settle(self, batch: Batch, result: SendResult, pending: SinkBatch) -> None:
+        """Park what failed (acknowledged before going on), then audit every outcome; the runtime commits
+        the offsets once those audit records are acknowledged (:mod:`consumers.sink`)."""
         to_park = list(batch.broken) + ([] if result.delivered else batch.send)
         if to_park:
             self._park(to_park, result)
         now = dt.datetime.now(dt.UTC)
         subscription = self._authoriser.current().subscription
-        pending = PendingCommit(offsets)
         for entry in batch.send:
             outcome = Outcome.DELIVERED if result.delivered else Outcome.PARKED
             self._audit.append(self._record(subscription, entry, outcome, now, result), pending.expect())
@@ -322,7 +274,6 @@ class WebhookConnector:
             self._audit.append(self._record(subscription, entry, Outcome.REFUSED, now, result, reason),
                                pending.expect())
         self._count(batch, result, now)
-        return pending
 
     def _count(self, batch: Batch, result: SendResult, now: dt.datetime) -> None:
         sent = Counter(entry.item for entry in batch.send)
@@ -374,34 +325,9 @@ class WebhookConnector:
         log.warning("batch parked", extra={"events": len(entries), "reason": result.reason,
                                            "topic": self._parked_topic})
 
-    def _update_lag(self) -> None:
-        if time.monotonic() < self._lag_due:
-            return
-        self._lag_due = time.monotonic() + 2.0
-        lags: dict[str, int] = {}
-        try:
-            assignment = self._consumer.assignment()
-            positions = {(p.topic, p.partition): p.offset for p in self._consumer.position(assignment)}
-            for tp in assignment:
-                _low, high = self._consumer.get_watermark_offsets(tp, cached=True)
-                where = (tp.topic, tp.partition)
-                done = self._commits.committed.get(where, positions.get(where, -1))
-                if high >= 0 and done >= 0:
-                    lags[tp.topic] = lags.get(tp.topic, 0) + max(0, high - done)
-        except KafkaException as error:
-            log.debug("lag not measured", extra={"error": str(error)})
-            return
+    def _report_lag(self, lags: dict[str, int]) -> None:
         for topic, lag in lags.items():
             self.metrics.lag(topic, lag)
-
-
-def _next_offsets(messages: list[Message]) -> dict[tuple[str, int], int]:
-    """Per partition, the offset after the last of ``messages`` (what to commit)."""
-    ends: dict[tuple[str, int], int] = {}
-    for message in messages:
-        where = (message.topic() or "", message.partition() or 0)
-        ends[where] = max(ends.get(where, 0), (message.offset() or 0) + 1)
-    return ends
 
 
 def run_connector(settings: WebhookSettings) -> None:

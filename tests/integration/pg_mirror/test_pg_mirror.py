@@ -226,7 +226,7 @@ def test_an_undecodable_event_stops_the_mirror_unless_skipping(
 
     stopped = mirror(GOVBUS_MIRROR_ITEM=item.name, GOVBUS_MIRROR_DSN=mirror_dsn, GOVBUS_MIRROR_BATCH_SIZE="5")
     wait_for(lambda: not stopped.alive(), 60, "the mirror to stop on the bad event")
-    assert f"event {writer.topic}[0]@10 cannot be mirrored" in stopped.log()
+    assert f"record {writer.topic}[0]@10 cannot be handled by mirror:" in stopped.log()
     written = keyed_rows(table_rows(mirror_dsn, item.name), item.key_fields)
     assert set(written) <= {step.key for step in steps[:10]}  # batches before it at most, nothing after
 

@@ -44,8 +44,14 @@ class ProfileRun:
 
     @property
     def settings(self) -> ProfileSettings:
-        values: dict[str, Any] = {k[len("GOVBUS_"):].lower(): v for k, v in self.env.items()
-                                  if k.startswith("GOVBUS_") and k != "GOVBUS_LOG_LEVEL"}
+        values: dict[str, Any] = {}
+        for name, value in self.env.items():
+            if name.startswith("GOVBUS_") and name != "GOVBUS_LOG_LEVEL":
+                field, _, inner = name[len("GOVBUS_"):].lower().partition("__")
+                if inner:  # a nested connection setting: GOVBUS_KAFKA__BOOTSTRAP
+                    values.setdefault(field, {})[inner] = value
+                else:
+                    values[field] = value
         return ProfileSettings.model_validate(values)
 
     @property

@@ -46,7 +46,8 @@ def make_settings(kafka_bootstrap: str, registry_url: str, **overrides: Any) -> 
     """Settings of one test's normaliser: its own topic prefix and app id (consumer group, changelogs)."""
     suffix = uuid.uuid4().hex[:8]
     values: dict[str, Any] = {
-        "kafka_bootstrap": kafka_bootstrap, "registry_url": registry_url, "topic_prefix": f"govbus.test-{suffix}",
+        "kafka": kafka_at(kafka_bootstrap), "registry": registry_at(registry_url),
+        "topic_prefix": f"govbus.test-{suffix}",
         "normaliser_app_id": f"normaliser-{suffix}", "normaliser_partitions": 3, "normaliser_items": ITEMS,
         **overrides,
     }

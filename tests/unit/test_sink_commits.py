@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaError, TopicPartition
 
-from connectors.webhook.commits import OrderedCommits, PendingCommit
+from consumers.commits import OrderedCommits, PendingCommit
 from govbus.exceptions import DeliveryError
 
 

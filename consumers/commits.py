@@ -1,6 +1,6 @@
-"""Offsets are committed in batch order, each batch only once its audit records are acknowledged.
+"""Offsets are committed in batch order, each batch only once its records (audit, parked) are acknowledged.
 
-The connector sends batch after batch without waiting for Kafka: each settled batch becomes a
+A sink handles batch after batch without waiting for Kafka: each handled batch becomes a
 :class:`PendingCommit` holding its offsets and counting its audit records still unacknowledged.
 :meth:`OrderedCommits.commit_ready` commits (asynchronously) the offsets of the leading batches
 whose records are all acknowledged, never past a batch still waiting, so the audit is always
@@ -14,8 +14,9 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from govbus.exceptions import DeliveryError
 
@@ -43,10 +44,17 @@ class PendingCommit:
             self.failure = error.str()
 
 
+class Acknowledgements(Protocol):
+    """Serves the delivery reports the batches wait for (a confluent_kafka Producer)."""
+
+    def poll(self, timeout: float) -> int: ...
+    def flush(self, timeout: float) -> int: ...
+
+
 @dataclass
 class OrderedCommits:
     consumer: Consumer
-    producer: Producer
+    producer: Acknowledgements
     committed: dict[Where, int] = field(default_factory=dict)
     _pending: deque[PendingCommit] = field(default_factory=deque)
 

@@ -1,0 +1,368 @@
+"""The sink runtime: how every subscriber connector consumes (the webhook, the PostgreSQL mirror, HTTP push).
+
+A :class:`Sink` says which topics it reads now and handles a batch of records; :class:`SinkRuntime`
+does the rest, the same way for each:
+
+- **batch poll**: up to ``batch_size`` records, waiting at most ``batch_wait`` after the first;
+  records of committed transactions only (:func:`govbus.clients.consumer`);
+- **commit only after handling**: each batch's next offsets are committed once :meth:`Sink.handle`
+  returned *and* every acknowledgement it registered on the batch (:meth:`Batch.expect`, e.g. the audit
+  records it wrote) has arrived, in batch order, never past a batch still waiting;
+- **rebalance**: before partitions move, what is settled is committed (waiting up to 30 s); records of
+  revoked partitions still in the batch being collected are left to their new owner;
+- **stop**: :meth:`SinkRuntime.stop` ends the loop after the batch in hand; settled batches are
+  committed, the group is left;
+- **a record that cannot be handled** (:meth:`Batch.reject`) meets the sink's :class:`BadMessages`
+  policy: ``park`` (its original key, value and headers go to the sink's dead-letter topic with
+  ``govbus.dlq.*`` headers saying why, acknowledged before its offset is committed), ``stop`` (the
+  runtime raises :class:`BadMessageError`, nothing of the batch is committed) or ``skip`` (logged);
+  each counted in ``govbus_sink_bad_messages_total{sink, policy}``;
+- **topics that change** (grants granted or revoked): the runtime follows :meth:`Sink.topics`;
+- **pausing**: :meth:`SinkRuntime.wait_paused` waits (a retry back-off) with every partition paused
+  while the consumer keeps polling, so the group does not evict it; :meth:`SinkRuntime.hold` pauses
+  until :meth:`SinkRuntime.release` (a subscription no longer authorised);
+- **lag**: every ``lag_interval`` seconds, records between each partition's committed offset (or its
+  position) and its end, per topic, in ``govbus_sink_lag_records{sink, topic}``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from consumers.commits import OrderedCommits, PendingCommit
+from govbus.exceptions import GovbusError
+
+log = logging.getLogger(__name__)
+
+Where = tuple[str, int]
+REVOKE_WAIT_SECONDS = 30.0
+
+
+class BadMessages(StrEnum):
+    """What happens to a record a sink cannot handle."""
+
+    PARK = "park"
+    """to the sink's dead-letter topic, with the reason; its offset is committed after that is acknowledged"""
+    STOP = "stop"
+    """the runtime stops before it; nothing of its batch is committed"""
+    SKIP = "skip"
+    """logged and counted; its offset is committed with the batch"""
+
+
+class BadMessageError(GovbusError):
+    """A record could not be handled and the policy is ``stop``."""
+
+
+class Sink(Protocol):
+    """What a connector provides to run on :class:`SinkRuntime`."""
+
+    def topics(self) -> Sequence[str]:
+        """The topics to read now (the runtime re-subscribes when they change)."""
+
+    def handle(self, batch: Batch) -> None:
+        """Deliver ``batch.messages``; :meth:`Batch.reject` those that cannot be handled; :meth:`Batch.expect`
+        one acknowledgement per asynchronous write the commit must wait for. Raise to stop the runtime with
+        the batch uncommitted."""
+
+
+@dataclass
+class Batch:
+    """One batch of records on its way to a commit."""
+
+    messages: list[Message]
+    pending: PendingCommit
+    on_reject: Callable[[Message, str], None] = lambda _message, _reason: None
+    rejected: list[tuple[Message, str]] = field(default_factory=list)
+
+    def expect(self) -> Callable[[KafkaError | None], None]:
+        """A callback for one more acknowledgement this batch's commit waits for."""
+        return self.pending.expect()
+
+    def reject(self, message: Message, reason: str) -> None:
+        """``message`` cannot be handled, because of ``reason`` (no personal value in it). Under the ``stop``
+        policy this raises :class:`BadMessageError` at once: the sink handles nothing after it."""
+        self.on_reject(message, reason)
+        self.rejected.append((message, reason))
+
+
+@dataclass(frozen=True)
+class SinkOptions:
+    name: str
+    """the sink's name in metrics and logs (the subscription, the mirror ...)"""
+    batch_size: int = 500
+    batch_wait: float = 0.1
+    """seconds to wait for more records after the first of a batch"""
+    bad_messages: BadMessages = BadMessages.STOP
+    dead_letter_topic: str | None = None
+    """where ``park`` sends a record (required for it)"""
+    lag_interval: float = 2.0
+    """seconds between lag measurements; 0: never"""
+
+
+class SinkMetrics:
+    """The runtime's own metrics, beside each connector's."""
+
+    def __init__(self, collector: CollectorRegistry) -> None:
+        self.bad_messages = Counter("govbus_sink_bad_messages", "Records a sink could not handle, by policy applied",
+                                    ["sink", "policy"], registry=collector)
+        self.lag = Gauge("govbus_sink_lag_records", "Records after the committed offset, per source topic",
+                         ["sink", "topic"], registry=collector)
+        self.batches = Counter("govbus_sink_batches", "Batches handled and settled", ["sink"], registry=collector)
+
+
+class SinkRuntime:
+    """Runs one :class:`Sink` on ``consumer`` until :meth:`stop` (see the module docstring).
+
+    ``producer`` is the one the sink writes its acknowledged records with (audit); the runtime serves its
+    delivery reports and parks records with it.
+    """
+
+    def __init__(self, consumer: Consumer, sink: Sink, options: SinkOptions, metrics: SinkMetrics,
+                 producer: Producer | None = None,
+                 report_lag: Callable[[dict[str, int]], None] | None = None) -> None:
+        if options.bad_messages is BadMessages.PARK and (producer is None or not options.dead_letter_topic):
+            raise GovbusError(f"sink {options.name!r} parks bad records but has no dead-letter topic or producer")
+        self._consumer = consumer
+        self._sink = sink
+        self._options = options
+        self._metrics = metrics
+        self._producer = producer
+        self._report_lag = report_lag
+        self._stopping = threading.Event()
+        self._commits = OrderedCommits(consumer, producer or _NoProducer())
+        self._subscribed: tuple[str, ...] = ()
+        self._revoked: set[Where] = set()
+        self._carried: list[Message] = []
+        self._held = False
+        self._pausing = False
+        self._lag_due = 0.0
+
+    @property
+    def consumer(self) -> Consumer:
+        return self._consumer
+
+    @property
+    def stopping(self) -> threading.Event:
+        return self._stopping
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def run(self) -> None:
+        """Consume until :meth:`stop`; commit what is settled and leave the group on the way out."""
+        try:
+            while not self._stopping.is_set():
+                self.step()
+        finally:
+            try:
+                self.commit_settled(wait=REVOKE_WAIT_SECONDS)
+            finally:
+                self._consumer.close()
+
+    def step(self) -> None:
+        """Follow the topics, collect a batch, handle it, commit what is settled, measure lag."""
+        self.follow_topics()
+        if self._held:
+            self.idle_poll(0.5)
+        messages = [] if self._held else self._collect()
+        self.commit_settled()
+        self._measure_lag()
+        if not messages:
+            return
+        batch = Batch(messages, PendingCommit(next_offsets(messages)), self._count_rejected)
+        self._sink.handle(batch)
+        self._settle_rejected(batch)
+        self._commits.add(batch.pending)
+        self._metrics.batches.labels(self._options.name).inc()
+        self.commit_settled()
+
+    # -- topics and rebalances -----------------------------------------------------------------------
+
+    def follow_topics(self) -> None:
+        topics = tuple(sorted(set(self._sink.topics())))
+        if topics != self._subscribed:
+            log.info("subscribing", extra={"sink": self._options.name, "topics": list(topics)})
+            if topics:
+                self._consumer.subscribe(list(topics), on_assign=self._on_assign, on_revoke=self._on_revoke)
+            else:
+                self._consumer.unsubscribe()
+            self._subscribed = topics
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        log.info("partitions assigned", extra={"sink": self._options.name,
+                                               "partitions": [f"{p.topic}[{p.partition}]" for p in partitions]})
+        if self._held or self._pausing:
+            consumer.pause(partitions)
+
+    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._revoked.update((p.topic, p.partition) for p in partitions)
+        self._carried = [m for m in self._carried if (m.topic(), m.partition()) not in self._revoked]
+        self.commit_settled(wait=REVOKE_WAIT_SECONDS)  # what was settled is committed before the partitions move
+
+    # -- collecting ------------------------------------------------------------------------------------
+
+    def _collect(self) -> list[Message]:
+        """Up to ``batch_size`` records; after the first, wait at most ``batch_wait`` for the rest."""
+        self._revoked.clear()
+        size = self._options.batch_size
+        messages, self._carried = self._carried[:size], self._carried[size:]
+        if not messages:
+            first = self._consumer.poll(0.25)
+            if first is None:
+                return []
+            messages = [first]
+        deadline = time.monotonic() + self._options.batch_wait
+        while len(messages) < size:
+            remaining = deadline - time.monotonic()
+            more = self._consumer.consume(size - len(messages), max(0.0, remaining))
+            messages.extend(more)
+            if remaining <= 0 or not more:
+                break
+        return [m for m in messages if self._usable(m)]
+
+    def _usable(self, message: Message) -> bool:
+        error = message.error()
+        if error is not None:
+            if error.fatal():
+                raise GovbusError(f"Kafka consumer failed: {error.str()}")
+            if error.code() != KafkaError._PARTITION_EOF:
+                log.warning("consumer error", extra={"sink": self._options.name, "error": error.str()})
+            return False
+        return (message.topic(), message.partition()) not in self._revoked
+
+    # -- waiting ---------------------------------------------------------------------------------------
+
+    def wait_paused(self, seconds: float) -> None:
+        """Wait ``seconds`` (or until stopped) with every partition paused, polling to stay in the group;
+        records fetched before the pause took effect are kept, in order, for the next batch."""
+        self._pausing = True
+        self._consumer.pause(self._consumer.assignment())
+        deadline = time.monotonic() + seconds
+        try:
+            while not self._stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+                message = self._consumer.poll(min(left, 0.5))
+                if message is not None and self._usable(message):
+                    self._carried.append(message)
+        finally:
+            self._pausing = False
+            if not self._held:
+                self._consumer.resume(self._consumer.assignment())
+
+    def hold(self) -> None:
+        """Pause every partition until :meth:`release` (the loop keeps polling, so the group keeps us)."""
+        if not self._held:
+            self._held = True
+            self._consumer.pause(self._consumer.assignment())
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._consumer.resume(self._consumer.assignment())
+
+    def idle_poll(self, seconds: float) -> None:
+        """While held: poll (nothing is returned while paused) to keep the group membership."""
+        message = self._consumer.poll(seconds)
+        if message is not None and self._usable(message):
+            self._carried.append(message)
+
+    # -- bad records -----------------------------------------------------------------------------------
+
+    def _count_rejected(self, message: Message, reason: str) -> None:
+        policy = self._options.bad_messages
+        self._metrics.bad_messages.labels(self._options.name, policy.value).inc()
+        if policy is BadMessages.STOP:
+            where = f"{message.topic()}[{message.partition()}]@{message.offset()}"
+            raise BadMessageError(f"record {where} cannot be handled by {self._options.name}: {reason}; stopped "
+                                  "before it (its offset is not committed). Fix the cause, or choose the park or "
+                                  "skip policy for such records")
+
+    def _settle_rejected(self, batch: Batch) -> None:
+        for message, reason in batch.rejected:
+            where = f"{message.topic()}[{message.partition()}]@{message.offset()}"
+            if self._options.bad_messages is BadMessages.SKIP:
+                log.error("bad record skipped", extra={"sink": self._options.name, "record": where, "reason": reason})
+                continue
+            self._park(message, reason, batch)
+
+    def _park(self, message: Message, reason: str, batch: Batch) -> None:
+        assert self._producer is not None and self._options.dead_letter_topic is not None
+        headers = [
+            *(message.headers() or []), ("govbus.dlq.reason", reason.encode()),
+            ("govbus.dlq.sink", self._options.name.encode()),
+            ("govbus.dlq.source", f"{message.topic()}[{message.partition()}]@{message.offset()}".encode())]
+        acknowledged = batch.expect()
+        self._producer.produce(self._options.dead_letter_topic, key=message.key(), value=message.value(),
+                               headers=headers, on_delivery=lambda error, _m: acknowledged(error))
+        log.warning("bad record parked", extra={"sink": self._options.name, "topic": self._options.dead_letter_topic,
+                                                "reason": reason})
+
+    # -- commits ---------------------------------------------------------------------------------------
+
+    def commit_settled(self, *, wait: float = 0.0) -> None:
+        """Commit the leading batches whose acknowledgements all arrived; with ``wait``, first wait up to that
+        long for them and commit synchronously (stop, partitions revoked). An acknowledgement that failed
+        stops the runtime (:class:`DeliveryError`), that batch and the later ones uncommitted."""
+        self._commits.commit_ready(wait=wait)
+
+    @property
+    def committed(self) -> dict[Where, int]:
+        return self._commits.committed
+
+    @property
+    def unsettled(self) -> int:
+        """Batches handled but not committed yet."""
+        return self._commits.waiting
+
+    # -- lag ---------------------------------------------------------------------------------------------
+
+    def _measure_lag(self) -> None:
+        interval = self._options.lag_interval
+        if not interval or time.monotonic() < self._lag_due:
+            return
+        self._lag_due = time.monotonic() + interval
+        lags: dict[str, int] = dict.fromkeys(self._subscribed, 0)
+        try:
+            assignment = self._consumer.assignment()
+            unknown = [tp for tp in assignment if (tp.topic, tp.partition) not in self.committed]
+            if unknown:  # positions committed before this process started
+                self.committed.update({(tp.topic, tp.partition): tp.offset
+                                       for tp in self._consumer.committed(unknown, timeout=2.0) if tp.offset >= 0})
+            for tp in assignment:
+                low, high = self._consumer.get_watermark_offsets(tp, timeout=2.0)
+                done = max(self.committed.get((tp.topic, tp.partition), low), low)
+                lags[tp.topic] = lags.get(tp.topic, 0) + max(high - done, 0)
+        except KafkaException as error:
+            log.debug("lag not measured", extra={"sink": self._options.name, "error": str(error)})
+            return
+        for topic, lag in lags.items():
+            self._metrics.lag.labels(self._options.name, topic).set(lag)
+        if self._report_lag is not None:
+            self._report_lag(lags)
+
+
+class _NoProducer:
+    """For a sink that writes nothing it must wait for: nothing to serve."""
+
+    def poll(self, _timeout: float) -> int:
+        return 0
+
+    def flush(self, _timeout: float) -> int:
+        return 0
+
+
+def next_offsets(messages: Sequence[Message]) -> dict[Where, int]:
+    """Per partition, the offset after the last of ``messages`` (what to commit)."""
+    ends: dict[Where, int] = {}
+    for message in messages:
+        where = (message.topic() or "", message.partition() or 0)
+        ends[where] = max(ends.get(where, 0), (message.offset() or 0) + 1)
+    return ends
