@@ -1,0 +1,162 @@
+"""The sink runtime on the real broker: counted per record, for each bad-record policy and after a crash."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pytest
+from confluent_kafka import TopicPartition
+from prometheus_client import CollectorRegistry
+
+from consumers.runtime import sink_options
+from consumers.sink import BadMessageError, BadMessages, Batch, SinkMetrics, SinkOptions, SinkRuntime
+from govbus import clients
+from govbus.connection import KafkaConnection
+from govbus.topic_reader import read_topic
+from govbus.topics import TopicSpec, ensure_topics
+from testsupport.connections import kafka_at
+
+RECORDS = 60
+BAD = {7, 23, 41}
+
+
+class CountingSink:
+    """Keeps every good record's value; rejects the bad ones; can fail once after ``fail_after`` records."""
+
+    def __init__(self, topic: str, fail_after: int | None = None) -> None:
+        self.topic = topic
+        self.handled: list[bytes] = []
+        self.fail_after = fail_after
+
+    def topics(self) -> list[str]:
+        return [self.topic]
+
+    def handle(self, batch: Batch) -> None:
+        for message in batch.messages:
+            value = message.value() or b""
+            if value.startswith(b"bad"):
+                batch.reject(message, "not a record of this sink")
+                continue
+            if self.fail_after is not None and len(self.handled) >= self.fail_after:
+                raise RuntimeError("the sink crashed")
+            self.handled.append(value)
+
+
+@pytest.fixture
+def source(kafka_bootstrap: str, unique_name: Callable[[str], str]) -> str:
+    topic = unique_name("sink-source")
+    kafka = kafka_at(kafka_bootstrap)
+    ensure_topics(kafka, [TopicSpec(topic, 2)])
+    producer = clients.producer(kafka)
+    for number in range(RECORDS):
+        value = f"{'bad' if number in BAD else 'good'}-{number}".encode()
+        producer.produce(topic, key=str(number % 5).encode(), value=value)
+    assert producer.flush(30) == 0
+    return topic
+
+
+@contextmanager
+def running(kafka: KafkaConnection, sink: CountingSink, group: str, policy: BadMessages,
+            dead_letters: str | None = None) -> Iterator[tuple[SinkRuntime, CollectorRegistry, list[BaseException]]]:
+    collector = CollectorRegistry()
+    producer = clients.producer(kafka) if dead_letters else None
+    runtime = SinkRuntime(clients.consumer(kafka, group, sink_options()), sink,
+                          SinkOptions("test", batch_size=8, batch_wait=0.05, bad_messages=policy,
+                                      dead_letter_topic=dead_letters, lag_interval=0.5),
+                          SinkMetrics(collector), producer)
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            runtime.run()
+        except BaseException as error:
+            failures.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield runtime, collector, failures
+    finally:
+        runtime.stop()
+        thread.join(30)
+        assert not thread.is_alive()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
+    stopped = threading.Event()
+    for _ in range(int(timeout * 10)):
+        if condition():
+            return
+        stopped.wait(0.1)
+    raise AssertionError("timed out")
+
+
+def committed(kafka: KafkaConnection, group: str, topic: str) -> int:
+    consumer = clients.consumer(kafka, group)
+    try:
+        return sum(max(tp.offset, 0) for tp in consumer.committed([TopicPartition(topic, p) for p in (0, 1)],
+                                                                   timeout=10))
+    finally:
+        consumer.close()
+
+
+def good_values() -> list[bytes]:
+    return [f"good-{n}".encode() for n in range(RECORDS) if n not in BAD]
+
+
+def test_park_sends_each_bad_record_to_the_dead_letter_topic_and_commits_everything(
+        kafka_bootstrap: str, source: str, unique_name: Callable[[str], str]) -> None:
+    kafka, group, parked = kafka_at(kafka_bootstrap), unique_name("sink-group"), unique_name("sink-parked")
+    ensure_topics(kafka, [TopicSpec(parked, 1)])
+    sink = CountingSink(source)
+    with running(kafka, sink, group, BadMessages.PARK, parked) as (_runtime, collector, failures):
+        wait_for(lambda: committed(kafka, group, source) == RECORDS)
+        wait_for(lambda: collector.get_sample_value("govbus_sink_lag_records", {"sink": "test", "topic": source})
+                 == 0)
+    assert not failures
+    lost = set(good_values()) - set(sink.handled)
+    duplicated = len(sink.handled) - len(set(sink.handled))
+    unexpected = set(sink.handled) - set(good_values())
+    assert (len(lost), duplicated, len(unexpected)) == (0, 0, 0)
+    dead = read_topic(kafka, parked)
+    assert sorted(m.value() for m in dead) == sorted(f"bad-{n}".encode() for n in BAD)
+    assert all(dict(m.headers() or [])["govbus.dlq.reason"] == b"not a record of this sink" for m in dead)
+    assert collector.get_sample_value("govbus_sink_bad_messages_total", {"sink": "test", "policy": "park"}) == 3
+
+
+def test_stop_commits_nothing_from_the_bad_record_on_and_skip_then_goes_past_it(
+        kafka_bootstrap: str, source: str, unique_name: Callable[[str], str]) -> None:
+    kafka, group = kafka_at(kafka_bootstrap), unique_name("sink-group")
+    stopping = CountingSink(source)
+    with running(kafka, stopping, group, BadMessages.STOP) as (_runtime, _collector, failures):
+        wait_for(lambda: bool(failures))
+    assert isinstance(failures[0], BadMessageError) and "stopped before it" in str(failures[0])
+    assert committed(kafka, group, source) < RECORDS - len(BAD)
+
+    skipping = CountingSink(source)
+    with running(kafka, skipping, group, BadMessages.SKIP) as (_runtime, collector, failures):
+        wait_for(lambda: committed(kafka, group, source) == RECORDS)
+    assert not failures
+    assert set(stopping.handled) | set(skipping.handled) == set(good_values()), "nothing lost"
+    assert len(skipping.handled) == len(set(skipping.handled))
+    assert collector.get_sample_value("govbus_sink_bad_messages_total", {"sink": "test", "policy": "skip"}) >= 1
+
+
+def test_a_batch_that_failed_is_not_committed_and_is_handled_again(
+        kafka_bootstrap: str, source: str, unique_name: Callable[[str], str]) -> None:
+    kafka, group = kafka_at(kafka_bootstrap), unique_name("sink-group")
+    crashing = CountingSink(source, fail_after=20)
+    with running(kafka, crashing, group, BadMessages.SKIP) as (_runtime, _collector, failures):
+        wait_for(lambda: bool(failures))
+    assert str(failures[0]) == "the sink crashed"
+    done = committed(kafka, group, source)
+    assert done <= 20 + len(BAD), "nothing past the failed batch is committed"
+
+    again = CountingSink(source)
+    with running(kafka, again, group, BadMessages.SKIP) as (_runtime, _collector, failures):
+        wait_for(lambda: committed(kafka, group, source) == RECORDS)
+    assert not failures
+    assert set(crashing.handled) | set(again.handled) == set(good_values()), "nothing lost"
+    assert len(again.handled) == len(set(again.handled)), "no duplicate within a run"
