@@ -89,7 +89,11 @@ class Batch:
 
     def reject(self, message: Message, reason: str) -> None:
         """``message`` cannot be handled, because of ``reason`` (no personal value in it). Under the ``stop``
-        policy this raises :class:`BadMessageError` at once: the sink handles nothing after it."""
+        policy this raises :class:`BadMessageError` at once: the sink handles nothing after it. A record
+        rejected again (a sink retrying its batch) counts once."""
+        where = (message.topic(), message.partition(), message.offset())
+        if any((m.topic(), m.partition(), m.offset()) == where for m, _reason in self.rejected):
+            return
         self.on_reject(message, reason)
         self.rejected.append((message, reason))
 
@@ -140,7 +144,7 @@ class SinkRuntime:
         self._stopping = threading.Event()
         self._commits = OrderedCommits(consumer, producer or _NoProducer())
         self._subscribed: tuple[str, ...] = ()
-        self._revoked: set[Where] = set()
+        self._collecting: list[Message] = []
         self._carried: list[Message] = []
         self._held = False
         self._pausing = False
@@ -200,26 +204,30 @@ class SinkRuntime:
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("partitions assigned", extra={"sink": self._options.name,
                                                "partitions": [f"{p.topic}[{p.partition}]" for p in partitions]})
+        consumer.assign(partitions)  # assigned here, so that a pause below takes effect on them
         if self._held or self._pausing:
             consumer.pause(partitions)
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._revoked.update((p.topic, p.partition) for p in partitions)
-        self._carried = [m for m in self._carried if (m.topic(), m.partition()) not in self._revoked]
+        """Records of the revoked partitions already fetched are left to their next owner (librdkafka drops
+        what it had queued for them; what it returns afterwards belongs to the new assignment)."""
+        revoked = {(p.topic, p.partition) for p in partitions}
+        self._collecting[:] = [m for m in self._collecting if (m.topic(), m.partition()) not in revoked]
+        self._carried = [m for m in self._carried if (m.topic(), m.partition()) not in revoked]
         self.commit_settled(wait=REVOKE_WAIT_SECONDS)  # what was settled is committed before the partitions move
 
     # -- collecting ------------------------------------------------------------------------------------
 
     def _collect(self) -> list[Message]:
         """Up to ``batch_size`` records; after the first, wait at most ``batch_wait`` for the rest."""
-        self._revoked.clear()
         size = self._options.batch_size
-        messages, self._carried = self._carried[:size], self._carried[size:]
+        self._collecting, self._carried = self._carried[:size], self._carried[size:]
+        messages = self._collecting  # a rebalance during the polls below removes revoked records from it
         if not messages:
             first = self._consumer.poll(0.25)
             if first is None:
                 return []
-            messages = [first]
+            messages.append(first)
         deadline = time.monotonic() + self._options.batch_wait
         while len(messages) < size:
             remaining = deadline - time.monotonic()
@@ -227,6 +235,7 @@ class SinkRuntime:
             messages.extend(more)
             if remaining <= 0 or not more:
                 break
+        self._collecting = []
         return [m for m in messages if self._usable(m)]
 
     def _usable(self, message: Message) -> bool:
@@ -237,7 +246,7 @@ class SinkRuntime:
             if error.code() != KafkaError._PARTITION_EOF:
                 log.warning("consumer error", extra={"sink": self._options.name, "error": error.str()})
             return False
-        return (message.topic(), message.partition()) not in self._revoked
+        return True
 
     # -- waiting ---------------------------------------------------------------------------------------
 

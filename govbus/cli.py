@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from authlib.deprecate import AuthlibDeprecationWarning
 from confluent_kafka import KafkaException
 from rich.console import Console
 
@@ -22,6 +24,11 @@ from govbus.exceptions import GovbusError
 from govbus.logs import configure_logging
 
 F = TypeVar("F", bound=Callable[..., Any])
+# confluent's registry client imports authlib, which warns that its httpx module is deprecated: a line of a
+# library's own housekeeping on every command's terminal, nothing a user can act on. authlib turns its
+# warnings on ("always") when its deprecate module loads, so this filter goes in front after that.
+warnings.filterwarnings("ignore", category=AuthlibDeprecationWarning, message="The httpx module is deprecated")
+
 console = Console(stderr=True, soft_wrap=True)
 
 

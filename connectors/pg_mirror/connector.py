@@ -131,6 +131,8 @@ class MirrorConnector:
                               BadMessages(settings.mirror_bad_events), lag_interval=settings.mirror_lag_interval)
         self._runtime = SinkRuntime(consumer, self, options, SinkMetrics(self._collector),
                                     report_lag=self._report_lag)
+        if self._stop.is_set():  # stopped before the runtime existed
+            self._runtime.stop()
         try:
             self._runtime.run()
         except RETRIED:
