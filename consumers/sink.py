@@ -35,7 +35,16 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    OFFSET_END,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from consumers.commits import OrderedCommits, PendingCommit
@@ -110,6 +119,14 @@ class SinkOptions:
     """where ``park`` sends a record (required for it)"""
     lag_interval: float = 2.0
     """seconds between lag measurements; 0: never"""
+    replay: bool = False
+    """no consumer group: every partition of the topics read from its start, nothing committed (a sink that
+    rebuilds its state at each start, or a bounded read); :attr:`SinkRuntime.caught_up` is set once every
+    partition was read to the end it had when first listed"""
+    replay_since_ms: int | None = None
+    """in replay, start at each partition's first record at or after this time (epoch ms); default: the first"""
+    replay_refresh: float = 10.0
+    """in replay, seconds between two listings of the topics' partitions (new topics, new partitions)"""
 
 
 class SinkMetrics:
@@ -132,7 +149,8 @@ class SinkRuntime:
 
     def __init__(self, consumer: Consumer, sink: Sink, options: SinkOptions, metrics: SinkMetrics,
                  producer: Producer | None = None,
-                 report_lag: Callable[[dict[str, int]], None] | None = None) -> None:
+                 report_lag: Callable[[dict[str, int]], None] | None = None,
+                 on_caught_up: Callable[[], None] | None = None) -> None:
         if options.bad_messages is BadMessages.PARK and (producer is None or not options.dead_letter_topic):
             raise GovbusError(f"sink {options.name!r} parks bad records but has no dead-letter topic or producer")
         self._consumer = consumer
@@ -141,6 +159,9 @@ class SinkRuntime:
         self._metrics = metrics
         self._producer = producer
         self._report_lag = report_lag
+        self._on_caught_up = on_caught_up
+        self.caught_up = threading.Event()
+        self._replay = ReplayPosition()
         self._stopping = threading.Event()
         self._commits = OrderedCommits(consumer, producer or _NoProducer())
         self._subscribed: tuple[str, ...] = ()
@@ -167,13 +188,21 @@ class SinkRuntime:
             while not self._stopping.is_set():
                 self.step()
         finally:
-            try:
+            self.close()
+
+    def close(self) -> None:
+        """Commit what is settled (waiting up to 30 s for acknowledgements) and leave the group."""
+        try:
+            if not self._options.replay:
                 self.commit_settled(wait=REVOKE_WAIT_SECONDS)
-            finally:
-                self._consumer.close()
+        finally:
+            self._consumer.close()
 
     def step(self) -> None:
         """Follow the topics, collect a batch, handle it, commit what is settled, measure lag."""
+        if self._options.replay:
+            self._replay_step()
+            return
         self.follow_topics()
         if self._held:
             self.idle_poll(0.5)
@@ -331,6 +360,82 @@ class SinkRuntime:
         """Batches handled but not committed yet."""
         return self._commits.waiting
 
+    # -- replay ------------------------------------------------------------------------------------------
+
+    def _replay_step(self) -> None:
+        self._follow_partitions()
+        messages = self._collect()
+        if messages:
+            batch = Batch(messages, PendingCommit(next_offsets(messages)), self._count_rejected)
+            self._sink.handle(batch)
+            self._settle_rejected(batch)
+            self._metrics.batches.labels(self._options.name).inc()
+            if self._producer is not None:
+                self._producer.poll(0)
+            self._replay.reached(messages)
+        self._check_caught_up()
+
+    def _follow_partitions(self) -> None:
+        """Assign the partitions of the sink's topics not assigned yet, from their start; the first time,
+        note each one's end offset: :attr:`caught_up` once they are all read."""
+        replay = self._replay
+        if time.monotonic() < replay.listing_due:
+            return
+        replay.listing_due = time.monotonic() + (self._options.replay_refresh if replay.listed else 1.0)
+        try:
+            new = self._unassigned(first=not replay.listed)
+            ends = {(tp.topic, tp.partition): self._consumer.get_watermark_offsets(tp, timeout=10) for tp in new}
+            starts = self._starts(new)
+        except KafkaException as error:
+            log.warning("cannot list the topics' partitions yet; trying again",
+                        extra={"sink": self._options.name, "error": str(error)})
+            return
+        for tp in starts:
+            where = (tp.topic, tp.partition)
+            low, high = ends[where]
+            if not replay.listed and high > max(low, tp.offset):
+                replay.targets[where] = high
+        replay.assigned.update(ends)
+        replay.listed = True
+        if starts:
+            self._consumer.incremental_assign(starts)
+
+    def _unassigned(self, first: bool) -> list[TopicPartition]:
+        metadata = self._consumer.list_topics(timeout=10).topics
+        new: list[TopicPartition] = []
+        for topic in self._sink.topics():
+            found = metadata.get(topic)
+            if found is None or found.error is not None:
+                if first:
+                    log.warning("topic does not exist yet; read once it does",
+                                extra={"sink": self._options.name, "topic": topic})
+                continue
+            new += [TopicPartition(topic, partition) for partition in found.partitions
+                    if (topic, partition) not in self._replay.assigned]
+        return new
+
+    def _starts(self, partitions: list[TopicPartition]) -> list[TopicPartition]:
+        """Each partition at its first record, or at its first at or after ``replay_since_ms`` (at its end
+        when it has none)."""
+        since = self._options.replay_since_ms
+        if since is None or not partitions:
+            return [TopicPartition(tp.topic, tp.partition, OFFSET_BEGINNING) for tp in partitions]
+        found = self._consumer.offsets_for_times([TopicPartition(tp.topic, tp.partition, since) for tp in partitions],
+                                                 timeout=10)
+        return [TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_END) for tp in found]
+
+    def _check_caught_up(self) -> None:
+        replay = self._replay
+        if not replay.listed or self.caught_up.is_set():
+            return
+        if replay.targets:
+            replay.passed(self._consumer.position([TopicPartition(t, p) for t, p in replay.targets]))
+        if not replay.targets:
+            self.caught_up.set()
+            log.info("caught up", extra={"sink": self._options.name})
+            if self._on_caught_up is not None:
+                self._on_caught_up()
+
     # -- lag ---------------------------------------------------------------------------------------------
 
     def _measure_lag(self) -> None:
@@ -366,6 +471,30 @@ class _NoProducer:
 
     def flush(self, _timeout: float) -> int:
         return 0
+
+
+@dataclass
+class ReplayPosition:
+    """Where a replay stands: the partitions assigned, and the end offsets still to be reached."""
+
+    listed: bool = False
+    listing_due: float = 0.0
+    assigned: set[Where] = field(default_factory=set)
+    targets: dict[Where, int] = field(default_factory=dict)
+
+    def reached(self, messages: Sequence[Message]) -> None:
+        for message in messages:
+            where = (message.topic() or "", message.partition() or 0)
+            target = self.targets.get(where)
+            if target is not None and (message.offset() or 0) + 1 >= target:
+                del self.targets[where]
+
+    def passed(self, positions: Sequence[TopicPartition]) -> None:
+        """Partitions whose position is at their target (past a final transaction marker, never delivered)."""
+        for tp in positions:
+            where = (tp.topic, tp.partition)
+            if where in self.targets and tp.offset >= self.targets[where]:
+                del self.targets[where]
 
 
 def next_offsets(messages: Sequence[Message]) -> dict[Where, int]:

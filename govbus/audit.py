@@ -19,19 +19,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from collections.abc import Callable, Iterable
 from enum import StrEnum
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import KafkaError, Message, Producer
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 
-from govbus import clients
-from govbus.connection import KafkaConnection
-from govbus.exceptions import DeliveryError, PlatformError
+from govbus.exceptions import DeliveryError
 from govbus.topic_names import audit_topic
-from govbus.topic_reader import read_partitions
 from govbus.topics import TopicSpec
 
 AUDIT_PARTITIONS = 3
@@ -108,38 +104,8 @@ class AuditWriter:
                                 "the offsets stay uncommitted and the events are handled again")
 
 
-def read_audit(kafka: KafkaConnection, prefix: str, since: dt.datetime | None = None,
-               timeout: float = 30.0) -> list[AuditRecord]:
-    """Every audit record written at or after ``since`` (all when ``None``), oldest first."""
-    topic = audit_topic(prefix)
-    consumer = clients.consumer(kafka, f"govbus-audit-reader-{uuid.uuid4().hex}",
-                                {"enable.auto.commit": False, "enable.partition.eof": False})
-    try:
-        metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
-        if metadata is None or metadata.error is not None:
-            raise PlatformError(f"audit topic {topic!r} does not exist on {kafka.bootstrap}: no subscriber connector "
-                                "has delivered anything under this prefix (GOVBUS_TOPIC_PREFIX) yet")
-        starts, ends = _bounds(consumer, topic, list(metadata.partitions), since, timeout)
-        messages = read_partitions(consumer, starts, ends, timeout)
-    finally:
-        consumer.close()
-    records = [_parse(m) for m in messages]
-    return sorted((r for r in records if r is not None and (since is None or r.at >= since)), key=lambda r: r.at)
-
-
-def _bounds(consumer: Consumer, topic: str, partitions: list[int], since: dt.datetime | None,
-            timeout: float) -> tuple[list[TopicPartition], dict[int, int]]:
-    ends = {p: int(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)[1]) for p in partitions}
-    if since is None:
-        starts = [TopicPartition(topic, p, 0) for p in partitions]
-    else:
-        millis = int(since.timestamp() * 1000)
-        starts = consumer.offsets_for_times([TopicPartition(topic, p, millis) for p in partitions], timeout=timeout)
-    useful = [tp for tp in starts if 0 <= tp.offset < ends[tp.partition]]
-    return useful, {tp.partition: ends[tp.partition] for tp in useful}
-
-
-def _parse(message: Message) -> AuditRecord | None:
+def parse_record(message: Message) -> AuditRecord | None:
+    """The audit record ``message`` holds, or None if it holds none (its value does not parse)."""
     try:
         return AuditRecord.model_validate(json.loads(message.value() or b"null"))
     except (ValueError, PydanticError):

@@ -10,7 +10,8 @@ source topics of the subscription's items. Its loop:
 3. **send** the batch (:mod:`connectors.webhook.sender`): retried with backoff and jitter,
    ``Retry-After`` honoured; each attempt re-checks the grants first;
 4. if every attempt failed, **park** the batch: the original canonical bytes and key go to
-   ``parked_topic(name, prefix)`` with ``govbus.parked.*`` headers saying why;
+   ``parked_topic(name, prefix)`` with ``govbus.parked.*`` headers saying why; an event that cannot be
+   decoded goes there too, rejected to the sink runtime's ``park`` policy (``govbus.dlq.*`` headers);
 5. **audit** each event's final outcome (:mod:`govbus.audit`), without waiting for Kafka;
 6. **commit** the batch's offsets once its audit records are acknowledged, in batch order
    (:mod:`connectors.webhook.commits`), while the next batches are already on their way.
@@ -144,9 +145,9 @@ class WebhookConnector:
         self._parked_topic = parked_topic(self.name, settings.topic_prefix)
         consumer = clients.consumer(settings.kafka, consumer_group(self.name, settings.topic_prefix),
                                     self._consumer_options())
-        # records this connector cannot decode are parked by the connector itself (with an audit record)
+        # a record this connector cannot decode is parked by the runtime (and audited `parked` here)
         options = SinkOptions(self.name, settings.webhook_batch_size, settings.webhook_batch_max_ms / 1000,
-                              BadMessages.STOP)
+                              BadMessages.PARK, self._parked_topic)
         self.runtime = SinkRuntime(consumer, self, options, SinkMetrics(collector), self._producer,
                                    report_lag=self._report_lag)
         self._sender: Sender | None = None
@@ -258,9 +259,10 @@ class WebhookConnector:
     def _settle(self, batch: Batch, result: SendResult, pending: SinkBatch) -> None:
         """Park what failed (acknowledged before going on), then audit every outcome; the runtime commits
         the offsets once those audit records are acknowledged (:mod:`consumers.sink`)."""
-        to_park = list(batch.broken) + ([] if result.delivered else batch.send)
-        if to_park:
-            self._park(to_park, result)
+        if not result.delivered and batch.send:
+            self._park(batch.send, result)
+        for entry in batch.broken:
+            pending.reject(entry.message, entry.problem or "undecodable")
         now = dt.datetime.now(dt.UTC)
         subscription = self._authoriser.current().subscription
         for entry in batch.send:

@@ -10,7 +10,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from govbus.audit import AuditRecord, Outcome, deliveries_to, read_audit, who_received
+from consumers.audit_reader import read_audit
+from govbus.audit import AuditRecord, Outcome, deliveries_to, who_received
 from govbus.preflight import require_broker
 from govbus.settings import ClientSettings
 from govbus.timespec import parse_time

@@ -9,8 +9,9 @@ from typing import Any
 
 from mirror_support import MirrorProcess, as_rows, keyed_rows, table_columns, table_rows, wait_for
 
+from consumers.audit_reader import read_audit
 from govbus import clients
-from govbus.audit import Outcome, read_audit
+from govbus.audit import Outcome
 from govbus.sharing.masking import mask
 from govbus.sharing.model import Grant, Subscription
 from govbus.sharing.store import SharingStore

@@ -11,8 +11,9 @@ from typing import Any
 
 from mirror_support import MirrorProcess, table_columns, table_rows, wait_for
 
+from consumers.audit_reader import read_audit
 from govbus import clients
-from govbus.audit import Outcome, read_audit
+from govbus.audit import Outcome
 from govbus.demo.synthetic_items import records_for
 from govbus.serde import WireEncoder
 from govbus.sharing.model import Grant, Subscription

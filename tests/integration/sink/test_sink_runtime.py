@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
-from confluent_kafka import TopicPartition
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from prometheus_client import CollectorRegistry
 
 from consumers.runtime import sink_options
@@ -18,6 +20,8 @@ from govbus.topic_reader import read_topic
 from govbus.topics import TopicSpec, ensure_topics
 from testsupport.connections import kafka_at
 
+COORDINATOR_MOVING = {KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+                      KafkaError.COORDINATOR_NOT_AVAILABLE, KafkaError._TIMED_OUT}
 RECORDS = 60
 BAD = {7, 23, 41}
 
@@ -94,10 +98,19 @@ def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
 
 
 def committed(kafka: KafkaConnection, group: str, topic: str) -> int:
+    """Offsets committed by ``group`` on ``topic``, summed (asked again while the group's coordinator moves)."""
     consumer = clients.consumer(kafka, group)
     try:
-        return sum(max(tp.offset, 0) for tp in consumer.committed([TopicPartition(topic, p) for p in (0, 1)],
-                                                                   timeout=10))
+        for _attempt in range(20):
+            try:
+                partitions = consumer.committed([TopicPartition(topic, p) for p in (0, 1)], timeout=10)
+            except KafkaException as error:
+                if not (error.args[0].retriable() or error.args[0].code() in COORDINATOR_MOVING):
+                    raise
+                time.sleep(0.5)
+                continue
+            return sum(max(tp.offset, 0) for tp in partitions)
+        raise AssertionError(f"no answer about {group}'s committed offsets")
     finally:
         consumer.close()
 
@@ -160,3 +173,46 @@ def test_a_batch_that_failed_is_not_committed_and_is_handled_again(
     assert not failures
     assert set(crashing.handled) | set(again.handled) == set(good_values()), "nothing lost"
     assert len(again.handled) == len(set(again.handled)), "no duplicate within a run"
+
+
+def replaying(kafka: KafkaConnection, sink: CountingSink, since_ms: int | None = None) -> SinkRuntime:
+    return SinkRuntime(clients.consumer(kafka, f"replay-{uuid.uuid4().hex}", {"enable.auto.commit": False}), sink,
+                       SinkOptions("replay", batch_size=8, batch_wait=0.05, bad_messages=BadMessages.SKIP,
+                                   lag_interval=0, replay=True, replay_since_ms=since_ms),
+                       SinkMetrics(CollectorRegistry()))
+
+
+def test_replay_reads_every_record_once_to_the_end_and_commits_nothing(
+        kafka_bootstrap: str, source: str) -> None:
+    kafka = kafka_at(kafka_bootstrap)
+    sink = CountingSink(source)
+    runtime = replaying(kafka, sink)
+    try:
+        deadline = time.monotonic() + 60
+        while not runtime.caught_up.is_set() and time.monotonic() < deadline:
+            runtime.step()
+    finally:
+        runtime.close()
+    assert runtime.caught_up.is_set()
+    assert sorted(sink.handled) == sorted(good_values()), "every good record once: nothing lost or duplicated"
+    assert runtime.committed == {}
+
+
+def test_replay_since_a_time_starts_at_the_first_record_at_or_after_it(
+        kafka_bootstrap: str, unique_name: Callable[[str], str]) -> None:
+    kafka, topic = kafka_at(kafka_bootstrap), unique_name("sink-since")
+    ensure_topics(kafka, [TopicSpec(topic, 2)])
+    producer, start = clients.producer(kafka), int(time.time() * 1000) - 60_000
+    for number in range(20):
+        producer.produce(topic, key=str(number).encode(), value=f"good-{number}".encode(),
+                         timestamp=start + (0 if number < 10 else 30_000))
+    assert producer.flush(30) == 0
+    sink = CountingSink(topic)
+    runtime = replaying(kafka, sink, since_ms=start + 10_000)
+    try:
+        deadline = time.monotonic() + 60
+        while not runtime.caught_up.is_set() and time.monotonic() < deadline:
+            runtime.step()
+    finally:
+        runtime.close()
+    assert sorted(sink.handled) == sorted(f"good-{n}".encode() for n in range(10, 20))

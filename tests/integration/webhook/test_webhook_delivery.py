@@ -10,8 +10,9 @@ from pathlib import Path
 
 from webhook_support import Behaviour, CanonicalWriter, SigningReceiver, metric, subscription, wait_for
 
+from consumers.audit_reader import read_audit
 from govbus import clients
-from govbus.audit import Outcome, read_audit
+from govbus.audit import Outcome
 from govbus.demo.synthetic_items import records_for
 from govbus.platform.components import Component
 from govbus.platform.processes import free_port
@@ -143,3 +144,32 @@ def _committed_all(bootstrap: str, group: str, topic: str) -> bool:
         return all(tp.offset == consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in committed)
     finally:
         consumer.close()
+
+
+def test_an_undecodable_event_is_parked_by_the_runtime_and_the_others_are_delivered(
+        sharing: SharingStore, canonical: Callable[..., str], writer: CanonicalWriter,
+        connectors: Callable[..., Component], secret: str, kafka_bootstrap: str, prefix: str) -> None:
+    topic = canonical(ITEM, partitions=1)
+    records = [s.record for s in records_for(writer.catalogue.get(ITEM), 10, 0.0, seed=8)]
+    events = {writer.write(ITEM, record) for record in records[:5]}
+    writer.flush()
+    producer = clients.producer(kafka_at(kafka_bootstrap))
+    producer.produce(topic, key=b"poison", value=b"not avro at all")
+    assert producer.flush(30) == 0
+    events |= {writer.write(ITEM, record) for record in records[5:]}
+    writer.flush()
+    with SigningReceiver(secret) as receiver:
+        sharing.put_subscription(subscription("poisoned", receiver.url, {"item": ITEM, "fields": FIELDS}))
+        port = free_port()
+        connector = connectors("poisoned", port)
+        wait_for(lambda: set(receiver.received.applied) == events, 60, "the ten good events", connector.log_path)
+        wait_for(lambda: metric(port, "govbus_sink_bad_messages_total", sink="poisoned", policy="park") == 1, 30,
+                 "the bad record counted")
+        assert set(receiver.received.applied) == events, "nothing lost, nothing unexpected"
+        assert receiver.received.duplicates == 0
+    [parked] = read_topic(kafka_at(kafka_bootstrap), parked_topic("poisoned", prefix))
+    headers = {k: (v or b"").decode() for k, v in parked.headers() or []}
+    assert parked.value() == b"not avro at all" and parked.key() == b"poison"
+    assert headers["govbus.dlq.reason"].startswith("undecodable") and headers["govbus.dlq.sink"] == "poisoned"
+    audit = [r for r in read_audit(kafka_at(kafka_bootstrap), prefix) if r.subscription == "poisoned"]
+    assert sorted(r.outcome for r in audit) == sorted([Outcome.DELIVERED] * 10 + [Outcome.PARKED])

@@ -17,7 +17,8 @@ from webhook_support import (
     wait_for,
 )
 
-from govbus.audit import Outcome, read_audit
+from consumers.audit_reader import read_audit
+from govbus.audit import Outcome
 from govbus.demo.synthetic_items import records_for
 from govbus.platform.components import Component
 from govbus.platform.processes import free_port

@@ -21,7 +21,8 @@ import pytest
 import yaml
 from webhook_support import SigningReceiver, govbus_cli, metric, subscription, wait_for
 
-from govbus.audit import Outcome, read_audit
+from consumers.audit_reader import read_audit
+from govbus.audit import Outcome
 from govbus.demo.synthetic_items import records_for
 from govbus.envelope import ChangeEvent, Operation
 from govbus.platform.components import Component, start_component
