@@ -182,17 +182,21 @@ def replaying(kafka: KafkaConnection, sink: CountingSink, since_ms: int | None =
                        SinkMetrics(CollectorRegistry()))
 
 
+def replay_until_caught_up(runtime: SinkRuntime, timeout: float = 60) -> None:
+    try:
+        deadline = time.monotonic() + timeout
+        while not runtime.caught_up.is_set() and time.monotonic() < deadline:
+            runtime.step()
+    finally:
+        runtime.close()
+
+
 def test_replay_reads_every_record_once_to_the_end_and_commits_nothing(
         kafka_bootstrap: str, source: str) -> None:
     kafka = kafka_at(kafka_bootstrap)
     sink = CountingSink(source)
     runtime = replaying(kafka, sink)
-    try:
-        deadline = time.monotonic() + 60
-        while not runtime.caught_up.is_set() and time.monotonic() < deadline:
-            runtime.step()
-    finally:
-        runtime.close()
+    replay_until_caught_up(runtime)
     assert runtime.caught_up.is_set()
     assert sorted(sink.handled) == sorted(good_values()), "every good record once: nothing lost or duplicated"
     assert runtime.committed == {}
@@ -209,10 +213,5 @@ def test_replay_since_a_time_starts_at_the_first_record_at_or_after_it(
     assert producer.flush(30) == 0
     sink = CountingSink(topic)
     runtime = replaying(kafka, sink, since_ms=start + 10_000)
-    try:
-        deadline = time.monotonic() + 60
-        while not runtime.caught_up.is_set() and time.monotonic() < deadline:
-            runtime.step()
-    finally:
-        runtime.close()
+    replay_until_caught_up(runtime)
     assert sorted(sink.handled) == sorted(f"good-{n}".encode() for n in range(10, 20))
