@@ -12,10 +12,12 @@ what is wrong, so callers can name the field and the rule.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_USCC_VALUES = {character: value for value, character in enumerate(USCC_ALPHABET)}
 _USCC_PATTERN = re.compile(rf"^[{USCC_ALPHABET}]{{18}}$")
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -24,8 +26,14 @@ _DIVISION_PATTERN = re.compile(r"^[1-9]\d{5}$")
 
 
 def uscc_check_character(first17: str) -> str:
-    """The check character for the first 17 characters of a unified social credit code."""
-    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    """The check character for the first 17 characters of a unified social credit code (:class:`ValueError`
+    for another length or a character outside the alphabet)."""
+    if len(first17) != len(_USCC_WEIGHTS):
+        raise ValueError(f"a unified social credit code's check covers 17 characters, got {len(first17)}")
+    try:
+        total = sum(map(operator.mul, map(_USCC_VALUES.__getitem__, first17), _USCC_WEIGHTS))
+    except KeyError as error:
+        raise ValueError(f"{error.args[0]!r} is not a character of unified social credit codes") from None
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 

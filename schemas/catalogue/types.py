@@ -69,6 +69,8 @@ def _canonical_code(value: object) -> object:
     """Half-width, no whitespace, upper case; non-strings are left for pydantic to refuse."""
     if not isinstance(value, str):
         return value
+    if value.isascii() and value.isalnum():  # the common case: already half-width, nothing to remove
+        return value.upper()
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", value)).upper()
 
 
