@@ -151,6 +151,9 @@ def dev_up(kafka_port: int | None, registry_port: int | None) -> None:
                   f"(pid {state.kafka_pid}, ready in {state.kafka_startup_seconds:.1f} s)")
     console.print(f"[green]schema registry[/] at {state.registry_url} (pid {state.registry_pid}, "
                   f"ready in {state.registry_startup_seconds:.1f} s)")
+    if state.credentials_file:
+        console.print(f"[green]SASL/SCRAM-SHA-512[/] and an authorizer on the broker; credentials (mode 0600) in "
+                      f"{state.credentials_file}")
     console.print(f"data and logs in {state.data_dir}; stop with `govbus dev down`")
 
 

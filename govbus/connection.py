@@ -55,6 +55,16 @@ class KafkaConnection(BaseModel):
                              "set GOVBUS_KAFKA__SECURITY_PROTOCOL to SSL or SASL_SSL")
         return self
 
+    def as_env(self) -> dict[str, str]:
+        """The GOVBUS_KAFKA__* variables that give a component this connection (the password included)."""
+        env = {"GOVBUS_KAFKA__BOOTSTRAP": self.bootstrap, "GOVBUS_KAFKA__SECURITY_PROTOCOL": self.security_protocol}
+        if self.uses_sasl:
+            env |= {"GOVBUS_KAFKA__SASL_MECHANISM": self.sasl_mechanism, "GOVBUS_KAFKA__USERNAME": self.username or "",
+                    "GOVBUS_KAFKA__PASSWORD": self.password.get_secret_value() if self.password else ""}
+        if self.tls_ca is not None:
+            env["GOVBUS_KAFKA__TLS_CA"] = str(self.tls_ca)
+        return env
+
     def with_credentials(self, username: str, password: str) -> KafkaConnection:
         """The same broker, reached as another principal (SASL_PLAINTEXT unless TLS is on already)."""
         protocol: SecurityProtocol = "SASL_SSL" if self.uses_tls else "SASL_PLAINTEXT"

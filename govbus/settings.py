@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -52,6 +52,9 @@ class PlatformSettings(GovbusSettings):
     kafka_heap: str = Field(default="768m", pattern=r"^\d+[mMgG]$", description="the broker's JVM heap (-Xmx)")
     startup_timeout: float = Field(default=120.0, gt=0,
                                    description="seconds `dev up` waits for the broker and the registry")
+    security: Literal["none", "scram"] = Field(
+        default="none", description="`scram`: SASL/SCRAM-SHA-512 and an authorizer on the broker, credentials in "
+                                    "<home>/dev/credentials.json (mode 0600); `none`: a PLAINTEXT listener")
 
     @property
     def dev_dir(self) -> Path:

@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 
 from govbus.connection import KafkaConnection, RegistryConnection
-from govbus.platform import jars, kafka, processes
+from govbus.exceptions import PlatformError
+from govbus.platform import credentials, jars, kafka, processes
 from govbus.platform.registry_process import RegistryProcess, start_registry_process
 from govbus.settings import PlatformSettings
 
@@ -34,11 +35,17 @@ class PlatformState:
     data_dir: str
     kafka_startup_seconds: float = 0.0
     registry_startup_seconds: float = 0.0
+    security_protocol: str = "PLAINTEXT"
+    credentials_file: str | None = None
 
     @property
     def kafka(self) -> KafkaConnection:
-        """How a client reaches the platform's broker."""
-        return KafkaConnection(bootstrap=self.kafka_bootstrap)
+        """How a client reaches the platform's broker (as its administrator, when it is secured)."""
+        plain = KafkaConnection(bootstrap=self.kafka_bootstrap)
+        if self.credentials_file is None:
+            return plain
+        admin = credentials.load(Path(self.credentials_file))[credentials.ADMIN]
+        return plain.with_credentials(admin["username"], admin["password"])
 
     @property
     def registry(self) -> RegistryConnection:
@@ -47,10 +54,16 @@ class PlatformState:
 
     def env(self) -> dict[str, str]:
         """The GOVBUS_* connection variables of a process that is to use this platform."""
-        return {"GOVBUS_KAFKA__BOOTSTRAP": self.kafka_bootstrap, "GOVBUS_REGISTRY__URL": self.registry_url}
+        return {**self.kafka.as_env(), "GOVBUS_REGISTRY__URL": self.registry_url}
 
     def as_status(self, running: bool) -> dict[str, object]:
-        return {"running": running, **asdict(self)}
+        return {"running": running, **asdict(self), "security": self.security()}
+
+    def security(self) -> dict[str, object]:
+        """How clients authenticate: protocol, mechanism (or none) and the credentials file (or none)."""
+        secured = self.credentials_file is not None
+        return {"protocol": self.security_protocol, "mechanism": "SCRAM-SHA-512" if secured else None,
+                "credentials_file": self.credentials_file}
 
 
 @dataclass
@@ -78,7 +91,7 @@ def is_running(state: PlatformState) -> bool:
     """Both processes alive and answering."""
     if not (processes.is_alive(state.kafka_pid) and processes.is_alive(state.registry_pid)):
         return False
-    return kafka.metadata_ready(state.kafka_bootstrap) and registry_ready(state.registry_url)
+    return kafka.metadata_ready(state.kafka_bootstrap, state.kafka) and registry_ready(state.registry_url)
 
 
 def registry_ready(url: str) -> bool:
@@ -109,13 +122,15 @@ def up(settings: PlatformSettings) -> UpResult:
         down(settings)  # half-dead leftovers: stop whatever is still alive first
     libs = jars.kafka_libs(settings.cache_dir, settings.kafka_version)
     processes.require_free_port(settings.registry_port, "the schema registry")
+    credentials_file = _credentials(settings)
+    admin_password = credentials.load(credentials_file)[credentials.ADMIN]["password"] if credentials_file else None
     config = kafka.KafkaNodeConfig(
         data_dir=settings.dev_dir / "kafka", libs=libs, port=settings.kafka_port,
-        controller_port=settings.controller_port, heap=settings.kafka_heap,
+        controller_port=settings.controller_port, heap=settings.kafka_heap, admin_password=admin_password,
     )
     kafka_pid, kafka_seconds = kafka.start(config, settings.startup_timeout)
     try:
-        registry, registry_seconds = _start_registry(settings, config.bootstrap)
+        registry, registry_seconds = _start_registry(settings, config)
     except Exception:
         processes.stop_process(kafka_pid)
         raise
@@ -123,15 +138,31 @@ def up(settings: PlatformSettings) -> UpResult:
         kafka_bootstrap=config.bootstrap, registry_url=registry.url, kafka_pid=kafka_pid,
         registry_pid=registry.pid, kafka_version=settings.kafka_version, data_dir=str(settings.dev_dir),
         kafka_startup_seconds=round(kafka_seconds, 2), registry_startup_seconds=round(registry_seconds, 2),
+        security_protocol=config.admin.security_protocol,
+        credentials_file=str(credentials_file) if credentials_file else None,
     )
     _state_path(settings).write_text(json.dumps(asdict(state), indent=2))
     return UpResult(state, already_running=False)
 
 
-def _start_registry(settings: PlatformSettings, bootstrap: str) -> tuple[RegistryProcess, float]:
+def _credentials(settings: PlatformSettings) -> Path | None:
+    """With ``security=scram``, the credentials file (created on the first secured start); else None."""
+    if settings.security != "scram":
+        return None
+    path = settings.dev_dir / "credentials.json"
+    formatted = (settings.dev_dir / "kafka" / "kraft-logs" / "meta.properties").exists()
+    if formatted and not path.exists():
+        raise PlatformError(f"the platform's data in {settings.dev_dir / 'kafka'} was created without security, so "
+                            "the broker holds no administrator credential: delete that directory (its topics are "
+                            "lost) or set GOVBUS_SECURITY=none")
+    credentials.load_or_create(path)
+    return path
+
+
+def _start_registry(settings: PlatformSettings, config: kafka.KafkaNodeConfig) -> tuple[RegistryProcess, float]:
     started = time.monotonic()
     registry = start_registry_process(
-        bootstrap=bootstrap, port=settings.registry_port,
+        bootstrap=config.bootstrap, kafka_env=config.admin.as_env(), port=settings.registry_port,
         log_path=settings.dev_dir / "registry.log", timeout=settings.startup_timeout,
     )
     return registry, time.monotonic() - started

@@ -17,6 +17,8 @@ from govbus.platform import processes
 from govbus.platform.jars import require_java
 
 log = logging.getLogger(__name__)
+ADMIN = "admin"
+"""the super user of a secured node"""
 
 _LOG4J2 = """\
 status = warn
@@ -44,21 +46,32 @@ class KafkaNodeConfig:
     controller_port: int
     heap: str = "768m"
     partitions: int = 3
+    admin_password: str | None = None
+    """None: a PLAINTEXT listener with no authorizer. Set: SASL/SCRAM-SHA-512 on the client listener, PLAIN
+    between broker and controller, KRaft's StandardAuthorizer with ``admin`` (this password) the only super
+    user: no other principal reaches anything without an ACL."""
 
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def secured(self) -> bool:
+        return self.admin_password is not None
+
+    @property
+    def admin(self) -> KafkaConnection:
+        """How the platform's administrator reaches the node."""
+        if self.admin_password is None:
+            return KafkaConnection(bootstrap=self.bootstrap)
+        return KafkaConnection(bootstrap=self.bootstrap).with_credentials(ADMIN, self.admin_password)
 
     def server_properties(self) -> str:
         return "\n".join([
             "process.roles=broker,controller",
             "node.id=1",
             f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
-            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
-            "controller.listener.names=CONTROLLER",
-            "inter.broker.listener.name=PLAINTEXT",
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            *(self._secured_listeners() if self.secured else self._open_listeners()),
             f"log.dirs={self.data_dir / 'kraft-logs'}",
             f"num.partitions={self.partitions}",
             # every topic is created explicitly, with its intended partition count (govbus topics sync,
@@ -74,6 +87,38 @@ class KafkaNodeConfig:
             "log.cleaner.backoff.ms=1000",
             "",
         ])
+
+
+    def _open_listeners(self) -> list[str]:
+        return [f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                "controller.listener.names=CONTROLLER",
+                "inter.broker.listener.name=PLAINTEXT",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"]
+
+    def _secured_listeners(self) -> list[str]:
+        # SCRAM credentials live in the cluster's metadata, which a controller cannot read before it runs:
+        # the controller listener uses PLAIN with the administrator as its one static user
+        password = self.admin_password
+        return [f"listeners=SASL_PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+                f"advertised.listeners=SASL_PLAINTEXT://127.0.0.1:{self.port}",
+                "controller.listener.names=CONTROLLER",
+                "inter.broker.listener.name=SASL_PLAINTEXT",
+                "listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+                "sasl.enabled.mechanisms=SCRAM-SHA-512",
+                "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
+                "sasl.mechanism.controller.protocol=PLAIN",
+                "listener.name.sasl_plaintext.sasl.enabled.mechanisms=SCRAM-SHA-512",
+                "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config="
+                f'org.apache.kafka.common.security.scram.ScramLoginModule required username="{ADMIN}" '
+                f'password="{password}";',
+                "listener.name.controller.sasl.enabled.mechanisms=PLAIN",
+                "listener.name.controller.plain.sasl.jaas.config="
+                f'org.apache.kafka.common.security.plain.PlainLoginModule required username="{ADMIN}" '
+                f'password="{password}" user_{ADMIN}="{password}";',
+                "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                f"super.users=User:{ADMIN}",
+                "allow.everyone.if.no.acl.found=false"]
 
 
 def java_argv(config: KafkaNodeConfig, main_class: str, *args: str) -> list[str]:
@@ -95,6 +140,8 @@ def prepare(config: KafkaNodeConfig) -> Path:
     """Write the node's configuration and format its KRaft storage if not yet formatted."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     properties = config.data_dir / "server.properties"
+    properties.touch(mode=0o600)  # it holds the administrator's password when the node is secured
+    properties.chmod(0o600)
     properties.write_text(config.server_properties())
     (config.data_dir / "log4j2.properties").write_text(
         _LOG4J2.format(log_file=config.data_dir / "kafka-server.log")
@@ -102,6 +149,8 @@ def prepare(config: KafkaNodeConfig) -> Path:
     if not (config.data_dir / "kraft-logs" / "meta.properties").exists():
         cluster_id = _random_cluster_id()
         argv = java_argv(config, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(properties))
+        if config.admin_password is not None:  # the administrator's SCRAM credential, in the first metadata
+            argv += ["--add-scram", f"SCRAM-SHA-512=[name={ADMIN},password={config.admin_password}]"]
         result = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603
         if result.returncode != 0:
             raise PlatformError(f"formatting Kafka storage failed: {(result.stdout + result.stderr).strip()}")
@@ -126,7 +175,7 @@ def start(config: KafkaNodeConfig, timeout: float) -> tuple[int, float]:
     pid = processes.start_process(java_argv(config, "kafka.Kafka", str(properties)), log_path)
     try:
         waited = processes.wait_until(
-            lambda: metadata_ready(config.bootstrap), timeout, f"Kafka broker on {config.bootstrap}",
+            lambda: metadata_ready(config.bootstrap, config.admin), timeout, f"Kafka broker on {config.bootstrap}",
             alive=lambda: processes.is_alive(pid), log_path=config.data_dir / "kafka-server.log",
         )
     except Exception:
@@ -136,15 +185,15 @@ def start(config: KafkaNodeConfig, timeout: float) -> tuple[int, float]:
     return pid, waited
 
 
-def metadata_ready(bootstrap: str) -> bool:
-    """True when the broker answers a metadata request."""
+def metadata_ready(bootstrap: str, connection: KafkaConnection | None = None) -> bool:
+    """True when the broker answers a metadata request (made as ``connection``'s principal, if given)."""
     host, _, port = bootstrap.rpartition(":")
     try:
         with socket.create_connection((host, int(port)), timeout=0.5):
             pass
     except OSError:
         return False
-    admin = clients.admin(KafkaConnection(bootstrap=bootstrap), {"log_level": 0})
+    admin = clients.admin(connection or KafkaConnection(bootstrap=bootstrap), {"log_level": 0})
     try:
         metadata = admin.list_topics(timeout=2)
     except Exception:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,17 +37,19 @@ class RegistryProcess:
 
 def start_registry_process(
     bootstrap: str, port: int, log_path: Path, topic: str | None = None, timeout: float = 60,
-    host: str = "127.0.0.1",
+    host: str = "127.0.0.1", kafka_env: Mapping[str, str] | None = None,
 ) -> RegistryProcess:
     """Start ``python -m schemas.registry`` and return once ``GET /subjects`` answers 200.
 
-    Output goes to ``log_path``. Raises :class:`StartupTimeoutError` with the log's tail (and
+    ``kafka_env`` (GOVBUS_KAFKA__* variables) carries the broker's protocol and credentials. Output goes to
+    ``log_path``. Raises :class:`StartupTimeoutError` with the log's tail (and
     kills the process) if it is not ready within ``timeout`` seconds or exits early.
     """
     command = [sys.executable, "-m", "schemas.registry", "--bootstrap", bootstrap, "--host", host, "--port", str(port)]
     if topic:
         command += ["--topic", topic]
-    registry = RegistryProcess(start_process(command, log_path), f"http://{host}:{port}", log_path)
+    registry = RegistryProcess(start_process(command, log_path, env=dict(kafka_env or {})),
+                               f"http://{host}:{port}", log_path)
     try:
         wait_until(lambda: _answers(registry.url), timeout, f"the registry at {registry.url}",
                    alive=registry.running, log_path=log_path)

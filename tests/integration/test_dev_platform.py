@@ -12,7 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from confluent_kafka import KafkaException
 
+from govbus import clients
+from govbus.connection import KafkaConnection
 from govbus.platform.processes import free_port, is_alive
 
 
@@ -63,3 +66,27 @@ def test_missing_java_says_what_to_install(platform_env: dict[str, str], tmp_pat
     assert result.returncode == 1
     assert "mvn" in result.stderr and "install" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_up_with_scram_keeps_the_credentials_private_and_the_broker_closed(platform_env: dict[str, str]) -> None:
+    env = {**platform_env, "GOVBUS_SECURITY": "scram"}
+    up = _govbus(env, "dev", "up")
+    assert up.returncode == 0, up.stderr
+    status = json.loads(_govbus(env, "dev", "status", "--json").stdout)
+    assert status["running"] is True
+    security = status["security"]
+    assert (security["protocol"], security["mechanism"]) == ("SASL_PLAINTEXT", "SCRAM-SHA-512")
+    path = Path(security["credentials_file"])
+    assert path.stat().st_mode & 0o777 == 0o600
+    admin = json.loads(path.read_text())["admin"]
+    assert admin["username"] == "admin" and len(admin["password"]) >= 24
+    logs = "".join(p.read_text(errors="replace") for p in Path(status["data_dir"]).rglob("*.log"))
+    for shown in (up.stdout, up.stderr, json.dumps(status), logs):
+        assert admin["password"] not in shown, "the password is in the credentials file only"
+    # the registry reached the secured broker with the administrator's credentials
+    assert httpx.get(f"{status['registry_url']}/subjects", timeout=5).json() == []
+    broker = KafkaConnection(bootstrap=status["kafka_bootstrap"])
+    assert clients.admin(broker.with_credentials("admin", admin["password"])).list_topics(timeout=10).brokers
+    for refused in (broker, broker.with_credentials("admin", "a-wrong-password")):
+        with pytest.raises(KafkaException):
+            clients.admin(refused, {"log_level": 0}).list_topics(timeout=5)

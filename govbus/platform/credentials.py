@@ -1,0 +1,44 @@
+"""The local platform's credentials: random passwords in one JSON file only its owner can read.
+
+``govbus dev up`` with ``GOVBUS_SECURITY=scram`` keeps them in ``<home>/dev/credentials.json`` (mode 0600),
+a JSON object mapping each principal to its ``username`` and ``password``. They are created once, on the
+first secured start, and kept across restarts (the broker's storage holds the administrator's SCRAM
+credential from its first format). Never printed, logged or written anywhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+from govbus.exceptions import PlatformError
+
+ADMIN = "admin"
+
+
+def load_or_create(path: Path) -> dict[str, dict[str, str]]:
+    """The credentials in ``path``, created (with the administrator's) if the file does not exist yet."""
+    if path.exists():
+        return load(path)
+    credentials = {ADMIN: {"username": ADMIN, "password": secrets.token_urlsafe(24)}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        json.dump(credentials, file, indent=2)
+    return credentials
+
+
+def load(path: Path) -> dict[str, dict[str, str]]:
+    """The credentials in ``path``; :class:`PlatformError` if it is unreadable or others may read it."""
+    if path.stat().st_mode & 0o077:
+        raise PlatformError(f"{path} may be read by other users than its owner: `chmod 600 {path}` (and consider "
+                            "the passwords in it known: `govbus dev down`, delete it and the platform's data)")
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+        return {principal: {"username": str(entry["username"]), "password": str(entry["password"])}
+                for principal, entry in found.items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise PlatformError(f"{path} is not a credentials file (JSON of principal -> username, password): "
+                            f"{type(error).__name__}") from None

@@ -1,0 +1,115 @@
+"""A secured local node (SASL/SCRAM-SHA-512 and KRaft's StandardAuthorizer): the administrator reaches
+everything; no credentials, a wrong password, or a principal without an ACL reach nothing, until an ACL
+grants it. The first part of the identities issue: the platform's broker can enforce who may do what."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import (
+    AclBinding,
+    AclOperation,
+    AclPermissionType,
+    NewTopic,
+    ResourcePatternType,
+    ResourceType,
+    ScramCredentialInfo,
+    ScramMechanism,
+    UserScramCredentialUpsertion,
+)
+
+from govbus import clients
+from govbus.connection import KafkaConnection
+from govbus.platform import jars, kafka, processes
+from govbus.settings import PlatformSettings
+from testsupport.leftovers import ProcessLedger
+
+
+@pytest.fixture(scope="module")
+def secured_node() -> Iterator[kafka.KafkaNodeConfig]:
+    settings = PlatformSettings()
+    data_dir = Path(tempfile.mkdtemp(prefix="govbus-secured-kafka-"))
+    config = kafka.KafkaNodeConfig(
+        data_dir=data_dir, libs=jars.kafka_libs(settings.cache_dir, settings.kafka_version),
+        port=processes.free_port(), controller_port=processes.free_port(), heap=settings.kafka_heap,
+        admin_password=secrets.token_urlsafe(24))
+    pid, _seconds = kafka.start(config, settings.startup_timeout)
+    ledger = ProcessLedger()
+    ledger.add(pid, "kafka.Kafka", data_dir)
+    try:
+        yield config
+    finally:
+        processes.stop_process(pid, timeout=30)
+        shutil.rmtree(data_dir, ignore_errors=True)
+        ledger.remove(pid)
+
+
+def _topic(node: kafka.KafkaNodeConfig) -> str:
+    topic = f"secured-{uuid.uuid4().hex[:8]}"
+    admin = clients.admin(node.admin)  # kept alive until the future resolves
+    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(timeout=30)
+    return topic
+
+
+def _produce(connection: KafkaConnection, topic: str, value: bytes) -> str | None:
+    """None if the record was stored, else the broker's error name."""
+    producer = clients.producer(connection, {"message.timeout.ms": 10_000, "log_level": 0})
+    errors: list[str] = []
+    producer.produce(topic, value=value, on_delivery=lambda error, _m: errors.append(error.name()) if error else None)
+    left = producer.flush(15)
+    return errors[0] if errors else ("no answer" if left else None)
+
+
+def test_the_administrator_writes_and_reads(secured_node: kafka.KafkaNodeConfig) -> None:
+    topic = _topic(secured_node)
+    assert _produce(secured_node.admin, topic, b"by the administrator") is None
+    consumer = clients.consumer(secured_node.admin, f"admin-{uuid.uuid4().hex[:6]}", {"auto.offset.reset": "earliest"})
+    try:
+        consumer.subscribe([topic])
+        deadline, got = time.monotonic() + 30, None
+        while got is None and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is not None and message.error() is None:
+                got = message.value()
+        assert got == b"by the administrator"
+    finally:
+        consumer.close()
+
+
+def test_no_credentials_or_a_wrong_password_reach_nothing(secured_node: kafka.KafkaNodeConfig) -> None:
+    anonymous = KafkaConnection(bootstrap=secured_node.bootstrap)
+    wrong = KafkaConnection(bootstrap=secured_node.bootstrap).with_credentials("admin", "not-the-password")
+    for connection in (anonymous, wrong):
+        with pytest.raises(KafkaException):
+            clients.admin(connection, {"log_level": 0}).list_topics(timeout=5)
+
+
+def test_a_principal_without_an_acl_is_denied_until_one_grants_it(secured_node: kafka.KafkaNodeConfig) -> None:
+    topic, user, password = _topic(secured_node), f"department-{uuid.uuid4().hex[:6]}", secrets.token_urlsafe(18)
+    admin = clients.admin(secured_node.admin)
+    upsert = UserScramCredentialUpsertion(user, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192),
+                                          password.encode())
+    admin.alter_user_scram_credentials([upsert])[user].result(timeout=30)
+    department = KafkaConnection(bootstrap=secured_node.bootstrap).with_credentials(user, password)
+
+    deadline, denied = time.monotonic() + 30, _produce(department, topic, b"before the ACL")
+    while denied == "_AUTHENTICATION" and time.monotonic() < deadline:  # the credential reaches the broker
+        denied = _produce(department, topic, b"before the ACL")
+    assert denied == "TOPIC_AUTHORIZATION_FAILED"
+
+    write = AclBinding(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, f"User:{user}", "*",
+                       AclOperation.WRITE, AclPermissionType.ALLOW)
+    admin.create_acls([write])[write].result(timeout=30)
+    deadline, outcome = time.monotonic() + 30, denied
+    while outcome is not None and time.monotonic() < deadline:
+        outcome = _produce(department, topic, b"after the ACL")
+    assert outcome is None, "the ACL lets the principal write that topic"
+    assert _produce(department, _topic(secured_node), b"another topic") == "TOPIC_AUTHORIZATION_FAILED"
