@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 from govbus.exceptions import PlatformError
@@ -28,6 +29,22 @@ def load_or_create(path: Path) -> dict[str, dict[str, str]]:
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:
         json.dump(credentials, file, indent=2)
     return credentials
+
+
+def with_principals(path: Path, wanted: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """The credentials in ``path`` with a random password added for each principal of ``wanted`` (key ->
+    user name) it does not hold yet; the file is rewritten (still 0600) only when one was added."""
+    found = load_or_create(path)
+    missing = {key: user for key, user in wanted.items() if key not in found}
+    if not missing:
+        return found
+    found |= {key: {"username": user, "password": secrets.token_urlsafe(24)} for key, user in missing.items()}
+    staged = path.with_suffix(".tmp")
+    descriptor = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        json.dump(found, file, indent=2)
+    staged.replace(path)
+    return found
 
 
 def load(path: Path) -> dict[str, dict[str, str]]:

@@ -19,6 +19,9 @@ from govbus.exceptions import PlatformError
 from govbus.platform import credentials, jars, kafka, processes
 from govbus.platform.registry_process import RegistryProcess, start_registry_process
 from govbus.settings import PlatformSettings
+from govbus.sharing import principals
+from govbus.topic_names import TopicSettings
+from schemas.catalogue import load_catalogue
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +133,8 @@ def up(settings: PlatformSettings) -> UpResult:
     )
     kafka_pid, kafka_seconds = kafka.start(config, settings.startup_timeout)
     try:
+        if credentials_file is not None:
+            _provision_departments(config.admin, credentials_file)
         registry, registry_seconds = _start_registry(settings, config)
     except Exception:
         processes.stop_process(kafka_pid)
@@ -157,6 +162,17 @@ def _credentials(settings: PlatformSettings) -> Path | None:
                             "lost) or set GOVBUS_SECURITY=none")
     credentials.load_or_create(path)
     return path
+
+
+def _provision_departments(admin: KafkaConnection, path: Path) -> None:
+    """A principal per department of the catalogue (credentials added to ``path``), each allowed to write
+    only its own department topics under GOVBUS_TOPIC_PREFIX."""
+    departments = sorted({item.department for item in load_catalogue().items()})
+    wanted = {principals.department_principal(d): principals.department_user(d) for d in departments}
+    found = credentials.with_principals(path, wanted)
+    prefix = TopicSettings().topic_prefix
+    principals.provision(admin, {found[key]["username"]: found[key]["password"] for key in wanted},
+                         [acl for d in departments for acl in principals.department_acls(d, prefix)])
 
 
 def _start_registry(settings: PlatformSettings, config: kafka.KafkaNodeConfig) -> tuple[RegistryProcess, float]:

@@ -7,16 +7,20 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from confluent_kafka import KafkaException
+from confluent_kafka.admin import NewTopic
 
 from govbus import clients
 from govbus.connection import KafkaConnection
 from govbus.platform.processes import free_port, is_alive
+from govbus.topic_names import department_topic
+from schemas.catalogue import load_catalogue
 
 
 def _govbus(env: dict[str, str], *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
@@ -90,3 +94,29 @@ def test_up_with_scram_keeps_the_credentials_private_and_the_broker_closed(platf
     for refused in (broker, broker.with_credentials("admin", "a-wrong-password")):
         with pytest.raises(KafkaException):
             clients.admin(refused, {"log_level": 0}).list_topics(timeout=5)
+
+    # a principal per department of the catalogue, writing only its own department topics
+    catalogue = load_catalogue()
+    departments = sorted({item.department for item in catalogue.items()})
+    found = json.loads(path.read_text())
+    assert {f"department:{d}" for d in departments} <= set(found)
+    mine, theirs = (next(i for i in catalogue.items() if i.department == d) for d in departments[:2])
+    topics = [department_topic(item.department, item.name) for item in (mine, theirs)]
+    creator = clients.admin(broker.with_credentials("admin", admin["password"]))
+    for topic in topics:
+        creator.create_topics([NewTopic(topic, 1, 1)])[topic].result(timeout=30)
+    entry = found[f"department:{mine.department}"]
+    department = broker.with_credentials(entry["username"], entry["password"])
+    producer = clients.producer(department, {"message.timeout.ms": 10_000, "log_level": 0})
+
+    def produce(topic: str) -> str | None:
+        outcomes: list[str | None] = []
+        producer.produce(topic, value=b"x", on_delivery=lambda error, _m: outcomes.append(error and error.name()))
+        producer.flush(15)
+        return outcomes[0] if outcomes else "no answer"
+
+    deadline, own = time.monotonic() + 30, produce(topics[0])
+    while own is not None and time.monotonic() < deadline:  # ACLs reach the authorizer within moments
+        own = produce(topics[0])
+    assert own is None, "a department writes its own department topic"
+    assert produce(topics[1]) == "TOPIC_AUTHORIZATION_FAILED", "and no other department's"

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import (
     AclBinding,
     AclOperation,
@@ -30,6 +30,8 @@ from govbus import clients
 from govbus.connection import KafkaConnection
 from govbus.platform import jars, kafka, processes
 from govbus.settings import PlatformSettings
+from govbus.sharing import principals
+from govbus.topic_names import canonical_topic, department_topic
 from testsupport.leftovers import ProcessLedger
 
 
@@ -113,3 +115,38 @@ def test_a_principal_without_an_acl_is_denied_until_one_grants_it(secured_node: 
         outcome = _produce(department, topic, b"after the ACL")
     assert outcome is None, "the ACL lets the principal write that topic"
     assert _produce(department, _topic(secured_node), b"another topic") == "TOPIC_AUTHORIZATION_FAILED"
+
+
+def test_a_department_writes_only_its_own_topics_and_reads_nothing(secured_node: kafka.KafkaNodeConfig) -> None:
+    prefix = f"govbus.sec-{uuid.uuid4().hex[:6]}"
+    passwords = {department: secrets.token_urlsafe(18) for department in ("taxation", "education")}
+    principals.provision(secured_node.admin,
+                         {principals.department_user(d): p for d, p in passwords.items()},
+                         [acl for d in passwords for acl in principals.department_acls(d, prefix)])
+    own, other = (department_topic(d, "tax_payment_certificate", prefix) for d in ("taxation", "education"))
+    canonical = canonical_topic("tax_payment_certificate", prefix)
+    admin = clients.admin(secured_node.admin)
+    for topic in (own, other, canonical):
+        admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(timeout=30)
+    taxation = KafkaConnection(bootstrap=secured_node.bootstrap).with_credentials(
+        principals.department_user("taxation"), passwords["taxation"])
+
+    deadline, outcome = time.monotonic() + 30, _produce(taxation, own, b"own topic")
+    while outcome is not None and time.monotonic() < deadline:  # the credential and ACLs reach the broker
+        outcome = _produce(taxation, own, b"own topic")
+    assert outcome is None, "a department writes its own department topic"
+    assert _produce(taxation, other, b"another department's topic") == "TOPIC_AUTHORIZATION_FAILED"
+    assert _produce(taxation, canonical, b"the canonical topic") == "TOPIC_AUTHORIZATION_FAILED"
+
+    consumer = clients.consumer(taxation, f"taxation-{uuid.uuid4().hex[:6]}", {"auto.offset.reset": "earliest"})
+    try:
+        consumer.subscribe([canonical, own])
+        deadline, refused = time.monotonic() + 30, None
+        while refused is None and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is not None and message.error() is not None:
+                refused = message.error().code()
+            assert message is None or message.error() is not None, "a department reads nothing"
+        assert refused in (KafkaError.GROUP_AUTHORIZATION_FAILED, KafkaError.TOPIC_AUTHORIZATION_FAILED)
+    finally:
+        consumer.close()

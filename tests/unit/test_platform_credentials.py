@@ -34,3 +34,13 @@ def test_a_malformed_file_is_named_without_its_content(tmp_path: Path) -> None:
     with pytest.raises(PlatformError, match="not a credentials file") as raised:
         credentials.load(path)
     assert "do-not-print" not in str(raised.value)
+
+
+def test_principals_are_added_once_and_the_file_stays_private(tmp_path: Path) -> None:
+    path = tmp_path / "credentials.json"
+    admin = credentials.load_or_create(path)["admin"]
+    wanted = {"department:taxation": "department.taxation", "department:education": "department.education"}
+    first = credentials.with_principals(path, wanted)
+    assert first["admin"] == admin and first["department:taxation"]["username"] == "department.taxation"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert credentials.with_principals(path, wanted) == first, "existing passwords are kept"

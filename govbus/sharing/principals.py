@@ -1,0 +1,66 @@
+"""Who is who on the broker: one principal per department, with only the ACLs publishing needs.
+
+A department's principal (user ``department.<slug>``, key ``department:<slug>`` in a credentials file)
+may write and describe its own department topics (``<prefix>.dept.<slug>.*``, a prefixed ACL, so items the
+catalogue adds later are covered) and write idempotently; it reads nothing. Everything else is denied by
+the broker's authorizer. Processors, subscribers and operators, and grants turned into ACLs, come next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from confluent_kafka.admin import (
+    AclBinding,
+    AclOperation,
+    AclPermissionType,
+    ResourcePatternType,
+    ResourceType,
+    ScramCredentialInfo,
+    ScramMechanism,
+    UserScramCredentialUpsertion,
+)
+
+from govbus import clients
+from govbus.connection import KafkaConnection
+from govbus.exceptions import PlatformError
+from govbus.topic_names import department_topic
+
+SCRAM_ITERATIONS = 8192
+
+
+def department_principal(department: str) -> str:
+    """The key of ``department``'s principal in a credentials file."""
+    return f"department:{department}"
+
+
+def department_user(department: str) -> str:
+    """The SCRAM user name of ``department``'s principal."""
+    return f"department.{department}"
+
+
+def department_acls(department: str, prefix: str) -> list[AclBinding]:
+    """What ``department``'s principal may do: write (and describe) its own department topics."""
+    user = f"User:{department_user(department)}"
+    topics = department_topic(department, "x", prefix)[:-1]  # '<prefix>.dept.<department>.'
+    return [AclBinding(ResourceType.TOPIC, topics, ResourcePatternType.PREFIXED, user, "*", operation,
+                       AclPermissionType.ALLOW) for operation in (AclOperation.WRITE, AclOperation.DESCRIBE)] + [
+        AclBinding(ResourceType.BROKER, "kafka-cluster", ResourcePatternType.LITERAL, user, "*",
+                   AclOperation.IDEMPOTENT_WRITE, AclPermissionType.ALLOW)]
+
+
+def provision(admin: KafkaConnection, users: Mapping[str, str], acls: Iterable[AclBinding],
+              timeout: float = 30.0) -> None:
+    """Create or update the SCRAM credential of each user (name -> password) and create ``acls``
+    (existing ones are kept); :class:`PlatformError` naming what the broker refused."""
+    client = clients.admin(admin)
+    upserts = [UserScramCredentialUpsertion(user, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, SCRAM_ITERATIONS),
+                                            password.encode()) for user, password in users.items()]
+    bindings = list(acls)
+    try:
+        for future in (client.alter_user_scram_credentials(upserts) if upserts else {}).values():
+            future.result(timeout=timeout)
+        for future in (client.create_acls(bindings) if bindings else {}).values():
+            future.result(timeout=timeout)
+    except Exception as error:  # KafkaException, or a timeout: one line naming the step
+        raise PlatformError(f"the broker refused the principals or their ACLs: {error}") from error
