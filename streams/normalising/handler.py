@@ -123,6 +123,10 @@ class ItemNormaliser:
         if event["data_item"] != self.item.name:
             raise ValidationError("data_item", "envelope.data_item",
                                   f"the event is for {event['data_item']!r}, but this topic carries {self.item.name}")
+        if event.get("department") != dialect.department:  # a department may publish only as itself
+            raise ValidationError("department", "envelope.department",
+                                  f"the event names department {event.get('department')!r}, but this topic is "
+                                  f"{dialect.department}'s: a department publishes only its own items")
         if event["operation"] == "DELETE":
             return None, dialect.canonical_key(str(event["record_key"])), ()
         if event["record"] is None:

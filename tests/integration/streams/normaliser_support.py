@@ -316,6 +316,14 @@ def delete_event(encoders: Encoders, dialect: Dialect, prefix: str, record_key: 
     return Sent(dialect.topic(prefix), record_key.encode(), encoders.encode(dialect, event), event)
 
 
+def forged_event(encoders: Encoders, dialect: Dialect, prefix: str, record_key: str, department: str) -> Sent:
+    """A DELETE on ``dialect``'s topic whose envelope names ``department`` instead of the topic's owner."""
+    forged = delete_event(encoders, dialect, prefix, record_key)
+    assert forged.event is not None
+    event = {**forged.event, "department": department}
+    return Sent(forged.topic, f"forged-{record_key}".encode(), encoders.encode(dialect, event), event)
+
+
 def _now() -> Any:
     import datetime as dt
 

@@ -25,6 +25,7 @@ from normaliser_support import (
     counters,
     delete_event,
     dialect_traffic,
+    forged_event,
     make_settings,
     metric,
     metric_or_zero,
@@ -67,6 +68,7 @@ def test_dialects_canonical_bad_poison_and_duplicates(
     some_uscc = next(s.sample.key for s in sent if s.sample and s.sample.dialect == "guangdong-scjg-v1")
     deletes = [delete_event(encoders, guangdong, settings.topic_prefix, " " + some_uscc.lower()),
                delete_event(encoders, guangdong, settings.topic_prefix, some_uscc[:17] + "?")]
+    forged = forged_event(encoders, guangdong, settings.topic_prefix, some_uscc, department="taxation")
     bad_bytes = poison(settings.topic_prefix, encoders)
     duplicates = sent[::6]
     good = {s.event_id: s for s in sent if s.good}
@@ -75,8 +77,8 @@ def test_dialects_canonical_bad_poison_and_duplicates(
 
     worker = run.start("normaliser", metrics_port=settings.normaliser_metrics_port)
     port = worker.metrics_port
-    total = len(sent) + len(deletes) + len(bad_bytes) + len(duplicates)
-    assert produce(settings.kafka.bootstrap, [*sent, *deletes, *bad_bytes]) == total - len(duplicates)
+    total = len(sent) + len(deletes) + len(bad_bytes) + len(duplicates) + 1
+    assert produce(settings.kafka.bootstrap, [*sent, *deletes, *bad_bytes, forged]) == total - len(duplicates)
     assert produce(settings.kafka.bootstrap, duplicates) == len(duplicates)
     waited = wait_for(lambda: metric_or_zero(port, "govbus_normaliser_records_processed_total") >= total, 120,
                       f"{total} records processed (log: {worker.log_path})", lambda: counters(port, *COUNTED), run)
@@ -93,9 +95,14 @@ def test_dialects_canonical_bad_poison_and_duplicates(
     assert deleted["record_key"] == some_uscc and deleted_message.key() == some_uscc.encode()
 
     dead = read_dead_letters(settings)
-    assert len(dead) == len(bad) + 1
+    assert len(dead) == len(bad) + 2
     unmatched = list(bad)
     for message in dead:
+        if message.key() == forged.key:  # a department publishing as another one
+            letter = DeadLetter.from_headers(message.headers())
+            assert (letter.field, letter.rule) == ("department", "envelope.department")
+            assert message.value() == forged.value
+            continue
         if message.key() == deletes[1].key:
             letter = DeadLetter.from_headers(message.headers())
             assert (letter.field, letter.rule) == ("uscc", "uscc.format") and message.value() == deletes[1].value
@@ -112,7 +119,7 @@ def test_dialects_canonical_bad_poison_and_duplicates(
     changed = sum(1 for s in good.values() if s.sample and s.sample.expected_fixes)
     assert metric(port, "govbus_normaliser_records_processed_total") == total
     assert metric(port, "govbus_normaliser_records_canonical_total") == len(good) + 1
-    assert metric(port, "govbus_normaliser_records_rejected_total") == len(bad) + 1
+    assert metric(port, "govbus_normaliser_records_rejected_total") == len(bad) + 2
     assert metric(port, "govbus_normaliser_records_deduplicated_total") == len(duplicates)
     assert metric(port, "govbus_normaliser_records_rejected_total", stage="decode") == len(bad_bytes)
     assert fixed == kinds

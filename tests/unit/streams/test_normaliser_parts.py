@@ -84,6 +84,18 @@ def test_a_record_that_is_not_an_envelope_is_rejected(registry: MemoryRegistry) 
     assert isinstance(outcome, Rejected) and (outcome.stage, outcome.rule) == ("decode", "envelope")
 
 
+def test_an_event_naming_another_department_than_its_topics_is_rejected(registry: MemoryRegistry) -> None:
+    normaliser = normaliser_for("enterprise_registration", registry)
+    for dialect in ("canonical", *(d.name for d in dialects_for("enterprise_registration")[1:2])):
+        sample = samples("enterprise_registration", dialect, 1, bad_share=0.0, seed=1)[0]
+        event = change_event(sample, "taxation", random.Random(3))
+        raw = encode(registry, "enterprise_registration", dialect, event)
+        outcome = normaliser.handle(raw, get_dialect("enterprise_registration", dialect).topic(PREFIX))
+        assert isinstance(outcome, Rejected)
+        assert (outcome.stage, outcome.field, outcome.rule) == ("validate", "department", "envelope.department")
+        assert "market-regulation's" in outcome.reason
+
+
 def test_an_event_of_another_item_is_rejected(registry: MemoryRegistry) -> None:
     normaliser = normaliser_for("enterprise_registration", registry)
     sample = samples("enterprise_registration", "canonical", 1, bad_share=0.0, seed=1)[0]
