@@ -211,12 +211,16 @@ class SinkRuntime:
         self._measure_lag()
         if not messages:
             return
+        self._commits.add(self._handle(messages).pending)
+        self.commit_settled()
+
+    def _handle(self, messages: list[Message]) -> Batch:
+        """Hand ``messages`` to the sink as one batch and apply the bad-record policy to what it rejected."""
         batch = Batch(messages, PendingCommit(next_offsets(messages)), self._count_rejected)
         self._sink.handle(batch)
         self._settle_rejected(batch)
-        self._commits.add(batch.pending)
         self._metrics.batches.labels(self._options.name).inc()
-        self.commit_settled()
+        return batch
 
     # -- topics and rebalances -----------------------------------------------------------------------
 
@@ -366,10 +370,7 @@ class SinkRuntime:
         self._follow_partitions()
         messages = self._collect()
         if messages:
-            batch = Batch(messages, PendingCommit(next_offsets(messages)), self._count_rejected)
-            self._sink.handle(batch)
-            self._settle_rejected(batch)
-            self._metrics.batches.labels(self._options.name).inc()
+            self._handle(messages)
             if self._producer is not None:
                 self._producer.poll(0)
             self._replay.reached(messages)
@@ -382,9 +383,12 @@ class SinkRuntime:
         if time.monotonic() < replay.listing_due:
             return
         replay.listing_due = time.monotonic() + (self._options.replay_refresh if replay.listed else 1.0)
+        first = not replay.listed
         try:
-            new = self._unassigned(first=not replay.listed)
-            ends = {(tp.topic, tp.partition): self._consumer.get_watermark_offsets(tp, timeout=10) for tp in new}
+            new = self._unassigned(first)
+            # only the first listing's ends count for caught_up: later partitions are not asked
+            ends = {(tp.topic, tp.partition): self._consumer.get_watermark_offsets(tp, timeout=10)
+                    for tp in new} if first else {}
             starts = self._starts(new)
         except KafkaException as error:
             log.warning("cannot list the topics' partitions yet; trying again",
@@ -392,10 +396,9 @@ class SinkRuntime:
             return
         for tp in starts:
             where = (tp.topic, tp.partition)
-            low, high = ends[where]
-            if not replay.listed and high > max(low, tp.offset):
-                replay.targets[where] = high
-        replay.assigned.update(ends)
+            if where in ends and ends[where][1] > max(ends[where][0], tp.offset):
+                replay.targets[where] = ends[where][1]
+        replay.assigned.update((tp.topic, tp.partition) for tp in new)
         replay.listed = True
         if starts:
             self._consumer.incremental_assign(starts)

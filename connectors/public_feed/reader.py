@@ -41,7 +41,6 @@ class FeedReader:
         self._decoder = WireDecoder(clients.registry_client(registry))
         self._state = state
         self._metrics = metrics
-        self._stop = threading.Event()
         consumer = clients.consumer(kafka, f"govbus-public-feed-{uuid.uuid4()}",
                                     {"enable.auto.commit": False, "enable.partition.eof": False})
         options = SinkOptions("public-feed", batch_size=500, batch_wait=0.05, bad_messages=BadMessages.SKIP,
@@ -59,7 +58,6 @@ class FeedReader:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
         self._runtime.stop()
         self._thread.join(timeout)
 
@@ -112,7 +110,7 @@ class FeedReader:
 
     def _decode(self, message: Message) -> dict[str, Any] | None:
         """The event, or ``None`` if it cannot be decoded; waits while the registry does not answer."""
-        while not self._stop.is_set():
+        while not self._runtime.stopping.is_set():
             try:
                 return self._decoder.decode(message.value()).value
             except DecodeError as error:
@@ -122,7 +120,7 @@ class FeedReader:
                 return None
             except Exception as error:  # RegistryError, or the registry client's transport failing
                 log.warning("schema registry unavailable; retrying", extra={"error": repr(error)})
-                self._stop.wait(1.0)
+                self._runtime.stopping.wait(1.0)
         return None
 
 

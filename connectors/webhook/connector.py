@@ -27,7 +27,6 @@ import datetime as dt
 import logging
 import os
 import signal
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -132,7 +131,6 @@ class WebhookConnector:
         self.name = settings.webhook_subscription
         collector = collector or CollectorRegistry()
         self.metrics = WebhookMetrics(collector, self.name)
-        self._stopping = threading.Event()
         store = store or SharingStore(settings.kafka, settings.topic_prefix)
         self._authoriser = Authoriser(self.name, store.load, catalogue, settings.topic_prefix,
                                       settings.webhook_refresh_seconds, self.metrics.refresh_failures.inc)
@@ -163,7 +161,6 @@ class WebhookConnector:
         return sink_options(**overrides)
 
     def stop(self) -> None:
-        self._stopping.set()
         self.runtime.stop()
 
     def run(self) -> None:
@@ -174,7 +171,8 @@ class WebhookConnector:
         timeout = self.settings.webhook_request_timeout_seconds
         try:
             with httpx.Client(timeout=httpx.Timeout(timeout)) as client:
-                self._sender = Sender(client, [self._secret], self._retry_policy(), self.metrics, self._stopping)
+                self._sender = Sender(client, [self._secret], self._retry_policy(), self.metrics,
+                                      self.runtime.stopping)
                 self.runtime.run()
         except StoppedWhileRetrying:
             log.info("stopped while retrying; the batch stays uncommitted")

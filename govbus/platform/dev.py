@@ -10,6 +10,7 @@ import json
 import logging
 import time
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 
 import httpx
@@ -41,9 +42,10 @@ class PlatformState:
     security_protocol: str = "PLAINTEXT"
     credentials_file: str | None = None
 
-    @property
+    @cached_property
     def kafka(self) -> KafkaConnection:
-        """How a client reaches the platform's broker (as its administrator, when it is secured)."""
+        """How a client reaches the platform's broker (as its administrator, when it is secured; the
+        credentials file is read once per state)."""
         plain = KafkaConnection(bootstrap=self.kafka_bootstrap)
         if self.credentials_file is None:
             return plain

@@ -21,6 +21,7 @@ from govbus.connection import KafkaConnection
 from govbus.platform.processes import free_port, is_alive
 from govbus.topic_names import department_topic
 from schemas.catalogue import load_catalogue
+from testsupport.connections import produce_one
 
 
 def _govbus(env: dict[str, str], *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
@@ -107,16 +108,8 @@ def test_up_with_scram_keeps_the_credentials_private_and_the_broker_closed(platf
         creator.create_topics([NewTopic(topic, 1, 1)])[topic].result(timeout=30)
     entry = found[f"department:{mine.department}"]
     department = broker.with_credentials(entry["username"], entry["password"])
-    producer = clients.producer(department, {"message.timeout.ms": 10_000, "log_level": 0})
-
-    def produce(topic: str) -> str | None:
-        outcomes: list[str | None] = []
-        producer.produce(topic, value=b"x", on_delivery=lambda error, _m: outcomes.append(error and error.name()))
-        producer.flush(15)
-        return outcomes[0] if outcomes else "no answer"
-
-    deadline, own = time.monotonic() + 30, produce(topics[0])
+    deadline, own = time.monotonic() + 30, produce_one(department, topics[0])
     while own is not None and time.monotonic() < deadline:  # ACLs reach the authorizer within moments
-        own = produce(topics[0])
+        own = produce_one(department, topics[0])
     assert own is None, "a department writes its own department topic"
-    assert produce(topics[1]) == "TOPIC_AUTHORIZATION_FAILED", "and no other department's"
+    assert produce_one(department, topics[1]) == "TOPIC_AUTHORIZATION_FAILED", "and no other department's"

@@ -32,6 +32,7 @@ from govbus.platform import jars, kafka, processes
 from govbus.settings import PlatformSettings
 from govbus.sharing import principals
 from govbus.topic_names import canonical_topic, department_topic
+from testsupport.connections import produce_one
 from testsupport.leftovers import ProcessLedger
 
 
@@ -61,18 +62,9 @@ def _topic(node: kafka.KafkaNodeConfig) -> str:
     return topic
 
 
-def _produce(connection: KafkaConnection, topic: str, value: bytes) -> str | None:
-    """None if the record was stored, else the broker's error name."""
-    producer = clients.producer(connection, {"message.timeout.ms": 10_000, "log_level": 0})
-    errors: list[str] = []
-    producer.produce(topic, value=value, on_delivery=lambda error, _m: errors.append(error.name()) if error else None)
-    left = producer.flush(15)
-    return errors[0] if errors else ("no answer" if left else None)
-
-
 def test_the_administrator_writes_and_reads(secured_node: kafka.KafkaNodeConfig) -> None:
     topic = _topic(secured_node)
-    assert _produce(secured_node.admin, topic, b"by the administrator") is None
+    assert produce_one(secured_node.admin, topic, b"by the administrator") is None
     consumer = clients.consumer(secured_node.admin, f"admin-{uuid.uuid4().hex[:6]}", {"auto.offset.reset": "earliest"})
     try:
         consumer.subscribe([topic])
@@ -102,9 +94,9 @@ def test_a_principal_without_an_acl_is_denied_until_one_grants_it(secured_node: 
     admin.alter_user_scram_credentials([upsert])[user].result(timeout=30)
     department = KafkaConnection(bootstrap=secured_node.bootstrap).with_credentials(user, password)
 
-    deadline, denied = time.monotonic() + 30, _produce(department, topic, b"before the ACL")
+    deadline, denied = time.monotonic() + 30, produce_one(department, topic, b"before the ACL")
     while denied == "_AUTHENTICATION" and time.monotonic() < deadline:  # the credential reaches the broker
-        denied = _produce(department, topic, b"before the ACL")
+        denied = produce_one(department, topic, b"before the ACL")
     assert denied == "TOPIC_AUTHORIZATION_FAILED"
 
     write = AclBinding(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, f"User:{user}", "*",
@@ -112,9 +104,9 @@ def test_a_principal_without_an_acl_is_denied_until_one_grants_it(secured_node: 
     admin.create_acls([write])[write].result(timeout=30)
     deadline, outcome = time.monotonic() + 30, denied
     while outcome is not None and time.monotonic() < deadline:
-        outcome = _produce(department, topic, b"after the ACL")
+        outcome = produce_one(department, topic, b"after the ACL")
     assert outcome is None, "the ACL lets the principal write that topic"
-    assert _produce(department, _topic(secured_node), b"another topic") == "TOPIC_AUTHORIZATION_FAILED"
+    assert produce_one(department, _topic(secured_node), b"another topic") == "TOPIC_AUTHORIZATION_FAILED"
 
 
 def test_a_department_writes_only_its_own_topics_and_reads_nothing(secured_node: kafka.KafkaNodeConfig) -> None:
@@ -131,12 +123,12 @@ def test_a_department_writes_only_its_own_topics_and_reads_nothing(secured_node:
     taxation = KafkaConnection(bootstrap=secured_node.bootstrap).with_credentials(
         principals.department_user("taxation"), passwords["taxation"])
 
-    deadline, outcome = time.monotonic() + 30, _produce(taxation, own, b"own topic")
+    deadline, outcome = time.monotonic() + 30, produce_one(taxation, own, b"own topic")
     while outcome is not None and time.monotonic() < deadline:  # the credential and ACLs reach the broker
-        outcome = _produce(taxation, own, b"own topic")
+        outcome = produce_one(taxation, own, b"own topic")
     assert outcome is None, "a department writes its own department topic"
-    assert _produce(taxation, other, b"another department's topic") == "TOPIC_AUTHORIZATION_FAILED"
-    assert _produce(taxation, canonical, b"the canonical topic") == "TOPIC_AUTHORIZATION_FAILED"
+    assert produce_one(taxation, other, b"another department's topic") == "TOPIC_AUTHORIZATION_FAILED"
+    assert produce_one(taxation, canonical, b"the canonical topic") == "TOPIC_AUTHORIZATION_FAILED"
 
     consumer = clients.consumer(taxation, f"taxation-{uuid.uuid4().hex[:6]}", {"auto.offset.reset": "earliest"})
     try:
