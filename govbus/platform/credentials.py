@@ -14,9 +14,10 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
-from govbus.exceptions import PlatformError
+from govbus import identities
+from govbus.exceptions import ConfigurationError, PlatformError
 
-ADMIN = "admin"
+ADMIN = identities.ADMIN
 
 
 def load_or_create(path: Path) -> dict[str, dict[str, str]]:
@@ -49,13 +50,7 @@ def with_principals(path: Path, wanted: Mapping[str, str]) -> dict[str, dict[str
 
 def load(path: Path) -> dict[str, dict[str, str]]:
     """The credentials in ``path``; :class:`PlatformError` if it is unreadable or others may read it."""
-    if path.stat().st_mode & 0o077:
-        raise PlatformError(f"{path} may be read by other users than its owner: `chmod 600 {path}` (and consider "
-                            "the passwords in it known: `govbus dev down`, delete it and the platform's data)")
     try:
-        found = json.loads(path.read_text(encoding="utf-8"))
-        return {principal: {"username": str(entry["username"]), "password": str(entry["password"])}
-                for principal, entry in found.items()}
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
-        raise PlatformError(f"{path} is not a credentials file (JSON of principal -> username, password): "
-                            f"{type(error).__name__}") from None
+        return identities.load_credentials(path)
+    except ConfigurationError as error:
+        raise PlatformError(str(error)) from None
