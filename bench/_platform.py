@@ -21,7 +21,8 @@ from testsupport.connections import kafka_at
 @contextmanager
 def platform() -> Iterator[tuple[str, str]]:
     """(bootstrap, registry URL); whatever is started here is stopped by PID on exit."""
-    with session_broker() as bootstrap:
+    with session_broker() as connection:
+        bootstrap = connection.bootstrap
         given = os.environ.get("GOVBUS_REGISTRY__URL")
         if given:
             yield bootstrap, given

@@ -277,7 +277,6 @@ def measure(bootstrap: str, registry_url: str, args: argparse.Namespace) -> None
 def rate_part(bootstrap: str, registry_url: str, url: str, env: dict[str, str], args: argparse.Namespace) -> None:
     prefix = f"govbus.bench-{uuid.uuid4().hex[:6]}"
     store = SharingStore(kafka_at(bootstrap), prefix)
-    store.ensure_topics()
     sub = subscription("bench-rate", f"{url}/govbus")
     store.put_subscription(sub)
     canonical = Canonical(bootstrap, registry_url, prefix)
@@ -300,7 +299,6 @@ def rate_part(bootstrap: str, registry_url: str, url: str, env: dict[str, str], 
 def latency_part(bootstrap: str, registry_url: str, url: str, env: dict[str, str], args: argparse.Namespace) -> None:
     prefix = f"govbus.bench-{uuid.uuid4().hex[:6]}"
     store = SharingStore(kafka_at(bootstrap), prefix)
-    store.ensure_topics()
     store.put_subscription(subscription("bench-latency", f"{url}/govbus"))
     canonical = Canonical(bootstrap, registry_url, prefix)
     found = latency(url, {**env, "GOVBUS_TOPIC_PREFIX": prefix}, canonical, args.rate, args.seconds, args.batch_size)

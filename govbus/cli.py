@@ -71,7 +71,7 @@ def main(log_level: str) -> None:
 def config(components: tuple[str, ...], markdown: bool, update_readmes: bool) -> None:
     """Every setting of COMPONENTS (all when none is named): its environment variable, default, the value
     the environment sets now (secrets as ***) and what it does. Components: platform, publisher, push,
-    catalogue, registry, normaliser, profiles, gateway, outbox, webhook, mirror, feed."""
+    catalogue, registry, normaliser, profiles, gateway, outbox, webhook, mirror, kafka-delivery, feed."""
     from govbus.commands import settings_docs
 
     if update_readmes:
@@ -120,8 +120,11 @@ _component("profiles", "The profile builder: canonical items -> enterprise and p
 _component("webhook", "Webhook delivery of subscription NAME.", takes_name=True)
 _component("mirror", "The PostgreSQL mirror of subscription NAME (or GOVBUS_MIRROR_ITEM without NAME).",
            takes_name=True, name_required=False)
+_component("kafka-delivery", "Kafka delivery of subscription NAME: its filtered, masked events to its own topic.",
+           takes_name=True)
 _component("feed", "The public disclosure feed: items open to the public as JSON pages and Atom.")
 _component("registry", "The schema registry (Confluent REST API, stored in Kafka).")
+_component("acl", "The ACL reconciler: the broker's ACLs follow the grants, a pass every GOVBUS_ACL_INTERVAL s.")
 
 
 @main.group()
@@ -152,9 +155,51 @@ def dev_up(kafka_port: int | None, registry_port: int | None) -> None:
     console.print(f"[green]schema registry[/] at {state.registry_url} (pid {state.registry_pid}, "
                   f"ready in {state.registry_startup_seconds:.1f} s)")
     if state.credentials_file:
-        console.print(f"[green]SASL/SCRAM-SHA-512[/] and an authorizer on the broker; credentials (mode 0600) in "
-                      f"{state.credentials_file}")
+        console.print(f"[green]SASL/SCRAM-SHA-512[/] and an authorizer on the broker, HTTP Basic on the registry; "
+                      f"credentials (mode 0600) in {state.credentials_file}; ACL reconciler pid "
+                      f"{state.acl_reconciler_pid}")
     console.print(f"data and logs in {state.data_dir}; stop with `govbus dev down`")
+
+
+@dev.group("principals")
+def dev_principals() -> None:
+    """Principals of the local secured platform: who may reach the broker and the registry."""
+
+
+@dev_principals.command("add")
+@click.argument("keys", nargs=-1, required=True)
+@reports_errors
+def dev_principals_add(keys: tuple[str, ...]) -> None:
+    """Create credentials for KEYS: subscriber:<slug>, connector:<subscription>, department:<slug>.
+
+    A random password each, written to the platform's credentials file (mode 0600) and printed nowhere; a
+    subscriber is registered (its subscriptions topic created). The ACL reconciler then gives each what the
+    grants allow. Existing principals keep their passwords.
+    """
+    from govbus.platform import principal_admin
+    from govbus.settings import PlatformSettings
+
+    path, users = principal_admin.add(PlatformSettings(), list(keys))
+    for user in users:
+        console.print(f"principal [bold]{user}[/] ready", highlight=False)
+    console.print(f"credentials (mode 0600) in {path}", highlight=False)
+
+
+@dev_principals.command("list")
+@reports_errors
+def dev_principals_list() -> None:
+    """Every principal of the local platform: its key and user name (never a password)."""
+    from rich.table import Table
+
+    from govbus.platform import principal_admin
+    from govbus.settings import PlatformSettings
+
+    table = Table(title="Principals")
+    table.add_column("principal")
+    table.add_column("user name")
+    for key, user in principal_admin.listed(PlatformSettings()):
+        table.add_row(key, user)
+    console.print(table)
 
 
 @dev.command("down")
@@ -510,6 +555,96 @@ def grants_list() -> None:
     from govbus.commands.sharing import list_grants
 
     list_grants(console)
+
+
+@main.group()
+def acl() -> None:
+    """The broker's ACLs, derived from the catalogue, the subscriptions and the grants (run as admin)."""
+
+
+@acl.command("sync")
+@click.option("--dry-run", is_flag=True, help="show the difference; change nothing")
+@click.option("--json", "as_json", is_flag=True, help="the difference as JSON")
+@reports_errors
+def acl_sync(dry_run: bool, as_json: bool) -> None:
+    """Make the broker hold exactly the ACLs the grants imply now (`govbus run acl` does it every 2 s).
+
+    Adds what is missing (a new subscription, a new grant) and deletes what no grant implies any more
+    (a revoked or expired grant, a removed subscription), for the principals of departments, subscribers
+    and subscriptions' connectors under GOVBUS_TOPIC_PREFIX. Needs the administrator's credentials.
+    """
+    from govbus.commands.acl import sync
+
+    sync(dry_run, as_json, console)
+
+
+@main.group()
+def principals() -> None:
+    """Principals of a secured broker govbus does not start itself (docker-compose.yml, a cluster).
+
+    `govbus dev up` does all this for its own node: create the credentials file before the broker starts (the
+    broker's configuration needs the administrator's password), provision the principals once it runs, and run
+    each component as its own principal. See docker-compose.yml for the three steps.
+    """
+
+
+_CREDENTIALS_FILE = click.option(
+    "--credentials-file", required=True, type=click.Path(path_type=Path, dir_okay=False),
+    help="The credentials file: JSON principal -> username, password, mode 0600 (govbus/identities.py).")
+
+
+@principals.command("create")
+@_CREDENTIALS_FILE
+@click.option("--owner", help="Then give the file to this numeric user id (UID or UID:GID; needs root), for a "
+                              "broker container that runs as another user and must read the administrator's "
+                              "password (the apache/kafka image: 1000:1000).")
+@click.argument("keys", nargs=-1)
+@reports_errors
+def principals_create(credentials_file: Path, owner: str | None, keys: tuple[str, ...]) -> None:
+    """Create or complete the credentials file; needs no broker.
+
+    A random password for the administrator (the broker's super user), the operator, each department of the
+    catalogue, the stream processors, the public feed and each of KEYS (subscriber:<slug>,
+    connector:<subscription>, department:<slug>). Existing passwords are kept; none is printed.
+    """
+    from govbus.commands.principals import create
+
+    create(credentials_file, list(keys), owner, console)
+
+
+@principals.command("provision")
+@_CREDENTIALS_FILE
+@reports_errors
+def principals_provision(credentials_file: Path) -> None:
+    """Create every principal of the credentials file on the running broker, with the static ACLs.
+
+    As the file's administrator, on GOVBUS_KAFKA__BOOTSTRAP (GOVBUS_KAFKA__SASL_MECHANISM=PLAIN for a listener
+    where the administrator is a static JAAS user, as on docker-compose.yml's broker before any SCRAM user
+    exists): the SCRAM-SHA-512 credential of each principal, the operator's, departments', stream processors'
+    and public feed's ACLs, the departments' grants topics and the subscribers' subscriptions topics.
+    Idempotent. The ACLs grants imply are the reconciler's (`govbus run acl`, `govbus acl sync`).
+    """
+    from govbus.commands.principals import provision
+
+    provision(credentials_file, console)
+
+
+@principals.command("exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@_CREDENTIALS_FILE
+@click.argument("key")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@reports_errors
+def principals_exec(credentials_file: Path, key: str, command: tuple[str, ...]) -> None:
+    """Run COMMAND as principal KEY of the credentials file (admin, processor:normaliser ...).
+
+    Sets GOVBUS_KAFKA__SECURITY_PROTOCOL (SASL), GOVBUS_KAFKA__USERNAME / __PASSWORD and
+    GOVBUS_REGISTRY__USERNAME / __PASSWORD from the file, then replaces itself with COMMAND: no password on a
+    command line, in the output or in a log. Example:
+    govbus principals exec --credentials-file creds.json processor:normaliser -- govbus run normaliser
+    """
+    from govbus.commands.principals import exec_as
+
+    exec_as(credentials_file, key, command)
 
 
 @main.group()

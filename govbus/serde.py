@@ -33,13 +33,7 @@ class WireEncoder:
     """Encodes dicts against one schema registered under ``subject``."""
 
     def __init__(self, registry: SchemaRegistryClient, subject: str, schema: dict[str, Any]) -> None:
-        try:
-            self.schema_id = registry.register_schema(subject, Schema(json.dumps(schema), "AVRO"))
-        except SchemaRegistryError as error:
-            raise RegistryError(
-                f"registering the schema of subject {subject!r} failed: {error.error_message} "
-                f"(error {error.error_code}); check the schema and the subject's compatibility level"
-            ) from error
+        self.schema_id = _registered_id(registry, subject, Schema(json.dumps(schema), "AVRO"))
         self._parsed = fastavro.parse_schema(schema)
         self._header = _HEADER.pack(_MAGIC, self.schema_id)
 
@@ -51,6 +45,30 @@ class WireEncoder:
         except (ValueError, TypeError, KeyError, AttributeError) as error:
             raise SerdeError(f"value does not match schema {self.schema_id}: {error}") from error
         return out.getvalue()
+
+
+_NOT_FOUND = (40401, 40403)  # subject not found, schema not found
+_AUTHENTICATION = (40101, 40301)  # who you are, what you may do: the registry's message says what to do
+
+
+def _registered_id(registry: SchemaRegistryClient, subject: str, schema: Schema) -> int:
+    """The id of ``schema`` under ``subject``: looked up first (a read, which every principal may do), and
+    registered only when the subject does not hold it yet (which only its owner or an operator may do)."""
+    try:
+        return int(registry.lookup_schema(subject, schema).schema_id)
+    except SchemaRegistryError as error:
+        if error.error_code not in _NOT_FOUND:
+            raise _failed("looking up", subject, error) from error
+    try:
+        return int(registry.register_schema(subject, schema))
+    except SchemaRegistryError as error:
+        raise _failed("registering", subject, error) from error
+
+
+def _failed(step: str, subject: str, error: SchemaRegistryError) -> RegistryError:
+    hint = "" if error.error_code in _AUTHENTICATION else "; check the schema and the subject's compatibility level"
+    return RegistryError(f"{step} the schema of subject {subject!r} failed: {error.error_message} "
+                         f"(error {error.error_code}){hint}")
 
 
 class WireDecoder:

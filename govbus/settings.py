@@ -53,8 +53,9 @@ class PlatformSettings(GovbusSettings):
     startup_timeout: float = Field(default=120.0, gt=0,
                                    description="seconds `dev up` waits for the broker and the registry")
     security: Literal["none", "scram"] = Field(
-        default="none", description="`scram`: SASL/SCRAM-SHA-512 and an authorizer on the broker, credentials in "
-                                    "<home>/dev/credentials.json (mode 0600); `none`: a PLAINTEXT listener")
+        default="scram", description="`scram`: SASL/SCRAM-SHA-512 and an authorizer on the broker, HTTP Basic on the "
+                                     "registry, credentials in <home>/dev/credentials.json (mode 0600); `none`: "
+                                     "a PLAINTEXT listener and an open registry (nothing enforced)")
 
     @property
     def dev_dir(self) -> Path:

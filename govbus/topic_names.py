@@ -10,12 +10,15 @@ canonical topic     ``<prefix>.canonical.<item>``               the validating s
 dead letters        ``<prefix>.dead-letter.<item>``             the validating stream processor
 local dialect       ``<prefix>.local.<department>.<item>.<d>``  a department's local system
 profile (compacted) ``<prefix>.profile.<name>``                 the profile builder (streams.profiles)
-subscriptions       ``<prefix>.control.subscriptions``          ``govbus subscriptions add|remove``
-grants              ``<prefix>.control.grants``                 ``govbus grants add|revoke``
+subscriptions       ``<prefix>.control.subscriptions.<s>``      subscriber ``<s>`` only
+grants              ``<prefix>.control.grants.<department>``    that department only
 audit               ``<prefix>.audit.deliveries``               every subscriber connector
 parked deliveries   ``<prefix>.dead-letter.subscription.<s>``   a subscriber connector (after N tries)
+kafka delivery      ``<prefix>.delivery.<subscription>``        its kafka-delivery connector; its subscriber reads
 ==================  ==========================================  ================================
 
+- Grants and subscriptions live in one topic per party, which only that party's principal may write
+  (:mod:`govbus.sharing.store`): a grant counts only from its approving department's topic.
 - ``<prefix>`` is ``govbus`` unless ``GOVBUS_TOPIC_PREFIX`` says otherwise (tests and demos
   use e.g. ``govbus.demo-3f2a`` so their topics and subjects never collide with real ones).
 - ``<department>`` is the owning department's slug (``market-regulation``).
@@ -112,14 +115,37 @@ def profile_topic(name: str, prefix: str = DEFAULT_PREFIX) -> str:
     return f"{_checked_prefix(prefix)}.profile.{item_segment(name)}"
 
 
-def subscriptions_topic(prefix: str = DEFAULT_PREFIX) -> str:
-    """Compacted, one partition: subscription name -> its declaration (JSON); a tombstone removes it."""
-    return f"{_checked_prefix(prefix)}.control.subscriptions"
+def _segment(kind: str, name: str) -> str:
+    if not _SEGMENT.match(name):
+        raise ConfigurationError(f"{kind} {name!r} is invalid: use lower-case words joined by '-'")
+    return name
 
 
-def grants_topic(prefix: str = DEFAULT_PREFIX) -> str:
-    """Compacted, one partition: grant id -> the grant (JSON); a revoked grant stays, marked revoked."""
-    return f"{_checked_prefix(prefix)}.control.grants"
+def subscriptions_topic(subscriber: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """Compacted, one partition, written by ``subscriber`` alone: subscription name -> its declaration (JSON);
+    a tombstone removes it."""
+    return f"{subscriptions_prefix(prefix)}{_segment('subscriber', subscriber)}"
+
+
+def subscriptions_prefix(prefix: str = DEFAULT_PREFIX) -> str:
+    """Where every subscriber's subscriptions topic starts."""
+    return f"{_checked_prefix(prefix)}.control.subscriptions."
+
+
+def grants_topic(department: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """Compacted, one partition, written by ``department`` alone: grant id -> a grant it approved (JSON); a
+    revoked grant stays, marked revoked."""
+    return f"{grants_prefix(prefix)}{_segment('department slug', department)}"
+
+
+def grants_prefix(prefix: str = DEFAULT_PREFIX) -> str:
+    """Where every department's grants topic starts."""
+    return f"{_checked_prefix(prefix)}.control.grants."
+
+
+def control_prefix(prefix: str = DEFAULT_PREFIX) -> str:
+    """Where the grants and subscriptions topics start (what connectors and operators read)."""
+    return f"{_checked_prefix(prefix)}.control."
 
 
 def audit_topic(prefix: str = DEFAULT_PREFIX) -> str:
@@ -132,6 +158,15 @@ def parked_topic(subscription: str, prefix: str = DEFAULT_PREFIX) -> str:
     if not _SEGMENT.match(subscription):
         raise ConfigurationError(f"subscription name {subscription!r} is invalid: use lower-case words joined by '-'")
     return f"{_checked_prefix(prefix)}.dead-letter.subscription.{subscription}"
+
+
+def delivery_topic(subscription: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """The filtered, masked events of a subscription with ``delivery.kind: kafka``: written by its connector
+    (:mod:`connectors.kafka_delivery`), readable only by its subscriber's principal, so a subscriber with its own
+    Kafka client never reads a canonical topic."""
+    if not _SEGMENT.match(subscription):
+        raise ConfigurationError(f"subscription name {subscription!r} is invalid: use lower-case words joined by '-'")
+    return f"{_checked_prefix(prefix)}.delivery.{subscription}"
 
 
 def value_subject(topic: str) -> str:

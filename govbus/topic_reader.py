@@ -1,9 +1,10 @@
-"""Read a whole topic, from the beginning to the end offsets it has now (no consumer group)."""
+"""Read whole topics, from the beginning to the end offsets they have now (no consumer group)."""
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_fixed
@@ -12,23 +13,46 @@ from govbus import clients
 from govbus.connection import KafkaConnection
 from govbus.exceptions import PlatformError
 
+Position = tuple[str, int]  # (topic, partition)
+_REFUSALS = (KafkaError.TOPIC_AUTHORIZATION_FAILED,)  # a group refusal is the coordinator lookup: no group is used
+
 
 def read_topic(kafka: KafkaConnection, topic: str, timeout: float = 30.0) -> list[Message]:
     """Every message now in ``topic``, partition by partition, in offset order."""
+    return read_topics(kafka, [topic], timeout)[topic]
+
+
+def read_topics(kafka: KafkaConnection, topics: Sequence[str], timeout: float = 30.0) -> dict[str, list[Message]]:
+    """Every message now in each of ``topics`` (all must exist), with one consumer: topic -> its messages in
+    (partition, offset) order."""
     consumer = clients.consumer(kafka, f"govbus-reader-{uuid.uuid4().hex}",
                                 {"enable.auto.commit": False, "enable.partition.eof": True})
     try:
-        metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
-        if metadata is None or metadata.error is not None:
-            raise PlatformError(f"topic {topic!r} does not exist on {kafka.bootstrap}")
-        ends: dict[int, int] = {}
+        listed = consumer.list_topics(timeout=timeout).topics if len(topics) > 1 else \
+            consumer.list_topics(topics[0], timeout=timeout).topics
+        ends: dict[Position, int] = {}
         starts: list[TopicPartition] = []
-        for partition in metadata.partitions:
-            low, high = _watermarks(consumer, TopicPartition(topic, partition), timeout)
-            if high > low:
-                ends[partition] = high
-                starts.append(TopicPartition(topic, partition, low))
-        return read_partitions(consumer, starts, ends, timeout)
+        for topic in topics:
+            metadata = listed.get(topic)
+            if metadata is None or metadata.error is not None:
+                raise PlatformError(f"topic {topic!r} does not exist on {kafka.bootstrap} (or this principal may "
+                                    "not describe it)")
+            for partition in metadata.partitions:
+                low, high = _watermarks(consumer, TopicPartition(topic, partition), timeout)
+                if high > low:
+                    ends[(topic, partition)] = high
+                    starts.append(TopicPartition(topic, partition, low))
+        read = read_partitions(consumer, starts, ends, timeout)
+        return {topic: [m for m in read if m.topic() == topic] for topic in topics}
+    finally:
+        consumer.close()
+
+
+def list_topics(kafka: KafkaConnection, prefix: str, timeout: float = 30.0) -> list[str]:
+    """The names of the topics starting with ``prefix`` that this principal may describe, sorted."""
+    consumer = clients.consumer(kafka, f"govbus-reader-{uuid.uuid4().hex}", {"enable.auto.commit": False})
+    try:
+        return sorted(name for name in consumer.list_topics(timeout=timeout).topics if name.startswith(prefix))
     finally:
         consumer.close()
 
@@ -41,10 +65,10 @@ def _watermarks(consumer: Consumer, partition: TopicPartition, timeout: float) -
     return int(low), int(high)
 
 
-def read_partitions(consumer: Consumer, starts: list[TopicPartition], ends: dict[int, int],
+def read_partitions(consumer: Consumer, starts: list[TopicPartition], ends: dict[Position, int],
                     timeout: float) -> list[Message]:
-    """Messages from each partition's start offset up to (not including) its end offset, in
-    (partition, offset) order; ``consumer`` is assigned the partitions here.
+    """Messages from each partition's start offset up to (not including) its end offset (``ends`` by
+    (topic, partition)), in (topic, partition, offset) order; ``consumer`` is assigned the partitions here.
 
     A partition written in transactions ends in a commit marker that is never delivered, so a
     partition is also done when the consumer reports its end (``enable.partition.eof``) or its
@@ -58,26 +82,31 @@ def read_partitions(consumer: Consumer, starts: list[TopicPartition], ends: dict
     deadline = time.monotonic() + timeout
     while remaining:
         if time.monotonic() > deadline:
-            raise PlatformError(f"reading {starts[0].topic} timed out with partitions {sorted(remaining)} unread")
+            unread = ", ".join(f"{topic}[{partition}]" for topic, partition in sorted(remaining))
+            raise PlatformError(f"reading timed out with partitions {unread} unread")
         for message in consumer.consume(500, 0.5):
-            partition, offset = message.partition(), message.offset()
+            position = (message.topic() or "", message.partition() or 0)
+            offset = message.offset()
             error = message.error()
             if error is not None:
-                if error.code() == KafkaError._PARTITION_EOF and partition is not None and offset is not None \
-                        and offset >= remaining.get(partition, 0):
-                    remaining.pop(partition, None)
+                if error.code() in _REFUSALS:
+                    raise PlatformError(f"the broker refused reading {position[0]} to this principal "
+                                        f"({error.name()}): it needs a READ ACL on the topic")
+                if error.code() == KafkaError._PARTITION_EOF and offset is not None \
+                        and offset >= remaining.get(position, 0):
+                    remaining.pop(position, None)
                 continue
             messages.append(message)
-            if partition in remaining and offset is not None and offset + 1 >= remaining[partition]:
-                del remaining[partition]
-        _drop_read_to_end(consumer, starts[0].topic, remaining)
-    return sorted(messages, key=lambda m: (m.partition(), m.offset()))
+            if position in remaining and offset is not None and offset + 1 >= remaining[position]:
+                del remaining[position]
+        _drop_read_to_end(consumer, remaining)
+    return sorted(messages, key=lambda m: (m.topic() or "", m.partition(), m.offset()))
 
 
-def _drop_read_to_end(consumer: Consumer, topic: str, remaining: dict[int, int]) -> None:
+def _drop_read_to_end(consumer: Consumer, remaining: dict[Position, int]) -> None:
     """Forget the partitions whose position reached their end offset (past a final commit marker)."""
     if not remaining:
         return
-    for tp in consumer.position([TopicPartition(topic, partition) for partition in remaining]):
-        if tp.offset >= remaining[tp.partition]:
-            del remaining[tp.partition]
+    for tp in consumer.position([TopicPartition(topic, partition) for topic, partition in remaining]):
+        if tp.offset >= remaining[(tp.topic, tp.partition)]:
+            del remaining[(tp.topic, tp.partition)]

@@ -22,18 +22,27 @@ class TopicSpec:
 
 
 def ensure_topics(kafka: KafkaConnection, specs: Iterable[TopicSpec], timeout: float = 30.0) -> None:
-    """Create each topic unless it exists; raise :class:`PlatformError` on any other failure."""
-    admin = clients.admin(kafka)
-    new = [NewTopic(s.name, num_partitions=s.partitions, replication_factor=1, config=s.config) for s in specs]
-    if not new:
+    """Create each topic unless it exists; raise :class:`PlatformError` on any other failure.
+
+    Only the topics missing from the broker's metadata are asked for: on a secured broker a principal may
+    describe topics it may not create (a processor's inputs), and the broker refuses a CreateTopics of
+    those with an authorisation error even when they exist.
+    """
+    wanted = list(specs)
+    if not wanted:
         return
-    for name, future in admin.create_topics(new, operation_timeout=timeout, request_timeout=timeout).items():
+    admin = clients.admin(kafka)
+    existing = admin.list_topics(timeout=timeout).topics
+    new = [NewTopic(s.name, num_partitions=s.partitions, replication_factor=1, config=s.config) for s in wanted
+           if s.name not in existing]
+    futures = admin.create_topics(new, operation_timeout=timeout, request_timeout=timeout) if new else {}
+    for name, future in futures.items():
         try:
             future.result(timeout=timeout)
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise PlatformError(f"could not create topic {name!r}: {exc.args[0].str()}") from exc
-    _wait_for_leaders(admin, [t.topic for t in new], timeout)
+    _wait_for_leaders(admin, [s.name for s in wanted], timeout)
 
 
 def _wait_for_leaders(admin: AdminClient, names: list[str], timeout: float) -> None:

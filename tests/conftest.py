@@ -15,32 +15,39 @@ from testsupport.broker import session_broker
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
-    """A broker address: GOVBUS_KAFKA__BOOTSTRAP, else a local broker, else testcontainers."""
+    """A broker address: GOVBUS_KAFKA__BOOTSTRAP, else a local secured broker, else testcontainers. The tests
+    reach it as its administrator (:func:`testsupport.connections.kafka_at`, and the GOVBUS_KAFKA__* variables
+    the session exports); tests of least privilege provision principals of their own."""
     configure_logging("INFO")
-    with session_broker() as bootstrap:
-        yield bootstrap
+    with session_broker() as connection:
+        yield connection.bootstrap
 
 
 @pytest.fixture(scope="session")
 def registry_url(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The govbus schema registry, as a real process on a free port (or GOVBUS_REGISTRY__URL)."""
+    """The govbus schema registry, as a real process on a free port (or GOVBUS_REGISTRY__URL), with HTTP Basic
+    authentication: the tests reach it as the administrator (:func:`testsupport.connections.registry_at`, and
+    the GOVBUS_REGISTRY__* variables the session exports)."""
     given = os.environ.get("GOVBUS_REGISTRY__URL")
     if given:
         yield given
         return
     from govbus.platform.processes import free_port
     from govbus.platform.registry_process import start_registry_process
+    from testsupport.connections import exported_registry, kafka_at, session_credentials
     from testsupport.leftovers import ProcessLedger
 
+    directory = tmp_path_factory.mktemp("registry")
+    credentials_file, admin = session_credentials(kafka_at(kafka_bootstrap), directory)
     registry = start_registry_process(
-        bootstrap=kafka_bootstrap, port=free_port(),
-        log_path=tmp_path_factory.mktemp("registry") / "registry.log",
-        topic=f"_govbus_schemas_{uuid.uuid4().hex[:8]}",
+        bootstrap=kafka_bootstrap, port=free_port(), log_path=directory / "registry.log",
+        topic=f"_govbus_schemas_{uuid.uuid4().hex[:8]}", credentials_file=credentials_file,
     )
     ledger = ProcessLedger()
     ledger.add(registry.pid, "schemas.registry")
     try:
-        yield registry.url
+        with exported_registry(admin.model_copy(update={"url": registry.url})):
+            yield registry.url
     finally:
         registry.stop()
         ledger.remove(registry.pid)

@@ -8,36 +8,42 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from govbus.connection import KafkaConnection
 from govbus.exceptions import MissingToolError, PlatformError
 from govbus.platform import jars, kafka, processes
-from govbus.settings import PlatformSettings
+from govbus.settings import ClientSettings, PlatformSettings
+from testsupport.connections import KAFKA_VARIABLES, environment, remember
 from testsupport.leftovers import ProcessLedger, stop_leftovers
 
 log = logging.getLogger(__name__)
 
 
 @contextmanager
-def local_broker(settings: PlatformSettings | None = None) -> Iterator[str]:
-    """A throw-away local KRaft node on free ports; stopped by PID and deleted on exit."""
+def local_broker(settings: PlatformSettings | None = None, secured: bool = True) -> Iterator[KafkaConnection]:
+    """A throw-away local KRaft node on free ports (SASL/SCRAM and the authorizer unless ``secured`` is
+    false); its administrator's connection. Stopped by PID and deleted on exit."""
     settings = settings or PlatformSettings()
     libs = jars.kafka_libs(settings.cache_dir, settings.kafka_version)
     data_dir = Path(tempfile.mkdtemp(prefix="govbus-kafka-"))
     config = kafka.KafkaNodeConfig(
         data_dir=data_dir, libs=libs, port=processes.free_port(),
         controller_port=processes.free_port(), heap=settings.kafka_heap,
+        admin_password=secrets.token_urlsafe(24) if secured else None,
     )
     pid, seconds = kafka.start(config, settings.startup_timeout)
     ledger = ProcessLedger()
     ledger.add(pid, "kafka.Kafka", data_dir)
-    log.info("test broker started", extra={"bootstrap": config.bootstrap, "pid": pid, "seconds": round(seconds, 2)})
+    log.info("test broker started", extra={"bootstrap": config.bootstrap, "pid": pid, "seconds": round(seconds, 2),
+                                           "security": config.admin.security_protocol})
     try:
-        yield config.bootstrap
+        yield config.admin
     finally:
         processes.stop_process(pid, timeout=30)
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -54,22 +60,32 @@ def docker_broker() -> Iterator[str]:
 
 
 @contextmanager
-def session_broker() -> Iterator[str]:
-    """The broker address a test session should use (see module docstring)."""
-    given = os.environ.get("GOVBUS_KAFKA__BOOTSTRAP")
-    if given:
-        yield given
+def session_broker() -> Iterator[KafkaConnection]:
+    """The broker a test session should use (see module docstring), as its administrator. Its connection is
+    remembered (:func:`testsupport.connections.kafka_at`) and exported as ``GOVBUS_KAFKA__*`` variables for
+    the session, so in-process settings and child processes authenticate as a user of the platform would."""
+    if os.environ.get("GOVBUS_KAFKA__BOOTSTRAP"):
+        with exported(ClientSettings().kafka) as given:
+            yield given
         return
     stop_leftovers()  # what test runs killed before their teardown left running
     try:
-        with local_broker() as bootstrap:
-            yield bootstrap
+        with local_broker() as connection, exported(connection):
+            yield connection
         return
     except MissingToolError as missing:
         if not docker_available():
             raise PlatformError(f"no broker for the tests: {missing}; or set GOVBUS_KAFKA__BOOTSTRAP") from missing
-    with docker_broker() as bootstrap:
-        yield bootstrap
+    with docker_broker() as bootstrap, exported(KafkaConnection(bootstrap=bootstrap)) as connection:
+        yield connection
+
+
+@contextmanager
+def exported(connection: KafkaConnection) -> Iterator[KafkaConnection]:
+    """``connection`` remembered and in ``os.environ`` (its GOVBUS_KAFKA__* variables) until the exit."""
+    remember(connection)
+    with environment(KAFKA_VARIABLES, connection.as_env()):
+        yield connection
 
 
 def docker_available() -> bool:

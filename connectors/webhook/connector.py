@@ -30,17 +30,15 @@ import signal
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
-from confluent_kafka import Message
 from prometheus_client import CollectorRegistry, start_http_server
 
+from connectors.webhook.entries import Entry, audit_record, read_entry, sort_entry
 from connectors.webhook.exceptions import SubscriptionGone
 from connectors.webhook.metrics import WebhookMetrics
-from connectors.webhook.payload import ShapedEvent, batch_body, shape_event
-from connectors.webhook.plans import Authorisation, Authoriser, Decision
-from connectors.webhook.profile_events import profile_event, unchanged_for
+from connectors.webhook.payload import batch_body
+from connectors.webhook.plans import Authorisation, Authoriser
 from connectors.webhook.sender import Request, RetryPolicy, Sender, SendResult
 from connectors.webhook.settings import WebhookSettings
 from consumers.runtime import StoppedWhileRetrying, sink_options
@@ -48,11 +46,10 @@ from consumers.sink import BadMessages, SinkMetrics, SinkOptions, SinkRuntime
 from consumers.sink import Batch as SinkBatch
 from govbus import clients
 from govbus.audit import AuditRecord, AuditWriter, Outcome, audit_topic_spec
-from govbus.exceptions import ConfigurationError, DecodeError, DeliveryError
+from govbus.exceptions import ConfigurationError, DeliveryError
 from govbus.serde import WireDecoder
-from govbus.sharing.authorisation import Catalogue, matches
+from govbus.sharing.authorisation import Catalogue
 from govbus.sharing.model import DeliveryKind, Subscription
-from govbus.sharing.profile_authorisation import profile_name
 from govbus.sharing.runtime import consumer_group
 from govbus.sharing.store import SharingStore
 from govbus.topic_names import parked_topic
@@ -62,31 +59,6 @@ from schemas.catalogue import load_catalogue
 log = logging.getLogger(__name__)
 CONNECTOR = "webhook"
 PARKED_PARTITIONS = 3
-
-
-@dataclass
-class Entry:
-    """One consumed event on its way to an outcome."""
-
-    message: Message
-    item: str
-    event: dict[str, Any] | None = None
-    decision: Decision | None = None
-    shaped: ShapedEvent | None = None
-    problem: str | None = None
-    """why it cannot be sent at all (undecodable)"""
-    tried: int = 0
-    """POSTs it was part of"""
-
-    @property
-    def event_id(self) -> str:
-        found = self.event.get("event_id") if self.event else None
-        return str(found) if found else f"{self.message.topic()}[{self.message.partition()}]@{self.message.offset()}"
-
-    @property
-    def record_key(self) -> str:
-        found = self.event.get("record_key") if self.event else None
-        return str(found) if found else (self.message.key() or b"").decode(errors="replace")
 
 
 @dataclass
@@ -118,7 +90,8 @@ def check_webhook(subscription: Subscription) -> str:
     if subscription.delivery.kind != DeliveryKind.WEBHOOK or not subscription.delivery.url:
         raise ConfigurationError(f"subscription {subscription.name!r} is delivered by "
                                  f"{subscription.delivery.kind.value}, not by webhook with a url; "
-                                 "run its own connector")
+                                 "run its own connector (kafka: `govbus run kafka-delivery NAME`, postgres: "
+                                 "`govbus run mirror NAME`)")
     return subscription.delivery.url
 
 
@@ -198,43 +171,17 @@ class WebhookConnector:
         authorisation = self._authoriser.current()
         batch = Batch([], [], [], authorisation.generation)
         for message in records.messages:
-            self._sort(self._entry(message, authorisation), authorisation, batch)
+            self._sort(read_entry(message, authorisation, self._decoder), authorisation, batch)
         result = self._sender.send(lambda: self._prepare(batch)) if batch.send else SendResult(delivered=True)
         self._settle(batch, result, records)
         if batch.send or batch.broken:
             self.metrics.batches.inc()
             self.metrics.batch_seconds.observe(time.perf_counter() - started)
 
-    def _entry(self, message: Message, authorisation: Authorisation) -> Entry:
-        item = authorisation.topics.get(message.topic() or "", message.topic() or "?")
-        entry = Entry(message, item)
-        try:
-            if profile_name(item) is not None:
-                entry.event = profile_event(item, message, self._decoder)
-            else:
-                entry.event = self._decoder.decode(message.value()).value
-                entry.event["event_id"] = str(entry.event.get("event_id", ""))
-        except DecodeError as error:
-            entry.problem = f"undecodable at {message.topic()}[{message.partition()}]@{message.offset()}: {error}"
-        return entry
-
     def _sort(self, entry: Entry, authorisation: Authorisation, batch: Batch) -> None:
-        """Into ``batch.send`` (shaped), ``batch.refused`` or ``batch.broken``; filtered-out events vanish."""
-        if entry.event is None:
-            batch.broken.append(entry)
-            return
-        entry.decision = authorisation.decide(entry.item)
-        plan = entry.decision.plan
-        if plan is None:
-            batch.refused.append(entry)
-            return
-        record = entry.event.get("record")
-        if (record is not None and entry.event["operation"] != "DELETE" and not matches(record, plan)) \
-                or unchanged_for(entry.event, plan):
+        """Into ``batch.send`` (shaped), ``batch.refused`` or ``batch.broken``; filtered-out events are counted."""
+        if not sort_entry(entry, authorisation, self._secret, batch):
             self.metrics.filtered(entry.item)
-            return
-        entry.shaped = shape_event(entry.event, plan, entry.decision.key_fields, self._secret)
-        batch.send.append(entry)
 
     def _prepare(self, batch: Batch) -> Request | None:
         """The request for the next attempt, re-checked against the authorisation in force now."""
@@ -291,19 +238,10 @@ class WebhookConnector:
 
     def _record(self, subscription: Subscription, entry: Entry, outcome: Outcome, now: dt.datetime,
                 result: SendResult, reason: str | None = None) -> AuditRecord:
-        delivered = outcome is Outcome.DELIVERED and entry.shaped is not None
-        plan = entry.decision.plan if entry.decision else None
         if outcome is Outcome.REFUSED and entry.tried:
             reason = f"{reason}; refused after {entry.tried} failed attempts, which the receiver may have seen"
-        return AuditRecord(
-            at=now, subscriber=subscription.subscriber, subscription=self.name, connector=CONNECTOR,
-            item=entry.item, record_key=entry.record_key, event_id=entry.event_id,
-            operation=str(entry.event.get("operation", "UPSERT")) if entry.event else "UNKNOWN", outcome=outcome,
-            fields_delivered=entry.shaped.delivered_fields if delivered and entry.shaped else [],
-            fields_masked=entry.shaped.masked_fields if delivered and entry.shaped else [],
-            grant_id=plan.grant_id if plan else None,
-            attempts=entry.tried,
-            reason=reason or (result.reason if outcome is Outcome.PARKED else None))
+        return audit_record(subscription, self.name, CONNECTOR, entry, outcome, now,
+                            reason or (result.reason if outcome is Outcome.PARKED else None))
 
     def _park(self, entries: list[Entry], result: SendResult) -> None:
         errors: list[str] = []

@@ -62,9 +62,15 @@ def dumps(document: Any) -> bytes:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=json_default).encode()
 
 
+def key_in_clear(plan: ItemPlan, key_fields: Sequence[str]) -> bool:
+    """Whether the subscriber may see the record keys of ``plan``'s item in clear: every key field is planned
+    for it, unmasked."""
+    return all(f in plan.fields and f not in plan.masked for f in key_fields)
+
+
 def delivered_key(record_key: str, item: str, plan: ItemPlan, key_fields: Sequence[str], secret: str) -> str:
     """The record key as the subscriber may see it (see the module docstring)."""
-    if all(f in plan.fields and f not in plan.masked for f in key_fields):
+    if key_in_clear(plan, key_fields):
         return record_key
     digest = hmac.new(secret.encode(), f"{item}|{record_key}".encode(), hashlib.sha256).hexdigest()
     return PSEUDONYM_PREFIX + digest

@@ -2,7 +2,7 @@
 
 Each component is its settings model and its run function, the same pair its ``python -m``
 entry point hands to :func:`govbus.service.run_entrypoint`: settings from ``GOVBUS_*`` variables
-(a NAME argument sets the subscription of ``webhook`` and ``mirror``), the broker (and registry)
+(a NAME argument sets the subscription of ``webhook``, ``mirror`` and ``kafka-delivery``), the broker (and registry)
 checked first (:mod:`govbus.preflight`), then it runs in the foreground until SIGTERM or SIGINT.
 
 Exit codes (documented in the README, "Running the components"): 0 after SIGTERM/SIGINT, 1 on an
@@ -42,8 +42,11 @@ RUNNABLE: dict[str, Runnable] = {
                         name_setting="webhook_subscription"),
     "mirror": Runnable(("connectors.pg_mirror.connector", "run_mirror"), "GOVBUS_MIRROR_*",
                        name_setting="mirror_subscription"),
+    "kafka-delivery": Runnable(("connectors.kafka_delivery.connector", "run_connector"), "GOVBUS_KAFKA_DELIVERY_*",
+                               name_setting="kafka_delivery_subscription"),
     "feed": Runnable(("connectors.public_feed.server", "serve"), "GOVBUS_FEED_*", configuration_exit=2),
     "registry": Runnable(("schemas.registry.server", "serve"), "GOVBUS_REGISTRY_*"),
+    "acl": Runnable(("govbus.sharing.acl_sync", "run_reconciler"), "GOVBUS_ACL_*"),
 }
 
 

@@ -25,6 +25,7 @@ from rich.table import Table
 
 from connectors.http_push import HttpPushSettings
 from connectors.ingest_gateway.settings import GatewaySettings
+from connectors.kafka_delivery.settings import KafkaDeliverySettings
 from connectors.outbox.settings import OutboxSettings
 from connectors.pg_mirror.settings import MirrorSettings
 from connectors.public_feed.settings import FeedSettings
@@ -32,6 +33,7 @@ from connectors.webhook.settings import WebhookSettings
 from govbus.exceptions import ConfigurationError
 from govbus.publisher import PublisherSettings
 from govbus.settings import PlatformSettings
+from govbus.sharing.acl_sync import AclSyncSettings
 from schemas.catalogue.loader import CatalogueSettings
 from schemas.registry.settings import RegistrySettings
 from streams.normalising.settings import NormaliserSettings
@@ -58,7 +60,9 @@ COMPONENTS: dict[str, Component] = {
     "outbox": Component(OutboxSettings, "connectors/outbox/README.md"),
     "webhook": Component(WebhookSettings, "connectors/webhook/README.md"),
     "mirror": Component(MirrorSettings, "connectors/pg_mirror/README.md"),
+    "kafka-delivery": Component(KafkaDeliverySettings, "connectors/kafka_delivery/README.md"),
     "feed": Component(FeedSettings, "connectors/public_feed/README.md"),
+    "acl": Component(AclSyncSettings, "README.md"),
 }
 
 REDACTED = "***"

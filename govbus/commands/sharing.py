@@ -14,18 +14,16 @@ from rich.table import Table
 from govbus.preflight import require_broker
 from govbus.settings import ClientSettings
 from govbus.sharing.authorisation import SubscriptionRefused, authorise
-from govbus.sharing.model import load_grant, load_subscription
+from govbus.sharing.model import DeliveryKind, load_grant, load_subscription
 from govbus.sharing.store import SharingStore
-from govbus.topic_names import TopicSettings
+from govbus.topic_names import TopicSettings, delivery_topic
 from schemas.catalogue import load_catalogue
 
 
 def store() -> SharingStore:
     kafka = ClientSettings().kafka
     require_broker(kafka.bootstrap)
-    sharing = SharingStore(kafka, TopicSettings().topic_prefix)
-    sharing.ensure_topics()
-    return sharing
+    return SharingStore(kafka, TopicSettings().topic_prefix)
 
 
 def add_subscription(path: Path, console: Console) -> None:
@@ -45,6 +43,10 @@ def add_subscription(path: Path, console: Console) -> None:
         masked = ", ".join(plan.masked_paths) or "none"
         grant = f" under grant {plan.grant_id}" if plan.grant_id else ""
         console.print(f"  {plan.item}: {len(plan.field_paths)} fields{grant}; masked: {masked}", highlight=False)
+    if subscription.delivery.kind is DeliveryKind.KAFKA:
+        topic = delivery_topic(subscription.name, TopicSettings().topic_prefix)
+        console.print(f"delivered to the topic {topic}, which only {subscription.subscriber}'s principal may read; "
+                      f"start its connector: govbus run kafka-delivery {subscription.name}", highlight=False)
 
 
 def list_subscriptions(as_json: bool, console: Console) -> None:
@@ -78,9 +80,10 @@ def show_subscription(name: str, console: Console) -> None:
 
 def remove_subscription(name: str, console: Console) -> None:
     sharing = store()
-    if name not in sharing.load().subscriptions:
+    subscription = sharing.load().subscriptions.get(name)
+    if subscription is None:
         raise click.ClickException(f"no subscription {name!r}")
-    sharing.remove_subscription(name)
+    sharing.remove_subscription(subscription)
     console.print(f"subscription {name!r} removed; its connector stops delivering at its next refresh")
 
 

@@ -11,7 +11,9 @@
    subscriber over HTTP;
 6. local dialects are normalised while two subscribers receive live (a signed webhook, the public
    feed); duplicates are dropped and profiles joined;
-7. each part ends with what flowed where and what was rejected, and why.
+7. each part ends with what flowed where and what was rejected, and why;
+8. every party runs as its own principal (departments, processors, the subscriber and its connector,
+   the public feed): the last table shows forbidden requests and what the broker and registry answered.
 
 Processes the demo starts are stopped by PID when it ends; the platform keeps running
 (`govbus dev down` stops it).
@@ -23,10 +25,17 @@ import uuid
 
 from rich.console import Console
 
+from govbus.demo.access_step import print_access, secure_run
 from govbus.demo.context import DemoContext, start_platform
 from govbus.demo.paths import publish_through_every_path
 from govbus.demo.skeleton import run_skeleton
-from govbus.demo.streams_step import print_streams_summary, run_streams, stream_processors
+from govbus.demo.streams_step import (
+    normaliser_app_id,
+    print_streams_summary,
+    profiles_app_id,
+    run_streams,
+    stream_processors,
+)
 from govbus.demo.summary import print_paths_summary
 
 
@@ -35,10 +44,12 @@ def run_demo(count: int, invalid_share: float, console: Console, with_outbox: bo
     context = DemoContext(start_platform(console), run=uuid.uuid4().hex[:6], console=console,
                           invalid_share=invalid_share)
     context.prepare_catalogue()
+    secure_run(context, {"normaliser": normaliser_app_id(context), "profiles": profiles_app_id(context)})
     results = publish_through_every_path(context, with_outbox=with_outbox)
     print_paths_summary(console, results)
     with stream_processors(context) as processors:
         run_skeleton(context, count, processors)
         sent = run_streams(context, processors)
     print_streams_summary(context, sent)
+    print_access(context)
     console.print(f"logs of this run: {context.logs}; the platform keeps running: stop it with `govbus dev down`")

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from govbus.catalogue_topics import sync_topics
 from govbus.connection import KafkaConnection, RegistryConnection
 from govbus.exceptions import GovbusError
-from govbus.platform import dev
+from govbus.platform import credentials, dev
 from govbus.settings import PlatformSettings
 from schemas.catalogue import load_catalogue
 from schemas.catalogue.sync import SchemaSync
@@ -55,9 +55,37 @@ class DemoContext:
     def logs(self) -> Path:
         return Path(self.platform.data_dir) / f"demo-{self.run}"
 
-    def env(self) -> dict[str, str]:
-        """GOVBUS_* variables for the processes the demo starts."""
-        return {**self.platform.env(), "GOVBUS_TOPIC_PREFIX": self.prefix}
+    @property
+    def secured(self) -> bool:
+        """Whether the platform authenticates (then every component the demo starts runs as its own principal)."""
+        return self.platform.credentials_file is not None
+
+    def kafka_as(self, key: str) -> KafkaConnection:
+        """The broker as principal ``key`` (``department:taxation``); the administrator on an open platform."""
+        entry = self._credentials().get(key)
+        return self.kafka.with_credentials(entry["username"], entry["password"]) if entry else self.kafka
+
+    def registry_as(self, key: str) -> RegistryConnection:
+        """The registry as principal ``key``; the administrator on an open platform."""
+        entry = self._credentials().get(key)
+        if entry is None:
+            return self.registry
+        return RegistryConnection(url=self.registry.url, username=entry["username"], password=entry["password"])
+
+    def env(self, key: str | None = None) -> dict[str, str]:
+        """GOVBUS_* variables for a process the demo starts, authenticating as principal ``key`` (when given
+        and the platform is secured)."""
+        env = {**self.platform.env(), "GOVBUS_TOPIC_PREFIX": self.prefix}
+        entry = self._credentials().get(key) if key else None
+        if entry is not None:
+            env |= {"GOVBUS_KAFKA__USERNAME": entry["username"], "GOVBUS_KAFKA__PASSWORD": entry["password"],
+                    "GOVBUS_REGISTRY__USERNAME": entry["username"], "GOVBUS_REGISTRY__PASSWORD": entry["password"]}
+        return env
+
+    def _credentials(self) -> dict[str, dict[str, str]]:
+        if self.platform.credentials_file is None:
+            return {}
+        return credentials.load(Path(self.platform.credentials_file))
 
     def progress(self) -> Progress:
         return progress_bar(self.console)

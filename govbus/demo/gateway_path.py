@@ -10,6 +10,7 @@ from connectors.ingest_gateway.keys import add_key
 from govbus.demo.context import DemoContext
 from govbus.demo.results import PathResult, jsonable
 from govbus.demo.synthetic_items import records_for
+from govbus.identities import principal_key
 from govbus.platform import processes
 from govbus.platform.components import start_component
 from schemas.catalogue import load_catalogue
@@ -21,7 +22,8 @@ def via_gateway(context: DemoContext, count: int = 300, batch: int = 100) -> Pat
     keys_file = context.logs / "gateway-keys.json"
     key = add_key(keys_file, "taxation", "demo tax system")
     port = processes.free_port()
-    env = {**context.env(), "GOVBUS_GATEWAY_PORT": str(port), "GOVBUS_GATEWAY_KEYS_FILE": str(keys_file)}
+    env = {**context.env(principal_key("department", "taxation")), "GOVBUS_GATEWAY_PORT": str(port),
+           "GOVBUS_GATEWAY_KEYS_FILE": str(keys_file)}
     gateway = start_component("ingest gateway", "connectors.ingest_gateway", env, context.logs / "gateway.log")
     url = f"http://127.0.0.1:{port}"
     result = PathResult("taxation", "HTTP gateway", ITEM)

@@ -13,6 +13,7 @@ from connectors.outbox.migrate import migrate_dsn
 from govbus.demo.context import DemoContext
 from govbus.demo.results import PathResult, jsonable
 from govbus.demo.synthetic_items import records_for
+from govbus.identities import principal_key
 from govbus.platform.components import start_component
 from govbus.platform.postgres import session_postgres, unique_database_name
 from govbus.topic_names import department_topic
@@ -35,7 +36,8 @@ def via_outbox(context: DemoContext, count: int = 240, per_transaction: int = 12
         migrate_dsn(dsn)
         _write_in_transactions(dsn, records, per_transaction)
         result.sent = len(records)
-        env = {**context.env(), "GOVBUS_OUTBOX_DSN": dsn, "GOVBUS_OUTBOX_DEPARTMENT": DEPARTMENT,
+        env = {**context.env(principal_key("department", DEPARTMENT)), "GOVBUS_OUTBOX_DSN": dsn,
+               "GOVBUS_OUTBOX_DEPARTMENT": DEPARTMENT,
                "GOVBUS_OUTBOX_SOURCE_SYSTEM": "land-registry-db", "GOVBUS_OUTBOX_NAME": f"demo-{context.run}"}
         connector = start_component("outbox connector", "connectors.outbox", env, context.logs / "outbox.log")
         try:

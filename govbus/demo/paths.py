@@ -12,12 +12,15 @@ from govbus.demo.outbox_path import via_outbox
 from govbus.demo.results import PathResult, jsonable
 from govbus.demo.synthetic_items import records_for
 from govbus.exceptions import GovbusError, ValidationError
+from govbus.identities import principal_key
 from govbus.publisher import Publisher, PublisherSettings
 from schemas.catalogue import load_catalogue
 
 
-def publisher_settings(context: DemoContext) -> PublisherSettings:
-    return PublisherSettings(kafka=context.kafka, registry=context.registry,
+def publisher_settings(context: DemoContext, department: str) -> PublisherSettings:
+    """A Publisher of ``department``, authenticating as that department's principal."""
+    key = principal_key("department", department)
+    return PublisherSettings(kafka=context.kafka_as(key), registry=context.registry_as(key),
                              topic_prefix=context.prefix)
 
 
@@ -26,7 +29,8 @@ def via_sdk(context: DemoContext, count: int = 150) -> PathResult:
     item = "social_organisation_registration"
     result = PathResult("civil-affairs", "Python SDK", item)
     records = records_for(load_catalogue().get(item), count, context.invalid_share, seed=11)
-    with Publisher("civil-affairs", "social-org-registry", settings=publisher_settings(context)) as publisher:
+    settings = publisher_settings(context, "civil-affairs")
+    with Publisher("civil-affairs", "social-org-registry", settings=settings) as publisher:
         for synthetic in records:
             result.sent += 1
             try:
@@ -53,7 +57,7 @@ def via_bulk_file(context: DemoContext, count: int = 200) -> PathResult:
         writer.writeheader()
         writer.writerows(records)
     result = PathResult("education", "bulk CSV file", item, sent=len(records))
-    with Publisher("education", "degree-archive", settings=publisher_settings(context)) as publisher:
+    with Publisher("education", "degree-archive", settings=publisher_settings(context, "education")) as publisher:
         report = load_file(publisher, item, source)
     result.accepted = report.accepted
     for rejection in report.rejected:

@@ -20,6 +20,7 @@ from govbus.demo.context import DemoContext, progress_bar
 from govbus.demo.streams_step import StreamProcessors
 from govbus.demo.synthetic import enterprise_registrations
 from govbus.envelope import ChangeEvent
+from govbus.identities import principal_key
 from govbus.platform.components import Component, start_component
 from govbus.platform.processes import free_port
 from govbus.skeleton_publish import PublishMetrics, enterprise_event, publish_events, publish_raw
@@ -72,8 +73,9 @@ def run_skeleton(context: DemoContext, count: int, processors: StreamProcessors)
                           f"each canonical event to a subscriber's receiver at {receiver.url}, which refuses about "
                           "10% of requests with 503")
             expected_valid = sum(s.broken_rule is None for s in synthetic)
-            _publish(console, state.kafka, state.registry, topics.source, events,
-                     PublishMetrics(publisher_metrics))
+            market_regulation = principal_key("department", "market-regulation")
+            _publish(console, context.kafka_as(market_regulation), context.registry_as(market_regulation),
+                     topics.source, events, PublishMetrics(publisher_metrics))
             _await_flow(console, state.kafka, topics, receiver, expected_valid,
                         count - expected_valid + len(POISON), [processors.normaliser, push])
             _summarise(console, state.kafka, topics, receiver, ports, len(events))

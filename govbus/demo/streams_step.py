@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from confluent_kafka import Producer
 from rich.table import Table
 
 from govbus import clients
@@ -20,6 +21,7 @@ from govbus.demo.dialect_samples import change_event, samples
 from govbus.demo.paths import publisher_settings
 from govbus.demo.subscribers_step import print_subscribers, subscribers
 from govbus.demo.synthetic_items import records_for
+from govbus.identities import principal_key
 from govbus.platform.components import Component, start_component
 from govbus.platform.processes import free_port
 from govbus.publisher import Publisher
@@ -32,6 +34,9 @@ from streams.dialects import FIXES_HEADER, ITEMS, dialects_for, fixes_from_heade
 from streams.normalising.settings import NormaliserSettings
 from streams.normalising.topics import ensure_normaliser_topics
 from streams.profiles.topology import ProfileSettings, ensure_profile_topics
+
+NORMALISER = principal_key("processor", "normaliser")
+PROFILES = principal_key("processor", "profiles")
 
 PER_DIALECT = 30
 NORMALISED_ITEMS = (*ITEMS, "degree_certification", "government_procurement_award")
@@ -60,16 +65,18 @@ def stream_processors(context: DemoContext) -> Iterator[StreamProcessors]:
     console = context.console
     console.rule("[bold]stream processors: the normaliser and the profile builder")
     metrics_port = free_port()
-    env = {**context.env(), "GOVBUS_NORMALISER_APP_ID": normaliser_app_id(context),
-           "GOVBUS_NORMALISER_ITEMS": ",".join(NORMALISED_ITEMS),
-           "GOVBUS_NORMALISER_METRICS_PORT": str(metrics_port),
-           "GOVBUS_STREAMS_STATE_DIR": str(context.logs / "state"),
-           "GOVBUS_PROFILES_APP_ID": profiles_app_id(context)}
+    common = {"GOVBUS_NORMALISER_APP_ID": normaliser_app_id(context),
+              "GOVBUS_NORMALISER_ITEMS": ",".join(NORMALISED_ITEMS),
+              "GOVBUS_NORMALISER_METRICS_PORT": str(metrics_port),
+              "GOVBUS_STREAMS_STATE_DIR": str(context.logs / "state"),
+              "GOVBUS_PROFILES_APP_ID": profiles_app_id(context)}
     _create_topics(context)
     workers: list[Component] = []
     try:
-        workers.append(start_component("normaliser", "streams.normaliser", env, context.logs / "normaliser.log"))
-        workers.append(start_component("profiles", "streams.profiles", env, context.logs / "profiles.log"))
+        workers.append(start_component("normaliser", "streams.normaliser", {**context.env(NORMALISER), **common},
+                                       context.logs / "normaliser.log"))
+        workers.append(start_component("profiles", "streams.profiles", {**context.env(PROFILES), **common},
+                                       context.logs / "profiles.log"))
         console.print(f"started the normaliser (pid {workers[0].pid}; {len(NORMALISED_ITEMS)} items, department "
                       f"and local-dialect topics -> canonical or dead letters, in Kafka transactions) and the "
                       f"profile builder (pid {workers[1].pid}); both run until the demo ends")
@@ -119,14 +126,16 @@ def profiles_app_id(context: DemoContext) -> str:
 
 def _publish_dialects(context: DemoContext) -> Counter[str]:
     """Every local dialect's system sends records in its own format (some of them bad, a few twice)."""
-    registry = clients.registry_client(context.registry)
-    producer = clients.producer(context.kafka)
+    producers: dict[str, Producer] = {}
     rng = random.Random(int(context.run, 16))
     sent: Counter[str] = Counter()
     for item in ITEMS:
         for dialect in dialects_for(item)[1:]:
             topic = dialect.topic(context.prefix)
-            encoder = WireEncoder(registry, value_subject(topic), dialect.event_schema())
+            department = principal_key("department", dialect.department)  # each system as its department
+            producer = producers.setdefault(department, clients.producer(context.kafka_as(department)))
+            encoder = WireEncoder(clients.registry_client(context.registry_as(department)), value_subject(topic),
+                                  dialect.event_schema())
             seed = rng.randrange(10**6)
             for sample in samples(item, dialect.name, PER_DIALECT, bad_share=context.invalid_share, seed=seed):
                 value = encoder.encode(change_event(sample, dialect.department, rng))
@@ -135,7 +144,8 @@ def _publish_dialects(context: DemoContext) -> Counter[str]:
                 if rng.random() < 0.05:  # a re-send after a time-out: the same event again
                     producer.produce(topic, key=sample.key.encode(), value=value)
             producer.poll(0)
-    producer.flush(60)
+    for producer in producers.values():
+        producer.flush(60)
     context.console.print(f"{sum(sent.values())} records sent in {sum(len(dialects_for(i)) - 1 for i in ITEMS)} "
                           "local dialects (field names, date formats, full-width characters, legacy ids), "
                           "about 5% of them sent twice")
@@ -146,7 +156,7 @@ def _publish_awards(context: DemoContext, count: int = 40) -> None:
     """Finance publishes government procurement awards: open to the public, so the portal shows them."""
     item = "government_procurement_award"
     records = records_for(load_catalogue().get(item), count, 0.0, seed=int(context.run, 16) % 1000)
-    with Publisher("finance", "procurement-system", settings=publisher_settings(context)) as publisher:
+    with Publisher("finance", "procurement-system", settings=publisher_settings(context, "finance")) as publisher:
         for synthetic in records:
             publisher.publish(item, synthetic.record)
 

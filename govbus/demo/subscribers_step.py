@@ -14,13 +14,15 @@ import httpx
 from rich.table import Table
 
 from connectors.reference_receiver import ReferenceReceiver
+from govbus.demo.access_step import SUBSCRIBER, SUBSCRIPTION, reconcile
 from govbus.demo.context import DemoContext
+from govbus.identities import principal_key
 from govbus.platform import processes
 from govbus.platform.components import Component, start_component
+from govbus.sharing.access import PUBLIC_FEED
 from govbus.sharing.model import Grant, Subscription
 from govbus.sharing.store import SharingStore
 
-SUBSCRIPTION = "hz-one-stop"
 SECRET_ENV = "GOVBUS_DEMO_WEBHOOK_SECRET"  # noqa: S105 - the variable's name; the secret is random per run
 TAX_FIELDS = ["certificate_number", "taxpayer_kind", "taxpayer_name", "taxpayer_resident_id", "tax_type",
               "amount_cents", "paid_at"]
@@ -34,17 +36,20 @@ class Subscribers:
 
 
 def _declare(context: DemoContext, receiver_url: str) -> None:
-    store = SharingStore(context.kafka, context.prefix)
-    store.ensure_topics()
-    store.put_grant(Grant(grant_id="tax-demo-1", subscriber="hz-centre", item="tax_payment_certificate",
+    """Taxation approves the grant (as its principal), the centre declares its subscription (as its own), and
+    the reconciler turns them into the connector's ACLs."""
+    taxation = SharingStore(context.kafka_as(principal_key("department", "taxation")), context.prefix)
+    taxation.put_grant(Grant(grant_id="tax-demo-1", subscriber=SUBSCRIBER, item="tax_payment_certificate",
                           approved_by="taxation", purpose="housing purchase qualification checks",
                           fields=TAX_FIELDS, unmasked=["taxpayer_name"],
                           expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=30)))
-    store.put_subscription(Subscription.model_validate({
-        "name": SUBSCRIPTION, "subscriber": "hz-centre",
+    centre = SharingStore(context.kafka_as(principal_key("subscriber", SUBSCRIBER)), context.prefix)
+    centre.put_subscription(Subscription.model_validate({
+        "name": SUBSCRIPTION, "subscriber": SUBSCRIBER,
         "items": [{"item": "enterprise_registration", "fields": ENTERPRISE_FIELDS},
                   {"item": "tax_payment_certificate", "fields": TAX_FIELDS}],
         "delivery": {"kind": "webhook", "url": receiver_url, "secret_env": SECRET_ENV}}))
+    reconcile(context)
 
 
 @contextmanager
@@ -54,11 +59,13 @@ def subscribers(context: DemoContext) -> Iterator[Subscribers]:
     with ReferenceReceiver() as receiver:
         _declare(context, receiver.url)
         feed_port = processes.free_port()
-        env = {**context.env(), "GOVBUS_WEBHOOK_SUBSCRIPTION": SUBSCRIPTION, SECRET_ENV: os.urandom(16).hex(),
+        env = {"GOVBUS_WEBHOOK_SUBSCRIPTION": SUBSCRIPTION, SECRET_ENV: os.urandom(16).hex(),
                "GOVBUS_FEED_PORT": str(feed_port)}
+        webhook = {**context.env(principal_key("connector", SUBSCRIPTION)), **env}
+        feed = {**context.env(principal_key("connector", PUBLIC_FEED)), **env}
         try:
-            components = [start_component("webhook", "connectors.webhook", env, context.logs / "webhook.log"),
-                          start_component("public feed", "connectors.public_feed", env, context.logs / "feed.log")]
+            components = [start_component("webhook", "connectors.webhook", webhook, context.logs / "webhook.log"),
+                          start_component("public feed", "connectors.public_feed", feed, context.logs / "feed.log")]
             context.console.print(f"subscribers: the one-stop centre's webhook connector (pid {components[0].pid}, "
                                   f"grant tax-demo-1 from taxation) and the public feed at "
                                   f"http://127.0.0.1:{feed_port}/feed (pid {components[1].pid})")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from dataclasses import asdict, dataclass
 from functools import cached_property
@@ -17,12 +18,10 @@ import httpx
 
 from govbus.connection import KafkaConnection, RegistryConnection
 from govbus.exceptions import PlatformError
-from govbus.platform import credentials, jars, kafka, processes
+from govbus.platform import credentials, jars, kafka, processes, provisioning
 from govbus.platform.registry_process import RegistryProcess, start_registry_process
 from govbus.settings import PlatformSettings
-from govbus.sharing import principals
 from govbus.topic_names import TopicSettings
-from schemas.catalogue import load_catalogue
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +40,7 @@ class PlatformState:
     registry_startup_seconds: float = 0.0
     security_protocol: str = "PLAINTEXT"
     credentials_file: str | None = None
+    acl_reconciler_pid: int | None = None
 
     @cached_property
     def kafka(self) -> KafkaConnection:
@@ -52,14 +52,21 @@ class PlatformState:
         admin = credentials.load(Path(self.credentials_file))[credentials.ADMIN]
         return plain.with_credentials(admin["username"], admin["password"])
 
-    @property
+    @cached_property
     def registry(self) -> RegistryConnection:
-        """How a client reaches the platform's registry."""
-        return RegistryConnection(url=self.registry_url)
+        """How a client reaches the platform's registry (as its administrator, when it is secured)."""
+        if self.credentials_file is None:
+            return RegistryConnection(url=self.registry_url)
+        admin = credentials.load(Path(self.credentials_file))[credentials.ADMIN]
+        return RegistryConnection(url=self.registry_url, username=admin["username"], password=admin["password"])
 
     def env(self) -> dict[str, str]:
-        """The GOVBUS_* connection variables of a process that is to use this platform."""
-        return {**self.kafka.as_env(), "GOVBUS_REGISTRY__URL": self.registry_url}
+        """The GOVBUS_* connection variables of a process that is to use this platform (as its administrator)."""
+        env = {**self.kafka.as_env(), "GOVBUS_REGISTRY__URL": self.registry_url}
+        if self.registry.username is not None and self.registry.password is not None:
+            env |= {"GOVBUS_REGISTRY__USERNAME": self.registry.username,
+                    "GOVBUS_REGISTRY__PASSWORD": self.registry.password.get_secret_value()}
+        return env
 
     def as_status(self, running: bool) -> dict[str, object]:
         return {"running": running, **asdict(self), "security": self.security()}
@@ -96,12 +103,14 @@ def is_running(state: PlatformState) -> bool:
     """Both processes alive and answering."""
     if not (processes.is_alive(state.kafka_pid) and processes.is_alive(state.registry_pid)):
         return False
+    if state.acl_reconciler_pid is not None and not processes.is_alive(state.acl_reconciler_pid):
+        return False
     return kafka.metadata_ready(state.kafka_bootstrap, state.kafka) and registry_ready(state.registry_url)
 
 
 def registry_ready(url: str) -> bool:
     try:
-        return httpx.get(f"{url}/subjects", timeout=2).status_code == 200
+        return httpx.get(f"{url}/", timeout=2).status_code == 200  # `/` needs no credentials
     except httpx.HTTPError:
         return False
 
@@ -136,17 +145,18 @@ def up(settings: PlatformSettings) -> UpResult:
     kafka_pid, kafka_seconds = kafka.start(config, settings.startup_timeout)
     try:
         if credentials_file is not None:
-            _provision_departments(config.admin, credentials_file)
-        registry, registry_seconds = _start_registry(settings, config)
+            _provision_principals(config.admin, credentials_file)
+        registry, registry_seconds = _start_registry(settings, config, credentials_file)
     except Exception:
         processes.stop_process(kafka_pid)
         raise
+    reconciler_pid = _start_reconciler(settings, config.admin) if credentials_file is not None else None
     state = PlatformState(
         kafka_bootstrap=config.bootstrap, registry_url=registry.url, kafka_pid=kafka_pid,
         registry_pid=registry.pid, kafka_version=settings.kafka_version, data_dir=str(settings.dev_dir),
         kafka_startup_seconds=round(kafka_seconds, 2), registry_startup_seconds=round(registry_seconds, 2),
         security_protocol=config.admin.security_protocol,
-        credentials_file=str(credentials_file) if credentials_file else None,
+        credentials_file=str(credentials_file) if credentials_file else None, acl_reconciler_pid=reconciler_pid,
     )
     _state_path(settings).write_text(json.dumps(asdict(state), indent=2))
     return UpResult(state, already_running=False)
@@ -166,24 +176,33 @@ def _credentials(settings: PlatformSettings) -> Path | None:
     return path
 
 
-def _provision_departments(admin: KafkaConnection, path: Path) -> None:
-    """A principal per department of the catalogue (credentials added to ``path``), each allowed to write
-    only its own department topics under GOVBUS_TOPIC_PREFIX."""
-    departments = sorted({item.department for item in load_catalogue().items()})
-    wanted = {principals.department_principal(d): principals.department_user(d) for d in departments}
-    found = credentials.with_principals(path, wanted)
-    prefix = TopicSettings().topic_prefix
-    principals.provision(admin, {found[key]["username"]: found[key]["password"] for key in wanted},
-                         [acl for d in departments for acl in principals.department_acls(d, prefix)])
+def _provision_principals(admin: KafkaConnection, path: Path) -> None:
+    """The platform's principals (credentials added to ``path``) with their static ACLs under
+    GOVBUS_TOPIC_PREFIX: the operator, a principal per department of the catalogue (its grants topic
+    created), the stream processors and the public feed (:mod:`govbus.platform.provisioning`, which
+    ``govbus principals provision`` shares). Subscribers and subscriptions' connectors are added with
+    ``govbus dev principals add``; the ACL reconciler keeps the grant-derived ACLs."""
+    provisioning.provision_principals(admin, path)
 
 
-def _start_registry(settings: PlatformSettings, config: kafka.KafkaNodeConfig) -> tuple[RegistryProcess, float]:
+def _start_registry(settings: PlatformSettings, config: kafka.KafkaNodeConfig,
+                    credentials_file: Path | None) -> tuple[RegistryProcess, float]:
+    """The registry, on the broker as its administrator; with HTTP Basic authentication of the same principals
+    (the same credentials file) when the platform is secured."""
     started = time.monotonic()
     registry = start_registry_process(
         bootstrap=config.bootstrap, kafka_env=config.admin.as_env(), port=settings.registry_port,
         log_path=settings.dev_dir / "registry.log", timeout=settings.startup_timeout,
+        credentials_file=credentials_file,
     )
     return registry, time.monotonic() - started
+
+
+def _start_reconciler(settings: PlatformSettings, admin: KafkaConnection) -> int:
+    """``govbus run acl`` as the administrator: the broker's ACLs follow the grants (a pass every 2 s)."""
+    command = [sys.executable, "-m", "govbus.cli", "run", "acl"]
+    return processes.start_process(command, settings.dev_dir / "acl.log",
+                                   env={**admin.as_env(), "GOVBUS_TOPIC_PREFIX": TopicSettings().topic_prefix})
 
 
 def down(settings: PlatformSettings) -> list[str]:
@@ -192,6 +211,8 @@ def down(settings: PlatformSettings) -> list[str]:
     if state is None:
         return []
     stopped = []
+    if state.acl_reconciler_pid is not None and processes.stop_process(state.acl_reconciler_pid):
+        stopped.append(f"ACL reconciler (pid {state.acl_reconciler_pid})")
     if processes.stop_process(state.registry_pid):
         stopped.append(f"schema registry (pid {state.registry_pid})")
     if processes.stop_process(state.kafka_pid, timeout=30):

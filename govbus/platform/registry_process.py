@@ -38,18 +38,24 @@ class RegistryProcess:
 def start_registry_process(
     bootstrap: str, port: int, log_path: Path, topic: str | None = None, timeout: float = 60,
     host: str = "127.0.0.1", kafka_env: Mapping[str, str] | None = None,
+    credentials_file: Path | None = None,
 ) -> RegistryProcess:
-    """Start ``python -m schemas.registry`` and return once ``GET /subjects`` answers 200.
+    """Start ``python -m schemas.registry`` and return once ``GET /`` answers 200 (it serves HTTP only
+    once it has replayed its log, and ``/`` needs no credentials).
 
-    ``kafka_env`` (GOVBUS_KAFKA__* variables) carries the broker's protocol and credentials. Output goes to
-    ``log_path``. Raises :class:`StartupTimeoutError` with the log's tail (and
-    kills the process) if it is not ready within ``timeout`` seconds or exits early.
+    ``kafka_env`` (GOVBUS_KAFKA__* variables) carries the broker's protocol and credentials.
+    ``credentials_file`` (the platform's 0600 JSON file of principals) turns HTTP Basic authentication on;
+    without it the registry is open to anyone. Output goes to ``log_path``. Raises
+    :class:`StartupTimeoutError` with the log's tail (and kills the process) if it is not ready within
+    ``timeout`` seconds or exits early.
     """
     command = [sys.executable, "-m", "schemas.registry", "--bootstrap", bootstrap, "--host", host, "--port", str(port)]
     if topic:
         command += ["--topic", topic]
-    registry = RegistryProcess(start_process(command, log_path, env=dict(kafka_env or {})),
-                               f"http://{host}:{port}", log_path)
+    env = dict(kafka_env or {})
+    if credentials_file is not None:
+        env["GOVBUS_REGISTRY_CREDENTIALS_FILE"] = str(credentials_file)
+    registry = RegistryProcess(start_process(command, log_path, env=env), f"http://{host}:{port}", log_path)
     try:
         wait_until(lambda: _answers(registry.url), timeout, f"the registry at {registry.url}",
                    alive=registry.running, log_path=log_path)
@@ -61,6 +67,6 @@ def start_registry_process(
 
 def _answers(url: str) -> bool:
     try:
-        return httpx.get(f"{url}/subjects", timeout=2.0).status_code == 200
+        return httpx.get(f"{url}/", timeout=2.0).status_code == 200
     except httpx.HTTPError:
         return False

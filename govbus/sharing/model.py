@@ -12,6 +12,13 @@ A subscription (by the subscribing system)::
         fields: [certificate_number, taxpayer_name, tax_type, amount_cents, paid_at]
     delivery: {kind: webhook, url: "https://one-stop.example/govbus", secret_env: HZ_WEBHOOK_SECRET}
 
+The delivery is one of: ``webhook`` (``url`` and ``secret_env``: signed POSTs, :mod:`connectors.webhook`),
+``postgres`` (``dsn_env``, ``table_prefix``: a mirror, :mod:`connectors.pg_mirror`), ``feed``, or
+``kafka`` (nothing else: the platform writes the filtered, masked events to the topic
+``<prefix>.delivery.<name>``, which only the subscriber's principal may read, :mod:`connectors.kafka_delivery`)::
+
+    delivery: {kind: kafka}
+
 A profile (several items joined around one identifier) is asked for as ``profile:<name>``, its
 fields as the key field, a count field or ``side.field``; every side asked for needs a grant for
 its item (:mod:`govbus.sharing.profile_authorisation`)::
@@ -41,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from govbus.exceptions import ConfigurationError
 
@@ -78,6 +85,12 @@ class DeliveryKind(StrEnum):
     WEBHOOK = "webhook"
     POSTGRES = "postgres"
     FEED = "feed"
+    KAFKA = "kafka"
+    """to the subscription's own topic ``<prefix>.delivery.<name>``, read by the subscriber's Kafka client"""
+
+
+KAFKA_NEEDS_NONE = ("url", "secret_env", "dsn_env", "table_prefix")
+"""Settings of the other kinds that a kafka delivery refuses: where its events go follows from its name."""
 
 
 class Delivery(BaseModel):
@@ -88,6 +101,17 @@ class Delivery(BaseModel):
     secret_env: str | None = Field(default=None, description="environment variable holding the signing secret")
     dsn_env: str | None = Field(default=None, description="environment variable holding the mirror's DSN")
     table_prefix: str | None = None
+
+    @model_validator(mode="after")
+    def _kafka_takes_nothing_else(self) -> Delivery:
+        """A kafka delivery with a url, a secret or a DSN is a mistake (copied from another kind, or the wrong
+        kind): refused rather than silently ignored."""
+        given = [name for name in KAFKA_NEEDS_NONE if getattr(self, name) is not None]
+        if self.kind is DeliveryKind.KAFKA and given:
+            raise ValueError(f"a kafka delivery takes no {', '.join(given)}: the platform writes the events to the "
+                             "topic <prefix>.delivery.<subscription name>, which only the subscriber's principal "
+                             f"may read; remove {', '.join(given)} (or choose the kind that uses them)")
+        return self
 
 
 class Subscription(BaseModel):

@@ -1,9 +1,10 @@
 """Who is who on the broker: one principal per department, with only the ACLs publishing needs.
 
 A department's principal (user ``department.<slug>``, key ``department:<slug>`` in a credentials file)
-may write and describe its own department topics (``<prefix>.dept.<slug>.*``, a prefixed ACL, so items the
-catalogue adds later are covered) and write idempotently; it reads nothing. Everything else is denied by
-the broker's authorizer. Processors, subscribers and operators, and grants turned into ACLs, come next.
+may write and describe its own department and dialect topics (``<prefix>.dept.<slug>.*``,
+``<prefix>.local.<slug>.*``: prefixed ACLs, so items the catalogue adds later are covered) and its grants
+topic, and write idempotently; it reads nothing. Everything else is denied by the broker's authorizer.
+The other principals' ACLs: :mod:`govbus.sharing.access` and :mod:`govbus.sharing.processor_access`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from confluent_kafka.admin import (
 from govbus import clients
 from govbus.connection import KafkaConnection
 from govbus.exceptions import PlatformError
-from govbus.topic_names import department_topic
+from govbus.topic_names import department_topic, grants_topic, local_topic
 
 SCRAM_ITERATIONS = 8192
 
@@ -40,11 +41,16 @@ def department_user(department: str) -> str:
 
 
 def department_acls(department: str, prefix: str) -> list[AclBinding]:
-    """What ``department``'s principal may do: write (and describe) its own department topics."""
+    """What ``department``'s principal may do: write (and describe) its own department and local dialect
+    topics, and write its own grants topic (the platform creates it); idempotent writes."""
     user = f"User:{department_user(department)}"
-    topics = department_topic(department, "x", prefix)[:-1]  # '<prefix>.dept.<department>.'
+    prefixed = [department_topic(department, "x", prefix)[:-1],  # '<prefix>.dept.<department>.'
+                local_topic(department, "x", "x", prefix)[:-3]]  # '<prefix>.local.<department>.'
+    writes = (AclOperation.WRITE, AclOperation.DESCRIBE)
     return [AclBinding(ResourceType.TOPIC, topics, ResourcePatternType.PREFIXED, user, "*", operation,
-                       AclPermissionType.ALLOW) for operation in (AclOperation.WRITE, AclOperation.DESCRIBE)] + [
+                       AclPermissionType.ALLOW) for topics in prefixed for operation in writes] + [
+        AclBinding(ResourceType.TOPIC, grants_topic(department, prefix), ResourcePatternType.LITERAL, user, "*",
+                   operation, AclPermissionType.ALLOW) for operation in writes] + [
         AclBinding(ResourceType.BROKER, "kafka-cluster", ResourcePatternType.LITERAL, user, "*",
                    AclOperation.IDEMPOTENT_WRITE, AclPermissionType.ALLOW)]
 

@@ -1,4 +1,13 @@
-"""Subscriptions and grants kept on the bus: two compacted one-partition topics, last value per key.
+"""Subscriptions and grants kept on the bus: one compacted one-partition topic per party, last value per key.
+
+Who wrote a declaration is what the broker lets write its topic: department ``d``'s grants live in
+``<prefix>.control.grants.d``, which only ``d``'s principal (and the platform's administrator) may write;
+subscriber ``s``'s subscriptions live in ``<prefix>.control.subscriptions.s``, which only ``s`` may write.
+So a grant counts only where its ``approved_by`` is the department of its topic, and a subscription only
+where its ``subscriber`` is the subscriber of its topic; anything else is a forgery and is ignored (and
+listed in :attr:`SharingSnapshot.refused`). The broker's write ACLs, not the writer's courtesy, decide
+who wrote what: no key to hand out or rotate, and the authorizer already exists (signatures would need
+both). Two subscribers cannot claim one subscription name: the earlier declaration keeps it.
 
 Every connector loads a :class:`SharingSnapshot` at start and again every few seconds, so a
 grant that is revoked or expires stops delivery without a restart.
@@ -8,14 +17,18 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from confluent_kafka import KafkaError, Message
+from pydantic import ValidationError
 
 from govbus import clients
 from govbus.connection import KafkaConnection
-from govbus.exceptions import DeliveryError
+from govbus.exceptions import AuthorizationError, DeliveryError, PlatformError
 from govbus.sharing.model import Grant, Subscription
-from govbus.topic_names import grants_topic, subscriptions_topic
-from govbus.topic_reader import read_topic
+from govbus.topic_names import control_prefix, grants_prefix, grants_topic, subscriptions_prefix, subscriptions_topic
+from govbus.topic_reader import list_topics, read_topics
 from govbus.topics import TopicSpec, ensure_topics
 
 log = logging.getLogger(__name__)
@@ -26,45 +39,139 @@ _COMPACTED = {"cleanup.policy": "compact"}
 class SharingSnapshot:
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     grants: dict[str, Grant] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)  # why a record on a control topic was not counted
+    subscribers: set[str] = field(default_factory=set)  # registered: their subscriptions topic exists
+
+
+def _refused(kafka: KafkaConnection, topic: str, party: str) -> str:
+    who = kafka.username or "a client without credentials"
+    return (f"the broker refused {who} writing {topic}: only {party}'s principal may, once it is registered "
+            f"(`govbus dev principals add {party}`) and the ACL reconciler has run (`govbus acl sync`)")
 
 
 class SharingStore:
     def __init__(self, kafka: KafkaConnection, prefix: str) -> None:
         self._kafka = kafka
-        self.subscriptions_topic = subscriptions_topic(prefix)
-        self.grants_topic = grants_topic(prefix)
+        self._prefix = prefix
 
-    def ensure_topics(self) -> None:
-        ensure_topics(self._kafka, [TopicSpec(self.subscriptions_topic, 1, _COMPACTED),
-                                        TopicSpec(self.grants_topic, 1, _COMPACTED)])
+    def subscriptions_topic(self, subscriber: str) -> str:
+        return subscriptions_topic(subscriber, self._prefix)
 
-    def _write(self, topic: str, key: str, value: bytes | None) -> None:
+    def grants_topic(self, department: str) -> str:
+        return grants_topic(department, self._prefix)
+
+    def register_subscriber(self, subscriber: str) -> str:
+        """Create ``subscriber``'s subscriptions topic (as the administrator): registered, it gets the ACLs to
+        declare subscriptions at the next reconciliation (:mod:`govbus.sharing.acl_sync`). Its topic's name."""
+        topic = self.subscriptions_topic(subscriber)
+        ensure_topics(self._kafka, [TopicSpec(topic, 1, _COMPACTED)])
+        return topic
+
+    def register_departments(self, departments: Iterable[str]) -> None:
+        """Create each department's grants topic (as the administrator)."""
+        ensure_topics(self._kafka, [TopicSpec(self.grants_topic(d), 1, _COMPACTED) for d in departments])
+
+    def _write(self, topic: str, key: str, value: bytes | None, party: str) -> None:
+        """Write one control record to ``party``'s topic; :class:`AuthorizationError` saying what to do when the
+        broker refuses this principal."""
+        try:
+            ensure_topics(self._kafka, [TopicSpec(topic, 1, _COMPACTED)])
+        except PlatformError as error:
+            raise AuthorizationError(_refused(self._kafka, topic, party)) from error
         producer = clients.producer(self._kafka)
-        errors: list[str] = []
+        errors: list[KafkaError] = []
         producer.produce(topic, key=key.encode(), value=value,
-                         on_delivery=lambda err, _m: errors.append(err.str()) if err else None)
-        if producer.flush(30) or errors:
-            raise DeliveryError(f"could not write {key!r} to {topic}: {errors or 'no acknowledgement in 30 s'}")
+                         on_delivery=lambda err, _m: errors.append(err) if err else None)
+        left = producer.flush(30)
+        if errors and errors[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
+            raise AuthorizationError(_refused(self._kafka, topic, party))
+        if left or errors:
+            raise DeliveryError(f"could not write {key!r} to {topic}: "
+                                f"{errors[0].str() if errors else 'no acknowledgement in 30 s'}")
 
     def put_subscription(self, subscription: Subscription) -> None:
-        self._write(self.subscriptions_topic, subscription.name, subscription.model_dump_json().encode())
+        """Write ``subscription`` to its subscriber's topic (only that subscriber's principal may)."""
+        self._write(self.subscriptions_topic(subscription.subscriber), subscription.name,
+                    subscription.model_dump_json().encode(), f"subscriber:{subscription.subscriber}")
 
-    def remove_subscription(self, name: str) -> None:
-        self._write(self.subscriptions_topic, name, None)
+    def remove_subscription(self, subscription: Subscription) -> None:
+        self._write(self.subscriptions_topic(subscription.subscriber), subscription.name, None,
+                    f"subscriber:{subscription.subscriber}")
 
     def put_grant(self, grant: Grant) -> None:
-        self._write(self.grants_topic, grant.grant_id, grant.model_dump_json().encode())
+        """Write ``grant`` to its approving department's topic (only that department's principal may)."""
+        self._write(self.grants_topic(grant.approved_by), grant.grant_id, grant.model_dump_json().encode(),
+                    f"department:{grant.approved_by}")
 
     def load(self) -> SharingSnapshot:
+        """Every subscription and grant now declared, each checked against the party whose topic holds it."""
+        topics = list_topics(self._kafka, control_prefix(self._prefix))
+        subscription_topics = [t for t in topics if t.startswith(subscriptions_prefix(self._prefix))]
+        grant_topics = [t for t in topics if t.startswith(grants_prefix(self._prefix))]
+        topics = subscription_topics + grant_topics
+        read = read_topics(self._kafka, topics) if topics else {}
         snapshot = SharingSnapshot()
-        for message in read_topic(self._kafka, self.subscriptions_topic):
-            name = (message.key() or b"").decode()
-            if message.value() is None:
-                snapshot.subscriptions.pop(name, None)
-            else:
-                snapshot.subscriptions[name] = Subscription.model_validate(json.loads(message.value() or b"{}"))
-        for message in read_topic(self._kafka, self.grants_topic):
-            grant_id = (message.key() or b"").decode()
-            if message.value() is not None:
-                snapshot.grants[grant_id] = Grant.model_validate(json.loads(message.value() or b"{}"))
+        claims: dict[str, dict[str, tuple[int, Subscription]]] = {}  # name -> subscriber -> (first seen, latest)
+        for topic in subscription_topics:
+            subscriber = topic.removeprefix(subscriptions_prefix(self._prefix))
+            snapshot.subscribers.add(subscriber)
+            for message in read[topic]:
+                self._take_subscription(snapshot, claims, subscriber, message)
+        for name, by_subscriber in claims.items():
+            if not by_subscriber:
+                continue
+            (first, (_, subscription)), *later = sorted(by_subscriber.items(), key=lambda claim: claim[1][0])
+            snapshot.subscriptions[name] = subscription
+            snapshot.refused += [f"subscription {name!r} of {other}: it belongs to {first}, who declared it first"
+                                 for other, _ in later]
+        for topic in grant_topics:
+            department = topic.removeprefix(grants_prefix(self._prefix))
+            for message in read[topic]:
+                self._take_grant(snapshot, department, message)
+        for reason in snapshot.refused:
+            log.warning("control record not counted", extra={"reason": reason})
         return snapshot
+
+    @staticmethod
+    def _take_subscription(snapshot: SharingSnapshot, claims: dict[str, dict[str, tuple[int, Subscription]]],
+                           subscriber: str, message: Message) -> None:
+        name = (message.key() or b"").decode(errors="replace")
+        where = f"{message.topic()}@{message.offset()}"
+        mine = claims.setdefault(name, {})
+        if message.value() is None:
+            mine.pop(subscriber, None)
+            return
+        try:
+            subscription = Subscription.model_validate(json.loads(message.value() or b"{}"))
+        except (ValueError, ValidationError) as error:
+            snapshot.refused.append(f"{where}: not a subscription ({type(error).__name__})")
+            return
+        if subscription.subscriber != subscriber or subscription.name != name:
+            snapshot.refused.append(f"{where}: subscription {name!r} names subscriber {subscription.subscriber!r} "
+                                    f"but was written to {subscriber}'s topic (forged)")
+            return
+        first_seen = mine[subscriber][0] if subscriber in mine else message.timestamp()[1]
+        mine[subscriber] = (first_seen, subscription)
+
+    @staticmethod
+    def _take_grant(snapshot: SharingSnapshot, department: str, message: Message) -> None:
+        grant_id = (message.key() or b"").decode(errors="replace")
+        where = f"{message.topic()}@{message.offset()}"
+        if message.value() is None:
+            if grant_id in snapshot.grants and snapshot.grants[grant_id].approved_by == department:
+                del snapshot.grants[grant_id]
+            return
+        try:
+            grant = Grant.model_validate(json.loads(message.value() or b"{}"))
+        except (ValueError, ValidationError) as error:
+            snapshot.refused.append(f"{where}: not a grant ({type(error).__name__})")
+            return
+        if grant.approved_by != department or grant.grant_id != grant_id:
+            snapshot.refused.append(f"{where}: grant {grant_id!r} says approved by {grant.approved_by!r} but was "
+                                    f"written to {department}'s topic (forged)")
+            return
+        taken = snapshot.grants.get(grant_id)
+        if taken is not None and taken.approved_by != department:
+            snapshot.refused.append(f"{where}: grant id {grant_id!r} is already used by {taken.approved_by}")
+            return
+        snapshot.grants[grant_id] = grant

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
+from schemas.registry.auth import CredentialStore
 from schemas.registry.forward import Forwarder
-from schemas.registry.middleware import error_middleware, metrics_middleware
+from schemas.registry.middleware import access_middleware, error_middleware, metrics_middleware
 from schemas.registry.routes import Handlers, add_routes
 from schemas.registry.service import RegistryService
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
-def build_app(service: RegistryService, forwarder: Forwarder) -> web.Application:
-    """The REST API, ``/metrics``, and the middlewares (metrics outermost, then JSON errors)."""
+def build_app(
+    service: RegistryService, forwarder: Forwarder, credentials: CredentialStore | None = None
+) -> web.Application:
+    """The REST API, ``/metrics``, and the middlewares (metrics outermost, then JSON errors, then
+    access control when ``credentials`` are given: without them anyone may do anything)."""
     metrics = service.metrics
-    app = web.Application(
-        middlewares=[metrics_middleware(metrics), error_middleware()], client_max_size=MAX_BODY_BYTES
-    )
+    middlewares: list[Middleware] = [metrics_middleware(metrics), error_middleware()]
+    if credentials is not None:
+        middlewares.append(access_middleware(credentials))
+    app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY_BYTES)
     add_routes(app, Handlers(service, forwarder))
 
     async def render_metrics(_request: web.Request) -> web.Response:

@@ -6,6 +6,8 @@ A handler raises one of these; the error middleware turns it into the JSON body
     govbus.exceptions.RegistryError
     └── RestError                              (status, error_code)
         ├── BadRequest                          400 / 400    body is not a JSON object
+        ├── Unauthenticated                     401 / 40101  no, malformed or wrong credentials
+        ├── Forbidden                           403 / 40301  authenticated, but not allowed to do that
         ├── RouteNotFound                       404 / 404    no such endpoint
         ├── MethodNotAllowed                    405 / 405
         ├── SubjectNotFound                     404 / 40401
@@ -53,9 +55,27 @@ class RestError(RegistryError):
         """The JSON body Confluent clients expect."""
         return {"error_code": self.error_code, "message": self.message}
 
+    def headers(self) -> dict[str, str]:
+        """Extra response headers the error's status needs (none but for 401)."""
+        return {}
+
 
 class BadRequest(RestError):
     http_status, error_code = 400, 400
+
+
+class Unauthenticated(RestError):
+    """The request has no valid credentials; the header tells HTTP clients to send Basic credentials."""
+
+    http_status, error_code = 401, 40101
+    realm: ClassVar[str] = "govbus-registry"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": f'Basic realm="{self.realm}"'}
+
+
+class Forbidden(RestError):
+    http_status, error_code = 403, 40301
 
 
 class RouteNotFound(RestError):

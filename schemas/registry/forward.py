@@ -8,7 +8,7 @@ from aiohttp import web
 from schemas.registry.errors import ForwardingFailed
 
 FORWARDED_HEADER = "X-Govbus-Forwarded-By"
-_RELAYED_HEADERS = {"content-type", "x-govbus-log-position"}
+_RELAYED_HEADERS = {"content-type", "x-govbus-log-position", "www-authenticate"}
 
 
 class Forwarder:
@@ -28,6 +28,8 @@ class Forwarder:
             "Content-Type": request.headers.get("Content-Type", "application/json"),
             FORWARDED_HEADER: self._instance_url,
         }
+        if "Authorization" in request.headers:  # the primary authorises the caller, not this instance
+            headers["Authorization"] = request.headers["Authorization"]
         try:
             async with self._session.request(
                 request.method, primary_url + request.raw_path, data=body, headers=headers

@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 from govbus.exceptions import PortInUseError
 from govbus.logs import configure_logging
 from schemas.registry.app import build_app
+from schemas.registry.auth import CredentialStore
 from schemas.registry.forward import Forwarder
 from schemas.registry.metrics import RegistryMetrics
 from schemas.registry.service import RegistryService
@@ -34,9 +35,10 @@ def serve(settings: RegistrySettings) -> None:
 
 async def run(settings: RegistrySettings) -> None:
     """Replay the log, join the election, serve HTTP; stop cleanly on SIGTERM/SIGINT."""
+    credentials = credential_store(settings)
     service = RegistryService(settings, RegistryMetrics(CollectorRegistry()))
     forwarder = Forwarder(settings.registry_write_timeout, settings.advertised_url())
-    runner = web.AppRunner(build_app(service, forwarder), access_log=None)
+    runner = web.AppRunner(build_app(service, forwarder, credentials), access_log=None)
     try:
         await service.start()
         await runner.setup()
@@ -50,6 +52,18 @@ async def run(settings: RegistrySettings) -> None:
         await service.leave_election()
         await runner.cleanup()
         await service.close()
+
+
+def credential_store(settings: RegistrySettings) -> CredentialStore | None:
+    """The principals allowed in, read before anything starts (a bad file stops the start); ``None``
+    (and a warning, once) when the registry is left open."""
+    if settings.registry_credentials_file is None:
+        log.warning("the registry has no credentials file: anyone who can reach it may register, change and "
+                    "delete schemas; set GOVBUS_REGISTRY_CREDENTIALS_FILE to the platform's credentials file")
+        return None
+    store = CredentialStore(settings.registry_credentials_file)
+    log.info("registry authentication on", extra={"credentials_file": str(store.path)})
+    return store
 
 
 async def _listen(runner: web.AppRunner, settings: RegistrySettings) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import socket
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
@@ -49,6 +50,10 @@ class RegistrySettings(BaseSettings):
     )
     registry_startup_timeout: float = Field(60.0, gt=0, description="seconds allowed to replay the log at start")
     registry_write_timeout: float = Field(15.0, gt=0, description="seconds a write may take before 50002")
+    registry_credentials_file: Path | None = Field(
+        None, description="the platform's credentials file (JSON, mode 0600): HTTP Basic for every request but "
+                          "GET / and /metrics; unset: anyone may read and write"
+    )
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
 
     @model_validator(mode="before")

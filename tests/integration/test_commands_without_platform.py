@@ -13,11 +13,12 @@ from pathlib import Path
 import click
 import pytest
 
+from govbus.platform import provisioning
 from govbus.platform.processes import free_port
 from testsupport.cli_tree import every_command
 
 NEED_NO_PLATFORM = {"config", "catalogue list", "catalogue show", "streams dialects", "gateway add-key",
-                    "dev status", "dev down"}
+                    "dev status", "dev down", "principals create", "principals exec"}
 NOT_RUN = {"dev up": "starts the platform", "demo": "starts its own platform"}
 LIBRDKAFKA_LOG = re.compile(r"^%\d\|", re.MULTILINE)
 
@@ -25,7 +26,8 @@ LIBRDKAFKA_LOG = re.compile(r"^%\d\|", re.MULTILINE)
 def arguments(path: str, command: click.Command, files: Path) -> list[str]:
     """Plausible arguments and required options: the command's own checks pass, so it gets to connecting."""
     values = {"item": "enterprise_registration", "record_key": "91110105MA01ABCD1X", "name": "hz-one-stop",
-              "grant_id": "g-1", "subscriber": "hz", "department": "market-regulation", "components": "mirror"}
+              "grant_id": "g-1", "subscriber": "hz", "department": "market-regulation", "components": "mirror",
+              "keys": "subscriber:hz", "key": "admin", "command": "true"}
     files_by_command = {"publish": files / "records.jsonl", "subscriptions add": files / "subscription.yaml",
                         "grants add": files / "grant.yaml"}
     args = []
@@ -36,8 +38,11 @@ def arguments(path: str, command: click.Command, files: Path) -> list[str]:
                "subscriptions replay": ["--from", "7d"], "outbox migrate": ["--dsn", "postgresql://127.0.0.1:1/x"],
                "outbox status": ["--dsn", "postgresql://127.0.0.1:1/x"],
                "outbox run": ["--dsn", "postgresql://127.0.0.1:1/x", "--department", "market-regulation"],
-               "gateway add-key": ["--keys-file", str(files / "keys.json")]}
-    return args + options.get(path, [])
+               "gateway add-key": ["--keys-file", str(files / "keys.json")],
+               "principals create": ["--credentials-file", str(files / "created-credentials.json")],
+               "principals provision": ["--credentials-file", str(files / "credentials.json")],
+               "principals exec": ["--credentials-file", str(files / "credentials.json")]}
+    return options.get(path, []) + args  # options first: `principals exec` hands everything after KEY on
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +55,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (directory / "grant.yaml").write_text(
         "grant_id: g-1\nsubscriber: hz\nitem: tax_payment_certificate\napproved_by: taxation\npurpose: test\n"
         "fields: [certificate_number]\nexpires_at: '2099-01-01T00:00:00+08:00'\n", encoding="utf-8")
+    provisioning.ensure_credentials(directory / "credentials.json")  # as `govbus principals create` leaves it
     return directory
 
 

@@ -9,13 +9,13 @@ import sys
 from pathlib import Path
 
 from govbus.platform.processes import free_port
+from testsupport.connections import without_session
 
 
 def test_demo_prints_what_flowed_where_and_why(tmp_path: Path) -> None:
-    env = {**os.environ, "GOVBUS_HOME": str(tmp_path / "home"), "GOVBUS_KAFKA_PORT": str(free_port()),
-           "GOVBUS_CONTROLLER_PORT": str(free_port()), "GOVBUS_REGISTRY_PORT": str(free_port())}
-    env.pop("GOVBUS_KAFKA__BOOTSTRAP", None)
-    env.pop("GOVBUS_REGISTRY__URL", None)
+    env = {**without_session(dict(os.environ)), "GOVBUS_HOME": str(tmp_path / "home"),
+           "GOVBUS_KAFKA_PORT": str(free_port()), "GOVBUS_CONTROLLER_PORT": str(free_port()),
+           "GOVBUS_REGISTRY_PORT": str(free_port())}
     try:
         demo = subprocess.run([sys.executable, "-m", "govbus.cli", "demo", "--records", "60"], env=env,
                               capture_output=True, text=True, timeout=600, check=False)

@@ -21,7 +21,7 @@ from govbus.connection import KafkaConnection
 from govbus.platform.processes import free_port, is_alive
 from govbus.topic_names import department_topic
 from schemas.catalogue import load_catalogue
-from testsupport.connections import produce_one
+from testsupport.connections import produce_one, without_session
 
 
 def _govbus(env: dict[str, str], *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
@@ -31,13 +31,15 @@ def _govbus(env: dict[str, str], *args: str, timeout: float = 240) -> subprocess
 
 @pytest.fixture
 def platform_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    env = {**os.environ, "GOVBUS_HOME": str(tmp_path / "home"), "GOVBUS_KAFKA_PORT": str(free_port()),
-           "GOVBUS_CONTROLLER_PORT": str(free_port()), "GOVBUS_REGISTRY_PORT": str(free_port())}
+    env = {**without_session(dict(os.environ)), "GOVBUS_HOME": str(tmp_path / "home"),
+           "GOVBUS_KAFKA_PORT": str(free_port()), "GOVBUS_CONTROLLER_PORT": str(free_port()),
+           "GOVBUS_REGISTRY_PORT": str(free_port())}
     yield env
     _govbus(env, "dev", "down")  # stops by PID whatever a failed assertion left running
 
 
 def test_up_status_down(platform_env: dict[str, str]) -> None:
+    platform_env["GOVBUS_SECURITY"] = "none"  # the open platform, still available as a setting
     up = _govbus(platform_env, "dev", "up")
     assert up.returncode == 0, up.stderr
     status = json.loads(_govbus(platform_env, "dev", "status", "--json").stdout)
@@ -73,8 +75,8 @@ def test_missing_java_says_what_to_install(platform_env: dict[str, str], tmp_pat
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_up_with_scram_keeps_the_credentials_private_and_the_broker_closed(platform_env: dict[str, str]) -> None:
-    env = {**platform_env, "GOVBUS_SECURITY": "scram"}
+def test_up_is_secured_keeps_the_credentials_private_and_the_broker_closed(platform_env: dict[str, str]) -> None:
+    env = platform_env  # SASL/SCRAM, the authorizer and the registry's authentication are the default
     up = _govbus(env, "dev", "up")
     assert up.returncode == 0, up.stderr
     status = json.loads(_govbus(env, "dev", "status", "--json").stdout)
@@ -88,8 +90,12 @@ def test_up_with_scram_keeps_the_credentials_private_and_the_broker_closed(platf
     logs = "".join(p.read_text(errors="replace") for p in Path(status["data_dir"]).rglob("*.log"))
     for shown in (up.stdout, up.stderr, json.dumps(status), logs):
         assert admin["password"] not in shown, "the password is in the credentials file only"
-    # the registry reached the secured broker with the administrator's credentials
-    assert httpx.get(f"{status['registry_url']}/subjects", timeout=5).json() == []
+    # the registry reached the secured broker with the administrator's credentials, and asks for the same
+    assert httpx.get(f"{status['registry_url']}/subjects", timeout=5).status_code == 401
+    assert httpx.get(f"{status['registry_url']}/subjects", auth=("admin", admin["password"]), timeout=5).json() == []
+    assert is_alive(status["acl_reconciler_pid"]), "the platform runs the ACL reconciler"
+    assert {"operator", "processor:normaliser", "processor:profiles", "connector:public-feed"} <= set(
+        json.loads(path.read_text()))
     broker = KafkaConnection(bootstrap=status["kafka_bootstrap"])
     assert clients.admin(broker.with_credentials("admin", admin["password"])).list_topics(timeout=10).brokers
     for refused in (broker, broker.with_credentials("admin", "a-wrong-password")):
@@ -113,3 +119,14 @@ def test_up_with_scram_keeps_the_credentials_private_and_the_broker_closed(platf
         own = produce_one(department, topics[0])
     assert own is None, "a department writes its own department topic"
     assert produce_one(department, topics[1]) == "TOPIC_AUTHORIZATION_FAILED", "and no other department's"
+
+    added = _govbus(env, "dev", "principals", "add", "subscriber:hz-centre", "connector:hz-one-stop")
+    assert added.returncode == 0, added.stderr
+    found = json.loads(path.read_text())
+    assert {"subscriber:hz-centre", "connector:hz-one-stop"} <= set(found) and path.stat().st_mode & 0o777 == 0o600
+    listed = _govbus(env, "dev", "principals", "list")
+    shown = added.stdout + added.stderr + listed.stdout + listed.stderr
+    assert "subscriber.hz-centre" in listed.stderr and "connector.hz-one-stop" in listed.stderr
+    assert all(entry["password"] not in shown for entry in found.values())
+    down = _govbus(env, "dev", "down")
+    assert "ACL reconciler" in down.stderr and not is_alive(status["acl_reconciler_pid"])

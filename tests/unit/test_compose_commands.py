@@ -1,8 +1,12 @@
-"""docker-compose.yml names only commands that exist: `govbus ...` in the CLI tree, `python -m ...` as modules."""
+"""docker-compose.yml names only commands that exist (`govbus ...` in the CLI tree, `python -m ...` as modules), and
+runs the platform secured (issue #10): SASL on every listener of the broker, its authorizer, no password in the
+file, every component as its own principal from the shared credentials file."""
 
 from __future__ import annotations
 
 import importlib.util
+import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +15,10 @@ import yaml
 
 from govbus.cli import main
 from govbus.commands.run import RUNNABLE
+from govbus.platform import provisioning
+from govbus.sharing.access import PUBLIC_FEED
 from govbus.sharing.model import load_grant, load_subscription
+from schemas.catalogue import load_catalogue
 
 COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
 
@@ -37,7 +44,8 @@ def test_every_govbus_command_of_the_compose_file_exists() -> None:
     commands = {name: s["command"] for name, s in _services().items() if isinstance(s.get("command"), list)}
     govbus = {name: command for name, command in commands.items() if command[0] == "govbus"}
     assert {"topics", "normaliser", "profiles", "push"} <= govbus.keys()
-    for name, command in govbus.items():
+    entrypoints = {f"{name} (entrypoint)": s["entrypoint"] for name, s in _services().items() if "entrypoint" in s}
+    for name, command in (govbus | entrypoints).items():
         resolved = _resolve(command[1:])
         assert resolved is not None and not isinstance(resolved, click.Group), f"{name}: {command} is no command"
     for name, command in commands.items():
@@ -72,3 +80,200 @@ def test_the_files_compose_hands_to_commands_exist_and_are_valid() -> None:
             loaders[command[1]](path)
             checked += 1
     assert checked >= 3
+
+
+# --- security (issue #10): the broker, the credentials, every component's principal -------------------------------
+
+CREDENTIALS_FILE = "/run/govbus/credentials.json"
+EXEC = ["govbus", "principals", "exec", "--credentials-file", CREDENTIALS_FILE]
+ADMIN_COMMANDS = {("run", "registry"), ("topics", "sync"), ("run", "acl"), ("acl", "sync"), ("subscriptions", "push")}
+"""what runs as the administrator: the platform itself (registry, topics, ACLs), and the reference HTTP push, which
+reads a whole canonical topic outside any subscription (no principal of the design fits it)"""
+GATEWAY_DEPARTMENT = "market-regulation"  # the department of the header's example API key
+DEMO_LITERALS = {("postgres", "POSTGRES_PASSWORD"), ("outbox", "GOVBUS_OUTBOX_DSN"), ("mirror", "MIRROR_DSN"),
+                 ("outbox-migrate", "command"), ("webhook", "HZ_SECRET")}
+"""the demo PostgreSQL's password and the webhook's signing secret, fixed demo values outside the principals;
+named so that any other literal secret fails"""
+
+
+def _kafka_env() -> dict[str, str]:
+    return {key: str(value) for key, value in _services()["kafka"]["environment"].items()}
+
+
+def _listeners() -> dict[str, str]:
+    """Listener name -> security protocol."""
+    pairs = (entry.split(":") for entry in _kafka_env()["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    return {name: protocol for name, protocol in pairs}
+
+
+def _mechanisms(listener: str) -> str:
+    env = _kafka_env()
+    return env.get(f"KAFKA_LISTENER_NAME_{listener}_SASL_ENABLED_MECHANISMS", env["KAFKA_SASL_ENABLED_MECHANISMS"])
+
+
+def test_the_broker_takes_only_sasl_and_authorizes_every_request() -> None:
+    env = _kafka_env()
+    assert env["KAFKA_AUTHORIZER_CLASS_NAME"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    assert env["KAFKA_SUPER_USERS"] == "User:admin"
+    assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    listeners = _listeners()
+    assert set(listeners.values()) == {"SASL_PLAINTEXT"}, f"a listener without authentication: {listeners}"
+    advertised = dict(reversed(entry.split("://")) for entry in env["KAFKA_ADVERTISED_LISTENERS"].split(","))
+    client = advertised["kafka:9092"]  # the listener the components use
+    host = advertised["localhost:29092"]  # the one published on the host
+    assert _mechanisms(client) == _mechanisms(host) == "SCRAM-SHA-512"
+    assert _services()["kafka"]["ports"] == ["127.0.0.1:29092:29092"]
+    controller = env["KAFKA_CONTROLLER_LISTENER_NAMES"]
+    assert _mechanisms(controller) == "PLAIN" == env["KAFKA_SASL_MECHANISM_CONTROLLER_PROTOCOL"], "as the local node's"
+    bound = {entry.split("://")[0] for entry in env["KAFKA_LISTENERS"].split(",")}
+    assert bound == set(listeners), "every listener the broker binds has its protocol mapped (none defaults)"
+
+
+def _kafka_script() -> str:
+    """The broker's command as the container's shell receives it (compose turns ``$$`` into ``$``)."""
+    command = _services()["kafka"]["command"]
+    assert command[:2] == ["bash", "-ec"]
+    script = str(command[2])
+    assert "$" not in script.replace("$$", ""), "a single $ would be interpolated by compose from the host's env"
+    return script.replace("$$", "$")
+
+
+def test_the_broker_reads_its_administrator_from_the_credentials_file(tmp_path: Path) -> None:
+    """The broker's command, run with bash against a file `govbus principals create` made: the JAAS lines of the
+    PLAIN listeners and the healthcheck's client properties hold the administrator's password, mode 0600."""
+    run, mounted, config = tmp_path / "run", tmp_path / "mnt", tmp_path / "opt"
+    for directory in (run, mounted, config):
+        directory.mkdir()
+    made = provisioning.ensure_credentials(run / "credentials.json", ["subscriber:hz-centre"])
+    script = (_kafka_script().replace("/run/govbus", str(run)).replace("/mnt/shared/config", str(mounted))
+              .replace("/opt/kafka/config", str(config)).replace("exec /etc/kafka/docker/run", "echo launched"))
+    done = subprocess.run(["bash", "-ec", script], capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "launched", done.stderr
+    password = made["admin"]["password"]
+    assert password not in done.stdout + done.stderr
+    server = (mounted / "server.properties").read_text()
+    plain = f'PlainLoginModule required username="admin" password="{password}" user_admin="{password}";'
+    for listener in ("broker", "controller"):
+        assert f"listener.name.{listener}.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.{plain}" \
+            in server
+    for listener in ("client", "host"):
+        assert f"listener.name.{listener}.scram-sha-512.sasl.jaas.config=" in server
+    client = (config / "admin-client.properties").read_text()
+    assert "sasl.mechanism=PLAIN" in client and f'password="{password}";' in client
+    assert {(mounted / "server.properties").stat().st_mode & 0o777,
+            (config / "admin-client.properties").stat().st_mode & 0o777} == {0o600}
+    healthcheck = " ".join(_services()["kafka"]["healthcheck"]["test"])
+    assert "--command-config /opt/kafka/config/admin-client.properties" in healthcheck and "kafka:9094" in healthcheck
+
+
+def test_the_broker_without_an_administrator_stops_with_a_reason(tmp_path: Path) -> None:
+    (tmp_path / "credentials.json").write_text('{"operator": {"username": "operator", "password": "x"}}')
+    script = _kafka_script().replace("/run/govbus", str(tmp_path))
+    done = subprocess.run(["bash", "-ec", script], capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 1 and "no administrator's password readable" in done.stderr
+
+
+def _strings(node: object) -> list[str]:
+    """Every key and value of a parsed YAML document, as text."""
+    if isinstance(node, dict):
+        return [text for key, value in node.items() for text in (str(key), *_strings(value))]
+    if isinstance(node, list):
+        return [text for value in node for text in _strings(value)]
+    return [str(node)]
+
+
+def _secret_literals() -> set[tuple[str, str]]:
+    """(service, variable) of every value that looks like a secret: a name saying so, or a URL with a password."""
+    secret_name = re.compile(r"PASSWORD|SECRET|TOKEN|JAAS")
+    url_password = re.compile(r"://[^/@:\s]+:[^/@\s]+@")
+    found = set()
+    for name, service in _services().items():
+        for key, value in (service.get("environment") or {}).items():
+            if secret_name.search(key) or url_password.search(str(value)):
+                found.add((name, key))
+        if any(url_password.search(str(word)) for word in service.get("command") or []):
+            found.add((name, "command"))
+    return found
+
+
+def test_no_service_carries_a_password_of_a_principal() -> None:
+    text = "\n".join(_strings(_services()))  # what compose runs, comments left out
+    for variable in ("GOVBUS_KAFKA__USERNAME", "GOVBUS_KAFKA__PASSWORD", "GOVBUS_REGISTRY__USERNAME",
+                     "GOVBUS_REGISTRY__PASSWORD", "KAFKA_SASL_JAAS_CONFIG", "KAFKA_OPTS"):
+        assert variable not in text, f"{variable} in docker-compose.yml: credentials come from the credentials file"
+    assert set(re.findall(r'password=\\?"([^"\\]*)', text)) == {"$$password"}, \
+        "the broker's JAAS takes only the credentials file's password"
+    assert _secret_literals() <= DEMO_LITERALS, f"literal secrets: {sorted(_secret_literals() - DEMO_LITERALS)}"
+
+
+def _expected_principal(service: dict[str, Any]) -> str:
+    """The principal a component must run as, from what it does."""
+    command, env = service["command"], service.get("environment", {})
+    words = (command[1], command[2])
+    if words in ADMIN_COMMANDS:
+        return "admin"
+    if words == ("subscriptions", "add"):
+        return f"subscriber:{load_subscription(COMPOSE.parent / command[3]).subscriber}"
+    if words == ("grants", "add"):
+        return f"department:{load_grant(COMPOSE.parent / command[3]).approved_by}"
+    component = command[2]
+    if component in ("webhook", "mirror", "kafka-delivery"):
+        return f"connector:{command[3]}"  # the platform's delivery of that subscription
+    if component in ("normaliser", "profiles"):
+        return f"processor:{component}"
+    by_component = {"feed": f"connector:{PUBLIC_FEED}", "outbox": f"department:{env.get('GOVBUS_OUTBOX_DEPARTMENT')}",
+                    "gateway": f"department:{GATEWAY_DEPARTMENT}"}
+    assert component in by_component, f"which principal runs {command}? add it to this test"
+    return by_component[component]
+
+
+def _created_keys() -> set[str]:
+    """Every principal the `credentials` service puts in the file."""
+    command = _services()["credentials"]["command"]
+    assert command[:5] == ["govbus", "principals", "create", "--credentials-file", CREDENTIALS_FILE]
+    words = command[5:]
+    extra = [word for i, word in enumerate(words) if not word.startswith("--") and words[i - 1] != "--owner"]
+    return {"admin", *provisioning.platform_keys(load_catalogue()), *extra}
+
+
+def test_every_component_authenticates_as_its_own_principal_from_the_shared_file() -> None:
+    services = _services()
+    created = _created_keys()
+    clients = {name: s for name, s in services.items() if "GOVBUS_KAFKA__BOOTSTRAP" in s.get("environment", {})}
+    assert len(clients) >= 18
+    for name, service in clients.items():
+        mounts = service.get("volumes", [])
+        if name == "principals":  # provisions as the file's administrator over the PLAIN listener
+            assert service["command"][:3] == ["govbus", "principals", "provision"] and CREDENTIALS_FILE in \
+                service["command"]
+            assert service["environment"]["GOVBUS_KAFKA__SASL_MECHANISM"] == "PLAIN"
+            assert mounts == ["credentials:/run/govbus:ro"]
+            continue
+        entrypoint = service.get("entrypoint")
+        assert entrypoint is not None and entrypoint[:5] == EXEC and entrypoint[6:] == ["--"], \
+            f"{name} does not run as a principal of {CREDENTIALS_FILE}: {entrypoint}"
+        assert entrypoint[5] == _expected_principal(service), f"{name} runs as {entrypoint[5]}"
+        assert entrypoint[5] in created, f"{name} runs as {entrypoint[5]}, which `credentials` does not create"
+        assert "credentials:/run/govbus:ro" in mounts, f"{name} does not mount the credentials read-only"
+        assert service["environment"]["GOVBUS_KAFKA__BOOTSTRAP"] == "kafka:9092", f"{name}: not the SCRAM listener"
+    assert services["registry"]["environment"]["GOVBUS_REGISTRY_CREDENTIALS_FILE"] == CREDENTIALS_FILE
+    assert "localhost:8081/'" in " ".join(services["registry"]["healthcheck"]["test"]), "GET / needs no login"
+
+
+def _depends(name: str) -> set[str]:
+    """Every service ``name`` waits for, transitively."""
+    direct = set(_services()[name].get("depends_on", {}))
+    return direct.union(*(_depends(d) for d in direct)) if direct else set()
+
+
+def test_credentials_exist_before_the_broker_and_principals_before_the_components() -> None:
+    services = _services()
+    assert services["credentials"]["volumes"] == ["credentials:/run/govbus"], "the one writer of the file"
+    assert services["kafka"]["depends_on"] == {"credentials": {"condition": "service_completed_successfully"}}
+    assert services["kafka"]["volumes"] == ["credentials:/run/govbus:ro"]
+    assert services["principals"]["depends_on"] == {"kafka": {"condition": "service_healthy"}}
+    for name, service in services.items():
+        if "entrypoint" in service:
+            assert "principals" in _depends(name), f"{name} may start before its principal exists"
+    for name in ("subscription-webhook", "subscription-mirror", "subscription-kafka"):
+        assert "acl-sync" in _depends(name), f"{name} may declare before its subscriber's ACLs exist"

@@ -60,7 +60,6 @@ def test_subscription_mirror_has_only_planned_fields_masked(
     writer = canonical(item.name, partitions=2)
     fields = ["decision_number", "decision_kind", "subject_name", "subject_resident_id", "fine_cents", "decided_on"]
     store = SharingStore(kafka_at(kafka_bootstrap), topic_prefix)
-    store.ensure_topics()
     store.put_subscription(Subscription.model_validate({
         "name": "credit-mirror", "subscriber": "city-credit-office",
         "items": [{"item": item.name, "fields": fields, "filter": {"equals": {"decision_kind": ["PENALTY"]}}}],
@@ -148,7 +147,6 @@ def test_a_revoked_grant_pauses_the_mirror_until_granted_again(
     writer = canonical(item.name, partitions=1)
     fields = ["certificate_number", "taxpayer_name", "amount_cents", "paid_at"]
     store = SharingStore(kafka_at(kafka_bootstrap), topic_prefix)
-    store.ensure_topics()
     store.put_subscription(Subscription.model_validate({
         "name": "tax-mirror", "subscriber": "housing-office", "items": [{"item": item.name, "fields": fields}],
         "delivery": {"kind": "postgres", "dsn_env": "TAX_MIRROR_DSN"}}))

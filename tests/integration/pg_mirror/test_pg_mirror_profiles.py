@@ -64,7 +64,6 @@ def test_a_profile_subscription_mirrors_planned_sides_masked_per_grant(
     assert producer.flush(30) == 0
 
     store = SharingStore(kafka_at(kafka_bootstrap), topic_prefix)
-    store.ensure_topics()
     store.put_grant(_grant("id-7", "identity_verification", "public-security", ["resident_id", "name", "birth_date",
                                                                                "division_code"], ["resident_id"]))
     store.put_grant(_grant("edu-7", "degree_certification", "education", ["certificate_number", "holder_name",
@@ -110,7 +109,6 @@ def test_a_profile_subscription_mirrors_planned_sides_masked_per_grant(
 def test_a_profile_subscription_without_the_key_in_clear_is_refused(
         mirror: Callable[..., MirrorProcess], mirror_dsn: str, kafka_bootstrap: str, topic_prefix: str) -> None:
     store = SharingStore(kafka_at(kafka_bootstrap), topic_prefix)
-    store.ensure_topics()
     store.put_grant(_grant("id-8", "identity_verification", "public-security", ["resident_id", "name"], []))
     store.put_subscription(Subscription.model_validate({
         "name": "masked-mirror", "subscriber": SUBSCRIBER,

@@ -44,7 +44,6 @@ def secret(webhook_env: dict[str, str]) -> str:
 @pytest.fixture
 def sharing(kafka_bootstrap: str, prefix: str) -> SharingStore:
     store = SharingStore(kafka_at(kafka_bootstrap), prefix)
-    store.ensure_topics()
     return store
 
 

@@ -5,12 +5,8 @@ grants it. The first part of the identities issue: the platform's broker can enf
 from __future__ import annotations
 
 import secrets
-import shutil
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from confluent_kafka import KafkaError, KafkaException
@@ -25,44 +21,23 @@ from confluent_kafka.admin import (
     ScramMechanism,
     UserScramCredentialUpsertion,
 )
+from security_support import SecuredBroker
 
 from govbus import clients
 from govbus.connection import KafkaConnection
-from govbus.platform import jars, kafka, processes
-from govbus.settings import PlatformSettings
 from govbus.sharing import principals
 from govbus.topic_names import canonical_topic, department_topic
 from testsupport.connections import produce_one
-from testsupport.leftovers import ProcessLedger
 
 
-@pytest.fixture(scope="module")
-def secured_node() -> Iterator[kafka.KafkaNodeConfig]:
-    settings = PlatformSettings()
-    data_dir = Path(tempfile.mkdtemp(prefix="govbus-secured-kafka-"))
-    config = kafka.KafkaNodeConfig(
-        data_dir=data_dir, libs=jars.kafka_libs(settings.cache_dir, settings.kafka_version),
-        port=processes.free_port(), controller_port=processes.free_port(), heap=settings.kafka_heap,
-        admin_password=secrets.token_urlsafe(24))
-    pid, _seconds = kafka.start(config, settings.startup_timeout)
-    ledger = ProcessLedger()
-    ledger.add(pid, "kafka.Kafka", data_dir)
-    try:
-        yield config
-    finally:
-        processes.stop_process(pid, timeout=30)
-        shutil.rmtree(data_dir, ignore_errors=True)
-        ledger.remove(pid)
-
-
-def _topic(node: kafka.KafkaNodeConfig) -> str:
+def _topic(node: SecuredBroker) -> str:
     topic = f"secured-{uuid.uuid4().hex[:8]}"
     admin = clients.admin(node.admin)  # kept alive until the future resolves
     admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(timeout=30)
     return topic
 
 
-def test_the_administrator_writes_and_reads(secured_node: kafka.KafkaNodeConfig) -> None:
+def test_the_administrator_writes_and_reads(secured_node: SecuredBroker) -> None:
     topic = _topic(secured_node)
     assert produce_one(secured_node.admin, topic, b"by the administrator") is None
     consumer = clients.consumer(secured_node.admin, f"admin-{uuid.uuid4().hex[:6]}", {"auto.offset.reset": "earliest"})
@@ -78,7 +53,7 @@ def test_the_administrator_writes_and_reads(secured_node: kafka.KafkaNodeConfig)
         consumer.close()
 
 
-def test_no_credentials_or_a_wrong_password_reach_nothing(secured_node: kafka.KafkaNodeConfig) -> None:
+def test_no_credentials_or_a_wrong_password_reach_nothing(secured_node: SecuredBroker) -> None:
     anonymous = KafkaConnection(bootstrap=secured_node.bootstrap)
     wrong = KafkaConnection(bootstrap=secured_node.bootstrap).with_credentials("admin", "not-the-password")
     for connection in (anonymous, wrong):
@@ -86,7 +61,7 @@ def test_no_credentials_or_a_wrong_password_reach_nothing(secured_node: kafka.Ka
             clients.admin(connection, {"log_level": 0}).list_topics(timeout=5)
 
 
-def test_a_principal_without_an_acl_is_denied_until_one_grants_it(secured_node: kafka.KafkaNodeConfig) -> None:
+def test_a_principal_without_an_acl_is_denied_until_one_grants_it(secured_node: SecuredBroker) -> None:
     topic, user, password = _topic(secured_node), f"department-{uuid.uuid4().hex[:6]}", secrets.token_urlsafe(18)
     admin = clients.admin(secured_node.admin)
     upsert = UserScramCredentialUpsertion(user, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192),
@@ -102,14 +77,14 @@ def test_a_principal_without_an_acl_is_denied_until_one_grants_it(secured_node: 
     write = AclBinding(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, f"User:{user}", "*",
                        AclOperation.WRITE, AclPermissionType.ALLOW)
     admin.create_acls([write])[write].result(timeout=30)
-    deadline, outcome = time.monotonic() + 30, denied
+    deadline, outcome = time.monotonic() + 30, produce_one(department, topic, b"after the ACL")
     while outcome is not None and time.monotonic() < deadline:
         outcome = produce_one(department, topic, b"after the ACL")
     assert outcome is None, "the ACL lets the principal write that topic"
     assert produce_one(department, _topic(secured_node), b"another topic") == "TOPIC_AUTHORIZATION_FAILED"
 
 
-def test_a_department_writes_only_its_own_topics_and_reads_nothing(secured_node: kafka.KafkaNodeConfig) -> None:
+def test_a_department_writes_only_its_own_topics_and_reads_nothing(secured_node: SecuredBroker) -> None:
     prefix = f"govbus.sec-{uuid.uuid4().hex[:6]}"
     passwords = {department: secrets.token_urlsafe(18) for department in ("taxation", "education")}
     principals.provision(secured_node.admin,
