@@ -158,6 +158,9 @@ def dev_up(kafka_port: int | None, registry_port: int | None) -> None:
         console.print(f"[green]SASL/SCRAM-SHA-512[/] and an authorizer on the broker, HTTP Basic on the registry; "
                       f"credentials (mode 0600) in {state.credentials_file}; ACL reconciler pid "
                       f"{state.acl_reconciler_pid}")
+    if state.tls_ca:
+        console.print(f"[green]TLS[/] on the broker's listener ({state.security_protocol}); clients trust the CA "
+                      f"certificate {state.tls_ca} (GOVBUS_KAFKA__TLS_CA)", highlight=False)
     console.print(f"data and logs in {state.data_dir}; stop with `govbus dev down`")
 
 

@@ -56,6 +56,10 @@ class PlatformSettings(GovbusSettings):
         default="scram", description="`scram`: SASL/SCRAM-SHA-512 and an authorizer on the broker, HTTP Basic on the "
                                      "registry, credentials in <home>/dev/credentials.json (mode 0600); `none`: "
                                      "a PLAINTEXT listener and an open registry (nothing enforced)")
+    tls: bool = Field(
+        default=False, description="with `security=scram`: the broker's client listener is SASL_SSL (SCRAM over TLS) "
+                                   "with a certificate from a private CA made once in <home>/dev/tls/ (clients: "
+                                   "GOVBUS_KAFKA__TLS_CA=<home>/dev/tls/ca.pem); refused with `security=none`")
 
     @property
     def dev_dir(self) -> Path:

@@ -14,7 +14,7 @@ subscriptions       ``<prefix>.control.subscriptions.<s>``      subscriber ``<s>
 grants              ``<prefix>.control.grants.<department>``    that department only
 audit               ``<prefix>.audit.deliveries``               every subscriber connector
 parked deliveries   ``<prefix>.dead-letter.subscription.<s>``   a subscriber connector (after N tries)
-kafka delivery      ``<prefix>.delivery.<subscription>``        its kafka-delivery connector; its subscriber reads
+kafka delivery      ``<prefix>.delivery.<subscriber>.<s>``      its connector (read by the subscriber)
 ==================  ==========================================  ================================
 
 - Grants and subscriptions live in one topic per party, which only that party's principal may write
@@ -48,7 +48,7 @@ import re
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from govbus.exceptions import ConfigurationError
 from govbus.settings import GovbusSettings
@@ -59,7 +59,30 @@ _SEGMENT = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _PREFIX = re.compile(PREFIX_PATTERN)
 
 
-TopicPrefix = Annotated[str, Field(pattern=PREFIX_PATTERN,
+RESERVED_WORDS = frozenset({"dept", "local", "canonical", "dead-letter", "profile", "control", "audit", "delivery",
+                            "subscription", "subscriber", "operator"})
+"""The words after a prefix that name a kind of topic: a prefix made of them (``govbus.dept``) would put its
+topics inside another prefix's (``govbus``) prefixed ACLs, so no prefix may contain one."""
+
+def _checked_prefix(prefix: str) -> str:
+    if not _PREFIX.match(prefix):
+        raise ConfigurationError(
+            f"topic prefix {prefix!r} is invalid: use dot-separated lower-case words of letters, digits and '-'")
+    reserved = RESERVED_WORDS.intersection(prefix.split("."))
+    if reserved:
+        raise ConfigurationError(f"topic prefix {prefix!r} may not contain the word {sorted(reserved)[0]!r}: the "
+                                 "broker's prefixed ACLs of a shorter prefix would reach its topics")
+    return prefix
+
+
+def _valid_prefix(prefix: str) -> str:
+    try:
+        return _checked_prefix(prefix)
+    except ConfigurationError as error:
+        raise ValueError(str(error)) from None
+
+
+TopicPrefix = Annotated[str, AfterValidator(_valid_prefix), Field(pattern=PREFIX_PATTERN,
                                    description="first part of every topic name, e.g. govbus or govbus.test-1a2b")]
 
 
@@ -76,12 +99,6 @@ def item_segment(item: str) -> str:
         raise ConfigurationError(f"{item!r} cannot be part of a topic name: use lower-case letters, digits and '_'")
     return segment
 
-
-def _checked_prefix(prefix: str) -> str:
-    if not _PREFIX.match(prefix):
-        raise ConfigurationError(
-            f"topic prefix {prefix!r} is invalid: use dot-separated lower-case words of letters, digits and '-'")
-    return prefix
 
 
 def department_topic(department: str, item: str, prefix: str = DEFAULT_PREFIX) -> str:
@@ -160,13 +177,17 @@ def parked_topic(subscription: str, prefix: str = DEFAULT_PREFIX) -> str:
     return f"{_checked_prefix(prefix)}.dead-letter.subscription.{subscription}"
 
 
-def delivery_topic(subscription: str, prefix: str = DEFAULT_PREFIX) -> str:
-    """The filtered, masked events of a subscription with ``delivery.kind: kafka``: written by its connector
-    (:mod:`connectors.kafka_delivery`), readable only by its subscriber's principal, so a subscriber with its own
-    Kafka client never reads a canonical topic."""
-    if not _SEGMENT.match(subscription):
-        raise ConfigurationError(f"subscription name {subscription!r} is invalid: use lower-case words joined by '-'")
-    return f"{_checked_prefix(prefix)}.delivery.{subscription}"
+def delivery_topic(subscriber: str, subscription: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """The filtered, masked events of ``subscriber``'s subscription with ``delivery.kind: kafka``: written by its
+    connector (:mod:`connectors.kafka_delivery`), readable only by its subscriber's principal, so a subscriber with
+    its own Kafka client never reads a canonical topic. The subscriber is part of the name, so a subscription
+    name that passes to another subscriber never opens the earlier one's deliveries."""
+    return f"{delivery_prefix(subscriber, prefix)}{_segment('subscription name', subscription)}"
+
+
+def delivery_prefix(subscriber: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """Where every delivery topic of ``subscriber`` starts (what its principal may read)."""
+    return f"{_checked_prefix(prefix)}.delivery.{_segment('subscriber', subscriber)}."
 
 
 def value_subject(topic: str) -> str:

@@ -14,7 +14,8 @@ from govbus.connection import KafkaConnection
 from govbus.exceptions import PlatformError
 
 Position = tuple[str, int]  # (topic, partition)
-_REFUSALS = (KafkaError.TOPIC_AUTHORIZATION_FAILED,)  # a group refusal is the coordinator lookup: no group is used
+# a group refusal is only the coordinator lookup (no group is used); a wrong password never gets better
+_REFUSALS = (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError._AUTHENTICATION)
 
 
 def read_topic(kafka: KafkaConnection, topic: str, timeout: float = 30.0) -> list[Message]:
@@ -25,6 +26,8 @@ def read_topic(kafka: KafkaConnection, topic: str, timeout: float = 30.0) -> lis
 def read_topics(kafka: KafkaConnection, topics: Sequence[str], timeout: float = 30.0) -> dict[str, list[Message]]:
     """Every message now in each of ``topics`` (all must exist), with one consumer: topic -> its messages in
     (partition, offset) order."""
+    if not topics:
+        return {}
     consumer = clients.consumer(kafka, f"govbus-reader-{uuid.uuid4().hex}",
                                 {"enable.auto.commit": False, "enable.partition.eof": True})
     try:
@@ -35,8 +38,9 @@ def read_topics(kafka: KafkaConnection, topics: Sequence[str], timeout: float = 
         for topic in topics:
             metadata = listed.get(topic)
             if metadata is None or metadata.error is not None:
-                raise PlatformError(f"topic {topic!r} does not exist on {kafka.bootstrap} (or this principal may "
-                                    "not describe it)")
+                raise PlatformError(f"topic {topic!r} does not exist on {kafka.bootstrap}, or "
+                                    f"{kafka.username or 'this client'} may not describe it: check the name, "
+                                    "and the principal's ACLs (`govbus acl sync --dry-run`)")
             for partition in metadata.partitions:
                 low, high = _watermarks(consumer, TopicPartition(topic, partition), timeout)
                 if high > low:
@@ -89,15 +93,18 @@ def read_partitions(consumer: Consumer, starts: list[TopicPartition], ends: dict
             offset = message.offset()
             error = message.error()
             if error is not None:
-                if error.code() in _REFUSALS:
-                    raise PlatformError(f"the broker refused reading {position[0]} to this principal "
-                                        f"({error.name()}): it needs a READ ACL on the topic")
+                if error.code() in _REFUSALS or error.fatal():
+                    raise PlatformError(f"the broker refused reading {position[0]} ({error.name()}): check the "
+                                        "credentials (GOVBUS_KAFKA__USERNAME, __PASSWORD) and the principal's READ "
+                                        "ACL on the topic (`govbus acl sync --dry-run`)")
                 if error.code() == KafkaError._PARTITION_EOF and offset is not None \
                         and offset >= remaining.get(position, 0):
                     remaining.pop(position, None)
                 continue
+            if offset is None or offset >= ends.get(position, 0):
+                continue  # written after the end this read was asked for
             messages.append(message)
-            if position in remaining and offset is not None and offset + 1 >= remaining[position]:
+            if position in remaining and offset + 1 >= remaining[position]:
                 del remaining[position]
         _drop_read_to_end(consumer, remaining)
     return sorted(messages, key=lambda m: (m.topic() or "", m.partition(), m.offset()))

@@ -9,7 +9,8 @@ topics, profile topics) on the sink runtime (:mod:`consumers.sink`) and, batch b
    without a plan now is refused (audited ``refused``), a record outside the filter is dropped
    (counted), an undecodable one is parked by the runtime (audited ``parked``), the rest are shaped:
    planned fields only, personal ones masked;
-2. **writes** the shaped events to ``delivery_topic(name, prefix)`` (:mod:`connectors.kafka_delivery.messages`)
+2. **writes** the shaped events to ``delivery_topic(subscriber, name, prefix)``
+   (:mod:`connectors.kafka_delivery.messages`)
    with the idempotent producer and waits until the broker acknowledged each one; what failed is written
    again after a backoff, with the partitions paused and the authorisation checked again first, until it
    succeeds or the connector is stopped (then nothing of the batch is committed);
@@ -100,7 +101,8 @@ class KafkaDeliveryConnector:
         self._authoriser = Authoriser(self.name, store.load, catalogue, settings.topic_prefix,
                                       settings.kafka_delivery_refresh_seconds, self.metrics.refresh_failures.inc)
         self._check_start(self._authoriser.current())
-        self.topic = delivery_topic(self.name, settings.topic_prefix)
+        self.topic = delivery_topic(self._authoriser.current().subscription.subscriber, self.name,
+                                    settings.topic_prefix)
         self._parked_topic = parked_topic(self.name, settings.topic_prefix)
         self._decoder = WireDecoder(clients.registry_client(settings.registry))
         # idempotent (acks=all), and never giving up on a write: see _deliver

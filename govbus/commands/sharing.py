@@ -44,7 +44,7 @@ def add_subscription(path: Path, console: Console) -> None:
         grant = f" under grant {plan.grant_id}" if plan.grant_id else ""
         console.print(f"  {plan.item}: {len(plan.field_paths)} fields{grant}; masked: {masked}", highlight=False)
     if subscription.delivery.kind is DeliveryKind.KAFKA:
-        topic = delivery_topic(subscription.name, TopicSettings().topic_prefix)
+        topic = delivery_topic(subscription.subscriber, subscription.name, TopicSettings().topic_prefix)
         console.print(f"delivered to the topic {topic}, which only {subscription.subscriber}'s principal may read; "
                       f"start its connector: govbus run kafka-delivery {subscription.name}", highlight=False)
 
@@ -100,9 +100,13 @@ def add_grant(path: Path, console: Console) -> None:
 
 def revoke_grant(grant_id: str, console: Console) -> None:
     sharing = store()
-    grant = sharing.load().grants.get(grant_id)
-    if grant is None:
-        raise click.ClickException(f"no grant {grant_id!r}")
+    found = [g for g in sharing.load().grants.values() if g.grant_id == grant_id]
+    if not found:
+        raise click.ClickException(f"no grant {grant_id!r} that this principal may see (a department sees its own)")
+    if len(found) > 1:
+        raise click.ClickException(f"grant id {grant_id!r} is used by {', '.join(g.approved_by for g in found)}: "
+                                   "revoke it as the approving department's principal")
+    grant = found[0]
     sharing.put_grant(grant.model_copy(update={"revoked": True}))
     console.print(f"grant {grant_id!r} revoked at {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}")
 

@@ -13,7 +13,9 @@
    feed); duplicates are dropped and profiles joined;
 7. each part ends with what flowed where and what was rejected, and why;
 8. every party runs as its own principal (departments, processors, the subscriber and its connector,
-   the public feed): the last table shows forbidden requests and what the broker and registry answered.
+   the public feed; the platform's own steps, topic and schema sync and the walking skeleton's reference
+   HTTP pusher, as the administrator): the last table shows forbidden requests and what the broker and
+   registry answered.
 
 Processes the demo starts are stopped by PID when it ends; the platform keeps running
 (`govbus dev down` stops it).

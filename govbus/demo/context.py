@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from govbus.catalogue_topics import sync_topics
 from govbus.connection import KafkaConnection, RegistryConnection
-from govbus.exceptions import GovbusError
+from govbus.exceptions import GovbusError, PlatformError
 from govbus.platform import credentials, dev
 from govbus.settings import PlatformSettings
 from schemas.catalogue import load_catalogue
@@ -61,31 +61,36 @@ class DemoContext:
         return self.platform.credentials_file is not None
 
     def kafka_as(self, key: str) -> KafkaConnection:
-        """The broker as principal ``key`` (``department:taxation``); the administrator on an open platform."""
-        entry = self._credentials().get(key)
+        """The broker as principal ``key`` (``department:taxation``); the open platform's anonymous client."""
+        entry = self._entry(key)
         return self.kafka.with_credentials(entry["username"], entry["password"]) if entry else self.kafka
 
     def registry_as(self, key: str) -> RegistryConnection:
-        """The registry as principal ``key``; the administrator on an open platform."""
-        entry = self._credentials().get(key)
+        """The registry as principal ``key``; the open registry without credentials on an open platform."""
+        entry = self._entry(key)
         if entry is None:
             return self.registry
         return RegistryConnection(url=self.registry.url, username=entry["username"], password=entry["password"])
 
     def env(self, key: str | None = None) -> dict[str, str]:
         """GOVBUS_* variables for a process the demo starts, authenticating as principal ``key`` (when given
-        and the platform is secured)."""
+        and the platform is secured; without ``key``, as the administrator)."""
         env = {**self.platform.env(), "GOVBUS_TOPIC_PREFIX": self.prefix}
-        entry = self._credentials().get(key) if key else None
+        entry = self._entry(key) if key else None
         if entry is not None:
             env |= {"GOVBUS_KAFKA__USERNAME": entry["username"], "GOVBUS_KAFKA__PASSWORD": entry["password"],
                     "GOVBUS_REGISTRY__USERNAME": entry["username"], "GOVBUS_REGISTRY__PASSWORD": entry["password"]}
         return env
 
-    def _credentials(self) -> dict[str, dict[str, str]]:
+    def _entry(self, key: str) -> dict[str, str] | None:
+        """Principal ``key``'s credentials; None on an open platform. A secured platform without them is an error,
+        never a silent fall back to the administrator."""
         if self.platform.credentials_file is None:
-            return {}
-        return credentials.load(Path(self.platform.credentials_file))
+            return None
+        entry = credentials.load(Path(self.platform.credentials_file)).get(key)
+        if entry is None:
+            raise PlatformError(f"the platform has no credentials for {key}: `govbus dev principals add {key}`")
+        return entry
 
     def progress(self) -> Progress:
         return progress_bar(self.console)

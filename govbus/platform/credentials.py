@@ -8,10 +8,13 @@ credential from its first format). Never printed, logged or written anywhere els
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from govbus import identities
@@ -35,17 +38,29 @@ def load_or_create(path: Path) -> dict[str, dict[str, str]]:
 def with_principals(path: Path, wanted: Mapping[str, str]) -> dict[str, dict[str, str]]:
     """The credentials in ``path`` with a random password added for each principal of ``wanted`` (key ->
     user name) it does not hold yet; the file is rewritten (still 0600) only when one was added."""
-    found = load_or_create(path)
-    missing = {key: user for key, user in wanted.items() if key not in found}
-    if not missing:
+    with _locked(path):  # two writers at once (dev principals add, the demo) must not lose each other's entries
+        found = load_or_create(path)
+        missing = {key: user for key, user in wanted.items() if key not in found}
+        if not missing:
+            return found
+        found |= {key: {"username": user, "password": secrets.token_urlsafe(24)} for key, user in missing.items()}
+        descriptor, staged = tempfile.mkstemp(dir=path.parent, prefix=".credentials-")  # mode 0600
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            json.dump(found, file, indent=2)
+        os.replace(staged, path)
         return found
-    found |= {key: {"username": user, "password": secrets.token_urlsafe(24)} for key, user in missing.items()}
-    staged = path.with_suffix(".tmp")
-    descriptor = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        json.dump(found, file, indent=2)
-    staged.replace(path)
-    return found
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``<path>.lock`` for the block."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path.with_suffix(".lock"), os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def load(path: Path) -> dict[str, dict[str, str]]:

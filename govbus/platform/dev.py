@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 
 from govbus.connection import KafkaConnection, RegistryConnection
-from govbus.exceptions import PlatformError
-from govbus.platform import credentials, jars, kafka, processes, provisioning
+from govbus.exceptions import ConfigurationError, PlatformError
+from govbus.platform import credentials, jars, kafka, processes, provisioning, tls
 from govbus.platform.registry_process import RegistryProcess, start_registry_process
 from govbus.settings import PlatformSettings
 from govbus.topic_names import TopicSettings
@@ -41,12 +41,16 @@ class PlatformState:
     security_protocol: str = "PLAINTEXT"
     credentials_file: str | None = None
     acl_reconciler_pid: int | None = None
+    tls_ca: str | None = None
+    """the CA certificate clients trust when the broker's listener is SASL_SSL (GOVBUS_TLS); None without TLS"""
 
     @cached_property
     def kafka(self) -> KafkaConnection:
-        """How a client reaches the platform's broker (as its administrator, when it is secured; the
-        credentials file is read once per state)."""
+        """How a client reaches the platform's broker (as its administrator, when it is secured; over TLS
+        trusting the platform's CA, when that is on; the credentials file is read once per state)."""
         plain = KafkaConnection(bootstrap=self.kafka_bootstrap)
+        if self.tls_ca is not None:
+            plain = KafkaConnection(bootstrap=self.kafka_bootstrap, security_protocol="SSL", tls_ca=Path(self.tls_ca))
         if self.credentials_file is None:
             return plain
         admin = credentials.load(Path(self.credentials_file))[credentials.ADMIN]
@@ -72,10 +76,11 @@ class PlatformState:
         return {"running": running, **asdict(self), "security": self.security()}
 
     def security(self) -> dict[str, object]:
-        """How clients authenticate: protocol, mechanism (or none) and the credentials file (or none)."""
+        """How clients authenticate: protocol, mechanism (or none), the credentials file (or none) and the CA
+        certificate to trust (or none: no TLS)."""
         secured = self.credentials_file is not None
         return {"protocol": self.security_protocol, "mechanism": "SCRAM-SHA-512" if secured else None,
-                "credentials_file": self.credentials_file}
+                "credentials_file": self.credentials_file, "tls_ca": self.tls_ca}
 
 
 @dataclass
@@ -129,6 +134,10 @@ def status(settings: PlatformSettings) -> dict[str, object]:
 
 def up(settings: PlatformSettings) -> UpResult:
     """Start Kafka and the registry unless they already run; a second call is a no-op."""
+    if settings.tls and settings.security != "scram":
+        raise ConfigurationError("GOVBUS_TLS=true wraps the broker's SASL/SCRAM listener in TLS, but "
+                                 f"GOVBUS_SECURITY={settings.security} turns SASL off: set GOVBUS_SECURITY=scram, "
+                                 "or unset GOVBUS_TLS")
     existing = load_state(settings)
     if existing is not None and is_running(existing):
         return UpResult(existing, already_running=True)
@@ -138,9 +147,11 @@ def up(settings: PlatformSettings) -> UpResult:
     processes.require_free_port(settings.registry_port, "the schema registry")
     credentials_file = _credentials(settings)
     admin_password = credentials.load(credentials_file)[credentials.ADMIN]["password"] if credentials_file else None
+    broker_tls = tls.ensure(settings.dev_dir / "tls") if settings.tls else None
     config = kafka.KafkaNodeConfig(
         data_dir=settings.dev_dir / "kafka", libs=libs, port=settings.kafka_port,
         controller_port=settings.controller_port, heap=settings.kafka_heap, admin_password=admin_password,
+        tls=broker_tls,
     )
     kafka_pid, kafka_seconds = kafka.start(config, settings.startup_timeout)
     try:
@@ -150,13 +161,19 @@ def up(settings: PlatformSettings) -> UpResult:
     except Exception:
         processes.stop_process(kafka_pid)
         raise
-    reconciler_pid = _start_reconciler(settings, config.admin) if credentials_file is not None else None
+    try:
+        reconciler_pid = _start_reconciler(settings, config.admin) if credentials_file is not None else None
+    except Exception:  # nothing of this start may be left running
+        registry.stop()
+        processes.stop_process(kafka_pid)
+        raise
     state = PlatformState(
         kafka_bootstrap=config.bootstrap, registry_url=registry.url, kafka_pid=kafka_pid,
         registry_pid=registry.pid, kafka_version=settings.kafka_version, data_dir=str(settings.dev_dir),
         kafka_startup_seconds=round(kafka_seconds, 2), registry_startup_seconds=round(registry_seconds, 2),
         security_protocol=config.admin.security_protocol,
         credentials_file=str(credentials_file) if credentials_file else None, acl_reconciler_pid=reconciler_pid,
+        tls_ca=str(broker_tls.ca) if broker_tls else None,
     )
     _state_path(settings).write_text(json.dumps(asdict(state), indent=2))
     return UpResult(state, already_running=False)

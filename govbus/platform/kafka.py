@@ -15,6 +15,7 @@ from govbus.connection import KafkaConnection
 from govbus.exceptions import PlatformError
 from govbus.platform import processes
 from govbus.platform.jars import require_java
+from govbus.platform.tls import BrokerTls
 
 log = logging.getLogger(__name__)
 ADMIN = "admin"
@@ -50,6 +51,15 @@ class KafkaNodeConfig:
     """None: a PLAINTEXT listener with no authorizer. Set: SASL/SCRAM-SHA-512 on the client listener, PLAIN
     between broker and controller, KRaft's StandardAuthorizer with ``admin`` (this password) the only super
     user: no other principal reaches anything without an ACL."""
+    tls: BrokerTls | None = None
+    """Set (only with ``admin_password``): the client listener is SASL_SSL, SCRAM inside TLS with this key store
+    and CA. Clients and the broker's own inter-broker requests use that listener; the controller listener (the
+    node talking to itself on 127.0.0.1 only) stays SASL_PLAINTEXT."""
+
+    def __post_init__(self) -> None:
+        if self.tls is not None and self.admin_password is None:
+            raise PlatformError("TLS on the broker needs its SASL/SCRAM listener (an administrator password): set "
+                                "GOVBUS_SECURITY=scram, or unset GOVBUS_TLS")
 
     @property
     def bootstrap(self) -> str:
@@ -61,10 +71,13 @@ class KafkaNodeConfig:
 
     @property
     def admin(self) -> KafkaConnection:
-        """How the platform's administrator reaches the node."""
+        """How the platform's administrator reaches the node (over TLS, trusting the platform's CA, when on)."""
         if self.admin_password is None:
             return KafkaConnection(bootstrap=self.bootstrap)
-        return KafkaConnection(bootstrap=self.bootstrap).with_credentials(ADMIN, self.admin_password)
+        broker = KafkaConnection(bootstrap=self.bootstrap)
+        if self.tls is not None:
+            broker = KafkaConnection(bootstrap=self.bootstrap, security_protocol="SSL", tls_ca=self.tls.ca)
+        return broker.with_credentials(ADMIN, self.admin_password)
 
     def server_properties(self) -> str:
         return "\n".join([
@@ -100,16 +113,18 @@ class KafkaNodeConfig:
         # SCRAM credentials live in the cluster's metadata, which a controller cannot read before it runs:
         # the controller listener uses PLAIN with the administrator as its one static user
         password = self.admin_password
-        return [f"listeners=SASL_PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-                f"advertised.listeners=SASL_PLAINTEXT://127.0.0.1:{self.port}",
+        client = "SASL_SSL" if self.tls is not None else "SASL_PLAINTEXT"  # the listener's name and protocol
+        return [f"listeners={client}://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+                f"advertised.listeners={client}://127.0.0.1:{self.port}",
                 "controller.listener.names=CONTROLLER",
-                "inter.broker.listener.name=SASL_PLAINTEXT",
-                "listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+                f"inter.broker.listener.name={client}",
+                f"listener.security.protocol.map={client}:{client},CONTROLLER:SASL_PLAINTEXT",
+                *self._tls_stores(),
                 "sasl.enabled.mechanisms=SCRAM-SHA-512",
                 "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
                 "sasl.mechanism.controller.protocol=PLAIN",
-                "listener.name.sasl_plaintext.sasl.enabled.mechanisms=SCRAM-SHA-512",
-                "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config="
+                f"listener.name.{client.lower()}.sasl.enabled.mechanisms=SCRAM-SHA-512",
+                f"listener.name.{client.lower()}.scram-sha-512.sasl.jaas.config="
                 f'org.apache.kafka.common.security.scram.ScramLoginModule required username="{ADMIN}" '
                 f'password="{password}";',
                 "listener.name.controller.sasl.enabled.mechanisms=PLAIN",
@@ -119,6 +134,17 @@ class KafkaNodeConfig:
                 "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
                 f"super.users=User:{ADMIN}",
                 "allow.everyone.if.no.acl.found=false"]
+
+    def _tls_stores(self) -> list[str]:
+        """PEM stores (KIP-651): the key store holds the unencrypted PKCS#8 key and the chain, so no
+        ``ssl.key.password``; no store password either (Kafka refuses one for PEM). Clients are not asked
+        for certificates (``ssl.client.auth=none``): they authenticate with SCRAM. The trust store is the
+        platform's CA, for the broker's inter-broker requests to its own listener."""
+        if self.tls is None:
+            return []
+        return ["ssl.keystore.type=PEM", f"ssl.keystore.location={self.tls.keystore}",
+                "ssl.truststore.type=PEM", f"ssl.truststore.location={self.tls.ca}",
+                "ssl.client.auth=none", "ssl.endpoint.identification.algorithm=https"]
 
 
 def java_argv(config: KafkaNodeConfig, main_class: str, *args: str) -> list[str]:

@@ -29,10 +29,11 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from confluent_kafka.admin import AclBinding, AclOperation, AclPermissionType, ResourcePatternType, ResourceType
+from confluent_kafka.admin import AclBinding, AclOperation, ResourcePatternType, ResourceType
 
 from govbus import identities
 from govbus.exceptions import AuthorizationError, CatalogueError
+from govbus.sharing.acl_bindings import allow, idempotent_writes, user
 from govbus.sharing.authorisation import plan_request
 from govbus.sharing.item_plan import Catalogue
 from govbus.sharing.model import DeliveryKind, Grant, Subscription
@@ -53,22 +54,6 @@ FEED_GROUPS = "govbus-public-feed-"  # the feed's replay consumers: connectors/p
 READ = (AclOperation.READ, AclOperation.DESCRIBE)
 WRITE = (AclOperation.WRITE, AclOperation.DESCRIBE)
 WRITE_CREATE = (AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.CREATE)
-
-
-def user(key: str) -> str:
-    """The ACL principal of the credentials key ``key``: ``User:<user name>``."""
-    return f"User:{identities.user_name(key)}"
-
-
-def allow(principal: str, resource: ResourceType, name: str, operations: Iterable[AclOperation],
-          pattern: ResourcePatternType = ResourcePatternType.LITERAL) -> list[AclBinding]:
-    """One ALLOW binding per operation for ``principal`` (``User:...``) on a resource, from any host."""
-    return [AclBinding(resource, name, pattern, principal, "*", operation, AclPermissionType.ALLOW)
-            for operation in operations]
-
-
-def idempotent_writes(principal: str) -> list[AclBinding]:
-    return allow(principal, ResourceType.BROKER, "kafka-cluster", [AclOperation.IDEMPOTENT_WRITE])
 
 
 def authorised_sources(subscription: Subscription, catalogue: Catalogue, grants: Sequence[Grant],
@@ -96,7 +81,8 @@ def connector_acls(subscription: Subscription, catalogue: Catalogue, grants: Seq
     acls += allow(principal, ResourceType.TOPIC, audit_topic(prefix), WRITE_CREATE)
     acls += allow(principal, ResourceType.TOPIC, parked_topic(subscription.name, prefix), WRITE_CREATE + READ)
     if subscription.delivery.kind is DeliveryKind.KAFKA:
-        acls += allow(principal, ResourceType.TOPIC, delivery_topic(subscription.name, prefix), WRITE_CREATE)
+        acls += allow(principal, ResourceType.TOPIC, delivery_topic(subscription.subscriber, subscription.name, prefix),
+                      WRITE_CREATE)
     return acls + idempotent_writes(principal)
 
 
@@ -107,7 +93,7 @@ def subscriber_acls(subscriber: str, subscriptions: Iterable[Subscription], pref
     acls += allow(principal, ResourceType.TOPIC, grants_prefix(prefix), READ, ResourcePatternType.PREFIXED)
     kafka = [s for s in subscriptions if s.subscriber == subscriber and s.delivery.kind is DeliveryKind.KAFKA]
     for subscription in kafka:
-        acls += allow(principal, ResourceType.TOPIC, delivery_topic(subscription.name, prefix), READ)
+        acls += allow(principal, ResourceType.TOPIC, delivery_topic(subscriber, subscription.name, prefix), READ)
     if kafka:
         acls += allow(principal, ResourceType.GROUP, subscriber_groups(subscriber, prefix), [AclOperation.READ],
                       ResourcePatternType.PREFIXED)

@@ -108,9 +108,11 @@ def describe(binding: AclBinding) -> str:
             f"{binding.restype.name}({binding.resource_pattern_type.name}) {binding.name}")
 
 
-def plan(kafka: KafkaConnection, prefix: str, now: dt.datetime | None = None) -> AclDiff:
-    """This moment's difference between what the grants imply and what the broker holds."""
-    snapshot = SharingStore(kafka, prefix).load()
+def plan(kafka: KafkaConnection, prefix: str, now: dt.datetime | None = None,
+         store: SharingStore | None = None) -> AclDiff:
+    """This moment's difference between what the grants imply and what the broker holds (``store``: the sharing
+    store to read, kept across passes so a refused record is logged once)."""
+    snapshot = (store or SharingStore(kafka, prefix)).load()
     wanted = sharing_acls(load_catalogue(), snapshot.subscriptions.values(), snapshot.grants.values(),
                           now or dt.datetime.now(dt.UTC), prefix, snapshot.subscribers)
     diff = difference(wanted, broker_acls(kafka), prefix)
@@ -131,7 +133,8 @@ def apply(kafka: KafkaConnection, diff: AclDiff, timeout: float = 30.0) -> None:
             for future in admin.create_acls(diff.add, request_timeout=timeout).values():
                 future.result(timeout=timeout)
     except Exception as error:  # KafkaException or a timeout
-        raise PlatformError(f"the broker refused an ACL change: {error}") from error
+        raise PlatformError(f"the broker refused an ACL change ({error}): run as the platform's administrator "
+                            "(GOVBUS_KAFKA__USERNAME=admin and its password)") from error
 
 
 class AclReconciler:
@@ -139,6 +142,7 @@ class AclReconciler:
 
     def __init__(self, settings: AclSyncSettings, registry: CollectorRegistry | None = None) -> None:
         self._settings = settings
+        self._store = SharingStore(settings.kafka, settings.topic_prefix)
         self._stop = threading.Event()
         self.registry = registry or CollectorRegistry()
         self._changes = Counter("govbus_acl_changes_total", "ACL bindings added or deleted by the reconciler",
@@ -150,7 +154,7 @@ class AclReconciler:
         self.passes = 0
 
     def reconcile_once(self) -> AclDiff:
-        diff = plan(self._settings.kafka, self._settings.topic_prefix)
+        diff = plan(self._settings.kafka, self._settings.topic_prefix, store=self._store)
         apply(self._settings.kafka, diff)
         self._changes.labels("added").inc(len(diff.add))
         self._changes.labels("deleted").inc(len(diff.delete))
@@ -164,9 +168,10 @@ class AclReconciler:
         while not self._stop.is_set():
             try:
                 self.reconcile_once()
-            except PlatformError as error:
+            except Exception as error:  # a broker away or a bad record: keep reconciling
                 self._failures.inc()
-                log.warning("acl reconciliation failed; retrying", extra={"error": str(error)})
+                log.warning("acl reconciliation failed; retrying",
+                            extra={"error": f"{type(error).__name__}: {error}"})
             self._stop.wait(self._settings.acl_interval)
 
     def stop(self) -> None:

@@ -53,6 +53,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from govbus.exceptions import ConfigurationError
 
 NAME_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+RESERVED_SUBSCRIPTIONS = frozenset({"public-feed"})  # connector:public-feed is the disclosure feed's principal
 
 
 class Filter(BaseModel):
@@ -121,6 +122,14 @@ class Subscription(BaseModel):
     subscriber: str = Field(pattern=NAME_PATTERN)
     items: list[ItemRequest] = Field(min_length=1)
     delivery: Delivery
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value in RESERVED_SUBSCRIPTIONS:
+            raise ValueError(f"{value!r} names a platform component's principal (connector:{value}): choose another "
+                             "subscription name")
+        return value
 
 
 class Grant(BaseModel):

@@ -1,6 +1,7 @@
 """Who is who on the broker: one principal per department, with only the ACLs publishing needs.
 
-A department's principal (user ``department.<slug>``, key ``department:<slug>`` in a credentials file)
+A department's principal (user ``department.<slug>``, key ``department:<slug>`` in a credentials file,
+:mod:`govbus.identities`)
 may write and describe its own department and dialect topics (``<prefix>.dept.<slug>.*``,
 ``<prefix>.local.<slug>.*``: prefixed ACLs, so items the catalogue adds later are covered) and its grants
 topic, and write idempotently; it reads nothing. Everything else is denied by the broker's authorizer.
@@ -14,7 +15,6 @@ from collections.abc import Iterable, Mapping
 from confluent_kafka.admin import (
     AclBinding,
     AclOperation,
-    AclPermissionType,
     ResourcePatternType,
     ResourceType,
     ScramCredentialInfo,
@@ -22,37 +22,27 @@ from confluent_kafka.admin import (
     UserScramCredentialUpsertion,
 )
 
-from govbus import clients
+from govbus import clients, identities
 from govbus.connection import KafkaConnection
 from govbus.exceptions import PlatformError
+from govbus.sharing.acl_bindings import allow, idempotent_writes, user
 from govbus.topic_names import department_topic, grants_topic, local_topic
 
 SCRAM_ITERATIONS = 8192
 
 
-def department_principal(department: str) -> str:
-    """The key of ``department``'s principal in a credentials file."""
-    return f"department:{department}"
-
-
-def department_user(department: str) -> str:
-    """The SCRAM user name of ``department``'s principal."""
-    return f"department.{department}"
-
-
 def department_acls(department: str, prefix: str) -> list[AclBinding]:
     """What ``department``'s principal may do: write (and describe) its own department and local dialect
-    topics, and write its own grants topic (the platform creates it); idempotent writes."""
-    user = f"User:{department_user(department)}"
+    topics, and write and read its own grants topic (the platform creates it; reading it lets the department list
+    and revoke its grants); idempotent writes."""
+    principal = user(identities.principal_key("department", department))
+    writes = (AclOperation.WRITE, AclOperation.DESCRIBE)
     prefixed = [department_topic(department, "x", prefix)[:-1],  # '<prefix>.dept.<department>.'
                 local_topic(department, "x", "x", prefix)[:-3]]  # '<prefix>.local.<department>.'
-    writes = (AclOperation.WRITE, AclOperation.DESCRIBE)
-    return [AclBinding(ResourceType.TOPIC, topics, ResourcePatternType.PREFIXED, user, "*", operation,
-                       AclPermissionType.ALLOW) for topics in prefixed for operation in writes] + [
-        AclBinding(ResourceType.TOPIC, grants_topic(department, prefix), ResourcePatternType.LITERAL, user, "*",
-                   operation, AclPermissionType.ALLOW) for operation in writes] + [
-        AclBinding(ResourceType.BROKER, "kafka-cluster", ResourcePatternType.LITERAL, user, "*",
-                   AclOperation.IDEMPOTENT_WRITE, AclPermissionType.ALLOW)]
+    return [*(acl for topics in prefixed for acl in allow(principal, ResourceType.TOPIC, topics, writes,
+                                                           ResourcePatternType.PREFIXED)),
+            *allow(principal, ResourceType.TOPIC, grants_topic(department, prefix), (*writes, AclOperation.READ)),
+            *idempotent_writes(principal)]
 
 
 def provision(admin: KafkaConnection, users: Mapping[str, str], acls: Iterable[AclBinding],

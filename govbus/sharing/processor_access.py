@@ -77,6 +77,7 @@ from collections.abc import Iterable
 from confluent_kafka.admin import AclBinding, AclOperation, AclPermissionType, ResourcePatternType, ResourceType
 
 from govbus.identities import OPERATOR, principal_key, user_name
+from govbus.sharing.acl_bindings import allow
 from govbus.topic_names import audit_topic, canonical_topic, dead_letter_topic, parked_topic, profile_topic
 
 NORMALISER = "normaliser"
@@ -106,7 +107,7 @@ def operator_user() -> str:
 def _bindings(user: str, resource: ResourceType, name: str, pattern: ResourcePatternType,
               operations: Iterable[AclOperation], permission: AclPermissionType = AclPermissionType.ALLOW
               ) -> list[AclBinding]:
-    return [AclBinding(resource, name, pattern, f"User:{user}", "*", operation, permission) for operation in operations]
+    return allow(f"User:{user}", resource, name, operations, pattern, permission)
 
 
 def _prefix_of(topic: str, last: str) -> str:

@@ -7,7 +7,8 @@ So a grant counts only where its ``approved_by`` is the department of its topic,
 where its ``subscriber`` is the subscriber of its topic; anything else is a forgery and is ignored (and
 listed in :attr:`SharingSnapshot.refused`). The broker's write ACLs, not the writer's courtesy, decide
 who wrote what: no key to hand out or rotate, and the authorizer already exists (signatures would need
-both). Two subscribers cannot claim one subscription name: the earlier declaration keeps it.
+both). A subscription name declared by two subscribers counts for neither (record times are the writer's
+to choose, so no "first" can be trusted); a subscriber's delivery topic carries its own name anyway.
 
 Every connector loads a :class:`SharingSnapshot` at start and again every few seconds, so a
 grant that is revoked or expires stops delivery without a restart.
@@ -35,10 +36,15 @@ log = logging.getLogger(__name__)
 _COMPACTED = {"cleanup.policy": "compact"}
 
 
+def grant_key(department: str, grant_id: str) -> str:
+    """A grant's key in a snapshot: grant ids are each department's own, so two may use the same one."""
+    return f"{department}/{grant_id}"
+
+
 @dataclass
 class SharingSnapshot:
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
-    grants: dict[str, Grant] = field(default_factory=dict)
+    grants: dict[str, Grant] = field(default_factory=dict)  # by grant_key(approving department, grant id)
     refused: list[str] = field(default_factory=list)  # why a record on a control topic was not counted
     subscribers: set[str] = field(default_factory=set)  # registered: their subscriptions topic exists
 
@@ -53,6 +59,7 @@ class SharingStore:
     def __init__(self, kafka: KafkaConnection, prefix: str) -> None:
         self._kafka = kafka
         self._prefix = prefix
+        self._reported: set[str] = set()  # refusals logged already: each is logged once per store
 
     def subscriptions_topic(self, subscriber: str) -> str:
         return subscriptions_topic(subscriber, self._prefix)
@@ -111,29 +118,30 @@ class SharingStore:
         topics = subscription_topics + grant_topics
         read = read_topics(self._kafka, topics) if topics else {}
         snapshot = SharingSnapshot()
-        claims: dict[str, dict[str, tuple[int, Subscription]]] = {}  # name -> subscriber -> (first seen, latest)
+        claims: dict[str, dict[str, Subscription]] = {}  # name -> subscriber -> its latest declaration
         for topic in subscription_topics:
             subscriber = topic.removeprefix(subscriptions_prefix(self._prefix))
             snapshot.subscribers.add(subscriber)
             for message in read[topic]:
                 self._take_subscription(snapshot, claims, subscriber, message)
         for name, by_subscriber in claims.items():
-            if not by_subscriber:
-                continue
-            (first, (_, subscription)), *later = sorted(by_subscriber.items(), key=lambda claim: claim[1][0])
-            snapshot.subscriptions[name] = subscription
-            snapshot.refused += [f"subscription {name!r} of {other}: it belongs to {first}, who declared it first"
-                                 for other, _ in later]
+            if len(by_subscriber) == 1:
+                snapshot.subscriptions[name] = next(iter(by_subscriber.values()))
+            elif by_subscriber:
+                snapshot.refused.append(f"subscription {name!r} is declared by {', '.join(sorted(by_subscriber))}: "
+                                        "none of them counts until all but one remove it")
         for topic in grant_topics:
             department = topic.removeprefix(grants_prefix(self._prefix))
             for message in read[topic]:
                 self._take_grant(snapshot, department, message)
         for reason in snapshot.refused:
-            log.warning("control record not counted", extra={"reason": reason})
+            if reason not in self._reported:
+                log.warning("control record not counted", extra={"reason": reason})
+        self._reported = set(snapshot.refused)
         return snapshot
 
     @staticmethod
-    def _take_subscription(snapshot: SharingSnapshot, claims: dict[str, dict[str, tuple[int, Subscription]]],
+    def _take_subscription(snapshot: SharingSnapshot, claims: dict[str, dict[str, Subscription]],
                            subscriber: str, message: Message) -> None:
         name = (message.key() or b"").decode(errors="replace")
         where = f"{message.topic()}@{message.offset()}"
@@ -150,16 +158,15 @@ class SharingStore:
             snapshot.refused.append(f"{where}: subscription {name!r} names subscriber {subscription.subscriber!r} "
                                     f"but was written to {subscriber}'s topic (forged)")
             return
-        first_seen = mine[subscriber][0] if subscriber in mine else message.timestamp()[1]
-        mine[subscriber] = (first_seen, subscription)
+        mine[subscriber] = subscription
 
     @staticmethod
     def _take_grant(snapshot: SharingSnapshot, department: str, message: Message) -> None:
         grant_id = (message.key() or b"").decode(errors="replace")
         where = f"{message.topic()}@{message.offset()}"
+        key = grant_key(department, grant_id)
         if message.value() is None:
-            if grant_id in snapshot.grants and snapshot.grants[grant_id].approved_by == department:
-                del snapshot.grants[grant_id]
+            snapshot.grants.pop(key, None)
             return
         try:
             grant = Grant.model_validate(json.loads(message.value() or b"{}"))
@@ -170,8 +177,4 @@ class SharingStore:
             snapshot.refused.append(f"{where}: grant {grant_id!r} says approved by {grant.approved_by!r} but was "
                                     f"written to {department}'s topic (forged)")
             return
-        taken = snapshot.grants.get(grant_id)
-        if taken is not None and taken.approved_by != department:
-            snapshot.refused.append(f"{where}: grant id {grant_id!r} is already used by {taken.approved_by}")
-            return
-        snapshot.grants[grant_id] = grant
+        snapshot.grants[key] = grant

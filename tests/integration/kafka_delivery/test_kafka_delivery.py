@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections import Counter
@@ -22,30 +21,25 @@ from typing import Any
 
 import pytest
 import yaml
-from confluent_kafka import Consumer, Message
+from confluent_kafka import Message
 from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource
+from kafka_delivery_support import CATALOGUE, ENTERPRISE, TAX, Reader, Running, Writers
 
 from connectors.kafka_delivery.connector import KafkaDeliveryConnector
 from connectors.kafka_delivery.settings import KafkaDeliverySettings
 from consumers.audit_reader import read_audit
 from govbus import clients
 from govbus.audit import AuditRecord, Outcome
-from govbus.demo.synthetic_items import records_for
 from govbus.exceptions import DeliveryError
 from govbus.sharing.masking import mask_resident_id
 from govbus.sharing.model import Grant, Subscription
 from govbus.sharing.store import SharingStore
-from govbus.topic_names import canonical_topic, delivery_topic
+from govbus.topic_names import delivery_topic
 from govbus.topics import TopicSpec, ensure_topics
-from schemas.catalogue import load_catalogue
-from testsupport.canonical import CanonicalWriter, Step
 from testsupport.connections import kafka_at, registry_at
 
-TAX = "tax_payment_certificate"
-ENTERPRISE = "enterprise_registration"
 TAX_FIELDS = ["certificate_number", "taxpayer_name", "taxpayer_resident_id", "amount_cents"]
 GRANT_ID = "tax-kafka-0001"
-CATALOGUE = load_catalogue()
 
 
 @pytest.fixture
@@ -75,89 +69,6 @@ def _subscription(name: str, subscriber: str, kind: str = "kafka") -> Subscripti
         "name": name, "subscriber": subscriber, "delivery": delivery, "items": [
             {"item": TAX, "fields": TAX_FIELDS, "filter": {"equals": {"taxpayer_kind": "INDIVIDUAL"}}},
             {"item": ENTERPRISE, "fields": ["uscc", "name"]}]})
-
-
-class Writers:
-    """Canonical change events of the two items, as the normaliser would write them."""
-
-    def __init__(self, bootstrap: str, registry_url: str, prefix: str) -> None:
-        self.items = {name: CATALOGUE.get(name) for name in (TAX, ENTERPRISE)}
-        for name, partitions in ((TAX, 3), (ENTERPRISE, 2)):
-            ensure_topics(kafka_at(bootstrap), [TopicSpec(canonical_topic(name, prefix), partitions)])
-        self._writers = {name: CanonicalWriter(bootstrap, registry_url, item, canonical_topic(name, prefix))
-                         for name, item in self.items.items()}
-
-    def upserts(self, item: str, count: int, seed: int) -> dict[str, dict[str, Any]]:
-        """Publish ``count`` new records of ``item``; record key -> record."""
-        definition = self.items[item]
-        records = {definition.key_of(s.record): s.record for s in records_for(definition, count, 0.0, seed=seed)}
-        assert len(records) == count, "every record has its own key"
-        self._writers[item].write([Step("UPSERT", key, record) for key, record in records.items()])
-        return records
-
-    def deletes(self, item: str, keys: list[str]) -> None:
-        self._writers[item].write([Step("DELETE", key) for key in keys])
-
-
-class Reader:
-    """A subscriber's plain consumer of the delivery topic (what its own Kafka client would do), once the
-    connector created it."""
-
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        deadline = time.monotonic() + 20
-        while topic not in clients.admin(kafka_at(bootstrap)).list_topics(timeout=10).topics:
-            assert time.monotonic() < deadline, f"{topic} was not created"
-            time.sleep(0.2)
-        self._consumer: Consumer = clients.consumer(kafka_at(bootstrap), f"reader-{uuid.uuid4().hex[:8]}",
-                                                    {"auto.offset.reset": "earliest", "enable.auto.commit": False})
-        self._consumer.subscribe([topic])
-        self.messages: list[Message] = []
-
-    def read_until(self, condition: Callable[[list[Message]], bool], timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition(self.messages):
-            assert time.monotonic() < deadline, f"timed out after {timeout:.0f} s waiting for {what}"
-            self.read_for(0.5)
-
-    def read_for(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            for message in self._consumer.consume(500, min(left, 0.5)):
-                assert message.error() is None, message.error()
-                self.messages.append(message)
-
-    def close(self) -> None:
-        self._consumer.close()
-
-
-class Running:
-    """The connector on a thread of this process; :meth:`stop` re-raises what ended it."""
-
-    def __init__(self, connector: KafkaDeliveryConnector) -> None:
-        self.connector = connector
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="kafka-delivery", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self.connector.run()
-        except BaseException as error:  # handed to the test in stop()
-            self.error = error
-
-    def ended(self, timeout: float) -> BaseException | None:
-        """Wait until the connector stops by itself; what stopped it."""
-        self._thread.join(timeout)
-        assert not self._thread.is_alive(), f"the connector still runs after {timeout:.0f} s"
-        error, self.error = self.error, None
-        return error
-
-    def stop(self) -> None:
-        self.connector.stop()
-        self._thread.join(30)
-        assert not self._thread.is_alive(), "the connector did not stop"
-        if self.error is not None:
-            raise self.error
 
 
 @pytest.fixture
@@ -213,8 +124,8 @@ def test_the_subscriber_reads_only_its_filtered_masked_events_and_nothing_after_
     sharing.put_grant(_grant("kd-centre"))
     sharing.put_subscription(_subscription("kd", "kd-centre"))
     running = connector("kd")
-    topic = delivery_topic("kd", prefix)
-    assert running.connector.topic == topic == f"{prefix}.delivery.kd"
+    topic = delivery_topic("kd-centre", "kd", prefix)
+    assert running.connector.topic == topic == f"{prefix}.delivery.kd-centre.kd"
 
     expected = Counter({(TAX, key, "UPSERT"): 1 for key in individuals})
     expected.update({(TAX, key, "DELETE"): 1 for key in deleted})  # deletes ignore the filter
@@ -306,7 +217,8 @@ def test_the_cli_adds_a_kafka_subscription_refuses_one_with_a_url_and_runs_only_
     added = govbus("subscriptions", "add", str(path))
     assert added.returncode == 0, added.stdout + added.stderr
     said = added.stdout + added.stderr
-    assert f"delivered to the topic {prefix}.delivery.kd-cli" in said and "govbus run kafka-delivery kd-cli" in said
+    assert f"delivered to the topic {prefix}.delivery.kd-cli-centre.kd-cli" in said
+    assert "govbus run kafka-delivery kd-cli" in said
 
     declared["delivery"] = {"kind": "kafka", "url": "http://127.0.0.1:1/x"}
     path.write_text(yaml.safe_dump(declared), encoding="utf-8")
@@ -325,7 +237,7 @@ def test_a_write_the_broker_refuses_stops_the_connector_uncommitted_and_a_restar
         connector: Callable[[str], Running]) -> None:
     writers = Writers(kafka_bootstrap, registry_url, prefix)
     enterprises = writers.upserts(ENTERPRISE, 12, seed=21)
-    topic = delivery_topic("kd-small", prefix)
+    topic = delivery_topic("kd-small-centre", "kd-small", prefix)
     # the delivery topic exists already and takes no message of this size: every write is refused for good
     ensure_topics(kafka_at(kafka_bootstrap), [TopicSpec(topic, 2, {"max.message.bytes": "64"})])
     sharing.put_subscription(_subscription("kd-small", "kd-small-centre"))

@@ -75,9 +75,9 @@ def matrix(kafka_bootstrap: str, registry_url: str) -> Iterator[Matrix]:
         canonical_topic("enterprise_registration", prefix), canonical_topic("tax_payment_certificate", prefix),
         department_topic("taxation", "tax_payment_certificate", prefix),
         department_topic("market-regulation", "enterprise_registration", prefix),
-        delivery_topic("hz-one-stop", prefix), delivery_topic("other-feed", prefix))])
-    for topic in (canonical_topic("enterprise_registration", prefix), delivery_topic("hz-one-stop", prefix),
-                  delivery_topic("other-feed", prefix)):
+        delivery_topic("hz-centre", "hz-one-stop", prefix), delivery_topic("other", "other-feed", prefix))])
+    for topic in (canonical_topic("enterprise_registration", prefix),
+                  delivery_topic("hz-centre", "hz-one-stop", prefix), delivery_topic("other", "other-feed", prefix)):
         assert produce_one(admin, topic, topic.encode()) is None
     kafka = {key: admin.with_credentials(identities.user_name(key), pw) for key, pw in passwords.items()}
     apply(admin, plan(admin, prefix))  # the registered subscribers may declare subscriptions now
@@ -118,8 +118,8 @@ def test_connectors_and_kafka_subscribers_read_only_what_their_grants_allow(matr
     assert matrix.row("subscriber.hz-centre", "read the canonical topic of an item it receives",
                       str(read_first(subscriber, registrations))) == DENIED
     assert matrix.row("subscriber.hz-centre", "read another subscription's delivery topic",
-                      str(read_first(subscriber, delivery_topic("other-feed", matrix.prefix)))) == DENIED
-    own = delivery_topic("hz-one-stop", matrix.prefix)
+                      str(read_first(subscriber, delivery_topic("other", "other-feed", matrix.prefix)))) == DENIED
+    own = delivery_topic("hz-centre", "hz-one-stop", matrix.prefix)
     assert read_first(subscriber, own) == own.encode(), "its own delivery topic"
     before = matrix.records(own)
     assert matrix.row("subscriber.hz-centre", "write its own delivery topic",

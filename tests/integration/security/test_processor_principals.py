@@ -40,6 +40,7 @@ from govbus import clients
 from govbus.audit import AuditRecord, Outcome, audit_topic_spec
 from govbus.connection import KafkaConnection
 from govbus.demo.dialect_samples import change_event, samples
+from govbus.identities import principal_key, user_name
 from govbus.serde import WireDecoder, WireEncoder
 from govbus.sharing import principals
 from govbus.sharing.processor_access import (
@@ -122,7 +123,7 @@ def bus(secured_node: SecuredBroker, registry_url: str) -> Bus:
     suffix = uuid.uuid4().hex[:6]
     prefix = f"govbus.sec-{suffix}"
     users = {processor_user(NORMALISER): "normaliser", processor_user(PROFILES): "profiles",
-             principals.department_user(DEPARTMENT): "department", operator_user(): "operator"}
+             user_name(principal_key("department", DEPARTMENT)): "department", operator_user(): "operator"}
     passwords = {user: secrets.token_urlsafe(18) for user in users}
     bus = Bus(secured_node, prefix, f"normaliser-{suffix}", f"profiles-{suffix}",
               {role: secured_node.admin.with_credentials(user, passwords[user]) for user, role in users.items()}

@@ -25,6 +25,7 @@ from security_support import SecuredBroker
 
 from govbus import clients
 from govbus.connection import KafkaConnection
+from govbus.identities import principal_key, user_name
 from govbus.sharing import principals
 from govbus.topic_names import canonical_topic, department_topic
 from testsupport.connections import produce_one
@@ -88,7 +89,7 @@ def test_a_department_writes_only_its_own_topics_and_reads_nothing(secured_node:
     prefix = f"govbus.sec-{uuid.uuid4().hex[:6]}"
     passwords = {department: secrets.token_urlsafe(18) for department in ("taxation", "education")}
     principals.provision(secured_node.admin,
-                         {principals.department_user(d): p for d, p in passwords.items()},
+                         {user_name(principal_key("department", d)): p for d, p in passwords.items()},
                          [acl for d in passwords for acl in principals.department_acls(d, prefix)])
     own, other = (department_topic(d, "tax_payment_certificate", prefix) for d in ("taxation", "education"))
     canonical = canonical_topic("tax_payment_certificate", prefix)
@@ -96,7 +97,7 @@ def test_a_department_writes_only_its_own_topics_and_reads_nothing(secured_node:
     for topic in (own, other, canonical):
         admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(timeout=30)
     taxation = KafkaConnection(bootstrap=secured_node.bootstrap).with_credentials(
-        principals.department_user("taxation"), passwords["taxation"])
+        user_name(principal_key("department", "taxation")), passwords["taxation"])
 
     deadline, outcome = time.monotonic() + 30, produce_one(taxation, own, b"own topic")
     while outcome is not None and time.monotonic() < deadline:  # the credential and ACLs reach the broker

@@ -82,10 +82,10 @@ def test_a_key_the_subscriber_may_not_see_is_refused_without_a_pseudonym_key_and
     assert refuse_unkeyed(in_clear, has_pseudonym_key=False) is in_clear
 
 
-def test_the_delivery_topic_is_named_after_the_subscription_and_sized_after_its_sources() -> None:
-    assert delivery_topic("hz-kafka", "govbus.t-1") == "govbus.t-1.delivery.hz-kafka"
+def test_the_delivery_topic_is_named_after_the_subscriber_and_subscription_and_sized_after_its_sources() -> None:
+    assert delivery_topic("hz-centre", "hz-kafka", "govbus.t-1") == "govbus.t-1.delivery.hz-centre.hz-kafka"
     with pytest.raises(ConfigurationError, match="subscription name 'Hz_Kafka' is invalid"):
-        delivery_topic("Hz_Kafka")
+        delivery_topic("hz-centre", "Hz_Kafka")
     assert delivery_partitions({"a": 3, "b": 6, "other": 12}, ["a", "b", "missing"]) == 6
     assert delivery_partitions({"other": 12}, ["missing"]) == 1
 

@@ -51,8 +51,8 @@ def test_unknown_dialect_names_the_known_ones() -> None:
 
 
 def test_local_topic_name() -> None:
-    assert (local_topic("market-regulation", "enterprise_registration", "zhejiang-aic-v2", "govbus.dept")
-            == "govbus.dept.local.market-regulation.enterprise-registration.zhejiang-aic-v2")
+    assert (local_topic("market-regulation", "enterprise_registration", "zhejiang-aic-v2", "govbus.t-1")
+            == "govbus.t-1.local.market-regulation.enterprise-registration.zhejiang-aic-v2")
     with pytest.raises(ConfigurationError):
         local_topic("market-regulation", "enterprise_registration", "Zhejiang_AIC")
 
