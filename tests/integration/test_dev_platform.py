@@ -76,31 +76,45 @@ def test_missing_java_says_what_to_install(platform_env: dict[str, str], tmp_pat
 
 
 def test_up_is_secured_keeps_the_credentials_private_and_the_broker_closed(platform_env: dict[str, str]) -> None:
-    env = platform_env  # SASL/SCRAM, the authorizer and the registry's authentication are the default
+    """SASL/SCRAM, the authorizer and the registry's authentication are the default; TLS (GOVBUS_TLS) on top,
+    in the same start, so one platform shows both."""
+    env = {**platform_env, "GOVBUS_TLS": "true"}
     up = _govbus(env, "dev", "up")
     assert up.returncode == 0, up.stderr
     status = json.loads(_govbus(env, "dev", "status", "--json").stdout)
-    assert status["running"] is True
+    assert status["running"] is True, "the registry and the ACL reconciler reached the broker over TLS"
     security = status["security"]
-    assert (security["protocol"], security["mechanism"]) == ("SASL_PLAINTEXT", "SCRAM-SHA-512")
+    assert (security["protocol"], security["mechanism"]) == ("SASL_SSL", "SCRAM-SHA-512")
+    ca = Path(security["tls_ca"])
+    assert ca == Path(env["GOVBUS_HOME"]) / "dev" / "tls" / "ca.pem" and str(ca) in up.stderr
+    for key in ("ca-key.pem", "broker.pem"):
+        assert (ca.parent / key).stat().st_mode & 0o777 == 0o600
     path = Path(security["credentials_file"])
     assert path.stat().st_mode & 0o777 == 0o600
     admin = json.loads(path.read_text())["admin"]
     assert admin["username"] == "admin" and len(admin["password"]) >= 24
-    logs = "".join(p.read_text(errors="replace") for p in Path(status["data_dir"]).rglob("*.log"))
+    data_dir = Path(status["data_dir"])
+    logs = "".join(p.read_text(errors="replace") for p in data_dir.rglob("*.log"))
+    logs += (data_dir / "kafka" / "kafka.out").read_text(errors="replace")
     for shown in (up.stdout, up.stderr, json.dumps(status), logs):
         assert admin["password"] not in shown, "the password is in the credentials file only"
+        assert "PRIVATE KEY" not in shown
+    assert "reconciliation failed" not in (data_dir / "acl.log").read_text(errors="replace")
     # the registry reached the secured broker with the administrator's credentials, and asks for the same
     assert httpx.get(f"{status['registry_url']}/subjects", timeout=5).status_code == 401
     assert httpx.get(f"{status['registry_url']}/subjects", auth=("admin", admin["password"]), timeout=5).json() == []
     assert is_alive(status["acl_reconciler_pid"]), "the platform runs the ACL reconciler"
     assert {"operator", "processor:normaliser", "processor:profiles", "connector:public-feed"} <= set(
         json.loads(path.read_text()))
-    broker = KafkaConnection(bootstrap=status["kafka_bootstrap"])
+    broker = KafkaConnection(bootstrap=status["kafka_bootstrap"], security_protocol="SASL_SSL", tls_ca=ca,
+                             username="admin", password="a-wrong-password")
     assert clients.admin(broker.with_credentials("admin", admin["password"])).list_topics(timeout=10).brokers
-    for refused in (broker, broker.with_credentials("admin", "a-wrong-password")):
+    plain = KafkaConnection(bootstrap=status["kafka_bootstrap"])
+    for refused in (broker,  # a wrong password
+                    broker.with_credentials("admin", admin["password"]).model_copy(update={"tls_ca": None}),  # no CA
+                    plain.with_credentials("admin", admin["password"]), plain):  # no TLS, nothing at all
         with pytest.raises(KafkaException):
-            clients.admin(refused, {"log_level": 0}).list_topics(timeout=5)
+            clients.admin(refused, {"log_level": 0}).list_topics(timeout=4)
 
     # a principal per department of the catalogue, writing only its own department topics
     catalogue = load_catalogue()
@@ -130,36 +144,3 @@ def test_up_is_secured_keeps_the_credentials_private_and_the_broker_closed(platf
     assert all(entry["password"] not in shown for entry in found.values())
     down = _govbus(env, "dev", "down")
     assert "ACL reconciler" in down.stderr and not is_alive(status["acl_reconciler_pid"])
-
-
-def test_up_with_tls_serves_sasl_ssl_to_clients_that_trust_the_platform_ca(platform_env: dict[str, str]) -> None:
-    env = {**platform_env, "GOVBUS_TLS": "true"}
-    up = _govbus(env, "dev", "up")
-    assert up.returncode == 0, up.stderr
-    status = json.loads(_govbus(env, "dev", "status", "--json").stdout)
-    assert status["running"] is True, "the registry and the ACL reconciler reached the broker over TLS"
-    security = status["security"]
-    assert (security["protocol"], security["mechanism"]) == ("SASL_SSL", "SCRAM-SHA-512")
-    ca = Path(security["tls_ca"])
-    assert ca == Path(env["GOVBUS_HOME"]) / "dev" / "tls" / "ca.pem" and str(ca) in up.stderr
-    for key in ("ca-key.pem", "broker.pem"):
-        assert (ca.parent / key).stat().st_mode & 0o777 == 0o600
-    admin = json.loads(Path(security["credentials_file"]).read_text())["admin"]
-    assert httpx.get(f"{status['registry_url']}/subjects", auth=("admin", admin["password"]), timeout=5).json() == []
-
-    broker = KafkaConnection(bootstrap=status["kafka_bootstrap"], security_protocol="SASL_SSL", tls_ca=ca,
-                             username="admin", password=admin["password"])
-    assert clients.admin(broker).list_topics(timeout=10).brokers
-    for refused in (broker.model_copy(update={"tls_ca": None}),  # the system's CAs do not know the platform's
-                    KafkaConnection(bootstrap=status["kafka_bootstrap"]).with_credentials("admin", admin["password"]),
-                    KafkaConnection(bootstrap=status["kafka_bootstrap"])):
-        with pytest.raises(KafkaException):
-            clients.admin(refused, {"log_level": 0}).list_topics(timeout=3)
-
-    assert is_alive(status["acl_reconciler_pid"])
-    data_dir = Path(status["data_dir"])
-    assert "reconciliation failed" not in (data_dir / "acl.log").read_text(errors="replace")
-    logs = "".join(p.read_text(errors="replace") for p in data_dir.rglob("*.log"))
-    logs += (data_dir / "kafka" / "kafka.out").read_text(errors="replace")
-    for shown in (up.stdout, up.stderr, json.dumps(status), logs):
-        assert admin["password"] not in shown and "PRIVATE KEY" not in shown
