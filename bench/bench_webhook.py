@@ -146,7 +146,7 @@ def wait(condition: Callable[[], bool], timeout: float, what: str, pid: int | No
 
 def shaped_events(events: list[dict[str, Any]], sub: Subscription) -> list[ShapedEvent]:
     [plan] = authorise(sub, load_catalogue(), [])
-    return [shape_event(e, plan, ("uscc",), "bench-secret") for e in events]
+    return [shape_event(e, plan, ("uscc",), None) for e in events]  # uscc is delivered in clear
 
 
 def plain_loop(url: str, shaped: list[ShapedEvent], batch_size: int) -> float:

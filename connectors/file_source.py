@@ -2,12 +2,16 @@
 
 Every line is either accepted (validated and handed to the producer, then acknowledged by the
 broker) or rejected with its line number, field, rule and reason; nothing is skipped silently.
+A line that is not UTF-8 (``utf8``), not JSON or nested too deeply (``json``), or not readable as
+CSV (``csv``: a cell over the CSV module's size limit) is rejected alone: the rest of the file
+is still loaded.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -50,11 +54,18 @@ def detect_format(path: Path, given: str | None) -> str:
     raise ConfigurationError(f"cannot tell the format of {path.name!r} from its suffix; pass --format jsonl or csv")
 
 
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+"""What ``errors="surrogateescape"`` makes of bytes that are not UTF-8 (a JSON escape such as ``\\udc80`` is
+still text here: it is refused later, by the item's text rule)."""
+_NOT_UTF8_REASON = "line is not UTF-8 text: save the file as UTF-8"
+
+
 def read_records(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any] | Rejection]]:
     """Yield (line number, record) or (line number, Rejection) for a line that does not parse."""
     if not path.is_file():
         raise ConfigurationError(f"{path} is not a readable file")
-    with open(path, encoding="utf-8-sig", newline="") as handle:
+    # bytes that are not UTF-8 are kept as lone surrogates, so the line holding them is rejected, not the file
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         if fmt == "csv":
             yield from _csv_records(handle)
         else:
@@ -65,10 +76,17 @@ def parse_json_lines(lines: Any) -> Iterator[tuple[int, dict[str, Any] | Rejecti
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        if _NOT_UTF8.search(line):
+            yield number, Rejection(number, "", "utf8", _NOT_UTF8_REASON)
+            continue
         try:
             value = json.loads(line)
         except ValueError as error:
             yield number, Rejection(number, "", "json", f"line is not valid JSON: {error}")
+            continue
+        except RecursionError:
+            yield number, Rejection(number, "", "json", "line is JSON nested too deeply to be read; a record holds "
+                                    "at most lists of records")
             continue
         if not isinstance(value, dict):
             yield number, Rejection(number, "", "json", "line is JSON but not an object")
@@ -78,10 +96,22 @@ def parse_json_lines(lines: Any) -> Iterator[tuple[int, dict[str, Any] | Rejecti
 
 def _csv_records(handle: Any) -> Iterator[tuple[int, dict[str, Any] | Rejection]]:
     reader = csv.DictReader(handle)
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as error:  # the reader goes on with the next line
+            yield reader.line_num + 1, Rejection(reader.line_num + 1, "", "csv", f"line cannot be read as CSV: {error}")
+            continue
         number = reader.line_num
         if None in row:
             yield number, Rejection(number, "", "csv", "line has more cells than the header")
+            continue
+        bad = next((name for name, value in row.items() if _NOT_UTF8.search(f"{name}{value}")), None)
+        if bad is not None:
+            yield number, Rejection(number, "" if _NOT_UTF8.search(bad) else bad, "utf8", _NOT_UTF8_REASON)
             continue
         # an empty cell means "no value": let the item's model decide whether that is allowed
         yield number, {k: v for k, v in row.items() if v not in ("", None)}

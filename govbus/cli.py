@@ -125,6 +125,7 @@ _component("kafka-delivery", "Kafka delivery of subscription NAME: its filtered,
 _component("feed", "The public disclosure feed: items open to the public as JSON pages and Atom.")
 _component("registry", "The schema registry (Confluent REST API, stored in Kafka).")
 _component("acl", "The ACL reconciler: the broker's ACLs follow the grants, a pass every GOVBUS_ACL_INTERVAL s.")
+_component("audit-indexer", "The audit indexer: the delivery audit in PostgreSQL, for `govbus audit who-received`.")
 
 
 @main.group()
@@ -161,6 +162,8 @@ def dev_up(kafka_port: int | None, registry_port: int | None) -> None:
     if state.tls_ca:
         console.print(f"[green]TLS[/] on the broker's listener ({state.security_protocol}); clients trust the CA "
                       f"certificate {state.tls_ca} (GOVBUS_KAFKA__TLS_CA)", highlight=False)
+    console.print(f"[green]pseudonym key[/] (mode 0600, for the delivery connectors' GOVBUS_PSEUDONYM_KEY; never a "
+                  f"subscriber's) in {state.pseudonym_key_file}", highlight=False)
     console.print(f"data and logs in {state.data_dir}; stop with `govbus dev down`")
 
 
@@ -522,6 +525,22 @@ def subscriptions_replay(name: str, from_time: str, dry_run: bool, as_json: bool
     replay(name, from_time, dry_run, as_json, console)
 
 
+@subscriptions.command("redeliver")
+@click.argument("name")
+@click.option("--dry-run", is_flag=True, help="List what would be sent; send and commit nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@reports_errors
+def subscriptions_redeliver(name: str, dry_run: bool, as_json: bool) -> None:
+    """Send NAME's parked events again, each once, if still authorised (settings from GOVBUS_WEBHOOK_* variables).
+
+    Reads the parked topic from the position of group <prefix>.subscription.NAME.redeliver; events whose item
+    is no longer authorised are skipped and reported; a batch with no 2xx stays parked (exit 1).
+    """
+    from govbus.commands.delivery import redeliver
+
+    redeliver(name, dry_run, as_json, console)
+
+
 @main.group()
 def grants() -> None:
     """Grants: a providing department approves a subscriber's access to a conditional item."""
@@ -601,9 +620,13 @@ _CREDENTIALS_FILE = click.option(
 @click.option("--owner", help="Then give the file to this numeric user id (UID or UID:GID; needs root), for a "
                               "broker container that runs as another user and must read the administrator's "
                               "password (the apache/kafka image: 1000:1000).")
+@click.option("--pseudonym-key", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also make the platform's pseudonym key in this file (random, mode 0600, kept if it exists; "
+                   "not given to --owner), for the delivery connectors (`principals exec --pseudonym-key`).")
 @click.argument("keys", nargs=-1)
 @reports_errors
-def principals_create(credentials_file: Path, owner: str | None, keys: tuple[str, ...]) -> None:
+def principals_create(credentials_file: Path, owner: str | None, pseudonym_key: Path | None,
+                      keys: tuple[str, ...]) -> None:
     """Create or complete the credentials file; needs no broker.
 
     A random password for the administrator (the broker's super user), the operator, each department of the
@@ -612,7 +635,7 @@ def principals_create(credentials_file: Path, owner: str | None, keys: tuple[str
     """
     from govbus.commands.principals import create
 
-    create(credentials_file, list(keys), owner, console)
+    create(credentials_file, list(keys), owner, console, pseudonym_key)
 
 
 @principals.command("provision")
@@ -634,25 +657,31 @@ def principals_provision(credentials_file: Path) -> None:
 
 @principals.command("exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @_CREDENTIALS_FILE
+@click.option("--pseudonym-key", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also set GOVBUS_PSEUDONYM_KEY from this file (made by `principals create --pseudonym-key`): "
+                   "for the delivery connectors (webhook, kafka-delivery) only.")
 @click.argument("key")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @reports_errors
-def principals_exec(credentials_file: Path, key: str, command: tuple[str, ...]) -> None:
+def principals_exec(credentials_file: Path, pseudonym_key: Path | None, key: str, command: tuple[str, ...]) -> None:
     """Run COMMAND as principal KEY of the credentials file (admin, processor:normaliser ...).
 
     Sets GOVBUS_KAFKA__SECURITY_PROTOCOL (SASL), GOVBUS_KAFKA__USERNAME / __PASSWORD and
-    GOVBUS_REGISTRY__USERNAME / __PASSWORD from the file, then replaces itself with COMMAND: no password on a
-    command line, in the output or in a log. Example:
+    GOVBUS_REGISTRY__USERNAME / __PASSWORD from the file (and GOVBUS_PSEUDONYM_KEY with --pseudonym-key), then
+    replaces itself with COMMAND: no password or key on a command line, in the output or in a log. Example:
     govbus principals exec --credentials-file creds.json processor:normaliser -- govbus run normaliser
     """
     from govbus.commands.principals import exec_as
 
-    exec_as(credentials_file, key, command)
+    exec_as(credentials_file, key, command, pseudonym_key)
 
 
 @main.group()
 def audit() -> None:
-    """The delivery audit: who received which record, which fields, when (GOVBUS_TOPIC_PREFIX applies)."""
+    """The delivery audit: who received which record, which fields, when; is it intact (GOVBUS_TOPIC_PREFIX applies).
+
+    who-received and deliveries answer from the audit index when GOVBUS_AUDIT_INDEX_DSN names one
+    (`govbus run audit-indexer` keeps it), else read the whole audit topic."""
 
 
 @audit.command("who-received")
@@ -664,9 +693,14 @@ def audit() -> None:
 @reports_errors
 def audit_who_received(item: str, record_key: str, since: str | None, all_outcomes: bool, as_json: bool) -> None:
     """Every subscriber that received RECORD_KEY of ITEM: when, which fields, which masked."""
-    from govbus.commands.audit import show_who_received
+    from govbus.commands.audit import index_configured, show_who_received
 
-    show_who_received(item, record_key, since, all_outcomes, as_json)
+    if index_configured():
+        show_who_received(item, record_key, since, all_outcomes, as_json)
+    else:  # Kafka's client is loaded only to read the topic
+        from govbus.commands.audit_scan import scan_topic
+
+        show_who_received(item, record_key, since, all_outcomes, as_json, scan_topic)
 
 
 @audit.command("deliveries")
@@ -677,9 +711,49 @@ def audit_who_received(item: str, record_key: str, since: str | None, all_outcom
 @reports_errors
 def audit_deliveries(subscriber: str, since: str, outcome: str | None, as_json: bool) -> None:
     """What SUBSCRIBER received (and was refused, or had parked) since a time."""
-    from govbus.commands.audit import show_deliveries
+    from govbus.commands.audit import index_configured, show_deliveries
 
-    show_deliveries(subscriber, since, outcome, as_json)
+    if index_configured():
+        show_deliveries(subscriber, since, outcome, as_json)
+    else:
+        from govbus.commands.audit_scan import scan_topic
+
+        show_deliveries(subscriber, since, outcome, as_json, scan_topic)
+
+
+@audit.command("verify")
+@click.option("--subscription", help="Only the chains of this subscription (records that do not parse are always "
+                                     "reported).")
+@click.option("--public-key", "public_keys", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="A trusted public key (PEM; repeat for one per connector key). Default: the key of "
+                   "GOVBUS_AUDIT_KEY_FILE.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@reports_errors
+def audit_verify(subscription: str | None, public_keys: tuple[Path, ...], as_json: bool) -> None:
+    """Check that the audit was not tampered with: every connector's chain of records.
+
+    Each connector links each audit record to the one before it and signs it (a new chain at each start).
+    Reports, per chain, the first break with its partition and offset: a record changed or forged without
+    the key (signature), removed, repeated or reordered (seq, prev); and every record that does not parse
+    or carries no chain. Reads the whole topic. Exit code 0 if everything verifies, 1 otherwise.
+    """
+    from govbus.commands.audit_verify import verify_audit
+
+    sys.exit(verify_audit(subscription, public_keys, as_json))
+
+
+@audit.command("keygen")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@reports_errors
+def audit_keygen(path: Path) -> None:
+    """Make an Ed25519 key to sign audit records: PATH (private, mode 0600) and PATH with .pub (public).
+
+    Give PATH to the delivery connectors as GOVBUS_AUDIT_KEY_FILE, the .pub file to whoever verifies
+    (`govbus audit verify --public-key`). An existing PATH is kept. `govbus dev up` makes one itself.
+    """
+    from govbus.commands.audit_verify import make_key
+
+    make_key(path)
 
 
 @main.group()

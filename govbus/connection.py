@@ -24,7 +24,7 @@ SaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
 class KafkaConnection(BaseModel):
     """Where the broker is and how to authenticate to it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     bootstrap: str = Field(DEFAULT_BOOTSTRAP, min_length=1,
                            description="Kafka bootstrap servers: host:port[,host:port...]")
@@ -75,7 +75,7 @@ class KafkaConnection(BaseModel):
 class RegistryConnection(BaseModel):
     """Where the schema registry is and how to authenticate to it (HTTP basic authentication)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     url: str = Field(DEFAULT_REGISTRY_URL, description="URL of the schema registry")
     username: str | None = Field(None, description="registry user name (HTTP basic authentication)")

@@ -7,6 +7,10 @@
 
 Each ``check_*`` function returns ``None`` when the value is valid, else a sentence saying
 what is wrong, so callers can name the field and the rule.
+
+Digits are the ASCII digits 0-9 only: a regex's digit class and ``str.isdigit`` also accept other scripts' digits
+(``٣``, ``३``) and superscripts (``²``, which ``int`` refuses), which would let a number that is not
+canonical through, or fail later with an error no rule names.
 """
 
 from __future__ import annotations
@@ -22,7 +26,12 @@ _USCC_PATTERN = re.compile(rf"^[{USCC_ALPHABET}]{{18}}$")
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECKS = "10X98765432"
-_DIVISION_PATTERN = re.compile(r"^[1-9]\d{5}$")
+_DIVISION_PATTERN = re.compile(r"^[1-9][0-9]{5}$")
+
+
+def ascii_digits(text: str) -> bool:
+    """Whether ``text`` is one or more ASCII digits 0-9 (``str.isdigit`` also takes ``٣`` and ``²``)."""
+    return text.isascii() and text.isdigit()
 
 
 def uscc_check_character(first17: str) -> str:
@@ -61,7 +70,7 @@ def id_check_character(first17: str) -> str:
 
 def upgrade_legacy_id(number: str) -> str:
     """Turn a legacy 15-digit identity number into its 18-character form."""
-    if len(number) != 15 or not number.isdigit():
+    if len(number) != 15 or not ascii_digits(number):
         raise ValueError("a legacy identity number has exactly 15 digits")
     first17 = number[:6] + "19" + number[6:]
     return first17 + id_check_character(first17)
@@ -71,15 +80,14 @@ def check_resident_id(number: str) -> str | None:
     """``None`` if ``number`` is a valid 18-character resident identity number, else what is wrong."""
     if len(number) != 18:
         return f"must be 18 characters, got {len(number)}"
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    if not ascii_digits(number[:17]) or not (ascii_digits(number[17]) or number[17] == "X"):
         return "must be 17 digits followed by a digit or 'X'"
     try:
         dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        return f"birth date {number[6:14]!r} is not a calendar date"
-    expected = id_check_character(number[:17])
-    if number[17] != expected:
-        return f"check character is {number[17]!r} but should be {expected!r}"
+        return "birth date (characters 7 to 14) is not a calendar date"  # the date itself is personal
+    if number[17] != id_check_character(number[:17]):
+        return "check character (the 18th) does not match the first 17"  # never the one that would complete it
     return None
 
 

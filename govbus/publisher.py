@@ -10,9 +10,15 @@
         outcomes = publisher.publish_many("enterprise_registration", records)   # bulk: one outcome per record
         # -> [Delivery | ValidationError | DeliveryError, ...] in order, once the broker has answered
 
+        ready = publisher.prepare("enterprise_registration", record)   # validated and encoded, not sent
+        future = publisher.send(ready)   # a batch's way to refuse record by record before producing any
+
 - Only items the department owns in the catalogue can be published (:class:`NotOwnerError`).
 - A record that breaks its item's rules raises :class:`govbus.exceptions.ValidationError` naming
-  the field and rule before anything is sent.
+  the field and rule before anything is sent; so does one that passes them but does not encode
+  (``avro.encode``: a gap in the rules), or that is nested too deeply to be read (``record.nesting``).
+  :meth:`publish_many` validates and encodes every record before it produces any, so a batch is
+  accepted or refused record by record and nothing unexpected can stop it half-way.
 - Values are Avro in the Confluent wire format (schema registered once per topic; a
   pre-parsed fastavro schema and a hand-written 5-byte header, see :mod:`govbus.serde`); keys are
   the item's key fields joined with ``|``; topics follow :mod:`govbus.topic_names`.
@@ -47,12 +53,15 @@ from govbus.exceptions import (
     ConfigurationError,
     DeliveryError,
     PlatformError,
+    SerdeError,
     ValidationError,
 )
 from govbus.serde import WireEncoder
 from govbus.settings import ClientSettings
 from govbus.topic_names import DEFAULT_PREFIX, TopicPrefix, department_topic, value_subject
 from schemas.catalogue import load_catalogue
+from schemas.catalogue.model import KEY_SEPARATOR
+from schemas.catalogue.types import text_problem
 
 log = logging.getLogger(__name__)
 SERVE_EVERY = 256
@@ -77,6 +86,8 @@ class PublishableItem(Protocol):
     def name(self) -> str: ...
     @property
     def department(self) -> str: ...
+    @property
+    def key_fields(self) -> tuple[str, ...]: ...
 
     def validate(self, record: Mapping[str, Any]) -> dict[str, Any]: ...
     def key_of(self, record: dict[str, Any]) -> str: ...
@@ -107,6 +118,16 @@ class FlushReport:
     delivered: int = 0
     failed: int = 0
     failures: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One change validated and encoded: all that is left is to produce it."""
+
+    topic: str
+    key: str
+    value: bytes
+    event_id: str
 
 
 @dataclass(frozen=True)
@@ -224,43 +245,43 @@ class Publisher:
                 source_system: str | None = None, on_delivery: DeliveryCallback | None = None) -> Future[Delivery]:
         """Validate ``record`` and send it as an UPSERT event; the future resolves on the broker's ack."""
         item = self.item(item_name)
-        clean = item.validate(record)
-        return self._send(item, Change(Operation.UPSERT, item.key_of(clean), clean, occurred_at, event_id,
-                                       trace_id, source_system), on_delivery)
+        clean, key = _validated(item, record)
+        change = Change(Operation.UPSERT, key, clean, occurred_at, event_id, trace_id, source_system)
+        return self._send(self._prepared(item, change), on_delivery)
 
     def delete(self, item_name: str, record_key: str, *, occurred_at: dt.datetime | None = None,
                event_id: uuid.UUID | None = None, trace_id: str | None = None,
                source_system: str | None = None, on_delivery: DeliveryCallback | None = None) -> Future[Delivery]:
-        """Send a DELETE event for ``record_key`` (the key fields joined with ``|``)."""
+        """Send a DELETE event for ``record_key`` (the key fields joined with ``|``); :class:`ValidationError`
+        when it is empty, has another number of parts than the item has key fields, or holds a control character."""
         item = self.item(item_name)
-        return self._send(item, Change(Operation.DELETE, record_key, None, occurred_at, event_id, trace_id,
-                                       source_system), on_delivery)
+        _check_key(item, record_key)
+        change = Change(Operation.DELETE, record_key, None, occurred_at, event_id, trace_id, source_system)
+        return self._send(self._prepared(item, change), on_delivery)
 
     def publish_many(self, item_name: str, records: Iterable[Mapping[str, Any]], *,
                      source_system: str | None = None, timeout: float | None = None) -> list[Outcome]:
         """Validate and send every record as an UPSERT event, then wait for the broker: one outcome per record,
-        in order (see :data:`Outcome`). A record that breaks a rule is not sent and does not stop the others.
-        The bulk paths' way: no future per record. ``timeout`` defaults to the producer's delivery timeout
-        (``GOVBUS_PUBLISHER_DELIVERY_TIMEOUT_MS``) plus 5 s, by when every record has its answer."""
+        in order (see :data:`Outcome`). Every record is validated and encoded before the first is produced; one
+        that breaks a rule is not sent and does not stop the others. The bulk paths' way: no future per record.
+        ``timeout`` defaults to the producer's delivery timeout (``GOVBUS_PUBLISHER_DELIVERY_TIMEOUT_MS``) plus 5 s,
+        by when every record has its answer."""
         if timeout is None:
             timeout = self._settings.publisher_delivery_timeout_ms / 1000 + 5
         item = self.item(item_name)
+        prepared = [self._prepare_upsert(item, record, source_system) for record in records]
         batch = _Batch()
         self._bulk(starting=True)
         try:
-            for record in records:
-                try:
-                    clean = item.validate(record)
-                    key = item.key_of(clean)
-                except ValidationError as error:
-                    batch.refused(error)
+            for ready in prepared:
+                if isinstance(ready, ValidationError):
+                    batch.refused(ready)
                     continue
-                change = Change(Operation.UPSERT, key, clean, None, None, None, source_system)
-                event_id, topic, value = self._encoded(item, change)
                 index = batch.sending()
                 # delivery reports are served every SERVE_EVERY records, not after each: a poll per record
                 # was a tenth of a bulk load's time
-                self._produce(topic, key.encode(), value, self._batch_callback(batch, index, event_id, key),
+                self._produce(ready.topic, ready.key.encode(), ready.value,
+                              self._batch_callback(batch, index, ready.event_id, ready.key),
                               serve=index % SERVE_EVERY == 0)
             batch.all_sent()
             deadline = time.monotonic() + timeout
@@ -280,12 +301,41 @@ class Publisher:
 
         return delivered
 
-    def _send(self, item: PublishableItem, change: Change, on_delivery: DeliveryCallback | None) -> Future[Delivery]:
-        event_id, topic, value = self._encoded(item, change)
+    def prepare(self, item_name: str, record: Mapping[str, Any], *, source_system: str | None = None) -> Prepared:
+        """Validate and encode ``record`` as an UPSERT event without sending it (:meth:`send` does):
+        :class:`ValidationError` for anything that would stop it. How a caller checks a whole batch first."""
+        item = self.item(item_name)
+        clean, key = _validated(item, record)
+        return self._prepared(item, Change(Operation.UPSERT, key, clean, None, None, None, source_system))
+
+    def send(self, prepared: Prepared, on_delivery: DeliveryCallback | None = None) -> Future[Delivery]:
+        """Produce a :meth:`prepare`-d event; the future resolves on the broker's ack (as :meth:`publish`'s)."""
+        return self._send(prepared, on_delivery)
+
+    def _prepare_upsert(self, item: PublishableItem, record: Mapping[str, Any],
+                        source_system: str | None) -> Prepared | ValidationError:
+        try:
+            clean, key = _validated(item, record)
+            return self._prepared(item, Change(Operation.UPSERT, key, clean, None, None, None, source_system))
+        except ValidationError as error:
+            return error
+
+    def _send(self, prepared: Prepared, on_delivery: DeliveryCallback | None) -> Future[Delivery]:
         future: Future[Delivery] = Future()
-        callback = self._delivery_callback(future, event_id, change.key, on_delivery)
-        self._produce(topic, change.key.encode(), value, callback)
+        callback = self._delivery_callback(future, prepared.event_id, prepared.key, on_delivery)
+        self._produce(prepared.topic, prepared.key.encode(), prepared.value, callback)
         return future
+
+    def _prepared(self, item: PublishableItem, change: Change) -> Prepared:
+        """``change`` encoded; a record the item's rules let through but its Avro schema does not hold is a
+        :class:`ValidationError` too (``avro.encode``), so it is refused like any other, before anything is sent."""
+        try:
+            event_id, topic, value = self._encoded(item, change)
+        except SerdeError as error:
+            raise ValidationError("record", "avro.encode", f"{error}; the record passed {item.name}'s rules but does "
+                                  "not fit its Avro schema: fix the field named, and tell the platform operators "
+                                  "(the catalogue's rules should have refused it)") from None
+        return Prepared(topic, change.key, value, event_id)
 
     def _encoded(self, item: PublishableItem, change: Change) -> tuple[str, str, bytes]:
         """(event id, topic, wire-format value) of ``change``."""
@@ -383,6 +433,29 @@ class Publisher:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def _validated(item: PublishableItem, record: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+    """The record normalised and its key; :class:`ValidationError` for any problem, deep nesting included."""
+    try:
+        clean = item.validate(record)
+    except RecursionError:  # reading or describing a value nested hundreds deep
+        raise ValidationError("record", "record.nesting", "the record is nested too deeply to be read; a catalogue "
+                              "record holds at most lists of records: send the item's fields only") from None
+    return clean, item.key_of(clean)
+
+
+def _check_key(item: PublishableItem, record_key: str) -> None:
+    """A DELETE's record key: not empty, one part per key field, no control character."""
+    if not isinstance(record_key, str) or not record_key.strip():
+        raise ValidationError("record_key", "required", f"a delete of {item.name} needs the record's key")
+    parts = record_key.split(KEY_SEPARATOR)
+    if len(parts) != len(item.key_fields):
+        raise ValidationError("record_key", "key.parts", f"has {len(parts)} part(s) separated by {KEY_SEPARATOR!r}; "
+                              f"the key of {item.name} is {' | '.join(item.key_fields)}")
+    problem = text_problem(record_key)
+    if problem is not None:
+        raise ValidationError("record_key", *problem)
 
 
 def _default_catalogue() -> ItemLookup:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import struct
 import threading
 from dataclasses import dataclass
@@ -42,8 +43,9 @@ class WireEncoder:
         out.write(self._header)
         try:
             fastavro.schemaless_writer(out, self._parsed, value)
-        except (ValueError, TypeError, KeyError, AttributeError) as error:
-            raise SerdeError(f"value does not match schema {self.schema_id}: {error}") from error
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as error:  # Overflow: beyond a long
+            raise SerdeError(f"value does not match schema {self.schema_id}: {_described(error)} (the value is not "
+                             "shown: it may hold personal data)") from error
         return out.getvalue()
 
 
@@ -69,6 +71,15 @@ def _failed(step: str, subject: str, error: SchemaRegistryError) -> RegistryErro
     hint = "" if error.error_code in _AUTHENTICATION else "; check the schema and the subject's compatibility level"
     return RegistryError(f"{step} the schema of subject {subject!r} failed: {error.error_message} "
                          f"(error {error.error_code}){hint}")
+
+
+_FIELD = re.compile(r"(?:on field|for) ([A-Za-z_][\w.]*)")
+
+
+def _described(error: Exception) -> str:
+    """What an Avro encoding error says, without any value it may quote: its kind and the field it names."""
+    named = _FIELD.search(str(error))
+    return f"{type(error).__name__} on field {named.group(1)}" if named else type(error).__name__
 
 
 class WireDecoder:

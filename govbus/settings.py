@@ -18,7 +18,8 @@ from govbus.connection import KafkaConnection, RegistryConnection
 
 DEFAULT_KAFKA_VERSION = "4.4.0"
 
-RENAMED_VARIABLES = {"GOVBUS_KAFKA_BOOTSTRAP": "GOVBUS_KAFKA__BOOTSTRAP", "GOVBUS_REGISTRY_URL": "GOVBUS_REGISTRY__URL"}
+RENAMED_VARIABLES = {"GOVBUS_KAFKA_BOOTSTRAP": "GOVBUS_KAFKA__BOOTSTRAP", "GOVBUS_REGISTRY_URL": "GOVBUS_REGISTRY__URL",
+                     "GOVBUS_KAFKA_DELIVERY_PSEUDONYM_KEY": "GOVBUS_PSEUDONYM_KEY"}
 """Variables of earlier releases and their names now: a stale one would otherwise be ignored silently."""
 LogLevel = Annotated[str, Field(description="level of the JSON logs on stderr: DEBUG, INFO, WARNING or ERROR")]
 MetricsHost = Annotated[str, Field(description="address /metrics listens on (0.0.0.0 in a container, so it can be "
@@ -37,7 +38,8 @@ def _default_cache() -> Path:
 class GovbusSettings(BaseSettings):
     """Base for every component's settings: env prefix ``GOVBUS_``, unknown keys refused."""
 
-    model_config = SettingsConfigDict(env_prefix="GOVBUS_", env_nested_delimiter="__", extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="GOVBUS_", env_nested_delimiter="__", extra="forbid", frozen=True,
+                                      hide_input_in_errors=True)  # an error never echoes a password
 
 
 class PlatformSettings(GovbusSettings):

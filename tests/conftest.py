@@ -67,3 +67,13 @@ def unique_name(request: pytest.FixtureRequest) -> Callable[[str], str]:
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many hostile inputs the property-based tests generated in this session (issue #11: >= 10,000 in all;
+    see testsupport/hostile.py)."""
+    from testsupport.hostile import RAN, summary
+
+    if RAN:
+        terminalreporter.write_sep("-", "hostile inputs generated (testsupport/hostile.py BUDGETS)")
+        terminalreporter.write_line(summary())

@@ -47,7 +47,7 @@ def produce_one(connection: KafkaConnection, topic: str, value: bytes = b"x") ->
     return produce_key(connection, topic, None, value)
 
 
-def produce_key(connection: KafkaConnection, topic: str, key: str | None, value: bytes) -> str | None:
+def produce_key(connection: KafkaConnection, topic: str, key: str | None, value: bytes | None) -> str | None:
     """:func:`produce_one` with a record key."""
     producer = clients.producer(connection, {"message.timeout.ms": 10_000, "log_level": 0})
     errors: list[str] = []

@@ -14,8 +14,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 from connectors.ingest_gateway.batch import BadBody, parse_body, publish_batch
 from connectors.ingest_gateway.keys import KeyStore
 from connectors.ingest_gateway.settings import GatewaySettings
-from govbus.exceptions import GovbusError
+from govbus.exceptions import GovbusError, ValidationError
 from govbus.publisher import NotOwnerError, Publisher, PublisherSettings
+from schemas.catalogue.types import text_problem
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -58,6 +59,23 @@ class DepartmentPublishers:
 PUBLISHERS = web.AppKey("publishers", DepartmentPublishers)
 METRICS = web.AppKey("metrics", GatewayMetrics)
 MAX_BODY = web.AppKey("max_body_bytes", int)
+
+
+SOURCE_HEADER = "X-Source-System"
+MAX_SOURCE_SYSTEM = 200
+
+
+def _source_system(request: web.Request) -> tuple[str | None, web.Response | None]:
+    """The ``X-Source-System`` header, or a 400 when it is no plain text (it goes into every event's envelope)."""
+    source = request.headers.get(SOURCE_HEADER)
+    if source is None:
+        return None, None
+    problem = text_problem(source)
+    if problem is not None or len(source) > MAX_SOURCE_SYSTEM:
+        reason = problem[1] if problem else f"is longer than {MAX_SOURCE_SYSTEM} characters"
+        return None, error(400, "bad_header", f"header {SOURCE_HEADER}: {reason}; name the sending system in plain "
+                           "UTF-8 text, or leave the header out")
+    return source, None
 
 
 def _api_key(request: web.Request) -> str | None:
@@ -114,6 +132,9 @@ class Routes:
         publisher, refusal = self._authorise(request, item)
         if refusal is not None or publisher is None:
             return refusal or error(401, "unauthorized", "no API key")
+        source_system, bad_header = _source_system(request)
+        if bad_header is not None:
+            return bad_header
         try:
             parsed = parse_body(await request.read(), request.content_type)
         except BadBody as bad:
@@ -123,7 +144,7 @@ class Routes:
         if len(parsed) > self._settings.gateway_max_batch_records:
             return error(413, "batch_too_large", f"{len(parsed)} records in one request; the limit is "
                          f"{self._settings.gateway_max_batch_records}: split the batch")
-        results = await publish_batch(publisher, item, parsed, request.headers.get("X-Source-System"),
+        results = await publish_batch(publisher, item, parsed, source_system,
                                       self._settings.gateway_ack_timeout_seconds)
         return self._answer(request, item, results)
 
@@ -145,8 +166,13 @@ class Routes:
         publisher, refusal = self._authorise(request, item)
         if refusal is not None or publisher is None:
             return refusal or error(401, "unauthorized", "no API key")
+        source_system, bad_header = _source_system(request)
+        if bad_header is not None:
+            return bad_header
         try:
-            delivery = await _wrap(publisher.delete(item, key, source_system=request.headers.get("X-Source-System")))
+            delivery = await _wrap(publisher.delete(item, key, source_system=source_system))
+        except ValidationError as refused:
+            return error(422, "rejected", refused.detail, field=refused.field, rule=refused.rule)
         except GovbusError as failed:
             return error(503, "not_delivered", str(failed))
         return web.json_response({"status": "accepted", "event_id": delivery.event_id, "topic": delivery.topic,

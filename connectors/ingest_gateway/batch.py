@@ -1,4 +1,10 @@
-"""Turn a request body into numbered records, and publish them with per-record results."""
+"""Turn a request body into numbered records, and publish them with per-record results.
+
+A batch is decided record by record before anything of it is produced: every record is parsed,
+validated and encoded first (:meth:`govbus.publisher.Publisher.prepare`), and only then are the
+valid ones sent. So a record that fails in any way cannot leave the batch half-produced, and a
+client that sends the batch again does not duplicate its earlier records.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ from typing import Any
 
 from connectors.file_source import Rejection, parse_json_lines
 from govbus.exceptions import DeliveryError, ValidationError
-from govbus.publisher import Delivery, Publisher
+from govbus.publisher import Delivery, Prepared, Publisher
 
 JSON_LINES_TYPES = ("application/x-ndjson", "application/jsonl", "application/x-jsonlines")
 
@@ -32,13 +38,17 @@ def parse_body(body: bytes, content_type: str) -> list[Parsed]:
     except UnicodeDecodeError as error:
         raise BadBody(f"body is not UTF-8 text: {error}") from error
     if content_type in JSON_LINES_TYPES:
+        # lines end at "\n" only: str.splitlines() also splits at U+2028 and other separators a JSON string may hold
         return [Parsed(n, r, None) if isinstance(r, dict) else Parsed(n, None, r)
-                for n, r in parse_json_lines(text.splitlines())]
+                for n, r in parse_json_lines(text.split("\n"))]
     try:
         value = json.loads(text)
     except ValueError as error:
         raise BadBody(f"body is not valid JSON: {error}; send one object, an array of objects, "
                       f"or JSON lines with Content-Type {JSON_LINES_TYPES[0]}") from error
+    except RecursionError:
+        raise BadBody("body is JSON nested too deeply to be read; a record holds at most lists of records: send "
+                      "one object, an array of objects, or JSON lines") from None
     values = value if isinstance(value, list) else [value]
     return [Parsed(n, v) if isinstance(v, dict) else
             Parsed(n, None, Rejection(n, "", "json", "record is not a JSON object"))
@@ -47,20 +57,21 @@ def parse_body(body: bytes, content_type: str) -> list[Parsed]:
 
 async def publish_batch(publisher: Publisher, item: str, parsed: list[Parsed], source_system: str | None,
                         timeout: float) -> list[dict[str, Any]]:
-    """Publish every parsable, valid record; wait for the broker; one result per record, in order."""
+    """Validate and encode every record, then send the valid ones; wait for the broker; one result per record,
+    in order."""
     results: list[dict[str, Any]] = []
-    waiting: list[tuple[int, asyncio.Future[Delivery]]] = []
+    ready: list[tuple[int, Prepared]] = []
     for entry in parsed:
         if entry.rejection is not None or entry.record is None:
             results.append(_rejected(entry.number, entry.rejection))
             continue
         try:
-            sent = publisher.publish(item, entry.record, source_system=source_system)
+            ready.append((len(results), publisher.prepare(item, entry.record, source_system=source_system)))
         except ValidationError as error:
             results.append(_rejected(entry.number, Rejection(entry.number, error.field, error.rule, error.detail)))
             continue
-        waiting.append((len(results), asyncio.wrap_future(sent)))
         results.append({})
+    waiting = [(index, asyncio.wrap_future(publisher.send(prepared))) for index, prepared in ready]
     if waiting:
         await asyncio.wait([f for _, f in waiting], timeout=timeout)
     for index, future in waiting:

@@ -35,12 +35,13 @@ from dataclasses import dataclass, field
 from confluent_kafka import KafkaError, Message
 from prometheus_client import CollectorRegistry
 
-from connectors.kafka_delivery.messages import DeliveryMessage, delivery_message, delivery_partitions, refuse_unkeyed
+from connectors.kafka_delivery.messages import DeliveryMessage, delivery_message, delivery_partitions
 from connectors.kafka_delivery.metrics import KafkaDeliveryMetrics
 from connectors.kafka_delivery.settings import KafkaDeliverySettings
 from connectors.webhook.entries import Entry, audit_record, read_entry, sort_entry
 from connectors.webhook.exceptions import SubscriptionGone
 from connectors.webhook.plans import Authorisation, Authoriser
+from connectors.webhook.unkeyed import check_keys_at_start, refuse_unkeyed
 from consumers.runtime import StoppedWhileRetrying, sink_options
 from consumers.sink import BadMessages, SinkMetrics, SinkOptions, SinkRuntime
 from consumers.sink import Batch as SinkBatch
@@ -97,7 +98,7 @@ class KafkaDeliveryConnector:
         collector = collector or CollectorRegistry()
         self.metrics = KafkaDeliveryMetrics(collector, self.name)
         store = store or SharingStore(settings.kafka, settings.topic_prefix)
-        self._pseudonym_key = settings.pseudonym_key
+        self._pseudonym_key = settings.platform_pseudonym_key()
         self._authoriser = Authoriser(self.name, store.load, catalogue, settings.topic_prefix,
                                       settings.kafka_delivery_refresh_seconds, self.metrics.refresh_failures.inc)
         self._check_start(self._authoriser.current())
@@ -107,7 +108,7 @@ class KafkaDeliveryConnector:
         self._decoder = WireDecoder(clients.registry_client(settings.registry))
         # idempotent (acks=all), and never giving up on a write: see _deliver
         self._producer = clients.producer(settings.kafka, {"linger.ms": 5, "message.timeout.ms": 0})
-        self._audit = AuditWriter(self._producer, settings.topic_prefix)
+        self._audit = AuditWriter(self._producer, settings.topic_prefix, settings.audit_signing_key())
         consumer = clients.consumer(settings.kafka, consumer_group(self.name, settings.topic_prefix),
                                     self._consumer_options())
         # a record this connector cannot decode is parked by the runtime (and audited `parked` here)
@@ -119,13 +120,7 @@ class KafkaDeliveryConnector:
     def _check_start(self, authorisation: Authorisation) -> None:
         """Refuse to start for another kind of delivery, or when an item's keys would need a missing pseudonym key."""
         check_kafka(authorisation.subscription)
-        checked = refuse_unkeyed(authorisation, self._pseudonym_key is not None)
-        unkeyed = [d.reason or "" for item, d in checked.decisions.items()
-                   if d.plan is None and authorisation.decisions[item].plan is not None]
-        if unkeyed:
-            raise ConfigurationError(f"subscription {self.name!r}: " + "; ".join(unkeyed)
-                                     + ". Set the platform's pseudonym key (a secret the subscriber never sees; "
-                                       "keep it stable), or ask for the key fields under a grant that unmasks them")
+        check_keys_at_start(self.name, authorisation, self._pseudonym_key is not None)
 
     def _consumer_options(self) -> dict[str, object]:
         settings = self.settings
@@ -191,7 +186,7 @@ class KafkaDeliveryConnector:
 
     def _sort(self, entry: Entry, authorisation: Authorisation, batch: Batch) -> None:
         """Into ``batch.send`` (shaped), ``batch.refused`` or ``batch.broken``; filtered-out events are counted."""
-        if not sort_entry(entry, authorisation, self._pseudonym_key or "", batch):
+        if not sort_entry(entry, authorisation, self._pseudonym_key, batch):
             self.metrics.filtered(entry.item)
 
     # -- writing ---------------------------------------------------------------------------------------

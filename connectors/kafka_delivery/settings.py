@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
+from govbus.audit_keys import AuditKeySettings
 from govbus.settings import ServiceSettings
 from govbus.sharing.model import NAME_PATTERN
+from govbus.sharing.pseudonyms import PseudonymSettings
 from govbus.topic_names import DEFAULT_PREFIX, PREFIX_PATTERN
 
 
-class KafkaDeliverySettings(ServiceSettings):
+class KafkaDeliverySettings(AuditKeySettings, PseudonymSettings, ServiceSettings):
     """Env ``GOVBUS_KAFKA_DELIVERY_*`` (plus ``GOVBUS_KAFKA__BOOTSTRAP``, ``GOVBUS_REGISTRY__URL``,
-    ``GOVBUS_TOPIC_PREFIX``).
+    ``GOVBUS_TOPIC_PREFIX``, ``GOVBUS_PSEUDONYM_KEY``).
 
     Only ``GOVBUS_KAFKA_DELIVERY_SUBSCRIPTION`` is required. The pseudonym key is the platform's own
-    secret (the subscriber never sees it, unlike a webhook's signing secret): it is needed only when a
-    subscriber may not see some record keys in clear, and it is never printed.
+    secret, shared by every delivery connector (:mod:`govbus.sharing.pseudonyms`): it is needed only when
+    a subscriber may not see some record keys in clear, and it is never printed.
     """
 
     topic_prefix: str = Field(default=DEFAULT_PREFIX, pattern=PREFIX_PATTERN,
@@ -32,17 +34,8 @@ class KafkaDeliverySettings(ServiceSettings):
     kafka_delivery_retention_hours: int = Field(default=168, ge=1,
                                                 description="how long the delivery topic keeps events (set when "
                                                             "the connector creates it)")
-    kafka_delivery_pseudonym_key: SecretStr | None = Field(
-        default=None, description="key of the HMAC pseudonyms that replace record keys the subscriber may not see "
-                                  "in clear (a key field masked or not asked for); needed only then; keep it: "
-                                  "a new key changes every pseudonym")
     kafka_delivery_metrics_port: int = Field(default=0, ge=0, le=65535,
                                              description="Prometheus /metrics port (on GOVBUS_METRICS_HOST); "
                                                          "0 serves none")
     kafka_delivery_session_timeout_ms: int = Field(default=6000, ge=1000, le=300_000,
                                                    description="consumer group session timeout")
-
-    @property
-    def pseudonym_key(self) -> str | None:
-        key = self.kafka_delivery_pseudonym_key
-        return key.get_secret_value() if key is not None and key.get_secret_value() else None

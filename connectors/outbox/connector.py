@@ -214,12 +214,12 @@ class OutboxConnector:
     def _send(self, publisher: RowPublisher, row: OutboxRow) -> Future[Any]:
         item = _owned_item(publisher, row)
         trace_id = row.trace_id or row.event_id.hex
-        if row.operation is Operation.DELETE:
-            assert row.record_key is not None  # the table's check constraint requires it
-            return publisher.delete(row.data_item, row.record_key, occurred_at=row.occurred_at,
-                                    event_id=row.event_id, trace_id=trace_id)
         record = row.record or {}
         try:
+            if row.operation is Operation.DELETE:  # a key that is empty, has the wrong parts or a control character
+                assert row.record_key is not None  # the table's check constraint requires it
+                return publisher.delete(row.data_item, row.record_key, occurred_at=row.occurred_at,
+                                        event_id=row.event_id, trace_id=trace_id)
             if row.record_key is not None:
                 _check_key(item, record, row.record_key)
             return publisher.publish(row.data_item, record, occurred_at=row.occurred_at,

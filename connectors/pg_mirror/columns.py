@@ -23,6 +23,12 @@ A personal field a subscription's plan masks is a ``text`` column whatever its A
 mask is text: ``张*``, ``******``). Key columns are never nullable (the catalogue forbids nullable
 keys). A field's Avro default becomes the column default when the column is added to an existing
 table, so the rows already there read as an Avro reader with the new schema would read them.
+
+PostgreSQL cannot store a NUL character in ``text`` or ``jsonb``, nor ``NaN`` or ``Infinity`` in
+``jsonb``. The catalogue refuses control characters in text fields, but an event written before
+that rule, or by another writer, must not stop every mirror of its item: a NUL is stored as
+U+FFFD (the replacement character) and a non-finite number in ``jsonb`` as the string ``"NaN"``,
+``"Infinity"`` or ``"-Infinity"`` (a ``double precision`` column keeps it as it is).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import math
 import re
 import uuid
 from collections.abc import Collection, Mapping
@@ -56,6 +63,9 @@ UDT_NAMES = {"text": TEXT, "int8": BIGINT, "bool": BOOLEAN, "float8": DOUBLE, "b
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+NUL, REPLACEMENT = "\x00", "\ufffd"
+_NOT_JSONB = ("\\u0000", "NaN", "Infinity")
+"""What ``json.dumps`` may write that ``jsonb`` refuses (a false alarm only costs a second, careful pass)."""
 
 
 @dataclass(frozen=True)
@@ -151,13 +161,35 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, decimal.Decimal | uuid.UUID):
         return str(value)
     if isinstance(value, bytes):
-        return value.decode("latin-1")
+        return storable_text(value.decode("latin-1"))
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+def storable_text(value: str) -> str:
+    """``value`` with every NUL replaced by U+FFFD: PostgreSQL text cannot hold a NUL."""
+    return value.replace(NUL, REPLACEMENT) if NUL in value else value
+
+
+def _storable_json(value: Any) -> Any:
+    """``value`` with what ``jsonb`` refuses replaced: NULs in strings and keys, non-finite numbers."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value).replace("inf", "Infinity").replace("nan", "NaN")
+    if isinstance(value, dict):
+        return {storable_text(str(k)): _storable_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable_json(item) for item in value]
+    return value
+
+
 def dumps(value: Any) -> str:
-    """JSON for ``jsonb`` columns: dates and timestamps as ISO 8601, decimals and uuids as strings."""
-    return json.dumps(value, ensure_ascii=False, default=_json_default)
+    """JSON for ``jsonb`` columns: dates and timestamps as ISO 8601, decimals and uuids as strings; what ``jsonb``
+    cannot hold replaced (see the module docstring)."""
+    text = json.dumps(value, ensure_ascii=False, default=_json_default)
+    if any(bad in text for bad in _NOT_JSONB):
+        text = json.dumps(_storable_json(value), ensure_ascii=False, default=_json_default, allow_nan=False)
+    return text
 
 
 def adapt(value: Any, kind: str) -> Any:
@@ -166,10 +198,12 @@ def adapt(value: Any, kind: str) -> Any:
         return None
     if kind == JSONB:
         return Jsonb(value, dumps=dumps)
-    if kind == TEXT and not isinstance(value, str):
+    if isinstance(value, str):
+        return storable_text(value)
+    if kind == TEXT:
         if isinstance(value, dt.date | dt.datetime | dt.time):
             return value.isoformat()
-        return dumps(value) if isinstance(value, dict | list) else str(value)
+        return dumps(value) if isinstance(value, dict | list) else storable_text(str(value))
     if kind == DOUBLE and isinstance(value, int):
         return float(value)
     return value

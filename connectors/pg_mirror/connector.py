@@ -46,9 +46,10 @@ from connectors.pg_mirror.source import ChangeReader, MirrorSource, RowChange, o
 from connectors.pg_mirror.writer import PgWriter, Written, last_per_key
 from consumers.runtime import sink_options
 from consumers.sink import BadMessages, Batch, SinkMetrics, SinkOptions, SinkRuntime
-from govbus import clients
+from govbus import clients, identities
 from govbus.audit import AuditRecord, AuditWriter, Outcome, audit_topic_spec
-from govbus.exceptions import DecodeError, DeliveryError, GovbusError, PlatformError, RegistryError
+from govbus.connection import KafkaConnection
+from govbus.exceptions import ConfigurationError, DecodeError, DeliveryError, GovbusError, PlatformError, RegistryError
 from govbus.service import serve_until_stopped
 from govbus.sharing.model import Subscription
 from govbus.sharing.store import SharingSnapshot, SharingStore
@@ -86,7 +87,7 @@ class MirrorConnector:
         self._writer = PgWriter(dsn_of(settings, subscription), _keys(self._sources),
                                 f"govbus-mirror:{settings.name}")
         self._subscription = subscription
-        self._audit = self._audit_writer() if subscription else None
+        self._audit = self._audit_writer()  # an item-mode export is audited too
         self._runtime: SinkRuntime | None = None
         self._retrying = Retrying(
             retry=retry_if_exception_type(RETRIED), reraise=True, sleep=self._sleep_paused,
@@ -111,10 +112,11 @@ class MirrorConnector:
         settings = self._settings
         ensure_topics(settings.kafka, [audit_topic_spec(settings.topic_prefix)])
         producer = clients.producer(settings.kafka, {"linger.ms": 5})
-        return AuditWriter(producer, settings.topic_prefix)
+        return AuditWriter(producer, settings.topic_prefix, settings.audit_signing_key())
 
     def _resolve(self) -> tuple[Subscription | None, list[MirrorSource]]:
         if self._settings.mirror_item:
+            require_operator(self._settings.kafka)
             return None, item_sources(self._settings, self._catalogue)
         subscription, plans = plans_for(self._settings, self._load_sharing(), self._catalogue)
         self._sharing_at = time.monotonic()
@@ -176,8 +178,11 @@ class MirrorConnector:
         return written
 
     def _audit_applied(self, applied: Sequence[RowChange]) -> None:
-        if self._audit is None or self._subscription is None:
+        if self._audit is None:
             return
+        subscription = self._subscription
+        subscriber = subscription.subscriber if subscription else f"export.{self._settings.kafka.username}"
+        name = subscription.name if subscription else f"item-export.{self._settings.name}"
         now = dt.datetime.now(dt.UTC)
         plans = {source.name: source.plan for source in self._sources}
         for change in applied:
@@ -185,7 +190,7 @@ class MirrorConnector:
                 continue
             plan = plans.get(change.item)
             self._audit.append(AuditRecord(
-                at=now, subscriber=self._subscription.subscriber, subscription=self._subscription.name,
+                at=now, subscriber=subscriber, subscription=name,
                 connector=CONNECTOR, item=change.item, record_key=change.key_text,
                 event_id=change.event_id or f"tombstone {change.origin}",
                 operation="UPSERT" if change.record is not None else "DELETE", outcome=Outcome.DELIVERED,
@@ -271,6 +276,19 @@ class MirrorConnector:
         self._writer.set_keys(_keys(sources))
         if topics_changed:
             log.info("source topics changed; the runtime subscribes to the new ones")
+
+
+EXPORTERS = frozenset({identities.ADMIN, identities.OPERATOR})
+
+
+def require_operator(kafka: KafkaConnection) -> None:
+    """Item mode exports whole records, personal fields in clear, under no grant: only an operator (or the
+    platform's administrator) may run it, and every row it writes is audited (subscriber ``export.<user>``)."""
+    if not kafka.uses_sasl or kafka.username not in EXPORTERS:
+        raise ConfigurationError("GOVBUS_MIRROR_ITEM exports whole records in clear, under no grant: run it as the "
+                                 "operator (GOVBUS_KAFKA__USERNAME=operator, with the password the platform gave "
+                                 "it, and a READ ACL on the item's topic) or mirror a subscription instead "
+                                 "(GOVBUS_MIRROR_SUBSCRIPTION)")
 
 
 def _keys(sources: Sequence[MirrorSource]) -> dict[Any, tuple[str, ...]]:

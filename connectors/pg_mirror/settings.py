@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 
 from connectors.outbox.settings import redact_dsn
+from govbus.audit_keys import AuditKeySettings
 from govbus.settings import ServiceSettings
 from govbus.sharing.model import NAME_PATTERN
 from govbus.topic_names import DEFAULT_PREFIX, PREFIX_PATTERN
@@ -14,7 +15,7 @@ from govbus.topic_names import DEFAULT_PREFIX, PREFIX_PATTERN
 TABLE_PATTERN = r"^([A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,62}$"
 
 
-class MirrorSettings(ServiceSettings):
+class MirrorSettings(AuditKeySettings, ServiceSettings):
     """Env ``GOVBUS_MIRROR_*`` (plus ``GOVBUS_KAFKA__BOOTSTRAP``, ``GOVBUS_REGISTRY__URL``, ``GOVBUS_TOPIC_PREFIX``).
 
     Mirror either a **subscription** (``GOVBUS_MIRROR_SUBSCRIPTION``: every item of it, only the

@@ -93,7 +93,9 @@ class MirrorSource:
             return value, None
         if value.get("operation") == "DELETE" or value.get("record") is None:
             return None, str(value.get("record_key"))
-        record: dict[str, Any] = value["record"]
+        record = value["record"]
+        if not isinstance(record, dict):
+            raise DecodeError(f"the record of this {self.name} event is a {type(record).__name__}, not a record")
         return record, None
 
 
@@ -110,8 +112,11 @@ class ColumnCache:
             return cached
         record_schema = _record_schema(self._writer_schema(schema_id), source.envelope)
         plan = source.plan
-        columns = tuple(columns_of(record_schema, only=plan.fields if plan else None,
-                                   as_text=tuple(plan.masked) if plan else ()))
+        try:
+            columns = tuple(columns_of(record_schema, only=plan.fields if plan else None,
+                                       as_text=tuple(plan.masked) if plan else ()))
+        except ConfigurationError as error:  # a field name no table can have: the event's fault, not the mirror's
+            raise DecodeError(f"writer schema {schema_id} cannot be mirrored: {error}") from None
         self._cache[(schema_id, source.name)] = columns
         return columns
 

@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from connectors.pg_mirror.columns import Column, adapt
+from connectors.pg_mirror.columns import Column, adapt, storable_text
 from connectors.pg_mirror.source import Key, RowChange
 from connectors.pg_mirror.table import (
     TableName,
@@ -152,7 +152,8 @@ class PgWriter:
                pending: dict[TableName, TableState]) -> Written:
         key = self._keys[table]
         upserts = [c for c in changes if c.record is not None]
-        deletes = [c.key for c in changes if c.record is None]
+        deletes = [tuple(storable_text(part) if isinstance(part, str) else part for part in c.key)
+                   for c in changes if c.record is None]
         written = Written()
         state = pending.get(table) or self._states.get(table)
         if state is None:

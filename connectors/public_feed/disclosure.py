@@ -1,10 +1,12 @@
-"""What may be disclosed: the items open to the public, and their records without personal fields.
+"""What may be disclosed: the items open to the public, and of their records only the fields that are not personal.
 
 The catalogue says which items are open (``open_to_public``: public-resource allocation results
 such as procurement awards, land-use and mining-right transfers, affordable-housing allocations)
-and which of their fields are personal. Every personal field is dropped from what the feed shows,
-whatever its masking kind: a masked name or identity number is still personal information, and
-the public has no grant.
+and classifies every field. The feed discloses by allowlist: only the field paths the catalogue
+classifies not personal (``not_personal_fields``, nested ones walked into) are shown; everything
+else is left out. A personal field is left out whatever its masking kind (a masked name or identity
+number is still personal information, and the public has no grant), and so is a field the catalogue
+does not know, such as one a newer writer schema added before the catalogue classified it.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Protocol
 
 from govbus.exceptions import ConfigurationError
+from schemas.catalogue.classification import containers_of
+
+_LEFT_OUT = object()
 
 
 class OpenItem(Protocol):
@@ -24,7 +29,7 @@ class OpenItem(Protocol):
     @property
     def open_to_public(self) -> bool: ...
     @property
-    def personal_fields(self) -> Mapping[str, Any]: ...
+    def not_personal_fields(self) -> Collection[str]: ...
 
 
 def open_items(requested: Iterable[str], catalogue: Any) -> list[Any]:
@@ -46,9 +51,37 @@ def open_items(requested: Iterable[str], catalogue: Any) -> list[Any]:
 
 
 def public_record(item: OpenItem, record: Mapping[str, Any]) -> dict[str, Any]:
-    """``record`` without the item's personal fields, with JSON values (dates and timestamps as ISO 8601)."""
-    personal = item.personal_fields
-    return {name: json_value(value) for name, value in record.items() if name not in personal}
+    """Only the fields of ``record`` the catalogue classifies not personal, with JSON values (dates and
+    timestamps as ISO 8601)."""
+    allowed = frozenset(item.not_personal_fields)
+    containers = containers_of(allowed)
+    return _allowed_fields(record, "", allowed, containers)
+
+
+def _allowed_fields(record: Mapping[str, Any], prefix: str, allowed: frozenset[str],
+                    containers: frozenset[str]) -> dict[str, Any]:
+    kept = {}
+    for name, value in record.items():
+        shown = _allowed(f"{prefix}{name}", value, allowed, containers)
+        if shown is not _LEFT_OUT:
+            kept[str(name)] = shown
+    return kept
+
+
+def _allowed(path: str, value: Any, allowed: frozenset[str], containers: frozenset[str]) -> Any:
+    """``value`` at ``path`` as JSON if the allowlist lets it out, else :data:`_LEFT_OUT`."""
+    if path in allowed:
+        return json_value(value)
+    if path not in containers:
+        return _LEFT_OUT
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        return _allowed_fields(value, f"{path}.", allowed, containers)
+    if isinstance(value, list | tuple):
+        inside = (_allowed(f"{path}[]", inner, allowed, containers) for inner in value)
+        return [shown for shown in inside if shown is not _LEFT_OUT]
+    return _LEFT_OUT
 
 
 def json_value(value: Any) -> Any:

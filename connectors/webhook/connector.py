@@ -6,12 +6,17 @@ source topics of the subscription's items. Its loop:
 1. **collect** up to ``batch_size`` events, waiting at most ``batch_max_ms`` after the first;
 2. **decide** each event against the current authorisation (:mod:`connectors.webhook.plans`):
    refused items are skipped (audited ``refused``), records failing the filter are dropped,
-   the rest are shaped (planned fields only, personal ones masked) - deletes as the key only;
+   the rest are shaped (planned fields only, personal ones masked) - deletes as the key only; a
+   record key the subscriber may not see in clear becomes its pseudonym, made with the platform's
+   pseudonym key (:mod:`govbus.sharing.pseudonyms`), never with the signing secret the receiver holds
+   (without that key such items are refused: :mod:`connectors.webhook.unkeyed`);
 3. **send** the batch (:mod:`connectors.webhook.sender`): retried with backoff and jitter,
    ``Retry-After`` honoured; each attempt re-checks the grants first;
-4. if every attempt failed, **park** the batch: the original canonical bytes and key go to
-   ``parked_topic(name, prefix)`` with ``govbus.parked.*`` headers saying why; an event that cannot be
-   decoded goes there too, rejected to the sink runtime's ``park`` policy (``govbus.dlq.*`` headers);
+4. if every attempt failed, **park** the batch: each event as the subscriber was to receive it (its shaped
+   JSON, keyed by its delivered record key: in clear or a pseudonym) goes to ``parked_topic(name, prefix)``
+   with ``govbus.parked.*`` headers saying why (``govbus subscriptions redeliver NAME`` sends them again:
+   :mod:`connectors.webhook.redeliver`); an event that cannot be decoded goes there too, as it came (it
+   could not be shaped), rejected to the sink runtime's ``park`` policy (``govbus.dlq.*`` headers);
 5. **audit** each event's final outcome (:mod:`govbus.audit`), without waiting for Kafka;
 6. **commit** the batch's offsets once its audit records are acknowledged, in batch order
    (:mod:`connectors.webhook.commits`), while the next batches are already on their way.
@@ -37,10 +42,11 @@ from prometheus_client import CollectorRegistry, start_http_server
 from connectors.webhook.entries import Entry, audit_record, read_entry, sort_entry
 from connectors.webhook.exceptions import SubscriptionGone
 from connectors.webhook.metrics import WebhookMetrics
-from connectors.webhook.payload import batch_body
+from connectors.webhook.payload import PARKED_CONTENT_HEADER, PARKED_SHAPED, batch_body, dumps
 from connectors.webhook.plans import Authorisation, Authoriser
 from connectors.webhook.sender import Request, RetryPolicy, Sender, SendResult
 from connectors.webhook.settings import WebhookSettings
+from connectors.webhook.unkeyed import check_keys_at_start, refuse_unkeyed
 from consumers.runtime import StoppedWhileRetrying, sink_options
 from consumers.sink import BadMessages, SinkMetrics, SinkOptions, SinkRuntime
 from consumers.sink import Batch as SinkBatch
@@ -69,6 +75,8 @@ class Batch:
     refused: list[Entry]
     broken: list[Entry]
     generation: int
+    subscription: Subscription
+    """as it was when the batch was decided: its audit records name it even if it is removed meanwhile"""
     body: tuple[str, bytes] | None = None
 
 
@@ -107,12 +115,14 @@ class WebhookConnector:
         store = store or SharingStore(settings.kafka, settings.topic_prefix)
         self._authoriser = Authoriser(self.name, store.load, catalogue, settings.topic_prefix,
                                       settings.webhook_refresh_seconds, self.metrics.refresh_failures.inc)
-        subscription = self._authoriser.current().subscription
-        check_webhook(subscription)
-        self._secret = webhook_secret(subscription)
+        self._pseudonym_key = settings.platform_pseudonym_key()
+        authorisation = self._authoriser.current()
+        check_webhook(authorisation.subscription)
+        self._secret = webhook_secret(authorisation.subscription)
+        check_keys_at_start(self.name, authorisation, self._pseudonym_key is not None)
         self._decoder = WireDecoder(clients.registry_client(settings.registry))
         self._producer = clients.producer(settings.kafka, {"linger.ms": 2})
-        self._audit = AuditWriter(self._producer, settings.topic_prefix)
+        self._audit = AuditWriter(self._producer, settings.topic_prefix, settings.audit_signing_key())
         self._parked_topic = parked_topic(self.name, settings.topic_prefix)
         consumer = clients.consumer(settings.kafka, consumer_group(self.name, settings.topic_prefix),
                                     self._consumer_options())
@@ -168,8 +178,8 @@ class WebhookConnector:
         """Decide, send (or park) and audit one batch; its offsets are committed once the audit is stored."""
         assert self._sender is not None, "run() first"
         started = time.perf_counter()
-        authorisation = self._authoriser.current()
-        batch = Batch([], [], [], authorisation.generation)
+        authorisation = self.authorisation()
+        batch = Batch([], [], [], authorisation.generation, authorisation.subscription)
         for message in records.messages:
             self._sort(read_entry(message, authorisation, self._decoder), authorisation, batch)
         result = self._sender.send(lambda: self._prepare(batch)) if batch.send else SendResult(delivered=True)
@@ -178,17 +188,22 @@ class WebhookConnector:
             self.metrics.batches.inc()
             self.metrics.batch_seconds.observe(time.perf_counter() - started)
 
+    def authorisation(self) -> Authorisation:
+        """The authorisation in force now, items whose keys would need a missing pseudonym key refused."""
+        return refuse_unkeyed(self._authoriser.current(), self._pseudonym_key is not None)
+
     def _sort(self, entry: Entry, authorisation: Authorisation, batch: Batch) -> None:
         """Into ``batch.send`` (shaped), ``batch.refused`` or ``batch.broken``; filtered-out events are counted."""
-        if not sort_entry(entry, authorisation, self._secret, batch):
+        if not sort_entry(entry, authorisation, self._pseudonym_key, batch):
             self.metrics.filtered(entry.item)
 
     def _prepare(self, batch: Batch) -> Request | None:
         """The request for the next attempt, re-checked against the authorisation in force now."""
-        authorisation = self._authoriser.current()
+        authorisation = self.authorisation()
         if authorisation.generation != batch.generation:
             entries, batch.send = batch.send, []
             batch.generation, batch.body = authorisation.generation, None
+            batch.subscription = authorisation.subscription
             for entry in entries:
                 self._sort(entry, authorisation, batch)
         if not batch.send:
@@ -209,7 +224,7 @@ class WebhookConnector:
         for entry in batch.broken:
             pending.reject(entry.message, entry.problem or "undecodable")
         now = dt.datetime.now(dt.UTC)
-        subscription = self._authoriser.current().subscription
+        subscription = batch.subscription  # not the store's now: a batch delivered is audited even if removed since
         for entry in batch.send:
             outcome = Outcome.DELIVERED if result.delivered else Outcome.PARKED
             self._audit.append(self._record(subscription, entry, outcome, now, result), pending.expect())
@@ -255,7 +270,11 @@ class WebhookConnector:
                 ("govbus.parked.source.topic", (message.topic() or "").encode()),
                 ("govbus.parked.source.partition", str(message.partition()).encode()),
                 ("govbus.parked.source.offset", str(message.offset()).encode())]
-            self._producer.produce(self._parked_topic, key=message.key(), value=message.value(), headers=headers,
+            # what the subscriber was to receive (planned fields, masked, its record key), never canonical bytes
+            assert entry.shaped is not None, "only shaped events are sent, so only they are parked"
+            headers.append((PARKED_CONTENT_HEADER, PARKED_SHAPED))
+            self._producer.produce(self._parked_topic, key=str(entry.shaped.body["record_key"]).encode(),
+                                   value=dumps(entry.shaped.body), headers=headers,
                                    on_delivery=lambda err, _m: errors.append(err.str()) if err else None)
         if self._producer.flush(60) or errors:
             raise DeliveryError(f"parking {len(entries)} events in {self._parked_topic} failed: {errors[:3]}; "

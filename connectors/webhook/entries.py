@@ -30,6 +30,7 @@ from govbus.serde import WireDecoder
 from govbus.sharing.authorisation import matches
 from govbus.sharing.model import Subscription
 from govbus.sharing.profile_authorisation import profile_name
+from govbus.sharing.pseudonyms import PseudonymKey
 
 
 @dataclass
@@ -79,9 +80,10 @@ def read_entry(message: Message, authorisation: Authorisation, decoder: WireDeco
     return entry
 
 
-def classify(entry: Entry, authorisation: Authorisation, secret: str) -> Verdict:
+def classify(entry: Entry, authorisation: Authorisation, pseudonym_key: PseudonymKey | None) -> Verdict:
     """Decide ``entry`` against ``authorisation``; on ``send`` its shaped form is in ``entry.shaped``
-    (a record key its subscriber may not see in clear becomes a pseudonym keyed by ``secret``)."""
+    (a record key its subscriber may not see in clear becomes the subscriber's pseudonym made with the
+    platform's ``pseudonym_key``; connectors refuse such items first when there is none)."""
     if entry.event is None:
         return Verdict.BROKEN
     entry.decision = authorisation.decide(entry.item)
@@ -92,7 +94,9 @@ def classify(entry: Entry, authorisation: Authorisation, secret: str) -> Verdict
     if (record is not None and entry.event["operation"] != "DELETE" and not matches(record, plan)) \
             or unchanged_for(entry.event, plan):
         return Verdict.FILTERED
-    entry.shaped = shape_event(entry.event, plan, entry.decision.key_fields, secret)
+    subscriber = authorisation.subscription.subscriber
+    pseudonyms = pseudonym_key.for_subscriber(subscriber) if pseudonym_key is not None else None
+    entry.shaped = shape_event(entry.event, plan, entry.decision.key_fields, pseudonyms)
     return Verdict.SEND
 
 
@@ -104,10 +108,11 @@ class Sorted(Protocol):
     broken: list[Entry]
 
 
-def sort_entry(entry: Entry, authorisation: Authorisation, secret: str, batch: Sorted) -> bool:
+def sort_entry(entry: Entry, authorisation: Authorisation, pseudonym_key: PseudonymKey | None,
+               batch: Sorted) -> bool:
     """Put ``entry`` into ``batch.send`` (shaped), ``batch.refused`` or ``batch.broken``; False when the
     subscription's filter leaves it out (it then goes nowhere)."""
-    verdict = classify(entry, authorisation, secret)
+    verdict = classify(entry, authorisation, pseudonym_key)
     if verdict is Verdict.FILTERED:
         return False
     {Verdict.SEND: batch.send, Verdict.REFUSED: batch.refused}.get(verdict, batch.broken).append(entry)

@@ -3,13 +3,15 @@
     GovbusError
     ├── DeliveryError
     │   └── AttemptFailed           one POST did not get a 2xx (retried, then the batch is parked)
-    └── ConfigurationError
-        └── SubscriptionGone        the subscription was removed while its connector ran (it stops)
+    ├── ConfigurationError
+    │   └── SubscriptionGone        the subscription was removed while its connector ran (it stops)
+    └── PlatformError
+        └── SharingStoreUnavailable the subscriptions and grants could not be read for too long (it stops)
 """
 
 from __future__ import annotations
 
-from govbus.exceptions import ConfigurationError, DeliveryError
+from govbus.exceptions import ConfigurationError, DeliveryError, PlatformError
 
 
 class AttemptFailed(DeliveryError):
@@ -28,3 +30,8 @@ class AttemptFailed(DeliveryError):
 
 class SubscriptionGone(ConfigurationError):
     """The subscription is no longer in the sharing store."""
+
+
+class SharingStoreUnavailable(PlatformError):
+    """The sharing store could not be read for longer than the connector may go on with what it read last: a
+    revocation might be missed, so delivery stops (fails closed) instead."""

@@ -14,16 +14,16 @@ One batch::
   the same events always make the same key.
 - A delete carries the key only (``record`` is null).
 - ``record_key`` is the record's key in clear only when every key field is planned for the
-  subscriber and unmasked; otherwise it is ``hmac-sha256:<hex>``, a pseudonym keyed by the
-  subscriber's secret (stable for that subscriber, meaningless to anyone else), so a masked
-  identity number never leaks through the key.
+  subscriber and unmasked; otherwise it is ``hmac-sha256:<hex>``, a pseudonym made with a key only
+  the platform holds (:mod:`govbus.sharing.pseudonyms`: stable for that subscriber, different for
+  every other, independent of the signing secret), so a masked identity number never leaks through
+  the key, and the receiver cannot find it again by trying candidate numbers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -31,9 +31,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from govbus.exceptions import ConfigurationError
 from govbus.sharing.authorisation import ItemPlan, Shaped, shape
+from govbus.sharing.pseudonyms import SubscriberPseudonyms, missing_key_message
 
-PSEUDONYM_PREFIX = "hmac-sha256:"
+PARKED_CONTENT_HEADER = "govbus.parked.content"
+PARKED_SHAPED = b"shaped"
+"""A parked record whose value is a shaped event's JSON (``ShapedEvent.body``), keyed by its delivered record key."""
 
 
 @dataclass(frozen=True)
@@ -68,16 +72,22 @@ def key_in_clear(plan: ItemPlan, key_fields: Sequence[str]) -> bool:
     return all(f in plan.fields and f not in plan.masked for f in key_fields)
 
 
-def delivered_key(record_key: str, item: str, plan: ItemPlan, key_fields: Sequence[str], secret: str) -> str:
-    """The record key as the subscriber may see it (see the module docstring)."""
+def delivered_key(record_key: str, item: str, plan: ItemPlan, key_fields: Sequence[str],
+                  pseudonyms: SubscriberPseudonyms | None) -> str:
+    """The record key as the subscriber may see it (see the module docstring). A key that needs a pseudonym with
+    no ``pseudonyms`` to make one is refused (connectors refuse such items first: :mod:`connectors.webhook.unkeyed`),
+    never sent in clear."""
     if key_in_clear(plan, key_fields):
         return record_key
-    digest = hmac.new(secret.encode(), f"{item}|{record_key}".encode(), hashlib.sha256).hexdigest()
-    return PSEUDONYM_PREFIX + digest
+    if pseudonyms is None:
+        raise ConfigurationError(f"the record keys of {item} need a pseudonym: {missing_key_message()}")
+    return pseudonyms.of(item, record_key)
 
 
-def shape_event(event: Mapping[str, Any], plan: ItemPlan, key_fields: Sequence[str], secret: str) -> ShapedEvent:
-    """The delivered form of canonical ``event`` under ``plan`` (a delete keeps only its key)."""
+def shape_event(event: Mapping[str, Any], plan: ItemPlan, key_fields: Sequence[str],
+                pseudonyms: SubscriberPseudonyms | None) -> ShapedEvent:
+    """The delivered form of canonical ``event`` under ``plan`` (a delete keeps only its key), a key the subscriber
+    may not see in clear replaced by its pseudonym from ``pseudonyms`` (the subscriber's)."""
     record = event.get("record")
     is_delete = event["operation"] == "DELETE" or record is None
     shaped = Shaped({}, [], []) if record is None or is_delete else shape(record, plan)
@@ -87,7 +97,7 @@ def shape_event(event: Mapping[str, Any], plan: ItemPlan, key_fields: Sequence[s
         "item": event["data_item"],
         "department": event["department"],
         "operation": "DELETE" if is_delete else event["operation"],
-        "record_key": delivered_key(event["record_key"], plan.item, plan, key_fields, secret),
+        "record_key": delivered_key(event["record_key"], plan.item, plan, key_fields, pseudonyms),
         "occurred_at": event["occurred_at"],
         "published_at": event["published_at"],
         "trace_id": event["trace_id"],

@@ -12,11 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.webhook.exceptions import SubscriptionGone
+from connectors.webhook.exceptions import SharingStoreUnavailable, SubscriptionGone
 from govbus.exceptions import AuthorizationError, CatalogueError
 from govbus.sharing.authorisation import Catalogue, ItemPlan, plan_request
 from govbus.sharing.model import Grant, Subscription
@@ -68,12 +69,18 @@ def authorise_items(subscription: Subscription, catalogue: Catalogue, grants: li
     return Authorisation(subscription, decisions, valid_until, generation, topics)
 
 
+STALE_AFTER_SECONDS = 60.0
+"""How long a connector goes on with the subscriptions and grants it read last when the store cannot be read."""
+
+
 class Authoriser:
     """Holds the current :class:`Authorisation`; a daemon thread refreshes it every ``refresh_seconds``."""
 
     def __init__(self, name: str, load: Callable[[], SharingSnapshot], catalogue: Catalogue, prefix: str,
-                 refresh_seconds: float, on_refresh_failure: Callable[[], Any] | None = None) -> None:
+                 refresh_seconds: float, on_refresh_failure: Callable[[], Any] | None = None,
+                 stale_after_seconds: float = STALE_AFTER_SECONDS) -> None:
         self._name = name
+        self._stale_after = stale_after_seconds
         self._load = load
         self._catalogue = catalogue
         self._prefix = prefix
@@ -81,6 +88,7 @@ class Authoriser:
         self._on_refresh_failure = on_refresh_failure
         self._lock = threading.Lock()
         self._snapshot = self._loaded()
+        self._loaded_at = time.monotonic()
         self._current = self._plan(self._snapshot, 1)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._refresh_loop, name=f"authoriser-{name}", daemon=True)
@@ -98,6 +106,13 @@ class Authoriser:
         """The decisions in force now (re-planned on the spot when a grant in use has expired)."""
         if self.gone:
             raise SubscriptionGone(self.gone)
+        unread = time.monotonic() - self._loaded_at
+        if unread > self._stale_after:
+            raise SharingStoreUnavailable(
+                f"the subscriptions and grants of {self._name!r} could not be read for {unread:.0f} s (more than "
+                f"{self._stale_after:.0f} s): delivery stops rather than miss a revocation. Check that the broker "
+                "answers and that this connector's principal may read the control topics (`govbus acl sync "
+                "--dry-run`), then restart it")
         now = now or dt.datetime.now(dt.UTC)
         with self._lock:
             current = self._current
@@ -110,6 +125,7 @@ class Authoriser:
         snapshot = self._loaded()
         with self._lock:
             self._snapshot = snapshot
+            self._loaded_at = time.monotonic()
             self._current = self._replan(snapshot, self._current, dt.datetime.now(dt.UTC))
 
     def _loaded(self) -> SharingSnapshot:

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from govbus.audit_keys import AuditKeySettings
 from govbus.settings import ServiceSettings
 from govbus.sharing.model import NAME_PATTERN
+from govbus.sharing.pseudonyms import PseudonymSettings
 from govbus.topic_names import DEFAULT_PREFIX, PREFIX_PATTERN
 
 
-class WebhookSettings(ServiceSettings):
+class WebhookSettings(AuditKeySettings, PseudonymSettings, ServiceSettings):
     """Env ``GOVBUS_WEBHOOK_*`` (plus ``GOVBUS_KAFKA__BOOTSTRAP``, ``GOVBUS_REGISTRY__URL``,
-    ``GOVBUS_TOPIC_PREFIX``).
+    ``GOVBUS_TOPIC_PREFIX``, ``GOVBUS_PSEUDONYM_KEY``).
 
     Only ``GOVBUS_WEBHOOK_SUBSCRIPTION`` is required. The receiver's URL and the name of the
     variable holding the signing secret come from the subscription itself (``delivery.url``,
-    ``delivery.secret_env``); the secret is never printed.
+    ``delivery.secret_env``); the secret is never printed. The pseudonym key is the platform's own
+    (:mod:`govbus.sharing.pseudonyms`), needed only when the subscriber may not see some record keys
+    in clear: the receiver holds the signing secret, so pseudonyms are never made with it.
     """
 
     topic_prefix: str = Field(default=DEFAULT_PREFIX, pattern=PREFIX_PATTERN,

@@ -67,7 +67,7 @@ def list_items(directory: Path | None, prefix: str | None, department: str | Non
 
 
 def show_item(name: str, directory: Path | None, prefix: str | None, as_json: bool) -> None:
-    """Print one item: metadata, topics, personal fields and masking, and every field's type and doc."""
+    """Print one item: metadata, topics, personal fields and masking, and every field's type, doc and class."""
     catalogue = catalogue_from(directory)
     try:
         item = catalogue.get(name)
@@ -126,7 +126,8 @@ def _personal_table(item: DataItem) -> Table:
 
 
 def _fields_table(item: DataItem) -> Table:
-    marks = {name: "personal" for name in item.personal_fields}
+    marks = {path: "not personal" for path in item.not_personal_fields}
+    marks.update({path: f"personal, masked as {kind.value}" for path, kind in item.personal_fields.items()})
     for name, kind in item.identifier_fields.items():
         marks[name] = ", ".join(filter(None, [marks.get(name), f"checked as {kind.value}"]))
     table = Table(title=f"fields of {item.event_name[:-len('Event')]}")

@@ -12,6 +12,10 @@ something else (docker-compose.yml's apache/kafka, a cluster) needs the same thr
    a wrapper that sets the component's GOVBUS_KAFKA__* and GOVBUS_REGISTRY__* variables and then replaces
    itself with the component keeps every password out of the compose file, the command line, stdout and the
    logs (no shell, no ``eval`` of printed ``export`` lines), and lets SIGTERM reach the component directly.
+
+The platform's pseudonym key (:mod:`govbus.sharing.pseudonyms`) travels the same way: ``create
+--pseudonym-key FILE`` makes it once beside the credentials, and ``exec --pseudonym-key FILE`` sets
+GOVBUS_PSEUDONYM_KEY for the delivery connectors, and only for those that are given the option.
 """
 
 from __future__ import annotations
@@ -25,19 +29,24 @@ from rich.console import Console
 
 from govbus import identities
 from govbus.exceptions import ConfigurationError, PlatformError
-from govbus.platform import credentials, principal_admin, provisioning
+from govbus.platform import credentials, principal_admin, provisioning, pseudonym_key
 from govbus.preflight import require_broker
 from govbus.settings import ClientSettings
 from schemas.catalogue import load_catalogue
 
 
-def create(path: Path, keys: Sequence[str], owner: str | None, console: Console) -> None:
+def create(path: Path, keys: Sequence[str], owner: str | None, console: Console,
+           pseudonym_key_file: Path | None = None) -> None:
     """Create or complete the credentials file at ``path`` (see :func:`provisioning.ensure_credentials`), with
     each of ``keys`` (``subscriber:<slug>``, ``connector:<subscription>``, ``department:<slug>``); then give it
-    to ``owner`` (``UID`` or ``UID:GID``) if set."""
+    to ``owner`` (``UID`` or ``UID:GID``) if set. With ``pseudonym_key_file``, the platform's pseudonym key is
+    made there too (kept if it exists; it stays the caller's: the broker never needs it)."""
     for key in keys:
         principal_admin.parse_key(key)  # a clear error naming the accepted forms
     ids = _owner(owner) if owner else None  # checked before anything is written
+    if pseudonym_key_file is not None:
+        pseudonym_key.load_or_create(pseudonym_key_file)
+        console.print(f"pseudonym key (mode 0600, printed nowhere) in {pseudonym_key_file}", highlight=False)
     found = provisioning.ensure_credentials(path, keys)
     if ids is not None:
         try:
@@ -88,8 +97,9 @@ def principal_env(entry: Mapping[str, str], environ: Mapping[str, str]) -> dict[
             "GOVBUS_REGISTRY__USERNAME": user, "GOVBUS_REGISTRY__PASSWORD": password}
 
 
-def exec_as(path: Path, key: str, command: Sequence[str]) -> NoReturn:
-    """Replace this process with ``command``, authenticated as principal ``key`` of the credentials file."""
+def exec_as(path: Path, key: str, command: Sequence[str], pseudonym_key_file: Path | None = None) -> NoReturn:
+    """Replace this process with ``command``, authenticated as principal ``key`` of the credentials file (and
+    holding the platform's pseudonym key from ``pseudonym_key_file``, if given)."""
     held = credentials.load(path)
     if key not in held:
         raise ConfigurationError(f"{path} holds no principal {key!r}; it holds: {', '.join(sorted(held))}")
@@ -99,6 +109,8 @@ def exec_as(path: Path, key: str, command: Sequence[str]) -> NoReturn:
     if not argv:
         raise ConfigurationError("give the command to run as the principal: ... KEY -- COMMAND [ARGS]")
     env = {**os.environ, **principal_env(held[key], os.environ)}
+    if pseudonym_key_file is not None:
+        env |= pseudonym_key.env(pseudonym_key_file)
     try:
         os.execvpe(argv[0], argv, env)  # noqa: S606 (the caller's own command, no shell)
     except OSError as error:

@@ -47,6 +47,7 @@ RUNNABLE: dict[str, Runnable] = {
     "feed": Runnable(("connectors.public_feed.server", "serve"), "GOVBUS_FEED_*", configuration_exit=2),
     "registry": Runnable(("schemas.registry.server", "serve"), "GOVBUS_REGISTRY_*"),
     "acl": Runnable(("govbus.sharing.acl_sync", "run_reconciler"), "GOVBUS_ACL_*"),
+    "audit-indexer": Runnable(("connectors.audit_index.indexer", "run_indexer"), "GOVBUS_AUDIT_INDEX_*"),
 }
 
 

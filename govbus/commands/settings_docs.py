@@ -23,6 +23,7 @@ from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings
 from rich.table import Table
 
+from connectors.audit_index.settings import AuditIndexSettings
 from connectors.http_push import HttpPushSettings
 from connectors.ingest_gateway.settings import GatewaySettings
 from connectors.kafka_delivery.settings import KafkaDeliverySettings
@@ -63,6 +64,7 @@ COMPONENTS: dict[str, Component] = {
     "kafka-delivery": Component(KafkaDeliverySettings, "connectors/kafka_delivery/README.md"),
     "feed": Component(FeedSettings, "connectors/public_feed/README.md"),
     "acl": Component(AclSyncSettings, "README.md"),
+    "audit-indexer": Component(AuditIndexSettings, "connectors/audit_index/README.md"),
 }
 
 REDACTED = "***"

@@ -26,6 +26,7 @@ from govbus.platform.components import Component, start_component
 from govbus.platform.processes import free_port
 from govbus.publisher import Publisher
 from govbus.serde import WireEncoder
+from govbus.sharing.masking import mask
 from govbus.topic_names import canonical_topic, dead_letter_topic, profile_topic, value_subject
 from govbus.topic_reader import read_topic
 from schemas.catalogue import load_catalogue
@@ -225,5 +226,8 @@ def _print_profiles(context: DemoContext) -> None:
         for message in messages:
             latest[message.key() or b""] = message.value()
         alive = [k for k, v in latest.items() if v is not None]
-        table.add_row(name, topic, str(len(messages)), str(len(alive)), alive[0].decode() if alive else "")
+        example = alive[0].decode() if alive else ""
+        if name == "person":  # a person's profile is keyed by the resident identity number: shown masked
+            example = str(mask("resident_id", example))
+        table.add_row(name, topic, str(len(messages)), str(len(alive)), example)
     context.console.print(table)

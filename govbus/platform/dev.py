@@ -1,7 +1,12 @@
 """`govbus dev up|down|status`: the local embedded platform (Kafka + schema registry).
 
 State lives in ``<home>/dev/state.json``: the PIDs and addresses of what ``up`` started, so
-``down`` stops exactly those processes and ``status`` can tell whether they still run.
+``down`` stops exactly those processes and ``status`` can tell whether they still run. ``up`` also
+makes the platform's pseudonym key once, in ``<home>/dev/pseudonym.key`` (mode 0600,
+:mod:`govbus.platform.pseudonym_key`), and :meth:`PlatformState.env` hands it to the processes that
+use the platform, so a delivery connector started there can pseudonymise masked record keys. So too
+the key the connectors sign their audit records with (``<home>/dev/audit.key``, its public half in
+``audit.pub``: :mod:`govbus.audit_keys`), as ``GOVBUS_AUDIT_KEY_FILE``.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ from pathlib import Path
 
 import httpx
 
+from govbus import audit_keys
 from govbus.connection import KafkaConnection, RegistryConnection
 from govbus.exceptions import ConfigurationError, PlatformError
-from govbus.platform import credentials, jars, kafka, processes, provisioning, tls
+from govbus.platform import credentials, jars, kafka, processes, provisioning, pseudonym_key, tls
 from govbus.platform.registry_process import RegistryProcess, start_registry_process
 from govbus.settings import PlatformSettings
 from govbus.topic_names import TopicSettings
@@ -64,16 +70,27 @@ class PlatformState:
         admin = credentials.load(Path(self.credentials_file))[credentials.ADMIN]
         return RegistryConnection(url=self.registry_url, username=admin["username"], password=admin["password"])
 
+    @property
+    def pseudonym_key_file(self) -> Path:
+        """The platform's pseudonym key (made by ``up``; absent for a platform started by an earlier release)."""
+        return Path(self.data_dir) / pseudonym_key.FILE_NAME
+
     def env(self) -> dict[str, str]:
-        """The GOVBUS_* connection variables of a process that is to use this platform (as its administrator)."""
+        """The GOVBUS_* connection variables of a process that is to use this platform (as its administrator), and
+        the platform's pseudonym key (GOVBUS_PSEUDONYM_KEY) for the delivery connectors."""
         env = {**self.kafka.as_env(), "GOVBUS_REGISTRY__URL": self.registry_url}
         if self.registry.username is not None and self.registry.password is not None:
             env |= {"GOVBUS_REGISTRY__USERNAME": self.registry.username,
                     "GOVBUS_REGISTRY__PASSWORD": self.registry.password.get_secret_value()}
+        if self.pseudonym_key_file.exists():
+            env |= pseudonym_key.env(self.pseudonym_key_file)
+        if (audit_key := Path(self.data_dir) / audit_keys.PRIVATE_FILE).exists():
+            env[audit_keys.KEY_FILE_VARIABLE] = str(audit_key)
         return env
 
     def as_status(self, running: bool) -> dict[str, object]:
-        return {"running": running, **asdict(self), "security": self.security()}
+        return {"running": running, **asdict(self), "security": self.security(),
+                "pseudonym_key_file": str(self.pseudonym_key_file) if self.pseudonym_key_file.exists() else None}
 
     def security(self) -> dict[str, object]:
         """How clients authenticate: protocol, mechanism (or none), the credentials file (or none) and the CA
@@ -138,6 +155,8 @@ def up(settings: PlatformSettings) -> UpResult:
         raise ConfigurationError("GOVBUS_TLS=true wraps the broker's SASL/SCRAM listener in TLS, but "
                                  f"GOVBUS_SECURITY={settings.security} turns SASL off: set GOVBUS_SECURITY=scram, "
                                  "or unset GOVBUS_TLS")
+    pseudonym_key.load_or_create(settings.dev_dir / pseudonym_key.FILE_NAME)  # once; kept across restarts
+    audit_keys.load_or_create(settings.dev_dir / audit_keys.PRIVATE_FILE)  # once; kept across restarts
     existing = load_state(settings)
     if existing is not None and is_running(existing):
         return UpResult(existing, already_running=True)

@@ -6,8 +6,9 @@
   granted fields are delivered; an expired or revoked grant stops delivery;
 - **profiles** (``item: profile:<name>``) are planned side by side, each side like its item
   (:mod:`govbus.sharing.profile_authorisation`).
-Personal fields are masked unless an active grant names them in ``unmasked``; fields outside
-the plan are never sent. Items are planned by :mod:`govbus.sharing.item_plan`.
+Default-deny: a field path (nested ones included) is sent in clear only when the catalogue classifies
+it not personal or an active grant names it in ``unmasked``; every other one is masked, and fields
+outside the plan are never sent. Items are planned by :mod:`govbus.sharing.item_plan`.
 """
 
 from __future__ import annotations

@@ -4,20 +4,25 @@
 class, the subscriber's grants approved by the item's department, expiry and revocation) and
 which of them stay masked; :func:`plan_item` turns an item request into an :class:`ItemPlan`.
 A plan keeps its records to its filter (:meth:`ItemPlan.matches`) and shapes them
-(:meth:`ItemPlan.shape`): only the planned fields, personal ones masked. Profiles reuse all of
-this per side (:mod:`govbus.sharing.profile_authorisation`).
+(:meth:`ItemPlan.shape`): only the planned fields, default-deny: every field path under them,
+nested ones included (``encumbrances[].holder``), is in clear only when the catalogue classifies it
+not personal or a grant in force names it in ``unmasked``; every other path is masked, by its
+masking kind when the catalogue classifies it personal, else whole (:mod:`govbus.sharing.shaping`).
+Profiles reuse all of this per side (:mod:`govbus.sharing.profile_authorisation`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 from govbus.exceptions import AuthorizationError
-from govbus.sharing.masking import mask
 from govbus.sharing.model import Filter, Grant, ItemRequest
+from govbus.sharing.shaping import UNCLASSIFIED_MASKING, PathRules
+from schemas.catalogue.classification import leaf_paths, top_field
 
 
 class SharedItem(Protocol):
@@ -29,6 +34,8 @@ class SharedItem(Protocol):
     def sharing_class(self) -> Any: ...
     @property
     def personal_fields(self) -> Mapping[str, Any]: ...
+    @property
+    def not_personal_fields(self) -> Sequence[str]: ...
     @property
     def identifier_fields(self) -> Mapping[str, Any]: ...
     @property
@@ -56,6 +63,8 @@ class ItemPlan:
     filter: Filter
     grant_id: str | None = None
     division_field: str | None = None
+    clear: frozenset[str] = frozenset()
+    """every field path delivered in clear (``masked`` names the masked ones); any other is masked whole"""
 
     @property
     def source_items(self) -> tuple[str, ...]:
@@ -80,13 +89,20 @@ class ItemPlan:
                 return False
         return all(record.get(name) in values for name, values in wanted.equals.items())
 
+    @cached_property
+    def rules(self) -> PathRules:
+        """The plan's masking by field path (built once per plan)."""
+        return PathRules.of(self.masked, self.clear)
+
     def shape(self, record: Mapping[str, Any]) -> Shaped:
-        """Only the planned fields, personal ones masked."""
-        out = {name: record.get(name) for name in self.fields}
-        masked = [name for name, kind in self.masked.items() if out.get(name) is not None]
-        for name in masked:
-            out[name] = mask(self.masked[name], out[name])
-        return Shaped(out, list(self.fields), masked)
+        """Only the planned fields; masked where the plan says, and wherever it does not say clear."""
+        rules, clear = self.rules, self.clear
+        hits: dict[str, None] = {}
+        out = {}
+        for name in self.fields:
+            value = record.get(name)
+            out[name] = value if name in clear else rules.shape(name, value, hits)  # most fields: in clear
+        return Shaped(out, list(self.fields), list(hits))
 
 
 @dataclass(frozen=True)
@@ -99,6 +115,10 @@ class FieldPlan:
     """the active grants in force (none for an unconditional item)"""
     allowed: frozenset[str] | None
     """the fields those grants cover; ``None``: every field (no grant needed)"""
+    clear: frozenset[str] = frozenset()
+    """the field paths under ``fields`` sent in clear"""
+    unmasked: frozenset[str] = frozenset()
+    """the personal paths the grants in force deliver in clear"""
 
     @property
     def grant_id(self) -> str | None:
@@ -119,7 +139,8 @@ def plan_fields(item: SharedItem, fields: Sequence[str], subscriber: str, grants
     """``fields`` of ``item`` under the subscriber's grants, or :class:`AuthorizationError` saying why not.
 
     A conditional item (or any item when ``require_grant``) needs an active grant approved by the
-    item's department covering every field; personal fields stay masked unless a grant unmasks them.
+    item's department covering every field; every path under them is masked (:func:`field_masking`)
+    unless the catalogue calls it not personal or a grant unmasks it.
     """
     sharing = kind(item.sharing_class)
     if sharing == "not_shared":
@@ -141,9 +162,47 @@ def plan_fields(item: SharedItem, fields: Sequence[str], subscriber: str, grants
             raise AuthorizationError(f"{item.name}: field(s) {', '.join(outside)} are outside grant(s) "
                                      f"{', '.join(g.grant_id for g in active)}; drop them or ask {item.department} "
                                      "to widen the grant")
-    unmasked = set().union(*(g.unmasked for g in active)) if active else set()
-    masked = {f: kind(k) for f, k in item.personal_fields.items() if f in fields and f not in unmasked}
-    return FieldPlan(tuple(fields), masked, active, allowed)
+    unmasked: set[str] = set().union(*(g.unmasked for g in active)) if active else set()
+    masked, clear = field_masking(item, fields, unmasked)
+    return FieldPlan(tuple(fields), masked, active, allowed, clear, frozenset(unmasked))
+
+
+def check_filter(label: str, item: SharedItem, read: Collection[str], planned: FieldPlan) -> None:
+    """:class:`AuthorizationError` unless every field a filter reads (``read``) is a field of ``item`` that the
+    subscriber may see in clear: covered by its grants (when the item needs one) and not masked for it. A filter
+    on a masked or ungranted field would let a subscriber test values it may not see ("is the resident id X?")."""
+    known = item_fields(item)
+    readable = field_masking(item, [f for f in read if f in known], planned.unmasked)[1]
+    refused = [f for f in read if f not in known or (planned.allowed is not None and f not in planned.allowed)
+               or f not in readable]
+    if refused:
+        raise AuthorizationError(f"{label}: the filter reads {', '.join(refused)} of {item.name}, which this "
+                                 "subscriber may not see in clear (not granted, masked, or not a field of it): "
+                                 "filter on fields delivered in clear, or ask for a grant that unmasks them")
+
+
+def field_masking(item: SharedItem, fields: Sequence[str], unmasked: Collection[str]) -> tuple[dict[str, str],
+                                                                                              frozenset[str]]:
+    """(masked path -> masking kind, paths in clear) for every field path under ``fields``, in field order.
+
+    Default-deny: a path is in clear only when the catalogue classifies it not personal, or classifies
+    it personal and a grant in force names it in ``unmasked``; a personal path is masked by its kind,
+    any other (unclassified) one whole.
+    """
+    personal = {path: kind(how) for path, how in item.personal_fields.items()}
+    not_personal = set(item.not_personal_fields)
+    under: dict[str, list[str]] = {name: [] for name in fields}
+    for path in leaf_paths(item.record_schema):
+        if top_field(path) in under:
+            under[top_field(path)].append(path)
+    masked: dict[str, str] = {}
+    clear: set[str] = set()
+    for path in (p for name in fields for p in under[name]):
+        if path in not_personal or (path in personal and path in unmasked):
+            clear.add(path)
+        else:
+            masked[path] = personal.get(path, UNCLASSIFIED_MASKING)
+    return masked, frozenset(clear)
 
 
 def no_grant_reason(item: SharedItem, subscriber: str, matching: list[Grant], sharing: str) -> str:
@@ -168,8 +227,13 @@ def plan_item(request: ItemRequest, subscriber: str, item: SharedItem, grants: I
               now: dt.datetime) -> ItemPlan:
     """The plan for one requested item, or :class:`AuthorizationError` saying why not."""
     planned = plan_fields(item, request.fields, subscriber, grants, now)
+    division = division_field(item)
+    if request.filter.division_prefix and division is None:
+        raise AuthorizationError(f"{item.name} has no division code to filter on")
+    check_filter(item.name, item, [*request.filter.equals, *([division] if request.filter.division_prefix and
+                                                            division else [])], planned)
     return ItemPlan(item.name, planned.fields, planned.masked, request.filter, planned.grant_id,
-                    division_field(item))
+                    division_field(item), planned.clear)
 
 
 def matches(record: Mapping[str, Any], plan: ItemPlan) -> bool:
@@ -178,5 +242,5 @@ def matches(record: Mapping[str, Any], plan: ItemPlan) -> bool:
 
 
 def shape(record: Mapping[str, Any], plan: ItemPlan) -> Shaped:
-    """Only the planned fields, personal ones masked (nested per side for a profile)."""
+    """Only the planned fields, masked by default-deny (nested per side for a profile)."""
     return plan.shape(record)

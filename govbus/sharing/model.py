@@ -61,7 +61,7 @@ class Filter(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    division_prefix: str | None = Field(default=None, pattern=r"^\d{2,6}$",
+    division_prefix: str | None = Field(default=None, pattern=r"^[0-9]{2,6}$",
                                         description="keep records whose division code starts with this")
     equals: dict[str, list[Any]] = Field(default_factory=dict,
                                          description="field -> accepted values (any of them)")
@@ -141,7 +141,8 @@ class Grant(BaseModel):
     approved_by: str = Field(pattern=NAME_PATTERN, description="the providing department's slug")
     purpose: str = Field(min_length=4)
     fields: list[str] = Field(min_length=1)
-    unmasked: list[str] = Field(default_factory=list, description="personal fields delivered in clear")
+    unmasked: list[str] = Field(default_factory=list, description="personal field paths delivered in clear "
+                                "(a nested one as the catalogue writes it: encumbrances[].holder)")
     expires_at: dt.datetime
     revoked: bool = False
 

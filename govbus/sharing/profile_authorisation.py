@@ -11,7 +11,8 @@ so what a subscriber may receive of it is what it may receive of each of those i
   a not-shared item refuses; under a **conditional** profile every such side needs an active grant
   for its item, approved by that item's department, even when the item alone is unconditional
   (the linkage is what the profile's class protects); the side's fields must be within its grants,
-  and its personal fields stay masked unless one of them unmasks them;
+  and every path under them, nested ones included (``real_estate_titles.encumbrances[].holder``),
+  is masked unless the item's catalogue entry calls it not personal or one of them unmasks it;
 - the **anchor** side (identity, registration) is always checked, even when none of its fields
   is asked for: every profile message says that the anchor record exists; the key field is the
   anchor's key field, masked unless the anchor's grant unmasks it;
@@ -38,12 +39,14 @@ from govbus.sharing.item_plan import (
     ItemPlan,
     Shaped,
     SharedItem,
+    check_filter,
     division_field,
     kind,
     plan_fields,
 )
 from govbus.sharing.masking import mask
 from govbus.sharing.model import Filter, Grant, ItemRequest
+from schemas.catalogue.classification import top_field
 from schemas.catalogue.profiles import ProfileDefinition, ProfileSide, SideKind
 
 PROFILE_PREFIX = "profile:"
@@ -73,8 +76,7 @@ class SidePlan:
             return None, []
         if self.kind is SideKind.LIST:
             shaped = [self.plan.shape(record) for record in value]
-            masked = {name for one in shaped for name in one.masked_fields}
-            return [one.record for one in shaped], [name for name in self.plan.masked if name in masked]
+            return [one.record for one in shaped], list(dict.fromkeys(n for one in shaped for n in one.masked_fields))
         one = self.plan.shape(value)
         return one.record, one.masked_fields
 
@@ -211,12 +213,7 @@ def _anchor_filter(label: str, definition: ProfileDefinition, wanted: Filter, it
     division = division_field(item)
     if wanted.division_prefix and division is None:
         raise AuthorizationError(f"{label}: {item.name} has no division code to filter on")
-    read = [*equals, *([division] if wanted.division_prefix and division else [])]
-    known = {f["name"] for f in item.record_schema["fields"]}
-    outside = [f for f in read if f not in known or (anchor.allowed is not None and f not in anchor.allowed)]
-    if outside:
-        raise AuthorizationError(f"{label}: the filter reads {', '.join(outside)} of {item.name}, outside what "
-                                 "its grant covers (or not a field of it)")
+    check_filter(label, item, [*equals, *([division] if wanted.division_prefix and division else [])], anchor)
     return Filter(division_prefix=wanted.division_prefix, equals=equals)
 
 
@@ -251,6 +248,7 @@ def _assemble(label: str, definition: ProfileDefinition, asked: _Asked, planned:
 def _side_plan(side: ProfileSide, item: SharedItem, planned: FieldPlan, delivered: Sequence[str],
                count: str | None) -> SidePlan:
     """The side's plan: the fields asked under the side (the key alone is checked, not repeated here)."""
-    masked = {name: how for name, how in planned.masked.items() if name in delivered}
-    plan = ItemPlan(item.name, tuple(delivered), masked, Filter(), planned.grant_id)
+    masked = {path: how for path, how in planned.masked.items() if top_field(path) in delivered}
+    clear = frozenset(path for path in planned.clear if top_field(path) in delivered)
+    plan = ItemPlan(item.name, tuple(delivered), masked, Filter(), planned.grant_id, clear=clear)
     return SidePlan(side.side, side.kind, side.field, plan, count)

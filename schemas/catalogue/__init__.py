@@ -2,8 +2,9 @@
 
 Each data item has, in ``schemas/catalogue/items/``, an Avro record schema (``<item>.avsc``)
 and its catalogue metadata (``<item>.json``: code, titles, owning department, sharing class,
-openness, personal fields and their masking, key and identifier fields, update cycle, legal
-basis, compatibility level), plus a hand-written pydantic model in
+openness, the classification of every field, nested ones included, as personal with its masking
+or not personal (:mod:`schemas.catalogue.classification`), key and identifier fields, update cycle,
+legal basis, compatibility level), plus a hand-written pydantic model in
 ``schemas/catalogue/models/``. :func:`load_catalogue` reads and checks them all.
 
 Topics and subjects follow :mod:`govbus.topic_names`: ``govbus.dept.<department>.<item>``,

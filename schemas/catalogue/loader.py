@@ -11,8 +11,11 @@ naming the file and the problem. Checked at load:
   first branch, as Avro requires), it is a record named after the item (``enterprise_registration``
   -> ``EnterpriseRegistration``) in the department's namespace (``gov.govbus.market_regulation``),
   and every field, nested ones included, has a ``doc``;
-- key fields exist and are non-null ``string``/``int``/``long``; personal and identifier fields
-  exist; identifier fields are strings (nullable allowed);
+- key fields exist and are non-null ``string``/``int``/``long``; identifier fields exist and are
+  strings (nullable allowed);
+- every field path, nested ones included, is classified exactly once in ``personal_fields`` or
+  ``not_personal_fields``, which name no other path, and no person's identifier is called not
+  personal (:func:`schemas.catalogue.classification.check_classification`);
 - the item has a pydantic model (:data:`schemas.catalogue.models.MODELS`) and its change-event
   envelope parses with fastavro;
 - catalogue codes are unique.
@@ -37,6 +40,7 @@ from pydantic import Field
 from govbus.envelope import envelope_schema
 from govbus.exceptions import CatalogueError
 from govbus.settings import GovbusSettings
+from schemas.catalogue.classification import check_classification
 from schemas.catalogue.metadata import ItemMetadata
 from schemas.catalogue.model import Catalogue, DataItem
 from schemas.catalogue.models import MODELS
@@ -96,6 +100,7 @@ def load_item(metadata_file: Traversable, schema_file: Traversable | None) -> Da
     schema = _read_schema(schema_file)
     _check_schema_shape(schema, metadata, schema_file)
     _check_metadata_against_schema(schema, metadata, metadata_file)
+    check_classification(schema, metadata, metadata_file)
     model = MODELS.get(metadata.item)
     if model is None:
         raise CatalogueError(f"{metadata_file}: no pydantic model for {metadata.item!r}; "
@@ -201,8 +206,7 @@ def _undocumented_fields(schema: Any, path: str) -> Iterator[str]:
 
 def _check_metadata_against_schema(schema: dict[str, Any], metadata: ItemMetadata, file: Traversable) -> None:
     fields = {field["name"]: field["type"] for field in schema["fields"]}
-    groups = {"key_fields": list(metadata.key_fields), "personal_fields": list(metadata.personal_fields),
-              "identifier_fields": list(metadata.identifier_fields)}
+    groups = {"key_fields": list(metadata.key_fields), "identifier_fields": list(metadata.identifier_fields)}
     for group, names in groups.items():
         missing = [name for name in names if name not in fields]
         if missing:

@@ -16,6 +16,7 @@ and the schema compatibility level. Example (abridged)::
       "sharing_conditions": null,
       "open_to_public": false,
       "personal_fields": {"legal_representative": "name"},
+      "not_personal_fields": ["uscc", "name", "division_code", "registered_capital_cents", ...],
       "key_fields": ["uscc"],
       "identifier_fields": {"uscc": "uscc", "division_code": "division_code"},
       "update_cycle": "real_time",
@@ -23,8 +24,11 @@ and the schema compatibility level. Example (abridged)::
       "compatibility": "BACKWARD"
     }
 
-Checks against the Avro schema (the named fields exist, keys are not nullable) are done by
-:mod:`schemas.catalogue.loader`, which sees both files.
+``personal_fields`` and ``not_personal_fields`` together classify every field path of the schema,
+nested ones included (``encumbrances[].holder``; see :mod:`schemas.catalogue.classification`):
+what is not classified not personal is masked. Checks against the Avro schema (the named fields
+exist, every field is classified, keys are not nullable) are done by :mod:`schemas.catalogue.loader`,
+which sees both files.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from schemas.catalogue.types import IdentifierKind
 from schemas.registry.compatibility import CompatibilityLevel as CompatibilityLevel  # re-exported
 
 ITEM_NAME_PATTERN = r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$"
-CATALOGUE_CODE_PATTERN = r"^[1-3]\d{2}\d{3}\d*/\d{6}$"
+CATALOGUE_CODE_PATTERN = r"^[1-3][0-9]{2}[0-9]{3}[0-9]*/[0-9]{6}$"  # [0-9]: pydantic's \d takes any digit
 """Classification code (类 1 digit: 1 basic, 2 theme, 3 department; 项 2; 目 3; optional 细目)
 ``/`` a 6-digit sequence number, the shape the catalogue guideline gives its resource codes."""
 
@@ -146,7 +150,10 @@ class ItemMetadata(BaseModel):
         default=None, description="what a grant requires; required for conditional items (共享条件)")
     open_to_public: bool = Field(description="may be disclosed to the public on the open-data portal")
     personal_fields: dict[str, MaskingKind] = Field(
-        default_factory=dict, description="personal fields and how each is masked without a grant")
+        default_factory=dict, description="personal field paths and how each is masked without a grant")
+    not_personal_fields: list[str] = Field(
+        default_factory=list, description="field paths that are not personal: delivered in clear and disclosed "
+        "when the item is open; every other path is personal")
     key_fields: list[str] = Field(min_length=1, description="fields whose values, joined with '|', key a record")
     identifier_fields: dict[str, IdentifierKind] = Field(
         default_factory=dict, description="fields holding identifiers with a check rule")

@@ -102,7 +102,14 @@ class DataItem:
 
     @property
     def personal_fields(self) -> dict[str, MaskingKind]:
+        """Personal field paths (``owner_name``, ``encumbrances[].holder``) and how each is masked."""
         return dict(self.metadata.personal_fields)
+
+    @property
+    def not_personal_fields(self) -> tuple[str, ...]:
+        """Field paths classified not personal: the only ones sent in clear without a grant's ``unmasked``, and
+        the only ones the public feed discloses (default-deny: any other path is treated as personal)."""
+        return tuple(self.metadata.not_personal_fields)
 
     @property
     def identifier_fields(self) -> dict[str, IdentifierKind]:
@@ -147,7 +154,7 @@ class DataItem:
                 raise ValidationError(name, "required", f"key field of {self.name} is missing or null")
             text = _key_text(value)
             if KEY_SEPARATOR in text:
-                raise ValidationError(name, "key.separator", f"key value {text!r} contains {KEY_SEPARATOR!r}")
+                raise ValidationError(name, "key.separator", f"the key value contains {KEY_SEPARATOR!r}")
             parts.append(text)
         return KEY_SEPARATOR.join(parts)
 

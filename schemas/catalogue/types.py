@@ -31,6 +31,7 @@ from pydantic_core import PydanticCustomError
 
 from govbus.identifiers import (
     USCC_ALPHABET,
+    ascii_digits,
     check_division_code,
     check_resident_id,
     check_uscc,
@@ -91,13 +92,13 @@ def _valid_uscc(code: str) -> str:
 
 def _upgrade_legacy(value: object) -> object:
     value = _canonical_code(value)
-    if isinstance(value, str) and len(value) == 15 and value.isdigit():
+    if isinstance(value, str) and len(value) == 15 and ascii_digits(value):
         return upgrade_legacy_id(value)
     return value
 
 
 def _resident_id_rule(number: str) -> str:
-    if len(number) != 18 or not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    if len(number) != 18 or not ascii_digits(number[:17]) or not (ascii_digits(number[17]) or number[17] == "X"):
         return "resident_id.format"
     try:
         dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
@@ -109,7 +110,8 @@ def _resident_id_rule(number: str) -> str:
 def _valid_resident_id(number: str) -> str:
     problem = check_resident_id(number)
     if problem:
-        raise field_error(_resident_id_rule(number), f"{number!r} is not a valid resident identity number: {problem}")
+        # the number is personal: the reason names what is wrong, never the number or a part of it
+        raise field_error(_resident_id_rule(number), f"not a valid resident identity number: {problem}")
     return number
 
 
@@ -134,14 +136,70 @@ DivisionCode = Annotated[
 ]
 """An administrative division code (GB/T 2260): 6 digits, the first not 0."""
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-"""A non-empty text with surrounding whitespace removed (names, addresses, titles)."""
+_NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+"""Control characters but tab, line feed and carriage return; and UTF-16 surrogates, which are not characters."""
 
-Cents = Annotated[int, Field(ge=0)]
-"""An amount of money in fen (1/100 yuan), never negative."""
 
-AreaDm2 = Annotated[int, Field(ge=0)]
-"""An area in square decimetres (0.01 m²), never negative."""
+def text_problem(value: str) -> tuple[str, str] | None:
+    """``(rule, reason)`` when ``value`` holds a character no text field may hold, else ``None``.
+
+    A NUL cannot be stored in a PostgreSQL text column (it stopped every mirror of its item), other
+    control characters corrupt logs, CSV exports and terminals, and a lone surrogate cannot be
+    encoded as UTF-8 at all: they are refused where records enter, naming the character's code
+    point and position, never the text around it (which may be personal).
+    """
+    found = _NOT_TEXT.search(value)
+    if found is None:
+        return None
+    code, position = ord(found.group()), found.start() + 1
+    if 0xD800 <= code <= 0xDFFF:
+        return ("text.invalid_character", f"character {position} is U+{code:04X}, half of a UTF-16 surrogate pair "
+                "and not a character: send the text as UTF-8")
+    return ("text.control_character", f"character {position} is the control character U+{code:04X}; remove it "
+            "(text may hold tabs and line breaks, no other control characters)")
+
+
+def _plain_text(value: str) -> str:
+    problem = text_problem(value)
+    if problem is not None:
+        raise field_error(*problem)
+    return value
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_plain_text)]
+"""A non-empty text with surrounding whitespace removed (names, addresses, titles), without control characters
+(``text.control_character``; tabs and line breaks are allowed) or lone surrogates (``text.invalid_character``)."""
+
+INT_MAX = 2**31 - 1
+"""The largest Avro ``int``."""
+LONG_MAX = 2**63 - 1
+"""The largest Avro ``long``."""
+
+
+def _fits(largest: int, avro_type: str) -> AfterValidator:
+    """Refuse a number its Avro type cannot hold (``number.range``), so it fails validation with its field named
+    instead of failing the encoder after the record was accepted."""
+
+    def check(value: int) -> int:
+        if not -largest - 1 <= value <= largest:
+            raise field_error("number.range", f"is outside the range of an Avro {avro_type} "
+                              f"({-largest - 1} to {largest}): check the unit and the value")
+        return value
+
+    return AfterValidator(check)
+
+
+AvroInt = Annotated[int, _fits(INT_MAX, "int")]
+"""A whole number an Avro ``int`` holds (32 bits); larger ones are refused as ``number.range``."""
+
+AvroLong = Annotated[int, _fits(LONG_MAX, "long")]
+"""A whole number an Avro ``long`` holds (64 bits); larger ones are refused as ``number.range``."""
+
+Cents = Annotated[AvroLong, Field(ge=0)]
+"""An amount of money in fen (1/100 yuan), never negative, at most an Avro long."""
+
+AreaDm2 = Annotated[AvroLong, Field(ge=0)]
+"""An area in square decimetres (0.01 m²), never negative, at most an Avro long."""
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

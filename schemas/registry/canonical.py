@@ -149,10 +149,13 @@ def _canonical_text(schema: Schema, known: dict[str, NamedSchema]) -> str:
         text = json.dumps(ordered, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except ValueError as exc:  # NaN or Infinity in a default or property
         raise InvalidSchema(f"Invalid Avro schema: {exc}") from None
-    if len(text.encode()) > MAX_SCHEMA_BYTES:
-        raise SchemaTooLarge(
-            f"The schema is {len(text.encode())} bytes in canonical form; the limit is {MAX_SCHEMA_BYTES}."
-        )
+    try:
+        size = len(text.encode())
+    except UnicodeEncodeError:  # a JSON escape \ud800 to \udfff without its pair: no character, no UTF-8
+        raise InvalidSchema("Invalid Avro schema: it holds a lone UTF-16 surrogate (an escape from \\ud800 to "
+                            "\\udfff without its pair), which is not a character; write the character itself") from None
+    if size > MAX_SCHEMA_BYTES:
+        raise SchemaTooLarge(f"The schema is {size} bytes in canonical form; the limit is {MAX_SCHEMA_BYTES}.")
     return text
 
 

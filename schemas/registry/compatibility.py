@@ -41,7 +41,7 @@ from avro.schema import (
 )
 
 from schemas.registry.canonical import ParsedSchema, parse_schema
-from schemas.registry.errors import InvalidCompatibilityLevel, InvalidSchema
+from schemas.registry.errors import InvalidCompatibilityLevel, InvalidSchema, shown
 
 Path = tuple[str, ...]
 
@@ -64,7 +64,7 @@ class CompatibilityLevel(StrEnum):
             return cls[value.upper()]
         allowed = ", ".join(cls.__members__)
         raise InvalidCompatibilityLevel(
-            f"Invalid compatibility level {value!r}. Valid values are: {allowed}."
+            f"Invalid compatibility level {shown(value)}. Valid values are: {allowed}."
         )
 
     @property

@@ -20,6 +20,8 @@ from avro.schema import (
     UnionSchema,
 )
 
+from schemas.registry.errors import shown
+
 _INT_RANGE = (-(2**31), 2**31 - 1)
 _LONG_RANGE = (-(2**63), 2**63 - 1)
 
@@ -56,13 +58,13 @@ def _walk(schema: Schema, path: str, seen: set[int]) -> None:
     elif isinstance(schema, EnumSchema):
         default = schema.props.get("default")
         if default is not None and default not in schema.symbols:
-            raise InvalidDefault(f"enum {schema.fullname}: default {default!r} is not one of its symbols")
+            raise InvalidDefault(f"enum {schema.fullname}: default {shown(default)} is not one of its symbols")
 
 
 def _check_field(field: Field, path: str, seen: set[int]) -> None:
     if field.has_default and not is_valid_value(field.type, field.default):
         raise InvalidDefault(
-            f"field {path}: default {field.default!r} is not a valid {schema_label(field.type)} value"
+            f"field {path}: default {shown(field.default)} is not a valid {schema_label(field.type)} value"
         )
     _walk(field.type, path, seen)
 

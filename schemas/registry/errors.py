@@ -36,9 +36,19 @@ A handler raises one of these; the error middleware turns it into the JSON body
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any, ClassVar
 
 from govbus.exceptions import RegistryError
+
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother, _SHOWN.maxlong = 3, 80, 80, 40
+
+
+def shown(value: object) -> str:
+    """A short ``repr`` of a client's value for an error message: cut at three levels and 80 characters, so a
+    value nested thousands deep or megabytes long makes a readable message instead of a RecursionError (a 500)."""
+    return _SHOWN.repr(value)
 
 
 class RestError(RegistryError):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from schemas.registry.canonical import Reference
-from schemas.registry.errors import BadRequest, InvalidSchema, InvalidVersion, SchemaNotFound
+from schemas.registry.errors import BadRequest, InvalidSchema, InvalidVersion, SchemaNotFound, shown
 
 Latest = Literal["latest"]
 VersionSpec = int | Latest
@@ -85,7 +85,7 @@ def parse_schema_request(body: dict[str, Any]) -> SchemaRequest:
     """Validate a body carrying a schema; 42201 for anything the registry cannot accept."""
     schema_type = body.get("schemaType") or "AVRO"
     if not isinstance(schema_type, str) or schema_type.upper() != "AVRO":
-        raise InvalidSchema(f"Invalid schema type {schema_type!r}: only AVRO is supported by govbus.")
+        raise InvalidSchema(f"Invalid schema type {shown(schema_type)}: only AVRO is supported by govbus.")
     schema = body.get("schema")
     if not isinstance(schema, str) or not schema.strip():
         raise InvalidSchema(
@@ -116,5 +116,5 @@ def _reference(item: Any) -> Reference:
     ):
         return Reference(item["name"], item["subject"], item["version"])
     raise InvalidSchema(
-        f"Invalid schema reference {item!r}: each needs a string name and subject and a version >= 1."
+        f"Invalid schema reference {shown(item)}: each needs a string name and subject and a version >= 1."
     )

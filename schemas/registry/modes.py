@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from schemas.registry.errors import InvalidMode
+from schemas.registry.errors import InvalidMode, shown
 
 
 class Mode(StrEnum):
@@ -25,7 +25,7 @@ class Mode(StrEnum):
         allowed = ", ".join(cls.__members__)
         if isinstance(value, str) and value.upper() == "IMPORT":
             raise InvalidMode(f"Invalid mode 'IMPORT': govbus does not support IMPORT mode. Valid modes: {allowed}.")
-        raise InvalidMode(f"Invalid mode {value!r}. Valid modes are: {allowed}.")
+        raise InvalidMode(f"Invalid mode {shown(value)}. Valid modes are: {allowed}.")
 
     @property
     def writable(self) -> bool:

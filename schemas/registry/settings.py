@@ -26,7 +26,8 @@ _LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 class RegistrySettings(BaseSettings):
     """Everything the registry needs to run; validated when constructed."""
 
-    model_config = SettingsConfigDict(env_prefix="GOVBUS_", env_nested_delimiter="__", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix="GOVBUS_", env_nested_delimiter="__", extra="forbid",
+                                      hide_input_in_errors=True)  # an error never echoes a password
 
     kafka: KafkaConnection = Field(default_factory=KafkaConnection,
                                    description="the broker holding the registry's log: GOVBUS_KAFKA__BOOTSTRAP ...")

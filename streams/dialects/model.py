@@ -26,10 +26,11 @@ import pydantic
 
 from govbus.envelope import envelope_schema
 from govbus.exceptions import ValidationError
-from govbus.identifiers import upgrade_legacy_id
+from govbus.identifiers import ascii_digits, upgrade_legacy_id
 from govbus.topic_names import DEFAULT_PREFIX, department_topic, local_topic
 from schemas.catalogue import DataItem, IdentifierKind, load_catalogue
-from schemas.catalogue.types import DivisionCode, ResidentId, Uscc
+from schemas.catalogue.model import KEY_SEPARATOR
+from schemas.catalogue.types import DivisionCode, ResidentId, Uscc, text_problem
 
 FIXES_HEADER = "govbus.fixes"
 """Header of a canonical event listing the fixes (JSON list of objects)."""
@@ -150,11 +151,19 @@ class Dialect(ABC):
         """The canonical key of a DELETE event's ``record_key`` (no record to normalise).
 
         Identifier key fields are cleaned (half-width, no spaces, upper case; a legacy 15-digit
-        identity number upgraded) and checked; other keys are trimmed.
+        identity number upgraded) and checked; other keys are trimmed, and refused when they hold a
+        control character (``text.control_character``, as text fields are) or, for a key of several
+        fields, when the number of ``|``-separated parts is not the number of key fields (``key.parts``).
         """
         fields = self.item.key_fields
         if len(fields) != 1:
-            return record_key.strip()
+            key = record_key.strip()
+            parts = key.split(KEY_SEPARATOR)
+            if len(parts) != len(fields):
+                raise ValidationError("record_key", "key.parts", f"has {len(parts)} part(s) separated by "
+                                      f"{KEY_SEPARATOR!r}; the key of {self.item.name} is {' | '.join(fields)}")
+            _plain_key("record_key", key)
+            return key
         return canonical_key_value(self.item, fields[0], record_key)
 
 
@@ -170,13 +179,21 @@ def canonical_key_value(item: DataItem, field: str, value: str) -> str:
         key = value.strip()
         if not key:
             raise ValidationError(field, "required", "the event's record key is empty")
-        return key
+        return _plain_key(field, key)
     try:
         return str(adapter.validate_python(value))
     except pydantic.ValidationError as error:
         detail = error.errors(include_url=False)[0]
         reason = (detail.get("ctx") or {}).get("reason", detail["msg"])
-        raise ValidationError(field, detail["type"], f"record key {value!r}: {reason}") from None
+        raise ValidationError(field, detail["type"], f"record key: {reason}") from None
+
+
+def _plain_key(field: str, key: str) -> str:
+    """``key`` if it holds no character a text field may not hold (see :func:`schemas.catalogue.types.text_problem`)."""
+    problem = text_problem(key)
+    if problem is not None:
+        raise ValidationError(field, problem[0], f"record key: {problem[1]}")
+    return key
 
 
 _IDENTIFIER_ADAPTERS: dict[IdentifierKind, pydantic.TypeAdapter[str]] = {
@@ -236,7 +253,7 @@ def _identifier_steps(field: str, value: str) -> list[Fix]:
                        (FixKind.WHITESPACE, lambda v: "".join(v.split())),
                        (FixKind.CASE, str.upper),
                        (FixKind.LEGACY_ID_UPGRADED,
-                        lambda v: upgrade_legacy_id(v) if len(v) == 15 and v.isdigit() else v)):
+                        lambda v: upgrade_legacy_id(v) if len(v) == 15 and ascii_digits(v) else v)):
         changed = step(current)
         if changed != current:
             steps.append(Fix(field, kind, current, changed))

@@ -16,6 +16,7 @@ rule                   meaning
 ``amount.precision``   more decimals than a fen can hold
 ``area.format``        not a decimal area
 ``area.precision``     more decimals than a square decimetre can hold
+``amount.range``       too large for an Avro long once converted (also ``area.range``)
 ``timestamp.invalid``  the format is right but there is no such time
 ``code.unknown``       a code or label the dialect's code table does not know
 =====================  =======================================================================
@@ -31,7 +32,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from govbus.exceptions import ValidationError
-from govbus.identifiers import upgrade_legacy_id
+from govbus.identifiers import ascii_digits, upgrade_legacy_id
 from streams.dialects.model import Fix, FixKind
 
 BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
@@ -125,7 +126,7 @@ def code(value: Any, field: str, log: FixLog) -> str | None:
 def resident_id(value: Any, field: str, log: FixLog) -> str | None:
     """A resident identity number cleaned as a :func:`code`; a legacy 15-digit one upgraded to 18."""
     number = code(value, field, log)
-    if number is not None and len(number) == 15 and number.isdigit():
+    if number is not None and len(number) == 15 and ascii_digits(number):
         upgraded = upgrade_legacy_id(number)
         log.add(field, FixKind.LEGACY_ID_UPGRADED, number, upgraded)
         return upgraded
@@ -135,10 +136,10 @@ def resident_id(value: Any, field: str, log: FixLog) -> str | None:
 # -- dates and times ----------------------------------------------------------------------
 
 _DATE_PATTERNS = (
-    re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"),                  # 2017-05-18 (canonical)
-    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$"),        # 2017/5/18, 2017.05.18, 2017-5-18
-    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),                      # 20170518
-    re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?$"),  # 2017年5月18日
+    re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$"),                  # 2017-05-18 (canonical)
+    re.compile(r"^([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})$"),        # 2017/5/18, 2017.05.18, 2017-5-18
+    re.compile(r"^([0-9]{4})([0-9]{2})([0-9]{2})$"),                      # 20170518
+    re.compile(r"^([0-9]{4})\s*年\s*([0-9]{1,2})\s*月\s*([0-9]{1,2})\s*日?$"),  # 2017年5月18日
 )
 
 
@@ -152,8 +153,8 @@ def parse_date_text(raw: str, field: str) -> dt.date:
             try:
                 return dt.date(year, month, day)
             except ValueError:
-                raise ValidationError(field, "date.invalid", f"{raw!r} is not a calendar date") from None
-    raise ValidationError(field, "date.format", f"{raw!r} is not a date "
+                raise ValidationError(field, "date.invalid", "not a calendar date") from None  # dates may be personal
+    raise ValidationError(field, "date.format", "not a date "
                           "(accepted: 2017-05-18, 2017/5/18, 20170518, 2017年5月18日, 2017.05.18)")
 
 
@@ -172,9 +173,9 @@ def date(value: Any, field: str, log: FixLog) -> dt.date | None:
 
 
 _TIMESTAMP_PATTERNS = (
-    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$"),
-    re.compile(r"^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$"),   # 20240305142210
-    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日\s*(\d{1,2})[时:](\d{2})分?(?::?(\d{2})秒?)?$"),
+    re.compile(r"^([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})[ T]([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?$"),
+    re.compile(r"^([0-9]{4})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})$"),   # 20240305142210
+    re.compile(r"^([0-9]{4})年([0-9]{1,2})月([0-9]{1,2})日\s*([0-9]{1,2})[时:]([0-9]{2})分?(?::?([0-9]{2})秒?)?$"),
 )
 
 
@@ -213,15 +214,17 @@ def _local_timestamp(cleaned: str, raw: str, field: str) -> dt.datetime:
             try:
                 return dt.datetime(year, month, day, hour, minute, second)  # local time: the caller assumes the zone
             except ValueError:
-                raise ValidationError(field, "timestamp.invalid", f"{raw!r} is not a calendar time") from None
+                raise ValidationError(field, "timestamp.invalid", "not a calendar time") from None
     raise ValidationError(field, "timestamp.format",
-                          f"{raw!r} is not a time (accepted: ISO 8601, 2024-03-05 14:22:10, 2024/3/5 14:22, "
+                          "not a time (accepted: ISO 8601, 2024-03-05 14:22:10, 2024/3/5 14:22, "
                           "20240305142210)")
 
 
 # -- amounts and areas --------------------------------------------------------------------
 
 _SEPARATORS = re.compile(r"[\s,，]")
+_MAX_DIGITS = 19
+"""An Avro long has at most 19 digits: larger numbers are refused before they are scaled."""
 
 
 def _decimal(value: Any, field: str, what: str, units: str, suffixes: tuple[str, ...]) -> Decimal:
@@ -239,6 +242,9 @@ def _decimal(value: Any, field: str, what: str, units: str, suffixes: tuple[str,
         raise ValidationError(field, f"{what}.format", f"{raw!r} is not a decimal number of {units}") from None
     if not number.is_finite():
         raise ValidationError(field, f"{what}.format", f"{raw!r} is not a decimal number of {units}")
+    if number.adjusted() >= _MAX_DIGITS:  # 1e999999 would overflow the scaling, or take minutes to turn into an int
+        raise ValidationError(field, f"{what}.range", f"has more than {_MAX_DIGITS} digits before the decimal point: "
+                              f"no number of {units} that large fits an Avro long; check the unit")
     return number
 
 
@@ -312,7 +318,7 @@ def registration_number_check_digit(first14: str) -> int:
 
 def registration_number_problem(number: str) -> str | None:
     """``None`` if ``number`` is a well-formed 15-digit registration number, else what is wrong."""
-    if len(number) != 15 or not number.isdigit():
+    if len(number) != 15 or not ascii_digits(number):
         return "must be 15 digits"
     expected = registration_number_check_digit(number[:14])
     if int(number[14]) != expected:

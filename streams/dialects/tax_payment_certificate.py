@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from govbus.exceptions import ValidationError
+from govbus.identifiers import ascii_digits
 from schemas.catalogue import DataItem
 from streams.dialects import codes
 from streams.dialects import parsers as p
@@ -38,7 +39,7 @@ def division_from_authority_code(local: str) -> Hook:
         authority = p.code(value, DIVISION, log) if value is not None else None
         if authority is None:
             return
-        if len(authority) != 11 or not authority.isdigit() or authority[0] != "1":
+        if len(authority) != 11 or not ascii_digits(authority) or authority[0] != "1":
             raise ValidationError(DIVISION, "tax_authority_code.format",
                                   f"cannot be derived: tax authority code {value!r} is not 1 + 10 digits")
         division = authority[1:7]

@@ -28,6 +28,7 @@ from govbus.exceptions import DecodeError, SerdeError, ValidationError
 from govbus.serde import WireDecoder, WireEncoder
 from schemas.catalogue import DataItem
 from streams.dialects import DIALECT_HEADER, FIXES_HEADER, Dialect, Fix, fixes_header
+from streams.normalising.private_fixes import masked_fixes
 
 log = logging.getLogger(__name__)
 
@@ -110,14 +111,15 @@ class ItemNormaliser:
             return Rejected(str(error), "validate", error.field, error.rule, decoded.event_id, dialect.name)
         except Exception as error:  # a record no rule foresaw must not stop the stream: it is dead-lettered
             log.exception("unexpected error normalising event %s", decoded.event_id)
-            return Rejected(f"record could not be read: {error!r}", "validate", rule="unreadable",
+            return Rejected(f"record could not be read ({type(error).__name__}; its values are not shown)", "validate",
+                            rule="unreadable",
                             event_id=decoded.event_id, dialect=dialect.name)
         try:
             value = self._canonical.encode({**event, "record": record, "record_key": key})
         except (SerdeError, ArithmeticError) as error:  # OverflowError: a number too large for an Avro long
             return Rejected(f"the canonical event does not encode: {error}", "encode", rule="canonical_schema",
                             event_id=decoded.event_id, dialect=dialect.name)
-        return Accepted(key.encode(), value, decoded.event_id, dialect.name, fixes)
+        return Accepted(key.encode(), value, decoded.event_id, dialect.name, masked_fixes(self.item, fixes))
 
     def _canonical_record(self, event: dict[str, Any], dialect: Dialect) -> tuple[Any, str, tuple[Fix, ...]]:
         if event["data_item"] != self.item.name:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+from govbus import clients
+from govbus.connection import KafkaConnection
 from govbus.platform.processes import free_port
+from govbus.topic_reader import read_topics
 from testsupport.connections import without_session
+from testsupport.personal_scan import personal_values, scan_files
 
 
 def test_demo_prints_what_flowed_where_and_why(tmp_path: Path) -> None:
@@ -19,6 +24,7 @@ def test_demo_prints_what_flowed_where_and_why(tmp_path: Path) -> None:
     try:
         demo = subprocess.run([sys.executable, "-m", "govbus.cli", "demo", "--records", "60"], env=env,
                               capture_output=True, text=True, timeout=600, check=False)
+        headers = _dead_letter_headers(env)
     finally:
         subprocess.run([sys.executable, "-m", "govbus.cli", "dev", "down"], env=env, capture_output=True,
                        timeout=120, check=False)
@@ -40,3 +46,28 @@ def test_demo_prints_what_flowed_where_and_why(tmp_path: Path) -> None:
     assert re.search(r"profile\.person\s+│\s+[1-9]\d*\s+│", output), "no person profile was joined"
     assert "Subscribers, live" in output and re.search(r"[1-9]\d* disclosures", output)
     assert re.search(r"taxpayer_resident_id \d{6}\*{8}[\dX]{4}", output), "the granted mask was not shown"
+
+    # no personal value in anything the run wrote outside granted deliveries: its logs, files and tables, what it
+    # printed, the dead letters' reason headers (the receivers' deliveries are in memory, not written)
+    home = Path(env["GOVBUS_HOME"])
+    storage = home / "dev" / "kafka" / "kraft-logs"  # the broker's storage: the records themselves
+    leaks = scan_files(p for p in home.rglob("*") if p.suffix in (".log", ".json", ".out", ".csv", ".txt")
+                       and storage not in p.parents and p.name != "degrees.csv")  # the department's own export
+    leaks |= {"output": found} if (found := personal_values(output)) else {}
+    leaks |= {"dead-letter headers": found} if (found := personal_values(headers)) else {}
+    assert headers, "the dead letters' headers were read"
+    shown = {where: sorted(value[:4] + "*" * (len(value) - 4) for value in values) for where, values in leaks.items()}
+    leaked = bool(leaks)  # (asserting on the dict itself would print the values)
+    assert not leaked, f"personal values written outside granted deliveries: {shown}"
+
+
+def _dead_letter_headers(env: dict[str, str]) -> str:
+    """Every header of every dead letter the run's demo wrote, as text (read as the platform's administrator)."""
+    status = json.loads(subprocess.run([sys.executable, "-m", "govbus.cli", "dev", "status", "--json"], env=env,
+                                       capture_output=True, text=True, timeout=60, check=True).stdout)
+    admin = json.loads(Path(status["security"]["credentials_file"]).read_text())["admin"]
+    kafka = KafkaConnection(bootstrap=status["kafka_bootstrap"]).with_credentials(admin["username"], admin["password"])
+    topics = [t for t in clients.admin(kafka).list_topics(timeout=30).topics if ".dead-letter." in t]
+    messages = read_topics(kafka, topics) if topics else {}
+    return "\n".join(f"{name}={(value or b'').decode(errors='replace')}"
+                     for listed in messages.values() for message in listed for name, value in message.headers() or [])

@@ -85,13 +85,15 @@ def test_the_files_compose_hands_to_commands_exist_and_are_valid() -> None:
 # --- security (issue #10): the broker, the credentials, every component's principal -------------------------------
 
 CREDENTIALS_FILE = "/run/govbus/credentials.json"
+PSEUDONYM_KEY_OPTION = "--pseudonym-key"
+PSEUDONYM_KEY_FILE = "/run/govbus/pseudonym.key"
 EXEC = ["govbus", "principals", "exec", "--credentials-file", CREDENTIALS_FILE]
 ADMIN_COMMANDS = {("run", "registry"), ("topics", "sync"), ("run", "acl"), ("acl", "sync"), ("subscriptions", "push")}
 """what runs as the administrator: the platform itself (registry, topics, ACLs), and the reference HTTP push, which
 reads a whole canonical topic outside any subscription (no principal of the design fits it)"""
 GATEWAY_DEPARTMENT = "market-regulation"  # the department of the header's example API key
 DEMO_LITERALS = {("postgres", "POSTGRES_PASSWORD"), ("outbox", "GOVBUS_OUTBOX_DSN"), ("mirror", "MIRROR_DSN"),
-                 ("outbox-migrate", "command"), ("webhook", "HZ_SECRET")}
+                 ("outbox-migrate", "command"), ("webhook", "HZ_SECRET"), ("audit-indexer", "GOVBUS_AUDIT_INDEX_DSN")}
 """the demo PostgreSQL's password and the webhook's signing secret, fixed demo values outside the principals;
 named so that any other literal secret fails"""
 
@@ -222,7 +224,7 @@ def _expected_principal(service: dict[str, Any]) -> str:
     if component in ("normaliser", "profiles"):
         return f"processor:{component}"
     by_component = {"feed": f"connector:{PUBLIC_FEED}", "outbox": f"department:{env.get('GOVBUS_OUTBOX_DEPARTMENT')}",
-                    "gateway": f"department:{GATEWAY_DEPARTMENT}"}
+                    "gateway": f"department:{GATEWAY_DEPARTMENT}", "audit-indexer": "operator"}
     assert component in by_component, f"which principal runs {command}? add it to this test"
     return by_component[component]
 
@@ -232,8 +234,17 @@ def _created_keys() -> set[str]:
     command = _services()["credentials"]["command"]
     assert command[:5] == ["govbus", "principals", "create", "--credentials-file", CREDENTIALS_FILE]
     words = command[5:]
-    extra = [word for i, word in enumerate(words) if not word.startswith("--") and words[i - 1] != "--owner"]
+    extra = [word for i, word in enumerate(words)
+             if not word.startswith("--") and words[i - 1] not in ("--owner", "--pseudonym-key")]
     return {"admin", *provisioning.platform_keys(load_catalogue()), *extra}
+
+
+def _without_pseudonym_key(entrypoint: list[str] | None) -> list[str] | None:
+    """``entrypoint`` without its ``--pseudonym-key FILE`` option (see the test of the pseudonym key below)."""
+    if entrypoint is None or PSEUDONYM_KEY_OPTION not in entrypoint:
+        return entrypoint
+    at = entrypoint.index(PSEUDONYM_KEY_OPTION)
+    return entrypoint[:at] + entrypoint[at + 2:]
 
 
 def test_every_component_authenticates_as_its_own_principal_from_the_shared_file() -> None:
@@ -249,7 +260,7 @@ def test_every_component_authenticates_as_its_own_principal_from_the_shared_file
             assert service["environment"]["GOVBUS_KAFKA__SASL_MECHANISM"] == "PLAIN"
             assert mounts == ["credentials:/run/govbus:ro"]
             continue
-        entrypoint = service.get("entrypoint")
+        entrypoint = _without_pseudonym_key(service.get("entrypoint"))
         assert entrypoint is not None and entrypoint[:5] == EXEC and entrypoint[6:] == ["--"], \
             f"{name} does not run as a principal of {CREDENTIALS_FILE}: {entrypoint}"
         assert entrypoint[5] == _expected_principal(service), f"{name} runs as {entrypoint[5]}"
@@ -277,3 +288,17 @@ def test_credentials_exist_before_the_broker_and_principals_before_the_component
             assert "principals" in _depends(name), f"{name} may start before its principal exists"
     for name in ("subscription-webhook", "subscription-mirror", "subscription-kafka"):
         assert "acl-sync" in _depends(name), f"{name} may declare before its subscriber's ACLs exist"
+
+
+def test_only_the_delivery_connectors_get_the_pseudonym_key_the_credentials_service_makes() -> None:
+    """Issue #11: record keys a subscriber may not see in clear become pseudonyms made with a key only the platform
+    holds; it is made once in the credentials volume and handed to the connectors that make pseudonyms, no other."""
+    services = _services()
+    create = services["credentials"]["command"]
+    assert create[create.index(PSEUDONYM_KEY_OPTION) + 1] == PSEUDONYM_KEY_FILE
+    holders = {name for name, s in services.items() if PSEUDONYM_KEY_OPTION in (s.get("entrypoint") or [])}
+    assert holders == {"webhook", "kafka-delivery"}
+    for name in holders:
+        entrypoint = services[name]["entrypoint"]
+        assert entrypoint[entrypoint.index(PSEUDONYM_KEY_OPTION) + 1] == PSEUDONYM_KEY_FILE
+    assert not any("GOVBUS_PSEUDONYM_KEY" in text for text in _strings(services)), "the key comes from the volume"

@@ -83,6 +83,20 @@ def test_renamed_variables_are_refused_with_their_new_names(monkeypatch: pytest.
         RegistrySettings()
 
 
+def test_a_settings_error_never_echoes_a_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOVBUS_KAFKA__PASSWORD", "the-broker-password")
+    monkeypatch.setenv("GOVBUS_KAFKA_BOOTSTRAP", "old:9092")  # refused: the error lists what was read
+    for settings in (ClientSettings, RegistrySettings):
+        with pytest.raises(ValidationError) as refused:
+            settings()
+        assert "the-broker-password" not in str(refused.value)
+    monkeypatch.delenv("GOVBUS_KAFKA_BOOTSTRAP")
+    monkeypatch.setenv("GOVBUS_KAFKA__SECURITY_PROTOCOL", "SASL_BOGUS")
+    with pytest.raises(ValidationError) as invalid:
+        ClientSettings()
+    assert "the-broker-password" not in str(invalid.value)
+
+
 def test_govbus_config_lists_each_connection_field_and_redacts_the_passwords() -> None:
     listed = {row.env: row for row in rows(PublisherSettings)}
     for name in ("BOOTSTRAP", "SECURITY_PROTOCOL", "SASL_MECHANISM", "USERNAME", "PASSWORD", "TLS_CA"):

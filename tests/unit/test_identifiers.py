@@ -35,11 +35,13 @@ def test_valid_resident_id_passes() -> None:
 
 @pytest.mark.parametrize(
     ("number", "words"),
-    [("110105194912310021", "should be 'X'"), ("11010519491331002X", "calendar"), ("1101051949", "18")],
+    [("110105194912310021", "does not match"), ("11010519491331002X", "calendar"), ("1101051949", "18")],
 )
 def test_invalid_resident_id_says_what_is_wrong(number: str, words: str) -> None:
     problem = ids.check_resident_id(number)
     assert problem is not None and words in problem
+    assert "X" not in problem.replace("18", ""), "never the check character that would complete the number"
+    assert number[6:14] not in problem and number not in problem, "nor the birth date, nor the number"
 
 
 def test_legacy_15_digit_id_is_upgraded_with_check_character() -> None:

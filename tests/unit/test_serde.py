@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import pytest
 from memory_registry import MemoryRegistry
 
 from govbus.serde import WireDecoder, WireEncoder, without_logical_types
@@ -38,3 +39,14 @@ def test_without_logical_types_strips_every_annotation_and_keeps_the_rest() -> N
     assert "logicalType" not in repr(plain)
     assert plain["fields"][1] == {"name": "occurred_at", "type": {"type": "long"}}
     assert without_logical_types(SCHEMA) == plain and "logicalType" in repr(SCHEMA)  # the input is left as it was
+
+
+def test_an_encoding_error_names_the_field_never_the_value() -> None:
+    from govbus.exceptions import SerdeError
+
+
+    schema = {"type": "record", "name": "Person", "fields": [{"name": "resident_id", "type": "int"}]}
+    encoder = WireEncoder(MemoryRegistry(), "people-value", schema)  # type: ignore[arg-type]
+    with pytest.raises(SerdeError) as raised:
+        encoder.encode({"resident_id": "110105194912310021"})
+    assert "resident_id" in str(raised.value) and "110105194912310021" not in str(raised.value)

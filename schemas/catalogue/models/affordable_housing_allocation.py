@@ -8,7 +8,7 @@ from enum import StrEnum
 from pydantic import Field, model_validator
 
 from schemas.catalogue.models.base import CatalogueRecord
-from schemas.catalogue.types import AreaDm2, Cents, DivisionCode, ResidentId, Text, field_error
+from schemas.catalogue.types import AreaDm2, AvroInt, Cents, DivisionCode, ResidentId, Text, field_error
 
 
 class HousingKind(StrEnum):
@@ -40,7 +40,7 @@ class AffordableHousingAllocation(CatalogueRecord):
     unit_address: Text = Field(description="address of the allocated unit (personal)")
     floor_area_dm2: AreaDm2 = Field(description="floor area in square decimetres")
     monthly_rent_cents: Cents | None = Field(default=None, description="monthly rent in fen, for rental housing")
-    lottery_number: int | None = Field(default=None, ge=1, description="sequence number drawn in the lottery")
+    lottery_number: AvroInt | None = Field(default=None, ge=1, description="sequence number drawn in the lottery")
     allocated_on: dt.date = Field(description="date of the allocation decision")
     status: AllocationStatus = Field(description="allocated, cancelled or returned")
 

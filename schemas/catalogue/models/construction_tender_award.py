@@ -8,7 +8,7 @@ from enum import StrEnum
 from pydantic import Field, model_validator
 
 from schemas.catalogue.models.base import CatalogueRecord
-from schemas.catalogue.types import Cents, DivisionCode, Text, Timestamp, Uscc, field_error
+from schemas.catalogue.types import AvroInt, Cents, DivisionCode, Text, Timestamp, Uscc, field_error
 
 
 class TenderMethod(StrEnum):
@@ -31,7 +31,7 @@ class ConstructionTenderAward(CatalogueRecord):
     winning_bidder_uscc: Uscc = Field(description="credit code of the winning bidder")
     project_manager_name: Text = Field(description="project manager of the winning bidder (personal)")
     bid_amount_cents: Cents = Field(description="winning bid, in fen")
-    duration_days: int = Field(ge=1, description="construction period in calendar days")
+    duration_days: AvroInt = Field(ge=1, description="construction period in calendar days")
     division_code: DivisionCode = Field(description="division code where the project is built")
     awarded_on: dt.date = Field(description="date the award was decided")
     announced_at: Timestamp = Field(description="when the award was announced")

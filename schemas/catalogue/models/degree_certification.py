@@ -11,7 +11,7 @@ from pydantic import Field, StringConstraints, model_validator
 from schemas.catalogue.models.base import CatalogueRecord, require_order
 from schemas.catalogue.types import ResidentId, Text
 
-InstitutionCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{5}$")]
+InstitutionCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{5}$")]
 """院校代码: five digits."""
 
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 from pydantic import Field, model_validator
 
 from schemas.catalogue.models.base import CatalogueRecord, require_not_above
-from schemas.catalogue.types import Cents, DivisionCode, Text, Timestamp, Uscc, field_error
+from schemas.catalogue.types import AvroInt, Cents, DivisionCode, Text, Timestamp, Uscc, field_error
 
 
 class ProcurementMethod(StrEnum):
@@ -25,7 +25,7 @@ class GovernmentProcurementAward(CatalogueRecord):
     """The award of one lot of a government procurement project."""
 
     project_number: Text = Field(description="procurement project number")
-    lot_number: int = Field(ge=1, description="lot number within the project, from 1")
+    lot_number: AvroInt = Field(ge=1, description="lot number within the project, from 1")
     project_name: Text = Field(description="name of the project")
     purchaser_name: Text = Field(description="purchaser (采购人)")
     purchaser_uscc: Uscc = Field(description="credit code of the purchaser")

@@ -12,7 +12,7 @@ from schemas.catalogue.models.base import CatalogueRecord, require_identifier_fo
 from schemas.catalogue.types import AreaDm2, Cents, DivisionCode, ResidentId, Text, Uscc, field_error
 
 UnitNumber = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
-                                              pattern=r"^\d{12}[A-Z]{2}\d{5}[A-Z]\d{8}$")]
+                                              pattern=r"^[0-9]{12}[A-Z]{2}[0-9]{5}[A-Z][0-9]{8}$")]
 """不动产单元号: division (6) + cadastral zone and sub-zone (6) + parcel (2 letters, 5 digits)
 + fixture (1 letter, 8 digits)."""
 

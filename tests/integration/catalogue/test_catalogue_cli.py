@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -58,7 +59,9 @@ def test_show_prints_fields_classes_masking_owner_topics_and_legal_basis() -> No
     assert "不动产登记信息 / Real-estate registration" in out
     assert "natural-resources (自然资源部门)" in out
     assert "conditional" in out and "A grant approved by the real-estate registration authority" in out
-    assert "owner_resident_id │ resident_id │ 110101********123X" in out
+    assert re.search(r"owner_resident_id +│ resident_id +│ 110101\*{8}123X", out)
+    assert re.search(r"encumbrances\[\]\.holder +│ name +│ 张\*", out), "a nested personal field"
+    assert re.search(r"encumbrances\[\]\.kind .*│ not personal", out) and "personal, masked as name" in out
     assert "govbus.test-x.dept.natural-resources.real-estate-registration" in out
     assert "《不动产登记暂行条例》" in out
     assert "encumbrances[].kind" in out and "enum EncumbranceKind {MORTGAGE" in out

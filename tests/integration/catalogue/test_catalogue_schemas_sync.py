@@ -53,29 +53,32 @@ def by_item(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def edited_catalogue(tmp_path: Path, edits: dict[str, Any]) -> Path:
-    """A copy of the packaged catalogue with ``edits[item](schema)`` applied to the named schemas."""
+    """A copy of the packaged catalogue with ``edits[item](schema, metadata)`` applied to the named items."""
     target = tmp_path / "catalogue"
     target.mkdir()
     for entry in packaged_items().iterdir():
         if entry.name.endswith((".avsc", ".json")):
             (target / entry.name).write_text(entry.read_text(encoding="utf-8"), encoding="utf-8")
     for item, edit in edits.items():
-        path = target / f"{item}.avsc"
-        schema = json.loads(path.read_text(encoding="utf-8"))
-        edit(schema)
-        path.write_text(json.dumps(schema, ensure_ascii=False), encoding="utf-8")
+        files = [target / f"{item}.avsc", target / f"{item}.json"]
+        schema, metadata = (json.loads(path.read_text(encoding="utf-8")) for path in files)
+        edit(schema, metadata)
+        for path, data in zip(files, (schema, metadata), strict=True):
+            path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return target
 
 
-def narrow_capital(schema: dict[str, Any]) -> None:
+def narrow_capital(schema: dict[str, Any], _metadata: dict[str, Any]) -> None:
     """long -> int: a new reader cannot read old data (breaks BACKWARD)."""
     next(f for f in schema["fields"] if f["name"] == "registered_capital_cents")["type"] = "int"
 
 
-def add_optional_phone(schema: dict[str, Any]) -> None:
-    """A new nullable field with a default: compatible in every direction."""
+def add_optional_phone(schema: dict[str, Any], metadata: dict[str, Any]) -> None:
+    """A new nullable field with a default: compatible in every direction (classified personal, as the loader
+    wants every field classified)."""
     schema["fields"].append({"name": "contact_phone", "type": ["null", "string"], "default": None,
                              "doc": "Contact phone number (personal data); null if unknown."})
+    metadata["personal_fields"]["contact_phone"] = "phone"
 
 
 def test_sync_registers_every_item_then_everything_is_unchanged(
@@ -172,7 +175,7 @@ def test_unreachable_registry_is_one_clear_error(tmp_path: Path, prefix: str) ->
 
 
 def test_catalogue_dir_from_the_environment(registry_url: str, prefix: str, tmp_path: Path) -> None:
-    broken = edited_catalogue(tmp_path, {"credit_record": lambda s: s["fields"][0].pop("doc")})
+    broken = edited_catalogue(tmp_path, {"credit_record": lambda s, _m: s["fields"][0].pop("doc")})
     env = {**os.environ, "GOVBUS_REGISTRY__URL": registry_url, "GOVBUS_TOPIC_PREFIX": prefix,
            "GOVBUS_CATALOGUE_DIR": str(broken)}
     done = subprocess.run([sys.executable, "-m", "govbus.cli", "schemas", "sync", "--dry-run"], env=env,

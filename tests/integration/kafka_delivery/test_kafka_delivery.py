@@ -56,7 +56,7 @@ def _grant(subscriber: str, revoked: bool = False) -> Grant:
     """Granted: the requested fields and one more (paid_at, not asked for); the taxpayer's name in clear."""
     return Grant.model_validate({
         "grant_id": GRANT_ID, "subscriber": subscriber, "item": TAX, "approved_by": "taxation",
-        "purpose": "housing purchase qualification checks", "fields": [*TAX_FIELDS, "paid_at"],
+        "purpose": "housing purchase qualification checks", "fields": [*TAX_FIELDS, "paid_at", "taxpayer_kind"],
         "unmasked": ["taxpayer_name"], "expires_at": dt.datetime.now(dt.UTC) + dt.timedelta(days=30),
         "revoked": revoked})
 

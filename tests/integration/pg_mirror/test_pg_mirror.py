@@ -27,7 +27,8 @@ def converged(dsn: str, table: str, expected: dict[str, dict[str, Any]], key_fie
 
 
 def test_mirror_converges_to_the_last_state_per_key(canonical: Callable[..., CanonicalWriter],
-                                                      mirror: Callable[..., MirrorProcess], mirror_dsn: str) -> None:
+                                                      mirror: Callable[..., MirrorProcess], mirror_dsn: str,
+                                                      kafka_bootstrap: str, topic_prefix: str) -> None:
     item = load_catalogue().get("real_estate_registration")
     writer = canonical(item.name, partitions=3)
     steps = change_scenario(item, keys=300, updates=300, deletes=60, tombstones=20, seed=5)
@@ -51,6 +52,15 @@ def test_mirror_converges_to_the_last_state_per_key(canonical: Callable[..., Can
     assert process.metric("govbus_mirror_rows_upserted_total", table="titles") >= len(expected)
     assert process.metric("govbus_mirror_rows_deleted_total", table="titles") >= 1
     assert process.metric("govbus_mirror_batches_total") >= 1
+    # an export of whole records in clear: only an operator (here the administrator) runs it, and it is audited
+    audited = [r for r in read_audit(kafka_at(kafka_bootstrap), topic_prefix)
+               if r.subscriber == "export.admin" and r.item == item.name]
+    assert {r.record_key for r in audited} >= set(expected), "every row it wrote is audited"
+
+    department = mirror(GOVBUS_MIRROR_ITEM=item.name, GOVBUS_MIRROR_DSN=mirror_dsn,
+                        GOVBUS_KAFKA__USERNAME="department.natural-resources")
+    wait_for(lambda: not department.alive(), 30, "the mirror to refuse a department's item export")
+    assert "run it as the operator" in department.log()
 
 
 def test_subscription_mirror_has_only_planned_fields_masked(

@@ -12,7 +12,11 @@ from typing import Any
 
 from feed_support import FeedProcess, Published
 
-from testsupport.canonical import Step
+from connectors.public_feed.disclosure import public_record
+from govbus.demo.synthetic_items import records_for
+from govbus.envelope import envelope_schema
+from govbus.topic_names import canonical_topic
+from testsupport.canonical import CanonicalWriter, Step
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -147,6 +151,37 @@ def test_refuses_to_serve_an_item_that_is_not_open(feed_env: dict[str, str]) -> 
                                            "GOVBUS_FEED_ITEMS": "credit_record,identity_verification"})
     assert done.returncode == 2
     assert "identity_verification" in done.stderr and "not open to the public" in done.stderr
+
+
+def test_a_field_the_catalogue_does_not_classify_is_not_disclosed(
+        feed: FeedProcess, published: Published, feed_env: dict[str, str], kafka_bootstrap: str,
+        registry_url: str) -> None:
+    """Records written with a newer schema than the catalogue's, with a field added to it: the feed discloses
+    by allowlist, so the new field stays out until the catalogue classifies it not personal."""
+    item = published.items["credit_record"]
+    record_schema = item.record_schema
+    record_schema["fields"].append({"name": "subject_phone", "type": ["null", "string"], "default": None,
+                                    "doc": "Phone of the counterpart."})
+    writer = CanonicalWriter(kafka_bootstrap, registry_url, item,
+                             canonical_topic(item.name, feed_env["GOVBUS_TOPIC_PREFIX"]),
+                             event_schema=envelope_schema(record_schema, item.event_name))
+    phones = [f"1390000{n:04d}" for n in range(3)]
+    records = [item.validate(s.record) for s in records_for(item, 3, seed=77)]
+    steps = published.stamp([Step("UPSERT", f"{item.key_of(r)}-new", {**r, "decision_number": f"{item.key_of(r)}-new",
+                                                                      "subject_phone": phone})
+                             for r, phone in zip(records, phones, strict=True)])
+    writer.write(steps)
+    published.steps[item.name].extend(steps)
+    feed.wait_loaded(len(published.expected()))
+    entries = {e["record_key"]: e for e in all_pages(feed, item=item.name, per_page=500)[0]}
+    for step in steps:
+        assert entries[step.key]["record"] == public_record(item, step.record or {})
+        assert "subject_phone" not in entries[step.key]["record"]
+        assert entries[step.key]["record"]["decision_number"] == step.key, "the classified fields are disclosed"
+    text = feed.get("/feed", item=item.name, per_page=500).text + feed.get("/feed.atom", per_page=500).text
+    assert not [phone for phone in phones if phone in text]
+    for entry in all_pages(feed, per_page=500)[0]:
+        assert set(entry["record"]) <= set(published.items[entry["item"]].not_personal_fields), entry["item"]
 
 
 def _os_env() -> dict[str, str]:

@@ -137,8 +137,14 @@ def test_forged_grants_and_subscriptions_count_for_nothing(bus: Bus) -> None:
         == DENIED, "another subscriber's topic"
     _write_own(intruder, subscriptions_topic("intruder", bus.prefix), "hz-one-stop",
                stolen.model_dump_json().encode())  # names hz-centre as its subscriber
+    _write_own(forger, grants_topic("market-regulation", bus.prefix), "junk", b"{not a grant")
+    bus.store("department:taxation").put_grant(_grant("short-lived"))
+    assert produce_key(bus.parties["department:taxation"], grants_topic("taxation", bus.prefix), "short-lived",
+                       None) is None  # a tombstone: the grant is gone
 
     snapshot = SharingStore(bus.admin, bus.prefix).load()  # what the connectors and the reconciler see
+    assert "short-lived" not in {grant.grant_id for grant in snapshot.grants.values()}, "a tombstone is honoured"
+    assert any("not a grant" in reason for reason in snapshot.refused), "a malformed record is skipped, reported"
     assert not {"forged-1", "forged-2"} & {grant.grant_id for grant in snapshot.grants.values()}
     assert snapshot.subscriptions["hz-one-stop"].subscriber == "hz-centre"
     assert snapshot.subscriptions["hz-one-stop"].delivery.url == "http://127.0.0.1:1/hook"

@@ -13,6 +13,7 @@ from webhook_support import GOVBUS, SECRET_ENV, CanonicalWriter
 
 from govbus.platform import processes
 from govbus.platform.components import Component, start_component
+from govbus.sharing.pseudonyms import PSEUDONYM_KEY_VARIABLE, PseudonymKey
 from govbus.sharing.store import SharingStore
 from govbus.topic_names import canonical_topic
 from govbus.topics import TopicSpec, ensure_topics
@@ -21,10 +22,12 @@ from testsupport.connections import kafka_at
 
 @pytest.fixture
 def webhook_env(kafka_bootstrap: str, registry_url: str) -> dict[str, str]:
-    """GOVBUS_* variables of this test's connectors: its own prefix and secret, short timeouts and backoffs."""
+    """GOVBUS_* variables of this test's connectors: its own prefix, signing secret and platform pseudonym key,
+    short timeouts and backoffs."""
     return {
         "GOVBUS_KAFKA__BOOTSTRAP": kafka_bootstrap, "GOVBUS_REGISTRY__URL": registry_url,
         "GOVBUS_TOPIC_PREFIX": f"govbus.t-{uuid.uuid4().hex[:10]}", SECRET_ENV: secrets.token_hex(16),
+        PSEUDONYM_KEY_VARIABLE: secrets.token_hex(32),
         "GOVBUS_WEBHOOK_REQUEST_TIMEOUT_SECONDS": "1", "GOVBUS_WEBHOOK_RETRY_INITIAL_SECONDS": "0.05",
         "GOVBUS_WEBHOOK_RETRY_MAX_SECONDS": "0.4", "GOVBUS_WEBHOOK_RETRY_JITTER_SECONDS": "0.1",
         "GOVBUS_WEBHOOK_REFRESH_SECONDS": "1", "GOVBUS_LOG_LEVEL": "INFO",
@@ -39,6 +42,12 @@ def prefix(webhook_env: dict[str, str]) -> str:
 @pytest.fixture
 def secret(webhook_env: dict[str, str]) -> str:
     return webhook_env[SECRET_ENV]
+
+
+@pytest.fixture
+def pseudonym_key(webhook_env: dict[str, str]) -> PseudonymKey:
+    """The platform's pseudonym key this test's connectors hold (no receiver ever does)."""
+    return PseudonymKey(webhook_env[PSEUDONYM_KEY_VARIABLE])
 
 
 @pytest.fixture

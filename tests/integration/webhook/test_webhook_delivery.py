@@ -122,7 +122,10 @@ def test_a_receiver_that_always_fails_gets_its_events_parked_while_another_subsc
     assert len(parked) == len(events)
     for message in parked:
         headers = {k: v.decode() for k, v in message.headers() or []}
-        assert message.value() == writer.values[headers["govbus.parked.event_id"]], "the original canonical bytes"
+        body = json.loads(message.value())
+        assert headers["govbus.parked.content"] == "shaped", "what the subscriber was to receive"
+        assert body["event_id"] == headers["govbus.parked.event_id"] and set(body["record"]) == {"uscc", "name"}
+        assert message.key() == body["record_key"].encode() and message.value() != writer.values[body["event_id"]]
         assert headers["govbus.parked.attempts"] == "3" and "500" in headers["govbus.parked.reason"]
         assert headers["govbus.parked.source.topic"] == topic and headers["govbus.parked.subscription"] == "broken"
     audit = [r for r in read_audit(kafka_at(kafka_bootstrap), prefix) if r.subscription == "broken"]

@@ -34,7 +34,7 @@ TAX_FIELDS = ["certificate_number", "taxpayer_name", "taxpayer_resident_id", "am
 def _tax_grant(subscriber: str) -> Grant:
     return Grant.model_validate({
         "grant_id": "tax-2026-0042", "subscriber": subscriber, "item": TAX, "approved_by": "taxation",
-        "purpose": "housing purchase qualification checks", "fields": [*TAX_FIELDS, "paid_at"],
+        "purpose": "housing purchase qualification checks", "fields": [*TAX_FIELDS, "paid_at", "taxpayer_kind"],
         "unmasked": ["taxpayer_name"], "expires_at": dt.datetime.now(dt.UTC) + dt.timedelta(days=30)})
 
 

@@ -5,8 +5,6 @@ tombstone as a DELETE; a subscription missing one side's grant is refused (CLI) 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import io
 import json
 import uuid
@@ -28,6 +26,7 @@ from govbus.envelope import ChangeEvent, Operation
 from govbus.platform.components import Component, start_component
 from govbus.platform.processes import free_port
 from govbus.sharing.model import Grant
+from govbus.sharing.pseudonyms import PseudonymKey
 from govbus.sharing.store import SharingStore
 from govbus.topic_names import profile_topic
 from govbus.topic_reader import read_topic
@@ -172,8 +171,9 @@ def _counted(port: int, name: str, **labels: str) -> float:
         return -1.0
 
 
-def _pseudonym(secret: str, key: str) -> str:
-    return "hmac-sha256:" + hmac.new(secret.encode(), f"profile:person|{key}".encode(), hashlib.sha256).hexdigest()
+def _pseudonym(pseudonym_key: PseudonymKey, key: str) -> str:
+    """The pseudonym of person ``key`` for subscriber people-centre (the platform's key, not the signing secret)."""
+    return pseudonym_key.for_subscriber("people-centre").of("profile:person", key)
 
 
 def _masked_id(resident_id: str) -> str:
@@ -186,7 +186,7 @@ def _masked_name(name: str) -> str:
 
 def test_a_subscriber_granted_every_side_receives_profiles_masked_as_granted_and_tombstones_as_deletes(
         people: People, sharing: SharingStore, connectors: Callable[..., Component], secret: str,
-        kafka_bootstrap: str) -> None:
+        kafka_bootstrap: str, pseudonym_key: PseudonymKey) -> None:
     for grant in _grants("people-centre"):
         sharing.put_grant(grant)
     with SigningReceiver(secret) as receiver:
@@ -199,7 +199,7 @@ def test_a_subscriber_granted_every_side_receives_profiles_masked_as_granted_and
     applied = receiver.received.applied
     assert set(applied) == event_ids, "one delivered event per profile message, by its govbus.event_id"
     kept = [applied[e] for k, _, e in people.messages if k == kept_id]
-    assert {e["record_key"] for e in kept} == {_pseudonym(secret, kept_id)}, "the masked key is pseudonymised"
+    assert {e["record_key"] for e in kept} == {_pseudonym(pseudonym_key, kept_id)}, "the masked key is pseudonymised"
     last = kept[-1]
     assert last["operation"] == "UPSERT" and last["item"] == "profile:person"
     by_number = sorted(last["record"]["degree_certifications"], key=lambda d: d["certificate_number"])
@@ -220,7 +220,7 @@ def test_a_subscriber_granted_every_side_receives_profiles_masked_as_granted_and
 
     gone = [applied[e] for k, _, e in people.messages if k == people.deleted]
     assert gone[-1]["operation"] == "DELETE" and gone[-1]["record"] is None
-    assert gone[-1]["record_key"] == _pseudonym(secret, people.deleted)
+    assert gone[-1]["record_key"] == _pseudonym(pseudonym_key, people.deleted)
 
     audit = {r.event_id: r for r in read_audit(kafka_at(kafka_bootstrap), people.prefix) if r.subscription == "people"}
     assert set(audit) == event_ids

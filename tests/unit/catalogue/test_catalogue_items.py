@@ -11,8 +11,17 @@ import pytest
 
 from govbus.envelope import ChangeEvent
 from govbus.exceptions import ConfigurationError, UnknownDataItemError
-from schemas.catalogue import Catalogue, Department, MaskingKind, SharingClass, load_catalogue, record_schema
+from schemas.catalogue import (
+    Catalogue,
+    Department,
+    IdentifierKind,
+    MaskingKind,
+    SharingClass,
+    load_catalogue,
+    record_schema,
+)
 from schemas.catalogue.agreement import identifier_mismatches, model_mismatches
+from schemas.catalogue.classification import leaf_paths
 from schemas.catalogue.loader import department_namespace, pascal_case
 from schemas.catalogue.models import MODELS
 
@@ -47,7 +56,9 @@ def test_metadata_is_complete_and_consistent_with_the_schema(catalogue: Catalogu
     assert schema["namespace"] == department_namespace(item.department)
     fields = {f["name"] for f in schema["fields"]}
     assert set(item.key_fields) <= fields
-    assert set(item.personal_fields) <= fields
+    assert sorted([*item.personal_fields, *item.not_personal_fields]) == sorted(leaf_paths(schema)), "each once"
+    assert {f for f, kind in item.identifier_fields.items() if kind is IdentifierKind.RESIDENT_ID} <= set(
+        item.personal_fields), "a person's identifier is personal"
     assert set(item.identifier_fields) <= fields
     assert all(f.get("doc") for f in schema["fields"])
 

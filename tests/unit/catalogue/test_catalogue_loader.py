@@ -2,43 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import shutil
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
+from catalogue_copies import Edit, copy_catalogue, edit, refused
 
-from govbus.exceptions import CatalogueError
 from schemas.catalogue import load_catalogue
-from schemas.catalogue.loader import packaged_items
 
 ITEM = "enterprise_registration"
-Edit = Callable[[dict[str, Any]], None]
 
 
 @pytest.fixture
 def copy_dir(tmp_path: Path) -> Path:
-    """A copy of the packaged catalogue to break."""
-    target = tmp_path / "items"
-    target.mkdir()
-    for entry in packaged_items().iterdir():
-        if entry.name.endswith((".avsc", ".json")):
-            (target / entry.name).write_text(entry.read_text(encoding="utf-8"), encoding="utf-8")
-    return target
-
-
-def _edit(path: Path, change: Edit) -> None:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    change(data)
-    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-
-
-def _refused(directory: Path) -> str:
-    with pytest.raises(CatalogueError) as caught:
-        load_catalogue(directory)
-    return str(caught.value)
+    return copy_catalogue(tmp_path)
 
 
 def test_an_unmodified_copy_loads(copy_dir: Path) -> None:
@@ -61,8 +38,8 @@ def test_an_unmodified_copy_loads(copy_dir: Path) -> None:
     ],
 )
 def test_invalid_metadata_is_named(copy_dir: Path, change: Edit, words: str) -> None:
-    _edit(copy_dir / f"{ITEM}.json", change)
-    message = _refused(copy_dir)
+    edit(copy_dir / f"{ITEM}.json", change)
+    message = refused(copy_dir)
     assert f"{ITEM}.json: invalid metadata" in message
     assert words in message
 
@@ -87,15 +64,15 @@ def test_invalid_metadata_is_named(copy_dir: Path, change: Edit, words: str) -> 
     ],
 )
 def test_metadata_disagreeing_with_the_schema_is_named(copy_dir: Path, change: Edit, words: str) -> None:
-    _edit(copy_dir / f"{ITEM}.json", change)
-    message = _refused(copy_dir)
+    edit(copy_dir / f"{ITEM}.json", change)
+    message = refused(copy_dir)
     assert f"{ITEM}.json" in message or f"{ITEM}.avsc" in message
     assert words in message
 
 
 def test_a_catalogue_code_used_twice_names_both_items(copy_dir: Path) -> None:
-    _edit(copy_dir / f"{ITEM}.json", lambda m: m.update(code="102002/000001"))
-    message = _refused(copy_dir)
+    edit(copy_dir / f"{ITEM}.json", lambda m: m.update(code="102002/000001"))
+    message = refused(copy_dir)
     assert "catalogue code 102002/000001 is also used by" in message
     assert "enterprise_registration" in message and "social_organisation_registration" in message
 
@@ -114,36 +91,36 @@ def test_a_catalogue_code_used_twice_names_both_items(copy_dir: Path) -> None:
     ],
 )
 def test_invalid_schema_is_named(copy_dir: Path, change: Edit, words: str) -> None:
-    _edit(copy_dir / f"{ITEM}.avsc", change)
-    message = _refused(copy_dir)
+    edit(copy_dir / f"{ITEM}.avsc", change)
+    message = refused(copy_dir)
     assert f"{ITEM}.avsc" in message
     assert words in message
 
 
 def test_invalid_json_is_named(copy_dir: Path) -> None:
     (copy_dir / f"{ITEM}.json").write_text('{"item": "enterprise_registration",', encoding="utf-8")
-    message = _refused(copy_dir)
+    message = refused(copy_dir)
     assert f"{ITEM}.json: not valid JSON" in message
 
 
 def test_missing_and_orphan_files_are_named(copy_dir: Path, tmp_path: Path) -> None:
     (copy_dir / f"{ITEM}.avsc").unlink()
-    assert f"{ITEM}.json: no schema {ITEM}.avsc beside it" in _refused(copy_dir)
+    assert f"{ITEM}.json: no schema {ITEM}.avsc beside it" in refused(copy_dir)
 
     other = tmp_path / "other"
     shutil.copytree(copy_dir, other)
     (other / "credit_record.json").unlink()
-    assert "credit_record.avsc: schema without metadata" in _refused(other)
+    assert "credit_record.avsc: schema without metadata" in refused(other)
 
 
 def test_an_item_without_a_model_is_named(copy_dir: Path) -> None:
     for suffix in (".json", ".avsc"):
         (copy_dir / f"{ITEM}{suffix}").rename(copy_dir / f"business_licence{suffix}")
-    _edit(copy_dir / "business_licence.json", lambda m: m.update(item="business_licence"))
-    _edit(copy_dir / "business_licence.avsc", lambda s: s.update(name="BusinessLicence"))
-    assert "no pydantic model for 'business_licence'" in _refused(copy_dir)
+    edit(copy_dir / "business_licence.json", lambda m: m.update(item="business_licence"))
+    edit(copy_dir / "business_licence.avsc", lambda s: s.update(name="BusinessLicence"))
+    assert "no pydantic model for 'business_licence'" in refused(copy_dir)
 
 
 def test_a_directory_that_is_not_a_catalogue(tmp_path: Path) -> None:
-    assert "not a catalogue directory" in _refused(tmp_path / "missing")
-    assert "no data items" in _refused(tmp_path)
+    assert "not a catalogue directory" in refused(tmp_path / "missing")
+    assert "no data items" in refused(tmp_path)

@@ -12,18 +12,15 @@ import pytest
 from pydantic import ValidationError
 
 from connectors.kafka_delivery.connector import KafkaDeliveryConnector, check_kafka
-from connectors.kafka_delivery.messages import (
-    PSEUDONYM_KEY_VARIABLE,
-    delivery_message,
-    delivery_partitions,
-    refuse_unkeyed,
-)
+from connectors.kafka_delivery.messages import delivery_message, delivery_partitions
 from connectors.kafka_delivery.settings import KafkaDeliverySettings
-from connectors.webhook.payload import PSEUDONYM_PREFIX, dumps, shape_event
+from connectors.webhook.payload import dumps, shape_event
 from connectors.webhook.plans import authorise_items
+from connectors.webhook.unkeyed import refuse_unkeyed
 from govbus.commands.settings_docs import rows
 from govbus.exceptions import ConfigurationError
 from govbus.sharing.model import Delivery, DeliveryKind, Subscription, load_subscription
+from govbus.sharing.pseudonyms import PSEUDONYM_KEY_VARIABLE, PSEUDONYM_PREFIX, PseudonymKey
 from govbus.sharing.store import SharingSnapshot
 from govbus.topic_names import delivery_topic
 from schemas.catalogue import load_catalogue
@@ -31,6 +28,7 @@ from schemas.catalogue import load_catalogue
 CATALOGUE = load_catalogue()
 NOW = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
 ENTERPRISE = "enterprise_registration"
+PSEUDONYMS = PseudonymKey("platform-key-of-the-kafka-delivery-tests").for_subscriber("hz-centre")
 RECORD = {"uscc": "91330106MA2B3C4D5E", "name": "华信有限公司", "legal_representative": "王小明",
           "address": "never sent"}
 
@@ -52,7 +50,7 @@ def test_the_message_is_the_webhook_event_keyed_by_record_key_with_id_and_item_h
                                     "govbus", 1)
     decision = authorisation.decide(ENTERPRISE)
     assert decision.plan is not None
-    shaped = shape_event(_event(), decision.plan, decision.key_fields, "")
+    shaped = shape_event(_event(), decision.plan, decision.key_fields, None)
     message = delivery_message(shaped)
     assert message.key == b"91330106MA2B3C4D5E"
     value = json.loads(message.value)
@@ -61,7 +59,8 @@ def test_the_message_is_the_webhook_event_keyed_by_record_key_with_id_and_item_h
     assert value["masked_fields"] == ["legal_representative"]
     assert message.headers == [("govbus.event_id", str(uuid.UUID(int=7)).encode()),
                                ("govbus.item", ENTERPRISE.encode()), ("govbus.operation", b"UPSERT")]
-    deleted = json.loads(delivery_message(shape_event(_event("DELETE"), decision.plan, decision.key_fields, "")).value)
+    deleted = json.loads(delivery_message(shape_event(_event("DELETE"), decision.plan, decision.key_fields,
+                                                      None)).value)
     assert deleted["operation"] == "DELETE" and deleted["record"] is None
 
 
@@ -74,10 +73,10 @@ def test_a_key_the_subscriber_may_not_see_is_refused_without_a_pseudonym_key_and
     assert kept is authorisation
     decision = kept.decide(ENTERPRISE)
     assert decision.plan is not None
-    message = delivery_message(shape_event(_event(), decision.plan, decision.key_fields, "platform-key"))
+    message = delivery_message(shape_event(_event(), decision.plan, decision.key_fields, PSEUDONYMS))
     assert message.key.startswith(PSEUDONYM_PREFIX.encode()) and RECORD["uscc"].encode() not in message.key
     assert message.key == delivery_message(shape_event(_event(), decision.plan, decision.key_fields,
-                                                       "platform-key")).key, "stable"
+                                                       PSEUDONYMS)).key, "stable"
     in_clear = authorise_items(_subscription(["uscc", "name"]), CATALOGUE, [], NOW, "govbus", 1)
     assert refuse_unkeyed(in_clear, has_pseudonym_key=False) is in_clear
 
@@ -121,10 +120,18 @@ def test_the_connector_refuses_another_kind_and_keys_it_could_not_hide() -> None
         KafkaDeliveryConnector(_settings(), CATALOGUE, store=store)  # type: ignore[arg-type]
 
 
-def test_the_pseudonym_key_is_a_secret_of_the_settings() -> None:
+def test_the_pseudonym_key_is_the_platforms_shared_secret_setting_and_its_old_name_is_refused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     [row] = [r for r in rows(KafkaDeliverySettings) if r.env == PSEUDONYM_KEY_VARIABLE]
     assert row.secret and row.default == "(none)"
-    settings = _settings(kafka_delivery_pseudonym_key="s3cret-pseudonym-key")
-    assert settings.pseudonym_key == "s3cret-pseudonym-key"
+    settings = _settings(pseudonym_key="s3cret-pseudonym-key-of-32-characters")
+    assert settings.platform_pseudonym_key() is not None
     assert "s3cret" not in repr(settings) and "s3cret" not in str(settings.model_dump())
-    assert _settings(kafka_delivery_pseudonym_key="").pseudonym_key is None
+    assert _settings(pseudonym_key="").platform_pseudonym_key() is None
+    with pytest.raises(ConfigurationError, match=r"shorter than 32 characters.*openssl rand -hex 32") as short:
+        _settings(pseudonym_key="s3cret-but-short").platform_pseudonym_key()
+    assert "s3cret" not in str(short.value)
+    monkeypatch.setenv("GOVBUS_KAFKA_DELIVERY_PSEUDONYM_KEY", "s3cret-pseudonym-key-of-32-characters")
+    with pytest.raises(ValidationError, match="GOVBUS_KAFKA_DELIVERY_PSEUDONYM_KEY is now GOVBUS_PSEUDONYM_KEY") as old:
+        _settings()
+    assert "s3cret" not in str(old.value)

@@ -2,8 +2,9 @@ import datetime as dt
 
 import pytest
 
-from govbus.sharing.authorisation import SubscriptionRefused, authorise, matches, shape
-from govbus.sharing.model import Grant, Subscription
+from govbus.exceptions import AuthorizationError
+from govbus.sharing.authorisation import SubscriptionRefused, authorise, matches, plan_request, shape
+from govbus.sharing.model import Grant, ItemRequest, Subscription
 from schemas.catalogue import load_catalogue
 
 NOW = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
@@ -77,3 +78,24 @@ def test_filters_by_division_prefix_and_values() -> None:
     assert matches({"division_code": "330106", "status": "ESTABLISHED"}, plan)
     assert not matches({"division_code": "110105", "status": "ESTABLISHED"}, plan)
     assert not matches({"division_code": "330106", "status": "REVOKED"}, plan)
+
+
+def test_an_item_filter_reads_only_fields_delivered_in_clear() -> None:
+    """A filter on a masked or ungranted field would let the subscriber test values it may not see."""
+    from govbus.sharing.model import Filter
+
+    def plan(equals: dict[str, object], unmasked: list[str] | None = None) -> object:
+        request = ItemRequest(item="tax_payment_certificate", fields=["certificate_number", "taxpayer_name"],
+                              filter=Filter.model_validate({"equals": equals}))
+        grant = Grant(grant_id="g", subscriber="hz-centre", item="tax_payment_certificate", approved_by="taxation",
+                      purpose="housing checks", expires_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC),
+                      unmasked=unmasked or [],
+                      fields=["certificate_number", "taxpayer_name", "taxpayer_resident_id", "taxpayer_kind"])
+        return plan_request(request, "hz-centre", load_catalogue(), [grant], dt.datetime(2026, 12, 5, tzinfo=dt.UTC))
+
+    assert plan({"taxpayer_kind": "INDIVIDUAL"}) is not None, "granted and not personal: may filter"
+    with pytest.raises(AuthorizationError, match=r"taxpayer_resident_id .* may not see in clear"):
+        plan({"taxpayer_resident_id": "110105194912310021"})  # granted, but masked for it
+    with pytest.raises(AuthorizationError, match=r"amount_cents .* may not see in clear"):
+        plan({"amount_cents": 100})  # not granted
+    assert plan({"taxpayer_resident_id": "x"}, unmasked=["taxpayer_resident_id"]) is not None, "unmasked: may"

@@ -172,9 +172,14 @@ def test_filters_read_the_anchor_record_within_its_grant() -> None:
     assert plan.matches(_profile())
     assert not plan.matches({**_profile(), "identity": {**_profile()["identity"], "division_code": "110105"}})
     assert not plan.matches({**_profile(), "identity": None})
-    keyed = _person_plan(equals={"resident_id": [RESIDENT_ID]})
+    with pytest.raises(SubscriptionRefused, match=r"filter reads resident_id .* may not see in clear"):
+        _person_plan(equals={"resident_id": [RESIDENT_ID]})  # masked for it: a filter would test its values
+    unmasking = [_grant("id-1", "identity_verification", "public-security",
+                        ["resident_id", "name", "gender", "division_code", "card_status"], ["name", "resident_id"]),
+                 _degrees(), _titles()]
+    keyed = _person_plan(grants=unmasking, equals={"resident_id": [RESIDENT_ID]})
     assert keyed.matches(_profile()) and keyed.filter.equals == {"resident_id": [RESIDENT_ID]}
     with pytest.raises(SubscriptionRefused, match="a filter applies to the anchor record only"):
         _person_plan(equals={"degrees.major": "数学"})
-    with pytest.raises(SubscriptionRefused, match="the filter reads ethnicity of identity_verification, outside"):
+    with pytest.raises(SubscriptionRefused, match="the filter reads ethnicity of identity_verification, which"):
         _person_plan(equals={"identity.ethnicity": "汉"})

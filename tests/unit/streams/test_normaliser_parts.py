@@ -118,14 +118,19 @@ def test_a_delete_keeps_no_record_and_gets_the_canonical_key(registry: MemoryReg
     assert canonical["operation"] == "DELETE" and canonical["record"] is None
 
 
-def test_an_amount_too_large_for_avro_is_rejected_at_encode(registry: MemoryRegistry) -> None:
+@pytest.mark.parametrize(("amount", "rule"), [("99999999999999999999", "amount.range"),  # 20 digits: never scaled
+                                              ("9999999999999", "number.range"),  # 10^19 fen: beyond an Avro long
+                                              ("1e999999", "amount.range")])  # would overflow the scaling
+def test_an_amount_too_large_for_avro_is_rejected_naming_its_field(registry: MemoryRegistry, amount: str,
+                                                                     rule: str) -> None:
     normaliser = normaliser_for("enterprise_registration", registry)
     sample = samples("enterprise_registration", "zhejiang-aic-v2", 1, bad_share=0.0, seed=1)[0]
     event = change_event(sample, "market-regulation", random.Random(6))
-    event["record"] = {**sample.local, "zczb": "99999999999999999999"}
+    event["record"] = {**sample.local, "zczb": amount}
     raw = encode(registry, "enterprise_registration", "zhejiang-aic-v2", event)
     outcome = normaliser.handle(raw, get_dialect("enterprise_registration", "zhejiang-aic-v2").topic(PREFIX))
-    assert isinstance(outcome, Rejected) and (outcome.stage, outcome.rule) == ("encode", "canonical_schema")
+    assert isinstance(outcome, Rejected)
+    assert (outcome.stage, outcome.field, outcome.rule) == ("validate", "registered_capital_cents", rule)
 
 
 def test_an_unforeseen_error_is_a_rejection_not_a_crash(registry: MemoryRegistry,

@@ -6,9 +6,13 @@ import datetime as dt
 import json
 import uuid
 
-from connectors.webhook.payload import PSEUDONYM_PREFIX, batch_body, batch_key, dumps, shape_event
+import pytest
+
+from connectors.webhook.payload import batch_body, batch_key, dumps, shape_event
+from govbus.exceptions import ConfigurationError
 from govbus.sharing.authorisation import ItemPlan, authorise
 from govbus.sharing.model import Grant, Subscription
+from govbus.sharing.pseudonyms import PSEUDONYM_PREFIX, PseudonymKey
 from schemas.catalogue import load_catalogue
 
 CATALOGUE = load_catalogue()
@@ -33,7 +37,7 @@ def test_only_planned_fields_with_personal_ones_masked_and_the_key_in_clear() ->
     plan = _plan("enterprise_registration", ["uscc", "name", "legal_representative", "established_on"])
     record = {"uscc": "91330106MA2B3C4D5E", "name": "华信有限公司", "legal_representative": "王小明",
               "established_on": dt.date(2020, 5, 18), "address": "never sent", "registered_capital_cents": 5}
-    shaped = shape_event(_event("enterprise_registration", "91330106MA2B3C4D5E", record), plan, ("uscc",), "s")
+    shaped = shape_event(_event("enterprise_registration", "91330106MA2B3C4D5E", record), plan, ("uscc",), None)
     body = json.loads(dumps(shaped.body))
     assert body["record"] == {"uscc": "91330106MA2B3C4D5E", "name": "华信有限公司",
                               "legal_representative": "王**", "established_on": "2020-05-18"}
@@ -47,32 +51,37 @@ def test_only_planned_fields_with_personal_ones_masked_and_the_key_in_clear() ->
 
 def test_a_delete_carries_the_key_only() -> None:
     plan = _plan("enterprise_registration", ["uscc", "name"])
-    shaped = shape_event(_event("enterprise_registration", "91330106MA2B3C4D5E", None, "DELETE"), plan, ("uscc",), "s")
+    shaped = shape_event(_event("enterprise_registration", "91330106MA2B3C4D5E", None, "DELETE"), plan, ("uscc",), None)
     assert shaped.body["operation"] == "DELETE" and shaped.body["record"] is None
     assert shaped.body["record_key"] == "91330106MA2B3C4D5E"
     assert shaped.delivered_fields == [] and shaped.masked_fields == []
 
 
-def test_a_key_made_of_a_masked_or_unplanned_field_is_pseudonymised_per_secret() -> None:
+def test_a_key_made_of_a_masked_or_unplanned_field_is_the_subscribers_pseudonym_from_the_platform_key() -> None:
     grant = Grant.model_validate({
         "grant_id": "g1", "subscriber": "hz-centre", "item": "tax_payment_certificate", "approved_by": "taxation",
         "purpose": "housing checks", "fields": ["taxpayer_name", "amount_cents"], "expires_at": NOW.replace(year=2030)})
     plan = _plan("tax_payment_certificate", ["taxpayer_name", "amount_cents"], [grant])
     event = _event("tax_payment_certificate", "CERT-1", {"certificate_number": "CERT-1", "taxpayer_name": "李四",
                                                          "amount_cents": 100})
-    first = shape_event(event, plan, ("certificate_number",), "secret-a")
-    again = shape_event(event, plan, ("certificate_number",), "secret-a")
-    other = shape_event(event, plan, ("certificate_number",), "secret-b")
+    key = PseudonymKey("a-platform-key-of-at-least-32-characters")
+    first = shape_event(event, plan, ("certificate_number",), key.for_subscriber("hz-centre"))
+    again = shape_event(event, plan, ("certificate_number",), key.for_subscriber("hz-centre"))
+    other = shape_event(event, plan, ("certificate_number",), key.for_subscriber("another-centre"))
+    assert first.body["record_key"] == key.for_subscriber("hz-centre").of("tax_payment_certificate", "CERT-1")
     assert first.body["record_key"].startswith(PSEUDONYM_PREFIX)
     assert first.body["record_key"] == again.body["record_key"] != other.body["record_key"]
     assert b"CERT-1" not in dumps(first.body)
     assert first.body["record"] == {"taxpayer_name": "李*", "amount_cents": 100}
+    with pytest.raises(ConfigurationError, match="GOVBUS_PSEUDONYM_KEY") as refused:
+        shape_event(event, plan, ("certificate_number",), None)
+    assert "CERT-1" not in str(refused.value), "never in clear, not even in the error"
 
 
 def test_the_batch_key_depends_on_the_event_ids_only() -> None:
     plan = _plan("enterprise_registration", ["uscc"])
     events = [shape_event({**_event("enterprise_registration", f"K{i}", {"uscc": f"K{i}"}),
-                           "event_id": uuid.UUID(int=i)}, plan, ("uscc",), "s") for i in range(3)]
+                           "event_id": uuid.UUID(int=i)}, plan, ("uscc",), None) for i in range(3)]
     key, body = batch_body("hz", "hz-centre", events)
     assert key == batch_key(str(uuid.UUID(int=i)) for i in range(3))
     document = json.loads(body)

@@ -8,8 +8,9 @@ import time
 
 import pytest
 
-from connectors.webhook.exceptions import SubscriptionGone
+from connectors.webhook.exceptions import SharingStoreUnavailable, SubscriptionGone
 from connectors.webhook.plans import Authoriser, authorise_items
+from govbus.exceptions import PlatformError
 from govbus.sharing.model import Grant, Subscription
 from govbus.sharing.store import SharingSnapshot
 from schemas.catalogue import load_catalogue
@@ -94,3 +95,35 @@ def test_a_removed_subscription_stops_the_connector() -> None:
         authoriser.stop()
     with pytest.raises(SubscriptionGone):
         Authoriser("nope", _Store().load, CATALOGUE, "govbus", refresh_seconds=60)
+
+
+class _FailingStore(_Store):
+    """Readable at first, then not (the broker away, or the connector's READ ACL on the control topics gone)."""
+
+    def __init__(self) -> None:
+        super().__init__(_grant())
+        self.readable = True
+
+    def load(self) -> SharingSnapshot:
+        if not self.readable:
+            raise PlatformError("the broker refused reading the control topics")
+        return self.snapshot
+
+
+def test_an_unreadable_store_keeps_the_last_decisions_for_a_while_then_fails_closed() -> None:
+    store = _FailingStore()
+    failures: list[int] = []
+    authoriser = Authoriser("hz", store.load, CATALOGUE, "govbus", refresh_seconds=0.05,
+                            on_refresh_failure=lambda: failures.append(1), stale_after_seconds=0.6).start()
+    try:
+        store.readable = False
+        time.sleep(0.2)
+        assert failures and authoriser.current().decide("tax_payment_certificate").plan is not None, "for a while"
+        time.sleep(0.6)
+        with pytest.raises(SharingStoreUnavailable, match="delivery stops rather than miss a revocation"):
+            authoriser.current()
+        store.readable = True
+        time.sleep(0.2)
+        assert authoriser.current().decide("tax_payment_certificate").plan is not None, "readable again: resumes"
+    finally:
+        authoriser.stop()

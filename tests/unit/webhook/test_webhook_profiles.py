@@ -9,16 +9,18 @@ from typing import Any
 
 import pytest
 
-from connectors.webhook.payload import PSEUDONYM_PREFIX, dumps, shape_event
+from connectors.webhook.payload import dumps, shape_event
 from connectors.webhook.plans import authorise_items
 from connectors.webhook.profile_events import HEADER_CAUSED_BY, HEADER_EVENT_ID, profile_event, unchanged_for
 from govbus.exceptions import DecodeError
 from govbus.sharing.model import Grant, Subscription
+from govbus.sharing.pseudonyms import PSEUDONYM_PREFIX, PseudonymKey
 from schemas.catalogue import load_catalogue
 
 CATALOGUE = load_catalogue()
 NOW = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
 RESIDENT_ID = "11010519491231002X"
+PSEUDONYMS = PseudonymKey("platform-key-of-the-profile-tests-0123456789").for_subscriber("hz-centre")
 
 
 class _Message:
@@ -76,7 +78,7 @@ def test_a_tombstone_is_a_delete_of_the_pseudonymised_key_with_the_header_event_
     assert decision.plan is not None
     message = _Message(RESIDENT_ID.encode(), None, [(HEADER_EVENT_ID, b"e-1"), (HEADER_CAUSED_BY, b"c-1")])
     event = profile_event("profile:person", message, decoder=None)  # type: ignore[arg-type]  # nothing to decode
-    shaped = shape_event(event, decision.plan, decision.key_fields, "secret")
+    shaped = shape_event(event, decision.plan, decision.key_fields, PSEUDONYMS)
     assert shaped.body["operation"] == "DELETE" and shaped.body["record"] is None
     assert shaped.body["idempotency_key"] == "e-1" and shaped.body["trace_id"] == "c-1"
     assert shaped.body["item"] == "profile:person" and shaped.body["department"] is None
@@ -97,7 +99,7 @@ def _upsert(cause: str) -> dict[str, Any]:
 def test_an_upsert_is_shaped_per_side_and_versions_caused_by_unplanned_sides_are_skipped() -> None:
     decision = authorise_items(SUBSCRIPTION, CATALOGUE, GRANTS, NOW, "govbus.t", 1).decide("profile:person")
     assert decision.plan is not None
-    shaped = shape_event(_upsert("degree_certification"), decision.plan, decision.key_fields, "secret")
+    shaped = shape_event(_upsert("degree_certification"), decision.plan, decision.key_fields, PSEUDONYMS)
     assert shaped.body["record"] == {"resident_id": "110105********002X", "identity": {"name": "张**"},
                                      "degree_certifications": [{"major": "数学"}]}
     assert shaped.masked_fields == ["resident_id", "identity.name"]
