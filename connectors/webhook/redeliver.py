@@ -44,6 +44,7 @@ from govbus.exceptions import ConfigurationError, DeliveryError
 from govbus.sharing.authorisation import Catalogue
 from govbus.sharing.model import Subscription
 from govbus.sharing.profile_authorisation import profile_name
+from govbus.sharing.runtime import redeliver_group
 from govbus.sharing.store import SharingStore
 from govbus.topic_names import parked_topic
 from govbus.topic_reader import read_partitions
@@ -51,11 +52,6 @@ from govbus.topic_reader import read_partitions
 CONNECTOR = "webhook-redeliver"
 PSEUDONYM_PREFIX = "hmac-sha256:"
 READ_TIMEOUT_SECONDS = 60.0
-
-
-def redeliver_group(subscription: str, prefix: str) -> str:
-    """The consumer group whose committed offsets say which parked events were redelivered."""
-    return f"{prefix}.subscription.{subscription}.redeliver"
 
 
 @dataclass

@@ -38,7 +38,7 @@ from govbus.sharing.authorisation import plan_request
 from govbus.sharing.item_plan import Catalogue
 from govbus.sharing.model import DeliveryKind, Grant, Subscription
 from govbus.sharing.principals import department_acls
-from govbus.sharing.runtime import consumer_group, source_topic
+from govbus.sharing.runtime import consumer_group, redeliver_group, source_topic
 from govbus.topic_names import (
     audit_topic,
     canonical_topic,
@@ -76,7 +76,8 @@ def connector_acls(subscription: Subscription, catalogue: Catalogue, grants: Seq
     principal = user(identities.principal_key("connector", subscription.name))
     acls = [acl for topic in authorised_sources(subscription, catalogue, grants, now, prefix)
             for acl in allow(principal, ResourceType.TOPIC, topic, READ)]
-    acls += allow(principal, ResourceType.GROUP, consumer_group(subscription.name, prefix), [AclOperation.READ])
+    acls += [acl for group in (consumer_group(subscription.name, prefix), redeliver_group(subscription.name, prefix))
+             for acl in allow(principal, ResourceType.GROUP, group, [AclOperation.READ])]
     acls += allow(principal, ResourceType.TOPIC, control_prefix(prefix), READ, ResourcePatternType.PREFIXED)
     acls += allow(principal, ResourceType.TOPIC, audit_topic(prefix), WRITE_CREATE)
     acls += allow(principal, ResourceType.TOPIC, parked_topic(subscription.name, prefix), WRITE_CREATE + READ)

@@ -7,12 +7,18 @@ from govbus.sharing.profile_authorisation import PROFILE_PREFIX, profile_name
 from govbus.topic_names import canonical_topic, profile_topic
 from schemas.catalogue.profiles import load_profile
 
-__all__ = ["PROFILE_PREFIX", "consumer_group", "record_key_fields", "source_topic"]
+__all__ = ["PROFILE_PREFIX", "consumer_group", "record_key_fields", "redeliver_group", "source_topic"]
 
 
 def consumer_group(subscription: str, prefix: str) -> str:
     """The consumer group of a subscription's connector; its committed offsets are its position."""
     return f"{prefix}.subscription.{subscription}"
+
+
+def redeliver_group(subscription: str, prefix: str) -> str:
+    """The consumer group whose committed offsets say which parked events of a subscription were redelivered
+    (``govbus subscriptions redeliver``)."""
+    return f"{consumer_group(subscription, prefix)}.redeliver"
 
 
 def source_topic(item: str, prefix: str) -> str:

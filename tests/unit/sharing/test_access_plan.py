@@ -50,6 +50,9 @@ def test_a_connector_reads_only_what_is_authorised_now() -> None:
                    _grant(approved_by="market-regulation"), _grant(subscriber="someone-else")):
         assert tax not in _reads(connector_acls(_subscription(), CATALOGUE, [closed], NOW, PREFIX)), closed
     assert authorised_sources(_subscription(), CATALOGUE, [_grant()], NOW, PREFIX) == sorted([registrations, tax])
+    groups = {a.name for a in connector_acls(_subscription(), CATALOGUE, [], NOW, PREFIX)
+              if a.restype == ResourceType.GROUP}
+    assert groups == {f"{PREFIX}.subscription.hz-one-stop", f"{PREFIX}.subscription.hz-one-stop.redeliver"}
 
 
 def test_a_subscriber_reads_its_own_delivery_topic_and_never_a_canonical_one() -> None:
