@@ -18,7 +18,7 @@ from govbus.platform.processes import free_port
 from testsupport.cli_tree import every_command
 
 NEED_NO_PLATFORM = {"config", "catalogue list", "catalogue show", "streams dialects", "gateway add-key",
-                    "dev status", "dev down", "principals create", "principals exec"}
+                    "dev status", "dev down", "principals create", "principals exec", "audit keygen"}
 NOT_RUN = {"dev up": "starts the platform", "demo": "starts its own platform"}
 LIBRDKAFKA_LOG = re.compile(r"^%\d\|", re.MULTILINE)
 
@@ -27,7 +27,7 @@ def arguments(path: str, command: click.Command, files: Path) -> list[str]:
     """Plausible arguments and required options: the command's own checks pass, so it gets to connecting."""
     values = {"item": "enterprise_registration", "record_key": "91110105MA01ABCD1X", "name": "hz-one-stop",
               "grant_id": "g-1", "subscriber": "hz", "department": "market-regulation", "components": "mirror",
-              "keys": "subscriber:hz", "key": "admin", "command": "true"}
+              "keys": "subscriber:hz", "key": "admin", "command": "true", "path": str(files / "keys" / "audit.key")}
     files_by_command = {"publish": files / "records.jsonl", "subscriptions add": files / "subscription.yaml",
                         "grants add": files / "grant.yaml"}
     args = []
