@@ -81,7 +81,7 @@ def print_access(context: DemoContext) -> None:
             ("department.civil-affairs", "read canonical tax certificates", probe_read(civil, tax)),
             (f"subscriber.{SUBSCRIBER}", "read canonical tax certificates itself", probe_read(subscriber, tax)),
             ("(no credentials)", "list the broker's topics", probe_read(context.kafka.model_copy(
-                update={"security_protocol": "PLAINTEXT", "username": None, "password": None}), tax))]
+                update={"security_protocol": "PLAINTEXT", "username": None, "password": None}), tax, timeout=3))]
     registry = context.registry_as(department("taxation"))
     subject = value_subject(tax)
     with httpx.Client(base_url=registry.url, timeout=10) as http:
