@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_fixed
@@ -28,37 +30,48 @@ def read_topics(kafka: KafkaConnection, topics: Sequence[str], timeout: float = 
     (partition, offset) order."""
     if not topics:
         return {}
+    with _reader(kafka) as consumer:
+        listed = consumer.list_topics(timeout=timeout).topics if len(topics) > 1 else \
+            consumer.list_topics(topics[0], timeout=timeout).topics
+        return _read(consumer, kafka, topics, listed, timeout)
+
+
+def read_prefixed(kafka: KafkaConnection, prefix: str, timeout: float = 30.0) -> dict[str, list[Message]]:
+    """Every message now in each topic starting with ``prefix`` that this principal may describe, listed and
+    read with one consumer: topic -> its messages, topics in name order."""
+    with _reader(kafka) as consumer:
+        listed = consumer.list_topics(timeout=timeout).topics
+        topics = sorted(name for name, metadata in listed.items() if name.startswith(prefix) and metadata.error is None)
+        return _read(consumer, kafka, topics, listed, timeout) if topics else {}
+
+
+@contextmanager
+def _reader(kafka: KafkaConnection) -> Iterator[Consumer]:
     consumer = clients.consumer(kafka, f"govbus-reader-{uuid.uuid4().hex}",
                                 {"enable.auto.commit": False, "enable.partition.eof": True})
     try:
-        listed = consumer.list_topics(timeout=timeout).topics if len(topics) > 1 else \
-            consumer.list_topics(topics[0], timeout=timeout).topics
-        ends: dict[Position, int] = {}
-        starts: list[TopicPartition] = []
-        for topic in topics:
-            metadata = listed.get(topic)
-            if metadata is None or metadata.error is not None:
-                raise PlatformError(f"topic {topic!r} does not exist on {kafka.bootstrap}, or "
-                                    f"{kafka.username or 'this client'} may not describe it: check the name, "
-                                    "and the principal's ACLs (`govbus acl sync --dry-run`)")
-            for partition in metadata.partitions:
-                low, high = _watermarks(consumer, TopicPartition(topic, partition), timeout)
-                if high > low:
-                    ends[(topic, partition)] = high
-                    starts.append(TopicPartition(topic, partition, low))
-        read = read_partitions(consumer, starts, ends, timeout)
-        return {topic: [m for m in read if m.topic() == topic] for topic in topics}
+        yield consumer
     finally:
         consumer.close()
 
 
-def list_topics(kafka: KafkaConnection, prefix: str, timeout: float = 30.0) -> list[str]:
-    """The names of the topics starting with ``prefix`` that this principal may describe, sorted."""
-    consumer = clients.consumer(kafka, f"govbus-reader-{uuid.uuid4().hex}", {"enable.auto.commit": False})
-    try:
-        return sorted(name for name in consumer.list_topics(timeout=timeout).topics if name.startswith(prefix))
-    finally:
-        consumer.close()
+def _read(consumer: Consumer, kafka: KafkaConnection, topics: Sequence[str], listed: Mapping[str, Any],
+          timeout: float) -> dict[str, list[Message]]:
+    ends: dict[Position, int] = {}
+    starts: list[TopicPartition] = []
+    for topic in topics:
+        metadata = listed.get(topic)
+        if metadata is None or metadata.error is not None:
+            raise PlatformError(f"topic {topic!r} does not exist on {kafka.bootstrap}, or "
+                                f"{kafka.username or 'this client'} may not describe it: check the name, "
+                                "and the principal's ACLs (`govbus acl sync --dry-run`)")
+        for partition in metadata.partitions:
+            low, high = _watermarks(consumer, TopicPartition(topic, partition), timeout)
+            if high > low:
+                ends[(topic, partition)] = high
+                starts.append(TopicPartition(topic, partition, low))
+    read = read_partitions(consumer, starts, ends, timeout)
+    return {topic: [m for m in read if m.topic() == topic] for topic in topics}
 
 
 @retry(retry=retry_if_exception_type(KafkaException), stop=stop_after_attempt(20),

@@ -26,6 +26,7 @@ from govbus import clients
 from govbus.connection import KafkaConnection, RegistryConnection
 from govbus.exceptions import DecodeError
 from govbus.serde import WireDecoder
+from govbus.sharing.access import FEED_GROUPS
 from govbus.topic_names import canonical_topic
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ class FeedReader:
         self._decoder = WireDecoder(clients.registry_client(registry))
         self._state = state
         self._metrics = metrics
-        consumer = clients.consumer(kafka, f"govbus-public-feed-{uuid.uuid4()}",
+        consumer = clients.consumer(kafka, f"{FEED_GROUPS}{uuid.uuid4()}",
                                     {"enable.auto.commit": False, "enable.partition.eof": False})
         options = SinkOptions("public-feed", batch_size=500, batch_wait=0.05, bad_messages=BadMessages.SKIP,
                               lag_interval=0, replay=True, replay_refresh=refresh)

@@ -19,13 +19,11 @@ from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 
-import httpx
-
 from govbus import audit_keys
 from govbus.connection import KafkaConnection, RegistryConnection
 from govbus.exceptions import ConfigurationError, PlatformError
 from govbus.platform import credentials, jars, kafka, processes, provisioning, pseudonym_key, tls
-from govbus.platform.registry_process import RegistryProcess, start_registry_process
+from govbus.platform.registry_process import RegistryProcess, registry_answers, start_registry_process
 from govbus.settings import PlatformSettings
 from govbus.topic_names import TopicSettings
 
@@ -127,14 +125,7 @@ def is_running(state: PlatformState) -> bool:
         return False
     if state.acl_reconciler_pid is not None and not processes.is_alive(state.acl_reconciler_pid):
         return False
-    return kafka.metadata_ready(state.kafka_bootstrap, state.kafka) and registry_ready(state.registry_url)
-
-
-def registry_ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/", timeout=2).status_code == 200  # `/` needs no credentials
-    except httpx.HTTPError:
-        return False
+    return kafka.metadata_ready(state.kafka_bootstrap, state.kafka) and registry_answers(state.registry_url)
 
 
 def status(settings: PlatformSettings) -> dict[str, object]:

@@ -57,7 +57,7 @@ def start_registry_process(
         env["GOVBUS_REGISTRY_CREDENTIALS_FILE"] = str(credentials_file)
     registry = RegistryProcess(start_process(command, log_path, env=env), f"http://{host}:{port}", log_path)
     try:
-        wait_until(lambda: _answers(registry.url), timeout, f"the registry at {registry.url}",
+        wait_until(lambda: registry_answers(registry.url), timeout, f"the registry at {registry.url}",
                    alive=registry.running, log_path=log_path)
     except StartupTimeoutError:
         registry.kill()
@@ -65,7 +65,8 @@ def start_registry_process(
     return registry
 
 
-def _answers(url: str) -> bool:
+def registry_answers(url: str) -> bool:
+    """Whether the registry at ``url`` serves HTTP (``GET /`` needs no credentials)."""
     try:
         return httpx.get(f"{url}/", timeout=2.0).status_code == 200
     except httpx.HTTPError:

@@ -50,7 +50,7 @@ from govbus.topic_names import (
 )
 
 PUBLIC_FEED = "public-feed"
-FEED_GROUPS = "govbus-public-feed-"  # the feed's replay consumers: connectors/public_feed/reader.py
+FEED_GROUPS = "govbus-public-feed-"  # the prefix of the public feed's replay consumer groups
 READ = (AclOperation.READ, AclOperation.DESCRIBE)
 WRITE = (AclOperation.WRITE, AclOperation.DESCRIBE)
 WRITE_CREATE = (AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.CREATE)

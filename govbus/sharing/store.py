@@ -20,6 +20,7 @@ import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from confluent_kafka import KafkaError, Message
 from pydantic import ValidationError
@@ -29,10 +30,11 @@ from govbus.connection import KafkaConnection
 from govbus.exceptions import AuthorizationError, DeliveryError, PlatformError
 from govbus.sharing.model import Grant, Subscription
 from govbus.topic_names import control_prefix, grants_prefix, grants_topic, subscriptions_prefix, subscriptions_topic
-from govbus.topic_reader import list_topics, read_topics
+from govbus.topic_reader import read_prefixed
 from govbus.topics import TopicSpec, ensure_topics
 
 log = logging.getLogger(__name__)
+Declared = TypeVar("Declared", Subscription, Grant)
 _COMPACTED = {"cleanup.policy": "compact"}
 
 
@@ -112,11 +114,9 @@ class SharingStore:
 
     def load(self) -> SharingSnapshot:
         """Every subscription and grant now declared, each checked against the party whose topic holds it."""
-        topics = list_topics(self._kafka, control_prefix(self._prefix))
-        subscription_topics = [t for t in topics if t.startswith(subscriptions_prefix(self._prefix))]
-        grant_topics = [t for t in topics if t.startswith(grants_prefix(self._prefix))]
-        topics = subscription_topics + grant_topics
-        read = read_topics(self._kafka, topics) if topics else {}
+        read = read_prefixed(self._kafka, control_prefix(self._prefix))
+        subscription_topics = [t for t in read if t.startswith(subscriptions_prefix(self._prefix))]
+        grant_topics = [t for t in read if t.startswith(grants_prefix(self._prefix))]
         snapshot = SharingSnapshot()
         claims: dict[str, dict[str, Subscription]] = {}  # name -> subscriber -> its latest declaration
         for topic in subscription_topics:
@@ -149,10 +149,8 @@ class SharingStore:
         if message.value() is None:
             mine.pop(subscriber, None)
             return
-        try:
-            subscription = Subscription.model_validate(json.loads(message.value() or b"{}"))
-        except (ValueError, ValidationError) as error:
-            snapshot.refused.append(f"{where}: not a subscription ({type(error).__name__})")
+        subscription = _parsed(snapshot, message, Subscription, "subscription")
+        if subscription is None:
             return
         if subscription.subscriber != subscriber or subscription.name != name:
             snapshot.refused.append(f"{where}: subscription {name!r} names subscriber {subscription.subscriber!r} "
@@ -168,13 +166,20 @@ class SharingStore:
         if message.value() is None:
             snapshot.grants.pop(key, None)
             return
-        try:
-            grant = Grant.model_validate(json.loads(message.value() or b"{}"))
-        except (ValueError, ValidationError) as error:
-            snapshot.refused.append(f"{where}: not a grant ({type(error).__name__})")
+        grant = _parsed(snapshot, message, Grant, "grant")
+        if grant is None:
             return
         if grant.approved_by != department or grant.grant_id != grant_id:
             snapshot.refused.append(f"{where}: grant {grant_id!r} says approved by {grant.approved_by!r} but was "
                                     f"written to {department}'s topic (forged)")
             return
         snapshot.grants[key] = grant
+
+
+def _parsed(snapshot: SharingSnapshot, message: Message, model: type[Declared], noun: str) -> Declared | None:
+    """The declaration in ``message``; None, and the refusal reported in ``snapshot``, when it is not one."""
+    try:
+        return model.model_validate(json.loads(message.value() or b"{}"))
+    except (ValueError, ValidationError) as error:
+        snapshot.refused.append(f"{message.topic()}@{message.offset()}: not a {noun} ({type(error).__name__})")
+        return None
