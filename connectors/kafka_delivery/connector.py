@@ -100,7 +100,8 @@ class KafkaDeliveryConnector:
         store = store or SharingStore(settings.kafka, settings.topic_prefix)
         self._pseudonym_key = settings.platform_pseudonym_key()
         self._authoriser = Authoriser(self.name, store.load, catalogue, settings.topic_prefix,
-                                      settings.kafka_delivery_refresh_seconds, self.metrics.refresh_failures.inc)
+                                      settings.kafka_delivery_refresh_seconds, self.metrics.refresh_failures.inc,
+                                      settings.kafka_delivery_stale_after_seconds)
         self._check_start(self._authoriser.current())
         self.topic = delivery_topic(self._authoriser.current().subscription.subscriber, self.name,
                                     settings.topic_prefix)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from connectors.webhook.plans import STALE_AFTER_SECONDS
 from govbus.audit_keys import AuditKeySettings
 from govbus.settings import ServiceSettings
 from govbus.sharing.model import NAME_PATTERN
@@ -31,6 +32,10 @@ class KafkaDeliverySettings(AuditKeySettings, PseudonymSettings, ServiceSettings
                                              description="longest wait, from a batch's first event, for more events")
     kafka_delivery_refresh_seconds: float = Field(default=5.0, gt=0, le=3600,
                                                   description="how often subscriptions and grants are reloaded")
+    kafka_delivery_stale_after_seconds: float = Field(
+        default=STALE_AFTER_SECONDS, gt=0, le=86_400,
+        description="once subscriptions and grants could not be reloaded for this long, delivery stops (it fails "
+                    "closed rather than miss a revocation)")
     kafka_delivery_retention_hours: int = Field(default=168, ge=1,
                                                 description="how long the delivery topic keeps events (set when "
                                                             "the connector creates it)")

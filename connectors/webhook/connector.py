@@ -114,7 +114,8 @@ class WebhookConnector:
         self.metrics = WebhookMetrics(collector, self.name)
         store = store or SharingStore(settings.kafka, settings.topic_prefix)
         self._authoriser = Authoriser(self.name, store.load, catalogue, settings.topic_prefix,
-                                      settings.webhook_refresh_seconds, self.metrics.refresh_failures.inc)
+                                      settings.webhook_refresh_seconds, self.metrics.refresh_failures.inc,
+                                      settings.webhook_stale_after_seconds)
         self._pseudonym_key = settings.platform_pseudonym_key()
         authorisation = self._authoriser.current()
         check_webhook(authorisation.subscription)

@@ -6,6 +6,7 @@
     ├── ConfigurationError
     │   └── SubscriptionGone        the subscription was removed while its connector ran (it stops)
     └── PlatformError
+        ├── SharingStoreUnreadable  one reload of the subscriptions and grants could not read them (retried)
         └── SharingStoreUnavailable the subscriptions and grants could not be read for too long (it stops)
 """
 
@@ -35,3 +36,8 @@ class SubscriptionGone(ConfigurationError):
 class SharingStoreUnavailable(PlatformError):
     """The sharing store could not be read for longer than the connector may go on with what it read last: a
     revocation might be missed, so delivery stops (fails closed) instead."""
+
+
+class SharingStoreUnreadable(PlatformError):
+    """One reload could not read the subscription's control topic (its principal no longer sees it): the last
+    decisions stay in force until :class:`SharingStoreUnavailable`."""

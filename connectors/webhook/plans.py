@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.webhook.exceptions import SharingStoreUnavailable, SubscriptionGone
+from connectors.webhook.exceptions import SharingStoreUnavailable, SharingStoreUnreadable, SubscriptionGone
 from govbus.exceptions import AuthorizationError, CatalogueError
 from govbus.sharing.authorisation import Catalogue, ItemPlan, plan_request
 from govbus.sharing.model import Grant, Subscription
@@ -122,14 +122,19 @@ class Authoriser:
 
     def refresh(self) -> None:
         """Reload the store and re-plan now."""
-        snapshot = self._loaded()
+        snapshot = self._loaded(self._current.subscription.subscriber)
         with self._lock:
             self._snapshot = snapshot
             self._loaded_at = time.monotonic()
             self._current = self._replan(snapshot, self._current, dt.datetime.now(dt.UTC))
 
-    def _loaded(self) -> SharingSnapshot:
+    def _loaded(self, subscriber: str | None = None) -> SharingSnapshot:
+        """The store now; once the subscription's ``subscriber`` is known, its control topic must be readable: a
+        topic this principal no longer sees (its ACL was removed) is a failure to read, not a removal."""
         snapshot = self._load()
+        if subscriber is not None and subscriber not in snapshot.subscribers:
+            raise SharingStoreUnreadable(f"the subscriptions topic of {subscriber!r} is not visible to this "
+                                         "connector's principal")
         if self._name not in snapshot.subscriptions:
             known = ", ".join(sorted(snapshot.subscriptions)) or "none"
             raise SubscriptionGone(f"no subscription {self._name!r} in the sharing store (known: {known}); "

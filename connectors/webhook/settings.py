@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from connectors.webhook.plans import STALE_AFTER_SECONDS
 from govbus.audit_keys import AuditKeySettings
 from govbus.settings import ServiceSettings
 from govbus.sharing.model import NAME_PATTERN
@@ -42,6 +43,10 @@ class WebhookSettings(AuditKeySettings, PseudonymSettings, ServiceSettings):
                                                    description="a longer Retry-After is waited only this long")
     webhook_refresh_seconds: float = Field(default=5.0, gt=0, le=3600,
                                            description="how often subscriptions and grants are reloaded")
+    webhook_stale_after_seconds: float = Field(
+        default=STALE_AFTER_SECONDS, gt=0, le=86_400,
+        description="once subscriptions and grants could not be reloaded for this long, delivery stops (it fails "
+                    "closed rather than miss a revocation)")
     webhook_metrics_port: int = Field(default=0, ge=0, le=65535,
                                       description="Prometheus /metrics port (on GOVBUS_METRICS_HOST); 0 serves none")
     webhook_session_timeout_ms: int = Field(default=6000, ge=1000, le=300_000,

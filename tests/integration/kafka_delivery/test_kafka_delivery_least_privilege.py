@@ -2,7 +2,9 @@
 connector runs as its own principal with only the ACLs the reconciler derived from the subscription and the
 grant; the subscriber's own Kafka client, as the subscriber's principal, in a group under
 ``<prefix>.subscriber.<slug>.``, reads its delivery topic (counted per record) and is refused the canonical topic;
-after the grant is revoked the connector may no longer read that item, and nothing more of it arrives."""
+after the grant is revoked the connector may no longer read that item, and nothing more of it arrives. Once the
+connector may not read the control topics either (its subscriptions and grants), it fails closed: after
+``stale_after`` seconds it stops delivering, with the reason, and its refresh failures are counted."""
 
 from __future__ import annotations
 
@@ -14,20 +16,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from confluent_kafka.admin import AclBindingFilter, AclOperation, AclPermissionType, ResourcePatternType, ResourceType
 from kafka_delivery_support import CATALOGUE, ENTERPRISE, TAX, Reader, Running, Writers
 
 from connectors.kafka_delivery.connector import KafkaDeliveryConnector
 from connectors.kafka_delivery.settings import KafkaDeliverySettings
-from govbus import identities
+from connectors.webhook.exceptions import SharingStoreUnavailable
+from govbus import clients, identities
 from govbus.connection import KafkaConnection, RegistryConnection
 from govbus.sharing import principals
 from govbus.sharing.acl_sync import apply, plan
 from govbus.sharing.model import Grant, Subscription
 from govbus.sharing.store import SharingStore
-from govbus.topic_names import canonical_topic, delivery_topic
+from govbus.topic_names import canonical_topic, control_prefix, delivery_topic
 from testsupport.connections import kafka_at, read_first, registry_at, registry_principals
 
 SUBSCRIBER, SUBSCRIPTION = "kd-centre", "kd-least"
+STALE_AFTER = 3.0
 KEYS = (f"subscriber:{SUBSCRIBER}", f"connector:{SUBSCRIPTION}", "department:taxation")
 
 
@@ -59,6 +64,15 @@ def parties(kafka_bootstrap: str, registry_url: str) -> Iterator[Parties]:
                        for key, pw in passwords.items()})
 
 
+def _deny_control_topics(parties: Parties, key: str) -> None:
+    """Delete the read ``key``'s principal has on the prefix's control topics (the reconciler would restore it)."""
+    binding = AclBindingFilter(ResourceType.TOPIC, control_prefix(parties.prefix), ResourcePatternType.PREFIXED,
+                               f"User:{identities.user_name(key)}", "*", AclOperation.ANY, AclPermissionType.ANY)
+    admin = clients.admin(parties.admin)  # (kept while the future runs: a collected client cancels it)
+    deleted = admin.delete_acls([binding])[binding].result(timeout=30)
+    assert deleted, "the connector had a read on the control topics"
+
+
 def _grant(revoked: bool = False) -> Grant:
     return Grant(grant_id="kd-tax", subscriber=SUBSCRIBER, item=TAX, approved_by="taxation", purpose="checks",
                  fields=["certificate_number", "amount_cents"], revoked=revoked,
@@ -81,7 +95,8 @@ def test_the_connector_and_the_subscriber_need_nothing_beyond_what_the_grants_im
     connector_key = f"connector:{SUBSCRIPTION}"
     settings = KafkaDeliverySettings(kafka=parties.kafka[connector_key], registry=parties.registry[connector_key],
                                      topic_prefix=parties.prefix, kafka_delivery_subscription=SUBSCRIPTION,
-                                     kafka_delivery_refresh_seconds=1, kafka_delivery_batch_max_ms=20)
+                                     kafka_delivery_refresh_seconds=1, kafka_delivery_batch_max_ms=20,
+                                     kafka_delivery_stale_after_seconds=STALE_AFTER)
     running = Running(KafkaDeliveryConnector(settings, CATALOGUE))
     subscriber = parties.kafka[f"subscriber:{SUBSCRIBER}"]
     reader = Reader(kafka_bootstrap, delivery_topic(SUBSCRIBER, SUBSCRIPTION, parties.prefix), as_principal=subscriber,
@@ -109,6 +124,16 @@ def test_the_connector_and_the_subscriber_need_nothing_beyond_what_the_grants_im
         after = [(json.loads(m.value() or b"{}")["item"], (m.key() or b"").decode())
                  for m in reader.messages[len(got):]]
         assert sorted(after) == sorted((ENTERPRISE, key) for key in more), "no tax certificate after the revocation"
+
+        _deny_control_topics(parties, connector_key)  # the sharing store cannot be read now
+        stopped = running.ended(timeout=STALE_AFTER + 30)
+        assert isinstance(stopped, SharingStoreUnavailable), repr(stopped)
+        assert "delivery stops rather than miss a revocation" in str(stopped)
+        assert running.connector.metrics.refresh_failures._value.get() >= 1
+        delivered = len(reader.messages)
+        late = writers.upserts(ENTERPRISE, 3, seed=5)
+        reader.read_for(2.0)
+        assert len(reader.messages) == delivered, f"{len(late)} events written after it stopped were not delivered"
     finally:
         reader.close()
         running.stop()

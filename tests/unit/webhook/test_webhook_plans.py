@@ -50,9 +50,14 @@ def test_valid_until_is_the_earliest_expiry_of_a_grant_in_use() -> None:
     assert authorisation.decide("tax_payment_certificate").plan is not None
 
 
+def _snapshot(*grants: Grant) -> SharingSnapshot:
+    """The store holding subscription ``hz`` (its subscriber's topic visible) and ``grants``."""
+    return SharingSnapshot({"hz": SUBSCRIPTION}, {g.grant_id: g for g in grants}, subscribers={SUBSCRIPTION.subscriber})
+
+
 class _Store:
     def __init__(self, *grants: Grant) -> None:
-        self.snapshot = SharingSnapshot({"hz": SUBSCRIPTION}, {g.grant_id: g for g in grants})
+        self.snapshot = _snapshot(*grants)
 
     def load(self) -> SharingSnapshot:
         return self.snapshot
@@ -65,7 +70,7 @@ def test_a_revoked_grant_refuses_its_item_after_a_refresh_and_bumps_the_generati
     assert before.decide("tax_payment_certificate").plan is not None
     authoriser.refresh()
     assert authoriser.current().generation == before.generation  # nothing changed
-    store.snapshot = SharingSnapshot({"hz": SUBSCRIPTION}, {"g1": _grant(revoked=True)})
+    store.snapshot = _snapshot(_grant(revoked=True))
     authoriser.refresh()
     after = authoriser.current()
     assert after.generation == before.generation + 1
@@ -84,7 +89,7 @@ def test_an_expired_grant_is_noticed_without_a_reload() -> None:
 def test_a_removed_subscription_stops_the_connector() -> None:
     store = _Store()
     authoriser = Authoriser("hz", store.load, CATALOGUE, "govbus", refresh_seconds=0.05).start()
-    store.snapshot = SharingSnapshot()
+    store.snapshot = SharingSnapshot(subscribers={SUBSCRIPTION.subscriber})  # its topic holds the removal
     try:
         deadline = dt.datetime.now() + dt.timedelta(seconds=5)
         while authoriser.gone is None and dt.datetime.now() < deadline:
@@ -125,5 +130,21 @@ def test_an_unreadable_store_keeps_the_last_decisions_for_a_while_then_fails_clo
         store.readable = True
         time.sleep(0.2)
         assert authoriser.current().decide("tax_payment_certificate").plan is not None, "readable again: resumes"
+    finally:
+        authoriser.stop()
+
+
+def test_a_subscriptions_topic_no_longer_visible_is_a_failure_to_read_not_a_removal() -> None:
+    store = _Store(_grant())
+    failures: list[int] = []
+    authoriser = Authoriser("hz", store.load, CATALOGUE, "govbus", refresh_seconds=0.05,
+                            on_refresh_failure=lambda: failures.append(1), stale_after_seconds=0.5).start()
+    try:
+        store.snapshot = SharingSnapshot()  # the principal's READ on the control topics was deleted
+        time.sleep(0.2)
+        assert failures and authoriser.gone is None
+        time.sleep(0.5)
+        with pytest.raises(SharingStoreUnavailable):
+            authoriser.current()
     finally:
         authoriser.stop()
