@@ -84,8 +84,10 @@ def print_subscribers(context: DemoContext, subs: Subscribers) -> None:
             items[str(event.get("item"))] += 1
             record = event.get("record") or {}
             if not masked_example and record.get("taxpayer_resident_id"):
-                masked_example = (f"taxpayer_resident_id {record['taxpayer_resident_id']}, "
-                                  f"taxpayer_name {record.get('taxpayer_name')}")
+                name = str(record.get("taxpayer_name") or "")  # in clear: the grant unmasks it; not printed here
+                masked_example = (f"taxpayer_resident_id {record['taxpayer_resident_id']}, taxpayer_name "
+                                  f"{'in clear' if '*' not in name else 'masked'} ({len(name)} characters, "
+                                  "not printed: a terminal is not a granted delivery)")
     table = Table(title="Subscribers, live")
     for column in ("subscriber", "how", "received"):
         table.add_column(column)

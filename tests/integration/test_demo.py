@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 from govbus import clients
-from govbus.connection import KafkaConnection
+from govbus.connection import KafkaConnection, RegistryConnection
 from govbus.platform.processes import free_port
 from govbus.topic_reader import read_topics
 from testsupport.connections import without_session
-from testsupport.personal_scan import personal_values, scan_files
+from testsupport.personal_scan import personal_values, published_personal, shown, values_in
 
 
 def test_demo_prints_what_flowed_where_and_why(tmp_path: Path) -> None:
@@ -24,7 +24,7 @@ def test_demo_prints_what_flowed_where_and_why(tmp_path: Path) -> None:
     try:
         demo = subprocess.run([sys.executable, "-m", "govbus.cli", "demo", "--records", "60"], env=env,
                               capture_output=True, text=True, timeout=600, check=False)
-        headers = _dead_letter_headers(env)
+        headers, published = _dead_letter_headers_and_published(env)
     finally:
         subprocess.run([sys.executable, "-m", "govbus.cli", "dev", "down"], env=env, capture_output=True,
                        timeout=120, check=False)
@@ -46,28 +46,40 @@ def test_demo_prints_what_flowed_where_and_why(tmp_path: Path) -> None:
     assert re.search(r"profile\.person\s+│\s+[1-9]\d*\s+│", output), "no person profile was joined"
     assert "Subscribers, live" in output and re.search(r"[1-9]\d* disclosures", output)
     assert re.search(r"taxpayer_resident_id \d{6}\*{8}[\dX]{4}", output), "the granted mask was not shown"
+    assert "taxpayer_name in clear" in output, "the grant that unmasks the name was not applied"
 
     # no personal value in anything the run wrote outside granted deliveries: its logs, files and tables, what it
-    # printed, the dead letters' reason headers (the receivers' deliveries are in memory, not written)
+    # printed, the dead letters' reason headers (the receivers' deliveries are in memory, not written). Looked
+    # for: every valid resident identity number, and every value of a personal field the departments published
+    # (names, phones, addresses, nested holders), read back from their topics.
     home = Path(env["GOVBUS_HOME"])
     storage = home / "dev" / "kafka" / "kraft-logs"  # the broker's storage: the records themselves
-    leaks = scan_files(p for p in home.rglob("*") if p.suffix in (".log", ".json", ".out", ".csv", ".txt")
-                       and storage not in p.parents and p.name != "degrees.csv")  # the department's own export
-    leaks |= {"output": found} if (found := personal_values(output)) else {}
-    leaks |= {"dead-letter headers": found} if (found := personal_values(headers)) else {}
+    written = {str(p): p.read_text(encoding="utf-8", errors="replace") for p in home.rglob("*")
+               if p.is_file() and p.suffix in (".log", ".json", ".out", ".csv", ".txt")
+               and storage not in p.parents and p.name != "degrees.csv"}  # (the department's own export)
+    written |= {"output": output, "dead-letter headers": headers}
     assert headers, "the dead letters' headers were read"
-    shown = {where: sorted(value[:4] + "*" * (len(value) - 4) for value in values) for where, values in leaks.items()}
+    assert len(published) > 100, f"only {len(published)} personal values were read back from the topics"
+    leaks = {where: found for where, text in written.items()
+             if (found := personal_values(text) | values_in(text, published))}
+    where = {place: [shown(written[place], value) for value in sorted(values)] for place, values in leaks.items()}
     leaked = bool(leaks)  # (asserting on the dict itself would print the values)
-    assert not leaked, f"personal values written outside granted deliveries: {shown}"
+    assert not leaked, f"personal values written outside granted deliveries: {where}"
 
 
-def _dead_letter_headers(env: dict[str, str]) -> str:
-    """Every header of every dead letter the run's demo wrote, as text (read as the platform's administrator)."""
+def _dead_letter_headers_and_published(env: dict[str, str]) -> tuple[str, set[str]]:
+    """Every header of every dead letter the run's demo wrote, as text, and the personal values departments
+    published (read as the platform's administrator)."""
     status = json.loads(subprocess.run([sys.executable, "-m", "govbus.cli", "dev", "status", "--json"], env=env,
                                        capture_output=True, text=True, timeout=60, check=True).stdout)
     admin = json.loads(Path(status["security"]["credentials_file"]).read_text())["admin"]
     kafka = KafkaConnection(bootstrap=status["kafka_bootstrap"]).with_credentials(admin["username"], admin["password"])
-    topics = [t for t in clients.admin(kafka).list_topics(timeout=30).topics if ".dead-letter." in t]
-    messages = read_topics(kafka, topics) if topics else {}
-    return "\n".join(f"{name}={(value or b'').decode(errors='replace')}"
-                     for listed in messages.values() for message in listed for name, value in message.headers() or [])
+    listed = clients.admin(kafka).list_topics(timeout=30).topics
+    messages = read_topics(kafka, [t for t in listed if ".dead-letter." in t])
+    headers = "\n".join(f"{name}={(value or b'').decode(errors='replace')}"
+                        for read in messages.values() for message in read for name, value in message.headers() or [])
+    registry = clients.registry_client(RegistryConnection(url=status["registry_url"], username=admin["username"],
+                                                          password=admin["password"]))
+    published = published_personal(kafka, registry, [t for t in listed if any(
+        kind in t for kind in (".dept.", ".local.", ".canonical."))])
+    return headers, published
