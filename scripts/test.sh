@@ -11,7 +11,8 @@ echo "lint: ruff, mypy and the layer contracts (import-linter) ..."
 .venv/bin/mypy
 .venv/bin/lint-imports
 set +e
-.venv/bin/python -m pytest -ra --durations=15 "$@"
+# two workers (pytest-xdist), each with its own broker and registry; a test file runs whole on one worker
+.venv/bin/python -m pytest -ra --durations=15 -n "${GOVBUS_TEST_WORKERS:-2}" --dist loadfile "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then

@@ -69,6 +69,22 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A pytest-xdist worker hands its count of hostile inputs to the controller (see pytest_testnodedown)."""
+    from testsupport.hostile import RAN
+
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["hostile_inputs"] = dict(RAN)
+
+
+def pytest_testnodedown(node: object, error: object) -> None:
+    """The controller adds up the hostile inputs each worker ran."""
+    from testsupport.hostile import RAN
+
+    RAN.update(getattr(node, "workeroutput", {}).get("hostile_inputs", {}))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """How many hostile inputs the property-based tests generated in this session (issue #11: >= 10,000 in all;
     see testsupport/hostile.py)."""
