@@ -44,7 +44,7 @@ class DeliveryMetrics:
                                        buckets=SECONDS, registry=registry).labels(subscription)
         self.end_to_end_seconds = Histogram(f"{prefix}_end_to_end_seconds", meanings.end_to_end_seconds,
                                             ["subscription"], buckets=SECONDS, registry=registry).labels(subscription)
-        self._lag = Gauge(f"{prefix}_lag", "Events on the source partitions after the committed offset",
+        self._lag = Gauge(f"{prefix}_lag_events", "Events on the source partitions after the committed offset",
                           ["subscription", "topic"], registry=registry)
         self.refresh_failures = Counter(f"{prefix}_refresh_failures",
                                         "Reloads of subscriptions and grants that failed (the last ones stay)",

@@ -15,6 +15,11 @@ and offset:
 After its first break a chain is only counted. Records that do not parse, and records without a chain
 (written before the audit was chained, or by someone else), are listed with their offsets too. The
 findings never hold a record's values (a record key may be an identity number).
+
+A reader that follows the topic from a committed offset rather than from its start (the audit indexer, which
+counts breaks as it indexes) sets ``resume``: a chain first seen past its seq 0 is taken up where it is (its
+earlier records were checked before, or lie before the reader's start; ``govbus audit verify`` checks whole
+chains). Without public keys to check against (``check_signatures`` false) only the links are checked.
 """
 
 from __future__ import annotations
@@ -102,6 +107,10 @@ class AuditVerifier:
     keys: Iterable[VerifyKey]
     subscription: str | None = None
     """only the chains (and unchained records) of this subscription; unparsable records are always reported"""
+    resume: bool = False
+    """a chain first seen past its seq 0 is taken up there (see the module docstring)"""
+    check_signatures: bool = True
+    """False: the links (seq, prev) only, for a reader that holds no public key"""
     records: int = 0
     _trusted: dict[str, VerifyKey] = field(default_factory=dict)
     _chains: dict[str, ChainState] = field(default_factory=dict)
@@ -113,8 +122,9 @@ class AuditVerifier:
     def __post_init__(self) -> None:
         self._trusted = {key.key_id: key for key in self.keys}
 
-    def add(self, partition: int, offset: int, value: bytes | None) -> None:
-        """Check the record at ``partition``/``offset``; records of one partition in offset order."""
+    def add(self, partition: int, offset: int, value: bytes | None) -> ChainState | None:
+        """Check the record at ``partition``/``offset``; records of one partition in offset order. The chain
+        this record breaks (its first break), else None."""
         self.records += 1
         try:
             document, record = parse_value(value)
@@ -122,14 +132,14 @@ class AuditVerifier:
             self._unparsable_count += 1
             if len(self._unparsable) < LISTED:
                 self._unparsable.append(Unparsable(partition, offset, str(why)))
-            return
+            return None
         if self.subscription is not None and record.subscription != self.subscription:
-            return
+            return None
         if record.link is None:
             self._unchained_count += 1
             if len(self._unchained) < LISTED:
                 self._unchained.append((partition, offset))
-            return
+            return None
         state = self._chains.get(record.link.chain)
         if state is None:
             state = self._chains[record.link.chain] = ChainState(
@@ -137,12 +147,14 @@ class AuditVerifier:
                 key=record.link.key)
         state.records += 1
         state.last_offset, state.last_at = offset, record.at
-        if state.broken is None:
-            problem = self._problem(state, partition, document, record)
-            if problem is not None:
-                state.broken = Break(partition, offset, record.link.seq, problem)
-            else:
-                state.next_seq, state.last_digest = record.link.seq + 1, digest(document)
+        if state.broken is not None:
+            return None
+        problem = self._problem(state, partition, document, record)
+        if problem is not None:
+            state.broken = Break(partition, offset, record.link.seq, problem)
+            return state
+        state.next_seq, state.last_digest = record.link.seq + 1, digest(document)
+        return None
 
     def _problem(self, state: ChainState, partition: int, document: dict[str, Any],
                  record: AuditRecord) -> str | None:
@@ -152,9 +164,11 @@ class AuditVerifier:
         if partition != state.partition:
             return (f"the chain continues in partition {partition} after partition {state.partition}: its order "
                     "is lost (were partitions added to the audit topic?)")
-        signature = self._signature_problem(document, link.key, link.sig)
+        signature = self._signature_problem(document, link.key, link.sig) if self.check_signatures else None
         if signature is not None:
             return signature
+        if self.resume and state.records == 1:
+            return None  # taken up where it is
         if link.seq != state.next_seq:
             if state.records == 1:
                 return (f"the chain starts at seq {link.seq}: its first {link.seq} records are not on the topic "

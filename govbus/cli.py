@@ -71,7 +71,8 @@ def main(log_level: str) -> None:
 def config(components: tuple[str, ...], markdown: bool, update_readmes: bool) -> None:
     """Every setting of COMPONENTS (all when none is named): its environment variable, default, the value
     the environment sets now (secrets as ***) and what it does. Components: platform, publisher, push,
-    catalogue, registry, normaliser, profiles, gateway, outbox, webhook, mirror, kafka-delivery, feed."""
+    catalogue, registry, normaliser, profiles, gateway, outbox, webhook, mirror, kafka-delivery, feed,
+    acl, audit-indexer, sources, exporter, console."""
     from govbus.commands import settings_docs
 
     if update_readmes:
@@ -126,6 +127,10 @@ _component("feed", "The public disclosure feed: items open to the public as JSON
 _component("registry", "The schema registry (Confluent REST API, stored in Kafka).")
 _component("acl", "The ACL reconciler: the broker's ACLs follow the grants, a pass every GOVBUS_ACL_INTERVAL s.")
 _component("audit-indexer", "The audit indexer: the delivery audit in PostgreSQL, for `govbus audit who-received`.")
+_component("exporter", "The operator's exporter: group and subscription lag, topic end offsets, grant expiries and "
+                       "silent sources on /metrics.")
+_component("console", "The operator's console: the bus status (as `govbus status`) sampled, with charts of the last "
+                      "hour, on one page at http://GOVBUS_CONSOLE_HOST:GOVBUS_CONSOLE_PORT/.")
 
 
 @main.group()
@@ -233,6 +238,9 @@ def dev_status(as_json: bool) -> None:
         return
     word = "[green]running[/]" if status["running"] else "[red]not running[/]"
     console.print(f"{word}: Kafka {status['kafka_bootstrap']}, registry {status['registry_url']}")
+    if status.get("exporter_pid"):
+        console.print(f"exporter: pid {status['exporter_pid']}, metrics at {status['exporter_metrics_url']}",
+                      highlight=False)
 
 
 @main.group()
@@ -822,6 +830,67 @@ def streams_profiles(profiles: str | None, metrics_port: int | None, create_topi
         create_profile_topics(profiles, console)
         return
     run_profiles(profiles, metrics_port)
+
+
+@main.group("sources")
+def sources_group() -> None:
+    """Sources (department, item, source system) and when the bus last saw an event from each.
+
+    Read from <prefix>.sources, which the normaliser keeps (GOVBUS_NORMALISER_SOURCES_INTERVAL_SECONDS); silence
+    is judged against each item's update cycle plus GOVBUS_SOURCES_GRACE_SECONDS."""
+
+
+@sources_group.command("silent")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@reports_errors
+def sources_silent(as_json: bool) -> None:
+    """Every source that published nothing within its item's update cycle plus the grace, longest silent first."""
+    from govbus.commands.operations import show_silent_sources
+
+    show_silent_sources(as_json, Console(soft_wrap=as_json))
+
+
+@main.group("systems")
+def systems_group() -> None:
+    """The register of source systems (schemas/catalogue/systems/) against what the bus saw."""
+
+
+@systems_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@reports_errors
+def systems_list(as_json: bool) -> None:
+    """Every declared system with its last event: never published, silent, unwatched; and undeclared sources."""
+    from govbus.commands.operations import list_systems
+
+    list_systems(as_json, Console(soft_wrap=as_json))
+
+
+@main.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON (the console's /status.json).")
+@reports_errors
+def bus_status(as_json: bool) -> None:
+    """The bus on one screen: broker and registry reachable, components up, lag per subscription, dead letters and
+    parked events of the last hour, silent sources, systems and subscriptions, grants expiring soon.
+
+    Run it as the operator principal (GOVBUS_KAFKA__*, GOVBUS_REGISTRY__*). Components checked:
+    GOVBUS_STATUS_TARGETS (name=url pairs of their /metrics) and what `govbus dev up` started on the same broker.
+    `govbus config console` lists every setting.
+
+    Exit codes: 0 healthy; 1 something needs attention (the broker, the registry or a component does not answer,
+    a source, system or subscription is silent, or part of the bus could not be read: the problems say what);
+    2 invalid settings. Dead letters, parked events and expiring grants are notes: they leave 0.
+    """
+    from pydantic import ValidationError as SettingsError
+
+    from govbus.commands.status import show_status
+
+    try:
+        code = show_status(as_json, Console(soft_wrap=as_json))
+    except SettingsError as error:
+        console.print(f"[bold red]error:[/] invalid settings (GOVBUS_STATUS_*, GOVBUS_KAFKA__*, GOVBUS_REGISTRY__*): "
+                      f"{error}", highlight=False)
+        sys.exit(2)
+    sys.exit(code)
 
 
 @main.command("demo")

@@ -15,6 +15,7 @@ grants              ``<prefix>.control.grants.<department>``    that department 
 audit               ``<prefix>.audit.deliveries``               every subscriber connector
 parked deliveries   ``<prefix>.dead-letter.subscription.<s>``   a subscriber connector (after N tries)
 kafka delivery      ``<prefix>.delivery.<subscriber>.<s>``      its connector (read by the subscriber)
+sources (compacted) ``<prefix>.sources``                        the normaliser (read by operators)
 ==================  ==========================================  ================================
 
 - Grants and subscriptions live in one topic per party, which only that party's principal may write
@@ -60,7 +61,7 @@ _PREFIX = re.compile(PREFIX_PATTERN)
 
 
 RESERVED_WORDS = frozenset({"dept", "local", "canonical", "dead-letter", "profile", "control", "audit", "delivery",
-                            "subscription", "subscriber", "operator"})
+                            "subscription", "subscriber", "operator", "sources"})
 """The words after a prefix that name a kind of topic: a prefix made of them (``govbus.dept``) would put its
 topics inside another prefix's (``govbus``) prefixed ACLs, so no prefix may contain one."""
 
@@ -188,6 +189,13 @@ def delivery_topic(subscriber: str, subscription: str, prefix: str = DEFAULT_PRE
 def delivery_prefix(subscriber: str, prefix: str = DEFAULT_PREFIX) -> str:
     """Where every delivery topic of ``subscriber`` starts (what its principal may read)."""
     return f"{_checked_prefix(prefix)}.delivery.{_segment('subscriber', subscriber)}."
+
+
+def sources_topic(prefix: str = DEFAULT_PREFIX) -> str:
+    """Compacted, one partition, written by the normaliser alone: per source (``<department>/<item>/<source
+    system>``) the newest event the bus saw from it, and per normaliser (``watcher/<app id>``) the items it reads
+    (JSON, :mod:`govbus.last_events`); operators read it to find silent sources. It holds no record value."""
+    return f"{_checked_prefix(prefix)}.sources"
 
 
 def value_subject(topic: str) -> str:

@@ -198,7 +198,7 @@ class EngineMetrics:
 
 
 class PartitionLag(Collector):
-    """``govbus_streams_consumer_lag{processor,topic,partition}``: records after the worker's position.
+    """``govbus_streams_consumer_lag_records{processor,topic,partition}``: records after the worker's position.
 
     Computed at scrape time from the consumer's position and the high watermark of its last fetch
     (no broker request); changelog partitions (read only during recovery) are left out. An input
@@ -212,8 +212,9 @@ class PartitionLag(Collector):
         self._last: dict[tuple[str, int], int] = {}
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
-        family = GaugeMetricFamily("govbus_streams_consumer_lag", "Records after the worker's position, per input "
-                                   "partition", labels=["processor", "topic", "partition"])
+        family = GaugeMetricFamily("govbus_streams_consumer_lag_records",
+                                   "Records after the worker's position, per input partition",
+                                   labels=["processor", "topic", "partition"])
         for (topic, partition), lag in sorted(self._measure().items()):
             family.add_metric([self.processor, topic, str(partition)], lag)
         yield family

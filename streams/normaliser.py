@@ -24,6 +24,11 @@ nothing that read_committed readers see since its last commit, and its successor
 that commit with the event ids committed with it: no output is lost (an id is never committed
 without its output) and none is written twice.
 
+**Source heartbeats** (:mod:`streams.normalising.heartbeat`): for each decoded event the step also notes the
+record's broker timestamp under its source (the topic's department, the item, the envelope's source system); a
+thread writes the newest per source to ``<prefix>.sources``, outside the transaction, for operators to find silent
+sources (``govbus sources silent``).
+
 Run it with ``govbus streams normalise`` or ``python -m streams.normaliser``; settings come from
 :class:`~streams.normalising.settings.NormaliserSettings` (``GOVBUS_*``). It creates its topics
 first (:func:`~streams.normalising.topics.ensure_normaliser_topics`) and serves Prometheus
@@ -61,6 +66,7 @@ from streams.engine import (
 from streams.engine import run_worker as run_engine_worker
 from streams.normalising.dedup import EventIdWindow
 from streams.normalising.handler import Accepted, Decoded, ItemNormaliser, Rejected
+from streams.normalising.heartbeat import RunningHeartbeat, SourceHeartbeat, start_heartbeat
 from streams.normalising.metrics import NormaliserMetrics
 from streams.normalising.settings import NormaliserSettings
 from streams.normalising.topics import ensure_normaliser_topics
@@ -83,9 +89,11 @@ class NormaliseStep:
     """Handles one message of one source topic: what to write for it (none, a canonical event, a dead letter)."""
 
     def __init__(self, normaliser: ItemNormaliser, source: str, settings: NormaliserSettings,
-                 metrics: NormaliserMetrics) -> None:
+                 metrics: NormaliserMetrics, heartbeat: SourceHeartbeat | None = None) -> None:
         self._normaliser = normaliser
         self._item = normaliser.item.name
+        self._department = normaliser.dialect_of(source).department
+        self._heartbeat = heartbeat
         self._canonical = canonical_topic(self._item, settings.topic_prefix)
         self._dead_letters = dead_letter_topic(self._item, settings.topic_prefix)
         self._dedup = EventIdWindow(settings.normaliser_dedup_window_seconds) if settings.normaliser_dedup else None
@@ -101,6 +109,8 @@ class NormaliseStep:
         self._processed.inc()
         context = message_context()
         decoded = self._decode(value, context.topic)
+        if self._heartbeat is not None and isinstance(decoded, Decoded):
+            self._heartbeat.note(self._department, self._item, decoded.event.get("source_system"), timestamp)
         dedup, scope = self._dedup, self._dedup_scope(key, state)
         outputs: list[Output] = []
         if isinstance(decoded, Decoded) and dedup is not None and scope is not None and dedup.seen(scope,
@@ -152,28 +162,39 @@ class NormaliseStep:
                 delay = min(delay * 2, _REGISTRY_RETRY_MAX_DELAY)
 
 
-def build_app(settings: NormaliserSettings, collector: CollectorRegistry) -> Application:
-    """The Quix application: one step per source topic of every item, outputs in the transaction."""
+def build_app(settings: NormaliserSettings, collector: CollectorRegistry,
+              heartbeat: RunningHeartbeat | None = None) -> Application:
+    """The Quix application: one step per source topic of every item, outputs in the transaction; each step notes
+    its events' sources in ``heartbeat`` (none: no source heartbeats)."""
     app = build_application(settings, settings.normaliser_app_id, collector, "normaliser",
                             settings.log_level)
     metrics = NormaliserMetrics(collector)
+    if heartbeat is not None:
+        collector.register(heartbeat.metrics)
     registry = clients.registry_client(settings.registry)
     decoder = WireDecoder(registry)
     for item_name in settings.normaliser_items:
         normaliser = item_normaliser(settings, item_name, registry, decoder)
         for source in normaliser.topics:
-            step = NormaliseStep(normaliser, source, settings, metrics)
+            step = NormaliseStep(normaliser, source, settings, metrics, heartbeat.heartbeat if heartbeat else None)
             write_step(app, app.dataframe(input_topic(app, source)), step, stateful=settings.normaliser_dedup)
     return app
 
 
 def run_worker(settings: NormaliserSettings) -> None:
-    """Create the topics, serve /metrics when a port is set, process until SIGTERM."""
+    """Create the topics, start the source heartbeats, serve /metrics when a port is set, process until SIGTERM;
+    then write the last heartbeats."""
     configure_logging(settings.log_level)
     log.info("normaliser settings: %s", json.dumps(settings.model_dump(mode="json")))
     specs = ensure_normaliser_topics(settings)
     log.info("%d topics ready with %d partitions", len(specs), settings.normaliser_partitions)
-    run_engine_worker(lambda collector: build_app(settings, collector), settings, settings.normaliser_metrics_port)
+    heartbeat = start_heartbeat(settings)
+    try:
+        run_engine_worker(lambda collector: build_app(settings, collector, heartbeat), settings,
+                          settings.normaliser_metrics_port)
+    finally:
+        if heartbeat is not None:
+            heartbeat.heartbeat.stop()
 
 
 if __name__ == "__main__":  # the same code as ``govbus run normaliser``

@@ -6,8 +6,12 @@ operator's principal may read the audit topic and join it): each batch of audit 
 index in one transaction (:mod:`connectors.audit_index.store`), then its offsets are committed. A crash in
 between writes the batch again, replacing its rows (they are keyed by offset), so nothing is indexed twice or
 lost. A record that does not parse is stored as such (offset and why, never its content), logged and
-counted, and the indexer goes on. While the database is away the batch is tried again with a growing wait,
-the partitions paused; nothing is committed meanwhile.
+counted, and the indexer goes on. Each record is also checked as the next of its connector's chain
+(:class:`govbus.audit_verify.AuditVerifier`, resuming the chains it finds under way at its start, against
+``GOVBUS_AUDIT_INDEX_PUBLIC_KEYS`` when set): a chain's first break is logged and counted in
+``govbus_audit_chain_breaks_total{connector}`` (``govbus audit verify`` tells the whole story). While the
+database is away the batch is tried again with a growing wait, the partitions paused; nothing is committed
+meanwhile.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from consumers.runtime import sink_options
 from consumers.sink import BadMessages, Batch, SinkMetrics, SinkOptions, SinkRuntime
 from govbus import clients
 from govbus.audit import Unparsable, parse_record
+from govbus.audit_keys import load_verify_key
+from govbus.audit_verify import AuditVerifier
 from govbus.service import serve_until_stopped
 from govbus.topic_names import audit_topic
 
@@ -53,7 +59,12 @@ class AuditIndexer:
         self.indexed = Counter("govbus_audit_index_records", "Audit records indexed", registry=collector)
         self.unparsable = Counter("govbus_audit_index_unparsable", "Audit records that do not parse (stored as such)",
                                   registry=collector)
-        self._lag = Gauge("govbus_audit_index_lag", "Audit records not indexed yet", registry=collector)
+        self._lag = Gauge("govbus_audit_index_lag_records", "Audit records not indexed yet", registry=collector)
+        self.chain_breaks = Counter("govbus_audit_chain_breaks", "Audit records that do not continue their "
+                                    "connector's chain (each chain's first break)", ["connector"], registry=collector)
+        keys = [load_verify_key(path) for path in settings.audit_index_public_keys]
+        self._chains = AuditVerifier(keys, resume=True, check_signatures=bool(keys))
+        self._checked: dict[int, int] = {}  # partition -> the last offset checked (a batch read again is not)
         self._stop = threading.Event()
         self._topic_seen = False
         self._topic_checked = 0.0
@@ -102,12 +113,28 @@ class AuditIndexer:
             else:
                 records.append(Indexed(message.partition() or 0, message.offset() or 0, parsed))
         self._write(records, unparsable)
+        self._check_chains(batch)
         self.indexed.inc(len(records))
         if unparsable:
             self.unparsable.inc(len(unparsable))
             log.warning("audit records that do not parse: stored as such; `govbus audit verify` lists them",
                         extra={"topic": self._topic, "count": len(unparsable),
                                "first": [f"{u.partition}@{u.offset}: {u.reason}" for u in unparsable[:5]]})
+
+    def _check_chains(self, batch: Batch) -> None:
+        """Each record not checked before as the next of its chain; a chain's first break counted and logged."""
+        for message in batch.messages:
+            partition, offset = message.partition() or 0, message.offset() or 0
+            if offset <= self._checked.get(partition, -1):
+                continue
+            self._checked[partition] = offset
+            broken = self._chains.add(partition, offset, message.value())
+            if broken is not None and broken.broken is not None:
+                self.chain_breaks.labels(broken.connector).inc()
+                log.warning("an audit record breaks its chain; `govbus audit verify` shows the whole chain",
+                            extra={"topic": self._topic, "partition": partition, "offset": offset,
+                                   "chain": broken.chain, "connector": broken.connector,
+                                   "subscription": broken.subscription, "problem": broken.broken.problem})
 
     def _write(self, records: list[Indexed], unparsable: list[Unparsable]) -> None:
         wait = FIRST_RETRY_SECONDS

@@ -3,6 +3,8 @@ and how the indexer runs."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr, model_validator
 
 from connectors.outbox.settings import redact_dsn
@@ -35,6 +37,10 @@ class AuditIndexSettings(AuditIndexLookup, ServiceSettings):
     audit_index_retry_max_seconds: float = Field(default=15.0, gt=0,
                                                  description="longest wait between two tries while the database "
                                                              "is away")
+    audit_index_public_keys: tuple[Path, ...] = Field(
+        default=(), description="PEM files (JSON list) of the public keys the connectors sign their audit records "
+                                "with: a record whose signature does not verify counts as a chain break; none: "
+                                "only the chains' links (seq, prev) are checked")
     audit_index_metrics_port: int = Field(default=0, ge=0, le=65535,
                                           description="Prometheus /metrics port (on GOVBUS_METRICS_HOST); 0 serves "
                                                       "none")

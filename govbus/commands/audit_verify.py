@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import click
+from confluent_kafka import Message
 from rich.console import Console
 from rich.table import Table
 
@@ -52,7 +53,10 @@ def verify_audit(subscription: str | None, public_keys: Sequence[Path], as_json:
     kafka = ClientSettings().kafka
     require_broker(kafka.bootstrap)
     prefix = TopicSettings().topic_prefix
-    scan_audit(kafka, prefix, lambda m: verifier.add(m.partition() or 0, m.offset() or 0, m.value()))
+    def check(message: Message) -> None:
+        verifier.add(message.partition() or 0, message.offset() or 0, message.value())
+
+    scan_audit(kafka, prefix, check)
     report = verifier.report()
     if as_json:
         click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))

@@ -48,6 +48,8 @@ RUNNABLE: dict[str, Runnable] = {
     "registry": Runnable(("schemas.registry.server", "serve"), "GOVBUS_REGISTRY_*"),
     "acl": Runnable(("govbus.sharing.acl_sync", "run_reconciler"), "GOVBUS_ACL_*"),
     "audit-indexer": Runnable(("connectors.audit_index.indexer", "run_indexer"), "GOVBUS_AUDIT_INDEX_*"),
+    "exporter": Runnable(("govbus.operations.exporter", "run_exporter"), "GOVBUS_EXPORTER_*"),
+    "console": Runnable(("govbus.commands.status", "run_console"), "GOVBUS_CONSOLE_*, GOVBUS_STATUS_*"),
 }
 
 

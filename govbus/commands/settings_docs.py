@@ -32,6 +32,9 @@ from connectors.pg_mirror.settings import MirrorSettings
 from connectors.public_feed.settings import FeedSettings
 from connectors.webhook.settings import WebhookSettings
 from govbus.exceptions import ConfigurationError
+from govbus.operations.console.settings import ConsoleSettings
+from govbus.operations.settings import ExporterSettings
+from govbus.operations.sources import SourcesSettings
 from govbus.publisher import PublisherSettings
 from govbus.settings import PlatformSettings
 from govbus.sharing.acl_sync import AclSyncSettings
@@ -65,6 +68,9 @@ COMPONENTS: dict[str, Component] = {
     "feed": Component(FeedSettings, "connectors/public_feed/README.md"),
     "acl": Component(AclSyncSettings, "README.md"),
     "audit-indexer": Component(AuditIndexSettings, "connectors/audit_index/README.md"),
+    "sources": Component(SourcesSettings, "README.md"),
+    "exporter": Component(ExporterSettings, "govbus/operations/README.md"),
+    "console": Component(ConsoleSettings, "govbus/operations/console/README.md"),
 }
 
 REDACTED = "***"

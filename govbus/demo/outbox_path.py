@@ -38,7 +38,7 @@ def via_outbox(context: DemoContext, count: int = 240, per_transaction: int = 12
         result.sent = len(records)
         env = {**context.env(principal_key("department", DEPARTMENT)), "GOVBUS_OUTBOX_DSN": dsn,
                "GOVBUS_OUTBOX_DEPARTMENT": DEPARTMENT,
-               "GOVBUS_OUTBOX_SOURCE_SYSTEM": "land-registry-db", "GOVBUS_OUTBOX_NAME": f"demo-{context.run}"}
+               "GOVBUS_OUTBOX_SOURCE_SYSTEM": "real-estate-registry", "GOVBUS_OUTBOX_NAME": f"demo-{context.run}"}
         connector = start_component("outbox connector", "connectors.outbox", env, context.logs / "outbox.log")
         try:
             _wait_until_done(context, dsn, len(records), connector.alive)

@@ -7,6 +7,10 @@ makes the platform's pseudonym key once, in ``<home>/dev/pseudonym.key`` (mode 0
 use the platform, so a delivery connector started there can pseudonymise masked record keys. So too
 the key the connectors sign their audit records with (``<home>/dev/audit.key``, its public half in
 ``audit.pub``: :mod:`govbus.audit_keys`), as ``GOVBUS_AUDIT_KEY_FILE``.
+
+``up`` also starts the operator's exporter (``govbus run exporter``, :mod:`govbus.operations.exporter`) as the
+``operator`` principal when the platform is secured, with ``/metrics`` on ``GOVBUS_EXPORTER_METRICS_PORT``
+(another free port when that one is taken); ``status`` says where, ``down`` stops it first.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 
-from govbus import audit_keys
+from govbus import audit_keys, identities, ports
 from govbus.connection import KafkaConnection, RegistryConnection
 from govbus.exceptions import ConfigurationError, PlatformError
+from govbus.operations.settings import ExporterSettings
 from govbus.platform import credentials, jars, kafka, processes, provisioning, pseudonym_key, tls
 from govbus.platform.registry_process import RegistryProcess, registry_answers, start_registry_process
 from govbus.settings import PlatformSettings
@@ -47,6 +52,9 @@ class PlatformState:
     acl_reconciler_pid: int | None = None
     tls_ca: str | None = None
     """the CA certificate clients trust when the broker's listener is SASL_SSL (GOVBUS_TLS); None without TLS"""
+    exporter_pid: int | None = None
+    exporter_metrics_url: str | None = None
+    """where the operator's exporter serves /metrics (None: a platform started by an earlier release)"""
 
     @cached_property
     def kafka(self) -> KafkaConnection:
@@ -125,6 +133,8 @@ def is_running(state: PlatformState) -> bool:
         return False
     if state.acl_reconciler_pid is not None and not processes.is_alive(state.acl_reconciler_pid):
         return False
+    if state.exporter_pid is not None and not processes.is_alive(state.exporter_pid):
+        return False
     return kafka.metadata_ready(state.kafka_bootstrap, state.kafka) and registry_answers(state.registry_url)
 
 
@@ -171,9 +181,13 @@ def up(settings: PlatformSettings) -> UpResult:
     except Exception:
         processes.stop_process(kafka_pid)
         raise
+    reconciler_pid = None
     try:
         reconciler_pid = _start_reconciler(settings, config.admin) if credentials_file is not None else None
+        exporter_pid, exporter_url = _start_exporter(settings, config.admin, credentials_file)
     except Exception:  # nothing of this start may be left running
+        if reconciler_pid is not None:
+            processes.stop_process(reconciler_pid)
         registry.stop()
         processes.stop_process(kafka_pid)
         raise
@@ -183,7 +197,8 @@ def up(settings: PlatformSettings) -> UpResult:
         kafka_startup_seconds=round(kafka_seconds, 2), registry_startup_seconds=round(registry_seconds, 2),
         security_protocol=config.admin.security_protocol,
         credentials_file=str(credentials_file) if credentials_file else None, acl_reconciler_pid=reconciler_pid,
-        tls_ca=str(broker_tls.ca) if broker_tls else None,
+        tls_ca=str(broker_tls.ca) if broker_tls else None, exporter_pid=exporter_pid,
+        exporter_metrics_url=exporter_url,
     )
     _state_path(settings).write_text(json.dumps(asdict(state), indent=2))
     return UpResult(state, already_running=False)
@@ -232,12 +247,32 @@ def _start_reconciler(settings: PlatformSettings, admin: KafkaConnection) -> int
                                    env={**admin.as_env(), "GOVBUS_TOPIC_PREFIX": TopicSettings().topic_prefix})
 
 
+def _start_exporter(settings: PlatformSettings, admin: KafkaConnection,
+                    credentials_file: Path | None) -> tuple[int, str]:
+    """``govbus run exporter`` as the operator (as the only client there is, on an open platform), with /metrics on
+    GOVBUS_EXPORTER_METRICS_PORT or, when that is taken, a free port; its PID and metrics URL."""
+    connection = admin
+    if credentials_file is not None:
+        operator = credentials.load(credentials_file)[identities.OPERATOR]
+        connection = admin.with_credentials(operator["username"], operator["password"])
+    port = ExporterSettings().exporter_metrics_port
+    if not ports.port_is_free(port):
+        port = ports.free_port()
+    command = [sys.executable, "-m", "govbus.cli", "run", "exporter"]
+    env = {**connection.as_env(), "GOVBUS_TOPIC_PREFIX": TopicSettings().topic_prefix,
+           "GOVBUS_EXPORTER_METRICS_PORT": str(port)}
+    pid = processes.start_process(command, settings.dev_dir / "exporter.log", env=env)
+    return pid, f"http://127.0.0.1:{port}/metrics"
+
+
 def down(settings: PlatformSettings) -> list[str]:
     """Stop what ``up`` started, by PID (registry first); return what was stopped."""
     state = load_state(settings)
     if state is None:
         return []
     stopped = []
+    if state.exporter_pid is not None and processes.stop_process(state.exporter_pid):
+        stopped.append(f"exporter (pid {state.exporter_pid})")
     if state.acl_reconciler_pid is not None and processes.stop_process(state.acl_reconciler_pid):
         stopped.append(f"ACL reconciler (pid {state.acl_reconciler_pid})")
     if processes.stop_process(state.registry_pid):

@@ -4,7 +4,7 @@ Order: ``GOVBUS_TEST_POSTGRES_DSN`` if set (a server you run; each test still ge
 database); else a **private cluster**: ``initdb`` in a temporary directory and ``pg_ctl start``
 on a free port bound to 127.0.0.1, with its unix socket in that directory. When the server
 binaries are missing and we are root, Debian's ``postgresql`` package is installed first
-(``apt-get update`` once, then ``apt-get install -y postgresql``, waiting while apt is locked).
+(:func:`govbus.platform.debian.install`: ``apt-get update`` once, waiting while apt is locked).
 
     with session_postgres() as server:
         dsn = server.create_database(unique_database_name("orders"))
@@ -37,13 +37,12 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from govbus.exceptions import MissingToolError, PlatformError, StartupTimeoutError
-from govbus.platform import processes
+from govbus.platform import debian, processes
 
 log = logging.getLogger(__name__)
 
 DSN_ENV = "GOVBUS_TEST_POSTGRES_DSN"
 _DEBIAN_ROOT = Path("/usr/lib/postgresql")
-_APT_LOCK_WAIT_SECONDS = 600.0
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -150,33 +149,17 @@ def ensure_postgres_binaries() -> Path:
     found = find_bin_dir()
     if found:
         return found
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
+    if not debian.can_install():
         raise MissingToolError(
             "PostgreSQL's initdb and pg_ctl are not installed: install them (`apt-get install postgresql`) "
             f"or set {DSN_ENV} to a server the tests may create databases on"
         )
     log.info("installing Debian's postgresql package for the tests")
-    _apt(["apt-get", "update"])
-    _apt(["apt-get", "install", "-y", "--no-install-recommends", "postgresql"])
+    debian.install(["postgresql"], reason="PostgreSQL's initdb and pg_ctl are not installed")
     found = find_bin_dir()
     if found is None:
         raise MissingToolError("apt-get installed postgresql but initdb is still not found")
     return found
-
-
-def _apt(argv: Sequence[str]) -> None:
-    """Run an apt command, waiting (up to 10 minutes) while another apt process holds its lock."""
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    deadline = time.monotonic() + _APT_LOCK_WAIT_SECONDS
-    while True:
-        done = subprocess.run(list(argv), capture_output=True, text=True, env=env, check=False)  # noqa: S603
-        if done.returncode == 0:
-            return
-        locked = "lock" in (done.stderr + done.stdout).lower()
-        if not locked or time.monotonic() > deadline:
-            raise MissingToolError(f"`{' '.join(argv)}` failed ({done.returncode}): {done.stderr.strip()[-500:]}")
-        log.info("apt is locked by another process; waiting", extra={"command": " ".join(argv)})
-        time.sleep(5)
 
 
 def _run(argv: Sequence[str], run_as: str | None, check: bool = True) -> subprocess.CompletedProcess[str]:

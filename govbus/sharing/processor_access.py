@@ -21,6 +21,9 @@ topic ``P.dead-letter.subscription.``  WRITE **denied**       parked deliveries 
 topic ``changelog__A--`` (prefixed)    CREATE, READ, WRITE,   the event-id store's changelogs: created when
                                        DESCRIBE_CONFIGS       missing, written in each transaction, read back
                                                               when a worker recovers its state
+topic ``P.sources`` (literal)          CREATE, READ, WRITE    its source heartbeats (last event per source):
+                                                              created when missing, written by a plain producer,
+                                                              read at start to continue from what it holds
 group ``A`` (literal)                  READ                   join the group; commit the input offsets in the
                                                               transaction (TxnOffsetCommit); fetch them
 transactional id ``A-`` (prefixed)     WRITE                  exactly-once: InitProducerId, AddPartitionsToTxn,
@@ -49,6 +52,7 @@ Neither processor has IDEMPOTENT_WRITE on the cluster: a transactional producer'
 authorised by WRITE on its transactional id (the secured-broker test runs both processors without it).
 Neither may create its input or output topics: ``govbus topics sync`` creates them as the administrator,
 and a processor asks to create only those missing from what it may describe (:func:`govbus.topics.ensure_topics`).
+The normaliser's heartbeat topic is its own, as its changelogs are: it creates it when missing.
 
 **Operator** (user ``operator``): metadata, lag and the audit; nothing that writes, no record of a data topic.
 
@@ -63,6 +67,8 @@ group ``*`` (every group)              DESCRIBE               list and describe 
 cluster ``kafka-cluster``              DESCRIBE_CONFIGS       the broker's configuration
 topic ``P.audit.deliveries`` (literal) READ                   the delivery audit (``govbus audit ...``)
 topic ``P.control.`` (prefixed)        READ                   subscriptions and grants: who may receive what
+topic ``P.sources`` (literal)          READ                   the last event time per source (no record value):
+                                                              silent sources and systems
 group ``P.operator.`` (prefixed)       READ                   a reader that joins a group or commits in it
 =====================================  =====================  ===============================================
 
@@ -78,7 +84,14 @@ from confluent_kafka.admin import AclBinding, AclOperation, AclPermissionType, R
 
 from govbus.identities import OPERATOR, principal_key, user_name
 from govbus.sharing.acl_bindings import allow
-from govbus.topic_names import audit_topic, canonical_topic, dead_letter_topic, parked_topic, profile_topic
+from govbus.topic_names import (
+    audit_topic,
+    canonical_topic,
+    dead_letter_topic,
+    parked_topic,
+    profile_topic,
+    sources_topic,
+)
 
 NORMALISER = "normaliser"
 PROFILES = "profiles"
@@ -142,7 +155,8 @@ def processor_acls(name: str, prefix: str, app_id: str | None = None) -> list[Ac
                   + _bindings(user, _TOPIC, f"{prefix}.local.", _PREFIXED, (_READ, _CONFIGS))
                   + _bindings(user, _TOPIC, canonical, _PREFIXED, (_WRITE,))
                   + _bindings(user, _TOPIC, _prefix_of(dead_letter_topic("x", prefix), "x"), _PREFIXED, (_WRITE,))
-                  + _bindings(user, _TOPIC, parked, _PREFIXED, (_WRITE,), AclPermissionType.DENY))
+                  + _bindings(user, _TOPIC, parked, _PREFIXED, (_WRITE,), AclPermissionType.DENY)
+                  + _bindings(user, _TOPIC, sources_topic(prefix), _LITERAL, (_CREATE, _READ, _WRITE)))
     else:
         topics = (_bindings(user, _TOPIC, canonical, _PREFIXED, (_READ, _CONFIGS))
                   + _bindings(user, _TOPIC, f"{app}-", _PREFIXED, (_CREATE, _READ, _WRITE, _CONFIGS))
@@ -151,12 +165,13 @@ def processor_acls(name: str, prefix: str, app_id: str | None = None) -> list[Ac
 
 
 def operator_acls(prefix: str) -> list[AclBinding]:
-    """What the operator may do: describe every topic, group and the cluster's configs, read the audit and the
-    control topics under ``prefix``; write nothing (see the module docstring)."""
+    """What the operator may do: describe every topic, group and the cluster's configs, read the audit, the
+    control topics and the sources topic under ``prefix``; write nothing (see the module docstring)."""
     user = operator_user()
     return (_bindings(user, _TOPIC, "*", _LITERAL, (_DESCRIBE, _CONFIGS))
             + _bindings(user, _GROUP, "*", _LITERAL, (_DESCRIBE,))
             + _bindings(user, ResourceType.BROKER, CLUSTER, _LITERAL, (_CONFIGS,))
             + _bindings(user, _TOPIC, audit_topic(prefix), _LITERAL, (_READ,))
             + _bindings(user, _TOPIC, f"{prefix}.control.", _PREFIXED, (_READ,))
+            + _bindings(user, _TOPIC, sources_topic(prefix), _LITERAL, (_READ,))
             + _bindings(user, _GROUP, f"{prefix}.operator.", _PREFIXED, (_READ,)))

@@ -16,14 +16,15 @@ metric                                             labels     meaning
                                                    rule
 ``govbus_normaliser_records_deduplicated_total``   item       re-sent events dropped (event id seen)
 ``govbus_normaliser_latency_seconds``              item       time to handle one record (histogram)
-``govbus_normaliser_consumer_lag``                 topic,     high watermark minus committed offset
-                                                   partition  (records), measured periodically
 =================================================  =========  ==========================================
+
+The consumer lag per input partition is the engine's (:class:`streams.engine.EngineMetrics`,
+``govbus_streams_consumer_lag_records{processor="normaliser"}``).
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from govbus.metric_children import Children
 from streams.normalising.handler import Accepted, Rejected
@@ -32,7 +33,7 @@ _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 
 
 
 class NormaliserMetrics:
-    """Counters are totals since the worker started; latency is in seconds, lag in records."""
+    """Counters are totals since the worker started; latency is in seconds."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.processed = Counter("govbus_normaliser_records_processed", "Records read from a source topic",
@@ -52,8 +53,6 @@ class NormaliserMetrics:
                                  buckets=_LATENCY_BUCKETS, registry=registry)
         self._canonical, self._changed = Children(self.canonical), Children(self.changed)
         self._fixed, self._rejected = Children(self.fixed), Children(self.rejected)
-        self.lag = Gauge("govbus_normaliser_consumer_lag", "High watermark minus committed offset, in records",
-                         ["topic", "partition"], registry=registry)
 
     def accepted(self, item: str, outcome: Accepted) -> None:
         self._canonical(item, outcome.dialect).inc()

@@ -38,6 +38,15 @@ class NormaliserSettings(EngineSettings):
         default=5.0, gt=0, le=600,
         description="how long a message waits for an unreachable schema registry before the worker stops (without "
                     "committing it; a supervisor restarts it); keep it below GOVBUS_STREAMS_TRANSACTION_TIMEOUT_MS")
+    normaliser_sources_interval_seconds: float = Field(
+        default=5.0, ge=0, le=3600,
+        description="how often each source's newest event time is written to <prefix>.sources (at most once per "
+                    "source per interval; operators find silent sources from it); 0: not at all, and every source "
+                    "then looks silent or unwatched")
+    normaliser_sources_max: int = Field(
+        default=10_000, ge=1,
+        description="distinct sources (department, item, source system) a worker keeps last events of; events of "
+                    "further ones are counted in govbus_normaliser_sources_untracked_events_total, not tracked")
     log_level: LogLevel = "INFO"
 
     @field_validator("normaliser_items", mode="before")

@@ -38,6 +38,13 @@ def platform_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     _govbus(env, "dev", "down")  # stops by PID whatever a failed assertion left running
 
 
+def _metrics(status: dict[str, str]) -> str:
+    try:
+        return httpx.get(status["exporter_metrics_url"], timeout=5).text
+    except httpx.HTTPError:
+        return ""
+
+
 def test_up_status_down(platform_env: dict[str, str]) -> None:
     platform_env["GOVBUS_SECURITY"] = "none"  # the open platform, still available as a setting
     up = _govbus(platform_env, "dev", "up")
@@ -104,6 +111,12 @@ def test_up_is_secured_keeps_the_credentials_private_and_the_broker_closed(platf
     assert httpx.get(f"{status['registry_url']}/subjects", timeout=5).status_code == 401
     assert httpx.get(f"{status['registry_url']}/subjects", auth=("admin", admin["password"]), timeout=5).json() == []
     assert is_alive(status["acl_reconciler_pid"]), "the platform runs the ACL reconciler"
+    assert is_alive(status["exporter_pid"]), "and the operator's exporter"
+    assert f"metrics at {status['exporter_metrics_url']}" in _govbus(env, "dev", "status").stderr
+    deadline = time.monotonic() + 30  # a complete refresh, as the operator over TLS
+    while "govbus_exporter_last_refresh_timestamp_seconds " not in _metrics(status):
+        assert time.monotonic() < deadline, (data_dir / "exporter.log").read_text(errors="replace")[-2000:]
+        time.sleep(0.5)
     assert {"operator", "processor:normaliser", "processor:profiles", "connector:public-feed"} <= set(
         json.loads(path.read_text()))
     broker = KafkaConnection(bootstrap=status["kafka_bootstrap"], security_protocol="SASL_SSL", tls_ca=ca,

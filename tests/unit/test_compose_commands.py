@@ -15,6 +15,7 @@ import yaml
 
 from govbus.cli import main
 from govbus.commands.run import RUNNABLE
+from govbus.operations.status_settings import parse_targets
 from govbus.platform import provisioning
 from govbus.sharing.access import PUBLIC_FEED
 from govbus.sharing.model import load_grant, load_subscription
@@ -224,7 +225,8 @@ def _expected_principal(service: dict[str, Any]) -> str:
     if component in ("normaliser", "profiles"):
         return f"processor:{component}"
     by_component = {"feed": f"connector:{PUBLIC_FEED}", "outbox": f"department:{env.get('GOVBUS_OUTBOX_DEPARTMENT')}",
-                    "gateway": f"department:{GATEWAY_DEPARTMENT}", "audit-indexer": "operator"}
+                    "gateway": f"department:{GATEWAY_DEPARTMENT}", "audit-indexer": "operator",
+                    "exporter": "operator", "console": "operator"}
     assert component in by_component, f"which principal runs {command}? add it to this test"
     return by_component[component]
 
@@ -302,3 +304,87 @@ def test_only_the_delivery_connectors_get_the_pseudonym_key_the_credentials_serv
         entrypoint = services[name]["entrypoint"]
         assert entrypoint[entrypoint.index(PSEUDONYM_KEY_OPTION) + 1] == PSEUDONYM_KEY_FILE
     assert not any("GOVBUS_PSEUDONYM_KEY" in text for text in _strings(services)), "the key comes from the volume"
+
+
+# --- monitoring (issue #12): Prometheus, Alertmanager and Grafana from their projects' images -----------------------
+
+MONITORING = {"prometheus": "prom/prometheus", "alertmanager": "prom/alertmanager", "grafana": "grafana/grafana"}
+
+
+def test_the_monitoring_services_run_pinned_official_images() -> None:
+    services = _services()
+    for name, repository in MONITORING.items():
+        image, _, tag = services[name]["image"].partition(":")
+        assert image == repository, f"{name}: {services[name]['image']} is not the official image"
+        assert re.fullmatch(r"v?\d+\.\d+\.\d+", tag), f"{name}: pin a version tag, not {tag or 'none'}"
+
+
+def test_every_published_port_is_bound_to_the_loopback_address() -> None:
+    for name, service in _services().items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"
+
+
+def test_every_file_compose_mounts_from_the_repository_exists() -> None:
+    mounted = 0
+    for name, service in _services().items():
+        for volume in service.get("volumes", []):
+            source = str(volume).split(":")[0]
+            if source.startswith("./"):
+                assert (COMPOSE.parent / source).exists(), f"{name} mounts {source}, which the repository lacks"
+                assert str(volume).endswith(":ro"), f"{name} may write into the repository's {source}"
+                mounted += 1
+    assert mounted >= 5
+
+
+def test_prometheus_alertmanager_and_grafana_read_the_repository_s_configuration() -> None:
+    services = _services()
+    prometheus = services["prometheus"]
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+    assert {"./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro",
+            "./deploy/prometheus/rules:/etc/prometheus/rules:ro"} <= set(prometheus["volumes"])
+    assert "alertmanager" in prometheus["depends_on"]
+    alertmanager = services["alertmanager"]
+    assert "--config.file=/etc/alertmanager/alertmanager.yml" in alertmanager["command"]
+    assert alertmanager["volumes"] == ["./deploy/alertmanager/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro"]
+    grafana = services["grafana"]
+    assert set(grafana["volumes"]) == {"./deploy/grafana/provisioning:/etc/grafana/provisioning:ro",
+                                       "./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro"}
+
+
+def test_grafana_has_no_password_and_shows_the_dashboards_to_anonymous_viewers() -> None:
+    env = {key: str(value) for key, value in _services()["grafana"]["environment"].items()}
+    assert not any("PASSWORD" in key for key in env), "no admin password: none is created (see the file's comment)"
+    assert env["GF_SECURITY_DISABLE_INITIAL_ADMIN_CREATION"] == "true" and env["GF_AUTH_DISABLE_LOGIN_FORM"] == "true"
+    assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "true" and env["GF_AUTH_ANONYMOUS_ORG_ROLE"].endswith(":-Viewer}")
+    home = env["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert home.startswith("/var/lib/grafana/dashboards/")
+    assert (COMPOSE.parent / "deploy/grafana/dashboards" / Path(home).name).is_file()
+
+
+def test_prometheus_scrapes_services_of_the_file_at_the_ports_they_serve_metrics_on() -> None:
+    services = _services()
+    config = yaml.safe_load((COMPOSE.parent / "deploy/prometheus/prometheus.yml").read_text())
+    targets = [target for job in config["scrape_configs"] for group in job["static_configs"]
+               for target in group["targets"]]
+    assert len(targets) >= 13
+    for target in targets:
+        host, port = target.split(":")
+        assert host in services, f"prometheus.yml scrapes {target}: docker-compose.yml has no service {host}"
+        ports = {str(value) for key, value in services[host].get("environment", {}).items()
+                 if key.endswith("_METRICS_PORT")}
+        served = ports or {str(published).split(":")[-1] for published in services[host].get("ports", [])}
+        assert port in served, f"{host} serves /metrics on {sorted(served)}, prometheus.yml scrapes {port}"
+    [alerting] = config["alerting"]["alertmanagers"]
+    assert alerting["static_configs"][0]["targets"] == ["alertmanager:9093"]
+
+
+def test_the_console_checks_every_component_prometheus_scrapes() -> None:
+    config = yaml.safe_load((COMPOSE.parent / "deploy/prometheus/prometheus.yml").read_text())
+    scraped = {target for job in config["scrape_configs"] for group in job["static_configs"]
+               for target in group["targets"]}
+    console = _services()["console"]["environment"]
+    targets = parse_targets(console["GOVBUS_STATUS_TARGETS"])
+    checked = {re.sub(r"^http://([^/]+)/metrics$", r"\1", target.url) for target in targets}
+    assert checked == {target for target in scraped if not target.startswith("console:")}, "all but itself"
+    assert all(target.name == target.url.split("//")[1].split(":")[0] for target in targets)

@@ -267,7 +267,7 @@ def consuming(worker: Component) -> bool:
     """Whether ``worker`` has input partitions with a fetch position (assigned, recovered, fetching):
     its consumer lag metric has samples then."""
     try:
-        return bool(metric_samples(worker.metrics_port, "govbus_streams_consumer_lag"))  # type: ignore[attr-defined]
+        return bool(metric_samples(worker.metrics_port, "govbus_streams_consumer_lag_records"))  # type: ignore[attr-defined]
     except httpx.HTTPError:
         return False
 

@@ -234,6 +234,6 @@ def test_metrics_agree_with_the_topics(desk: Desk) -> None:
     for stage in ("rekey", "build"):
         assert desk.metric("govbus_profile_latency_seconds_count", stage=stage) > 0
     input_topic = desk.run.topology.repartition_topic("enterprise")
-    assert desk.metric("govbus_streams_consumer_lag", topic=input_topic) == 0
+    assert desk.metric("govbus_streams_consumer_lag_records", topic=input_topic) == 0
     text = httpx.get(f"http://127.0.0.1:{desk.metrics_port}/metrics", timeout=5).text
     assert f'topic="{input_topic}"' in text, "the lag of the input topic is exported"

@@ -129,12 +129,14 @@ def test_dialects_canonical_bad_poison_and_duplicates(
     aborts = metric(port, "govbus_streams_transaction_aborts_total", processor="normaliser")
     assert aborts == 0, "a clean run aborts no transaction with messages in it"
 
+    lag = "govbus_streams_consumer_lag_records"
+
     def lag_zero() -> bool:
-        lags = metric_samples(port, "govbus_streams_consumer_lag")
+        lags = metric_samples(port, lag)
         return bool(lags) and all(value == 0 for _, value in lags)
 
-    wait_for(lag_zero, 30, "consumer lag 0", lambda: str(metric_samples(port, "govbus_streams_consumer_lag")), run)
-    lags = metric_samples(port, "govbus_streams_consumer_lag")
+    wait_for(lag_zero, 30, "consumer lag 0", lambda: str(metric_samples(port, lag)), run)
+    lags = metric_samples(port, lag)
     assert {labels["processor"] for labels, _ in lags} == {"normaliser"}
     assert {labels["topic"] for labels, _ in lags} <= {s.topic for s in sent}  # input partitions only
 

@@ -186,7 +186,10 @@ def test_topic_list_has_every_topic_with_one_partition_count() -> None:
             "govbus.t.local.market-regulation.enterprise-registration.zhejiang-aic-v2",
             "govbus.t.local.market-regulation.enterprise-registration.guangdong-scjg-v1",
             "govbus.t.dept.education.degree-certification")),
+        "govbus.t.sources",
     }
+    heartbeats = specs.pop("govbus.t.sources")  # one partition, compacted: the last event per source
+    assert (heartbeats.partitions, heartbeats.config) == (1, {"cleanup.policy": "compact"})
     assert {spec.partitions for spec in specs.values()} == {4}
     assert specs["changelog__norm--govbus.t.dept.education.degree-certification--default"].config == {
         "cleanup.policy": "compact"}
@@ -196,6 +199,12 @@ def test_without_dedup_there_is_no_changelog_topic() -> None:
     settings = NormaliserSettings(normaliser_app_id="norm", normaliser_dedup=False,
                                   normaliser_items=("enterprise_registration",))
     assert not [spec for spec in normaliser_topics(settings) if spec.name.startswith("changelog__")]
+
+
+def test_without_heartbeats_there_is_no_sources_topic() -> None:
+    settings = NormaliserSettings(topic_prefix="govbus.t", normaliser_sources_interval_seconds=0,
+                                  normaliser_items=("enterprise_registration",))
+    assert "govbus.t.sources" not in {spec.name for spec in normaliser_topics(settings)}
 
 
 def test_metrics_count_each_fix_kind_once_per_record() -> None:
