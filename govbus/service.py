@@ -14,6 +14,7 @@ from pydantic import ValidationError as SettingsError
 from govbus.exceptions import ConfigurationError, GovbusError
 from govbus.logs import configure_logging
 from govbus.preflight import require_platform
+from govbus.settings import settings_problems
 
 S = TypeVar("S")
 
@@ -50,7 +51,7 @@ def run_entrypoint(settings_type: Callable[[], S], run: Callable[[S], None], wha
         require_platform(settings)
         run(settings)
     except SettingsError as error:
-        print(f"error: {what} settings are invalid ({env_hint}): {error}", file=sys.stderr)
+        print(f"error: {what} settings are invalid ({env_hint}): {settings_problems(error)}", file=sys.stderr)
         return 2
     except ConfigurationError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from govbus.connection import KafkaConnection, RegistryConnection
@@ -25,6 +25,17 @@ LogLevel = Annotated[str, Field(description="level of the JSON logs on stderr: D
 MetricsHost = Annotated[str, Field(description="address /metrics listens on (0.0.0.0 in a container, so it can be "
                                                "scraped); the port is the component's own setting")]
 DEFAULT_METRICS_HOST = "127.0.0.1"
+
+
+def settings_problems(error: ValidationError) -> str:
+    """The problems of invalid settings on one line, each after the variable that sets it (``GOVBUS_OUTBOX_DSN:
+    Field required``; ``GOVBUS_KAFKA__BOOTSTRAP: ...`` for a nested one), without pydantic's links."""
+    problems = []
+    for problem in error.errors():
+        variable = "__".join(str(part) for part in problem["loc"]).upper()
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        problems.append(f"GOVBUS_{variable}: {message}" if variable else message)
+    return "; ".join(problems)
 
 
 def _default_home() -> Path:

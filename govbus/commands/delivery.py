@@ -18,7 +18,7 @@ from connectors.webhook.settings import WebhookSettings
 from consumers.group_offsets import plan_rewind, rewind
 from govbus.exceptions import ConfigurationError
 from govbus.preflight import require_broker, require_platform
-from govbus.settings import ClientSettings
+from govbus.settings import ClientSettings, settings_problems
 from govbus.sharing.runtime import consumer_group, source_topic
 from govbus.sharing.store import SharingStore
 from govbus.timespec import parse_time
@@ -35,8 +35,7 @@ def _webhook_settings(name: str, overrides: dict[str, Any]) -> WebhookSettings:
     try:
         return WebhookSettings(webhook_subscription=name, **{k: v for k, v in overrides.items() if v is not None})
     except SettingsError as error:
-        problems = "; ".join(f"GOVBUS_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in error.errors())
-        raise ConfigurationError(f"webhook settings are invalid: {problems}") from error
+        raise ConfigurationError(f"webhook settings are invalid: {settings_problems(error)}") from error
 
 
 def run_subscription(name: str, overrides: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from connectors.outbox.settings import OutboxSettings
 from connectors.outbox.status import outbox_status
 from govbus.exceptions import ConfigurationError
 from govbus.preflight import require_platform
+from govbus.settings import settings_problems
 
 
 def migrate(dsn: str, console: Console) -> None:
@@ -36,8 +37,7 @@ def outbox_settings(overrides: dict[str, Any]) -> Any:
     try:
         return OutboxSettings(**{k: v for k, v in overrides.items() if v is not None})
     except SettingsError as error:
-        problems = "; ".join(f"GOVBUS_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in error.errors())
-        raise ConfigurationError(f"outbox settings are invalid: {problems}") from error
+        raise ConfigurationError(f"outbox settings are invalid: {settings_problems(error)}") from error
 
 
 def run(overrides: dict[str, Any]) -> None:
