@@ -21,4 +21,5 @@ def test_each_problem_names_its_variable_nested_ones_with_the_double_underscore(
     monkeypatch.delenv("GOVBUS_KAFKA__SECURITY_PROTOCOL")
     with pytest.raises(ValidationError) as raised:
         OutboxSettings()
-    assert settings_problems(raised.value) == "GOVBUS_OUTBOX_DSN: Field required; GOVBUS_OUTBOX_DEPARTMENT: Field required"
+    assert settings_problems(raised.value) == \
+        "GOVBUS_OUTBOX_DSN: Field required; GOVBUS_OUTBOX_DEPARTMENT: Field required"
