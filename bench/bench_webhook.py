@@ -4,10 +4,11 @@
 
 1. **Rate.** N enterprise-registration change events wait on a 3-partition canonical topic. The
    connector (its own process, as deployed) reads, decodes, authorises, filters, shapes and masks
-   them, POSTs signed batches, writes one audit record per event (acknowledged) and commits per
+   them, POSTs signed batches (Standard Webhooks, verified by the receiver with the standardwebhooks
+   library), writes one audit record per event (acknowledged) and commits per
    batch. Baselines in the same run, against the same receiver: a plain loop POSTing the same
    events, already shaped and serialised in memory, with httpx, in batches of the same size, and one
-   event per request (nothing read from Kafka, nothing signed, audited or committed).
+   event per request (nothing read from Kafka, nothing signed, verified, audited or committed).
 2. **Latency.** A producer configured as the Publisher (acks=all, idempotence, linger 5 ms, lz4)
    writes canonical events at a fixed rate for a fixed time, stamping ``published_at``; the receiver
    (its own process) records arrival minus ``published_at`` per event. p50 / p90 / p99 / max, after 3 s
@@ -24,7 +25,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import secrets
 import statistics
 import subprocess
 import sys
@@ -39,7 +39,9 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench._platform import platform
+from bench._webhook_receiver import SECRET_ENV
 from connectors.webhook.payload import ShapedEvent, batch_body, dumps, shape_event
+from connectors.webhook.signing_secrets import new_secret
 from govbus import clients
 from govbus.demo.synthetic_items import records_for
 from govbus.platform import processes
@@ -54,7 +56,6 @@ from testsupport.connections import kafka_at, registry_at
 
 ITEM = "enterprise_registration"
 FIELDS = ["uscc", "name", "legal_representative", "status", "division_code", "established_on"]
-SECRET_ENV = "GOVBUS_BENCH_WEBHOOK_SECRET"
 WARM_UP_SECONDS = 3.0
 LOGS = Path(tempfile.mkdtemp(prefix="govbus-bench-webhook-"))
 
@@ -98,9 +99,11 @@ def subscription(name: str, url: str) -> Subscription:
                                         "delivery": {"kind": "webhook", "url": url, "secret_env": SECRET_ENV}})
 
 
-def start_receiver() -> tuple[int, str]:
+def start_receiver(secret: str) -> tuple[int, str]:
+    """The receiver process, verifying with ``secret`` (the connector's)."""
     port = processes.free_port()
-    pid = processes.start_process([sys.executable, "-m", "bench._webhook_receiver", str(port)], LOGS / "receiver.log")
+    pid = processes.start_process([sys.executable, "-m", "bench._webhook_receiver", str(port)], LOGS / "receiver.log",
+                                  env={SECRET_ENV: secret})
     url = f"http://127.0.0.1:{port}"
     processes.wait_until(lambda: _answers(url), 30, "benchmark receiver", lambda: processes.is_alive(pid))
     return pid, url
@@ -159,7 +162,7 @@ def plain_loop(url: str, shaped: list[ShapedEvent], batch_size: int) -> float:
     started = time.perf_counter()
     with httpx.Client(timeout=30) as client:
         for body in bodies:
-            client.post(f"{url}/govbus", content=body, headers={"Content-Type": "application/json"}).raise_for_status()
+            client.post(f"{url}/plain", content=body, headers={"Content-Type": "application/json"}).raise_for_status()
     return len(shaped) / (time.perf_counter() - started)
 
 
@@ -176,7 +179,10 @@ def connector_rate(url: str, env: dict[str, str], count: int, batch_size: int) -
         batches = metric(port, "govbus_webhook_batches_total")
     finally:
         processes.stop_process(pid)
-    if stats(url)["events"] != count:
+    received = stats(url)
+    if received["unverified"]:
+        sys.exit(f"the receiver refused {received['unverified']} requests: their signatures did not verify")
+    if received["events"] != count:
         sys.exit("the receiver did not get every event exactly")
     return (count - first) / elapsed, count / max(1.0, batches)
 
@@ -262,10 +268,10 @@ def timeline(published: list[float], latencies: list[float]) -> None:
 
 
 def measure(bootstrap: str, registry_url: str, args: argparse.Namespace) -> None:
-    receiver_pid, url = start_receiver()
+    secret = new_secret()
+    receiver_pid, url = start_receiver(secret)
     try:
-        env = {"GOVBUS_KAFKA__BOOTSTRAP": bootstrap, "GOVBUS_REGISTRY__URL": registry_url,
-               SECRET_ENV: secrets.token_hex(16)}
+        env = {"GOVBUS_KAFKA__BOOTSTRAP": bootstrap, "GOVBUS_REGISTRY__URL": registry_url, SECRET_ENV: secret}
         print(f"webhook connector, {ITEM}, {len(FIELDS)} fields (1 masked), 3 partitions, batches of "
               f"{args.batch_size}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         rate_part(bootstrap, registry_url, url, env, args)

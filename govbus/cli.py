@@ -292,6 +292,23 @@ def catalogue_show(item: str, as_json: bool, catalogue_dir: Path | None, topic_p
     show_item(item, catalogue_dir, topic_prefix, as_json)
 
 
+@catalogue.command("asyncapi")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the document to this file: YAML for .yaml/.yml, JSON for .json [default: YAML on stdout].")
+@click.option("--page", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write the readable Markdown page made from the document to this file.")
+@click.option("--topic-prefix", help=_PREFIX_HELP)
+@reports_errors
+def catalogue_asyncapi(out: Path | None, page: Path | None, topic_prefix: str | None) -> None:
+    """The AsyncAPI 3.0 document of the bus, generated from the catalogue: every topic (department, local dialect,
+    canonical, dead-letter, profile, subscription, control, audit, sources) as a channel with its payload (Avro
+    or JSON Schema), key, headers and registry subject, and what each role sends and receives. The committed
+    copy is docs/asyncapi.yaml, its page docs/asyncapi.md."""
+    from govbus.commands.catalogue import write_asyncapi
+
+    write_asyncapi(out, page, topic_prefix)
+
+
 @main.group()
 def schemas() -> None:
     """The catalogue's event schemas in the schema registry (GOVBUS_REGISTRY__URL)."""
@@ -500,6 +517,19 @@ def subscriptions_run(name: str, metrics_port: int | None) -> None:
     from govbus.commands.delivery import run_subscription
 
     run_subscription(name, {"webhook_metrics_port": metrics_port})
+
+
+@subscriptions.command("secret")
+def subscriptions_secret() -> None:
+    """Print a new webhook signing secret: whsec_ and 32 random bytes in base64 (Standard Webhooks).
+
+    Put it in the variable the subscription's delivery.secret_env names and give it to the receiver. To rotate,
+    put the new secret first and the old one after it, space-separated, until the receiver has the new one
+    (see connectors/webhook/README.md).
+    """
+    from connectors.webhook.signing_secrets import new_secret
+
+    click.echo(new_secret())
 
 
 @subscriptions.command("push")

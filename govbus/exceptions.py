@@ -5,8 +5,9 @@ what went wrong and what the user can do about it.
 
     GovbusError
     ├── ConfigurationError          bad settings or arguments
-    │   └── CatalogueError          a catalogue file (schema or metadata) is invalid
-    │       └── UnknownDataItemError    no data item of that name; carries close matches
+    │   ├── CatalogueError          a catalogue file (schema or metadata) is invalid
+    │   │   └── UnknownDataItemError    no data item of that name; carries close matches
+    │   └── ApiDescriptionError     an HTTP route has no OpenAPI description (govbus.openapi)
     ├── PlatformError               the local embedded platform (Kafka, registry)
     │   ├── MissingToolError        java / mvn not installed
     │   ├── PortInUseError          a port the platform needs is taken
@@ -48,6 +49,10 @@ class UnknownDataItemError(CatalogueError):
         self.name = name
         self.known = known
         self.close_matches = close_matches
+
+
+class ApiDescriptionError(ConfigurationError):
+    """An HTTP route has no OpenAPI description (:func:`govbus.openapi.operation`); names the route."""
 
 
 class PlatformError(GovbusError):

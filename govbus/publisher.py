@@ -23,6 +23,9 @@
   pre-parsed fastavro schema and a hand-written 5-byte header, see :mod:`govbus.serde`); keys are
   the item's key fields joined with ``|``; topics follow :mod:`govbus.topic_names`.
 - A trace id defaults to the event id (hex), so one event is traceable without a caller's id.
+- Every event carries the CloudEvents attributes as Kafka headers (binary content mode of the CloudEvents
+  Kafka binding: ``ce_id`` is the event id, ``ce_source`` the department and source system, ...;
+  :mod:`govbus.cloud_events`), so generic CloudEvents tooling reads it without knowing the envelope.
 - The producer uses ``acks=all`` with idempotence on; a delivery failure is never swallowed: it
   fails the returned future, reaches the optional callback and is counted by :meth:`flush`.
   A background thread serves the delivery reports, so a future resolves without any polling;
@@ -46,6 +49,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from pydantic import Field
 
 from govbus import clients
+from govbus.cloud_events import Headers, change_attributes, schema_reference
 from govbus.envelope import Operation
 from govbus.event_ids import EventIds
 from govbus.exceptions import (
@@ -128,6 +132,8 @@ class Prepared:
     key: str
     value: bytes
     event_id: str
+    headers: Headers = field(default_factory=list)
+    """the CloudEvents attributes (:mod:`govbus.cloud_events`)"""
 
 
 @dataclass(frozen=True)
@@ -194,6 +200,7 @@ class Publisher:
         self._settings = settings or PublisherSettings()
         self._catalogue = catalogue or _default_catalogue()
         self._registry = registry or clients.registry_client(self._settings.registry)
+        self._registry_url = self._settings.registry.url  # names the events' schemas in their CloudEvents headers
         self._producer = clients.producer(self._settings.kafka, self._producer_config())
         self._routes: dict[str, tuple[str, WireEncoder]] = {}
         self._event_ids = EventIds()
@@ -280,7 +287,7 @@ class Publisher:
                 index = batch.sending()
                 # delivery reports are served every SERVE_EVERY records, not after each: a poll per record
                 # was a tenth of a bulk load's time
-                self._produce(ready.topic, ready.key.encode(), ready.value,
+                self._produce(ready.topic, ready.key.encode(), ready.value, ready.headers,
                               self._batch_callback(batch, index, ready.event_id, ready.key),
                               serve=index % SERVE_EVERY == 0)
             batch.all_sent()
@@ -323,22 +330,22 @@ class Publisher:
     def _send(self, prepared: Prepared, on_delivery: DeliveryCallback | None) -> Future[Delivery]:
         future: Future[Delivery] = Future()
         callback = self._delivery_callback(future, prepared.event_id, prepared.key, on_delivery)
-        self._produce(prepared.topic, prepared.key.encode(), prepared.value, callback)
+        self._produce(prepared.topic, prepared.key.encode(), prepared.value, prepared.headers, callback)
         return future
 
     def _prepared(self, item: PublishableItem, change: Change) -> Prepared:
         """``change`` encoded; a record the item's rules let through but its Avro schema does not hold is a
         :class:`ValidationError` too (``avro.encode``), so it is refused like any other, before anything is sent."""
         try:
-            event_id, topic, value = self._encoded(item, change)
+            event_id, topic, value, headers = self._encoded(item, change)
         except SerdeError as error:
             raise ValidationError("record", "avro.encode", f"{error}; the record passed {item.name}'s rules but does "
                                   "not fit its Avro schema: fix the field named, and tell the platform operators "
                                   "(the catalogue's rules should have refused it)") from None
-        return Prepared(topic, change.key, value, event_id)
+        return Prepared(topic, change.key, value, event_id, headers)
 
-    def _encoded(self, item: PublishableItem, change: Change) -> tuple[str, str, bytes]:
-        """(event id, topic, wire-format value) of ``change``."""
+    def _encoded(self, item: PublishableItem, change: Change) -> tuple[str, str, bytes, Headers]:
+        """(event id, topic, wire-format value, CloudEvents headers) of ``change``."""
         now = dt.datetime.now(dt.UTC)
         event_id = change.event_id or self._event_ids.new()
         # The envelope is built as the Avro dict directly: every field is set here, by govbus, and the
@@ -350,7 +357,9 @@ class Publisher:
             "trace_id": change.trace_id or event_id.hex, "record": change.record,
         }
         topic, encoder = self._route(item)
-        return str(event["event_id"]), topic, encoder.encode(event)
+        value = encoder.encode(event)
+        dataschema = schema_reference(self._registry_url, encoder.schema_id)
+        return str(event["event_id"]), topic, value, change_attributes(event, dataschema).headers()
 
     def _route(self, item: PublishableItem) -> tuple[str, WireEncoder]:
         """The item's department topic and its encoder (schema registered on first use)."""
@@ -371,11 +380,11 @@ class Publisher:
             raise ConfigurationError(f"topic {topic!r} does not exist; create the catalogue's topics with "
                                      "`govbus topics sync` (topic auto-creation is off)")
 
-    def _produce(self, topic: str, key: bytes, value: bytes,
+    def _produce(self, topic: str, key: bytes, value: bytes, headers: Headers,
                  callback: Callable[[KafkaError | None, Message], None], serve: bool = True) -> None:
         while True:
             try:
-                self._producer.produce(topic, key=key, value=value, on_delivery=callback)
+                self._producer.produce(topic, key=key, value=value, headers=headers, on_delivery=callback)
                 break
             except BufferError:  # the local queue is full: serve delivery reports, then try again
                 self._producer.poll(0.1)

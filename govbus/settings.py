@@ -57,7 +57,8 @@ class PlatformSettings(GovbusSettings):
     """The local embedded platform started by ``govbus dev up``."""
 
     home: Path = Field(default_factory=_default_home, description="state, data and logs of `dev up`")
-    cache_dir: Path = Field(default_factory=_default_cache, description="Kafka jars fetched from Maven Central")
+    cache_dir: Path = Field(default_factory=_default_cache, description="Kafka jars fetched from Maven Central, and "
+                                                                        "npm tools the tests run (the AsyncAPI CLI)")
     kafka_version: str = Field(default=DEFAULT_KAFKA_VERSION, description="Apache Kafka release run by `dev up`")
     kafka_port: int = Field(default=9092, ge=1, le=65535, description="the broker's port on 127.0.0.1")
     controller_port: int = Field(default=9093, ge=1, le=65535, description="the KRaft controller's port on 127.0.0.1")

@@ -1,5 +1,6 @@
 """Publish enterprise-registration events the way a department would: confluent-kafka's
-AvroSerializer through the registry, a producer with ``acks=all`` and idempotence on."""
+AvroSerializer through the registry, a producer with ``acks=all`` and idempotence on, and the
+CloudEvents attributes as headers (:mod:`govbus.cloud_events`), as on every department topic."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from prometheus_client import CollectorRegistry, Counter
 
 from govbus import clients
+from govbus.cloud_events import change_headers
 from govbus.connection import KafkaConnection, RegistryConnection
 from govbus.envelope import ChangeEvent, envelope_schema
 from schemas.catalogue import record_schema
@@ -68,8 +70,11 @@ def publish_events(kafka: KafkaConnection, registry: RegistryConnection, topic: 
             (metrics.published if error is None else metrics.failed).labels(topic=topic).inc()
 
     for event in events:
-        value = serializer(event.to_avro(), context)
-        producer.produce(topic, key=event.record_key.encode(), value=value, on_delivery=delivered)
+        envelope = event.to_avro()
+        value = serializer(envelope, context)
+        schema_id = int.from_bytes(value[1:5], "big")  # the Confluent wire format: magic byte, 4-byte schema id
+        producer.produce(topic, key=event.record_key.encode(), value=value, on_delivery=delivered,
+                         headers=change_headers(envelope, registry.url, schema_id))
         report.event_ids.append(str(event.event_id))
         producer.poll(0)
     producer.flush(60)

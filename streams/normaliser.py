@@ -13,8 +13,9 @@ For every source topic of every item (the department topic, which carries the ca
    registry's outage is not the message's fault: nothing is dead-lettered or committed for it);
 2. look its event id up (:mod:`streams.normalising.dedup`): a re-sent event produces nothing;
 3. normalise and validate it, and write the canonical event keyed by ``item.key_of(record)``,
-   with the envelope kept and the headers ``govbus.fixes`` (JSON list of what was changed) and
-   ``govbus.dialect``; or write anything rejected, undecodable bytes included, to the dead-letter
+   with the envelope kept and the headers ``govbus.fixes`` (JSON list of what was changed),
+   ``govbus.dialect`` and the CloudEvents attributes (``ce_*``, ``content-type``:
+   :mod:`govbus.cloud_events`); or write anything rejected, undecodable bytes included, to the dead-letter
    topic with its original key and bytes, the reason, and its source topic, partition and offset
    (:mod:`streams.dead_letters`). A poison message never stops the stream.
 
@@ -82,7 +83,8 @@ def item_normaliser(settings: NormaliserSettings, item_name: str, registry: Sche
     item = load_catalogue().get(item_name)
     topic = canonical_topic(item.name, settings.topic_prefix)
     encoder = WireEncoder(registry, value_subject(topic), item.event_schema())
-    return ItemNormaliser(item, dialects_for(item.name), settings.topic_prefix, decoder, encoder)
+    return ItemNormaliser(item, dialects_for(item.name), settings.topic_prefix, decoder, encoder,
+                          registry_url=settings.registry.url)
 
 
 class NormaliseStep:

@@ -3,8 +3,10 @@
     POST /v1/items/{item}/records          one JSON object, a JSON array, or JSON lines
     DELETE /v1/items/{item}/records/{key}  a delete event for one record key
     GET /healthz, GET /metrics
+    GET /openapi.json                      the OpenAPI 3.1 document (also docs/openapi/gateway.json)
 
 Authenticated per department with API keys (``Authorization: Bearer <key>`` or ``X-API-Key``),
 stored hashed. A 202 comes only after the broker acknowledged every accepted record, with its
-partition and offset; see :mod:`connectors.ingest_gateway.responses` for every answer.
+partition and offset; see :mod:`connectors.ingest_gateway.bodies` for every answer and
+:mod:`connectors.ingest_gateway.openapi` for the description of each route.
 """

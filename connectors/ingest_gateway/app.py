@@ -11,10 +11,15 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 
+from connectors.ingest_gateway import openapi
 from connectors.ingest_gateway.batch import BadBody, parse_body, publish_batch
+from connectors.ingest_gateway.bodies import BatchAnswer, DeleteAnswer, GatewayError, Health, RecordResult
 from connectors.ingest_gateway.keys import KeyStore
+from connectors.ingest_gateway.openapi import MAX_SOURCE_SYSTEM
+from connectors.ingest_gateway.openapi import SOURCE_SYSTEM_HEADER as SOURCE_HEADER
 from connectors.ingest_gateway.settings import GatewaySettings
 from govbus.exceptions import GovbusError, ValidationError
+from govbus.openapi import operation, serve_document
 from govbus.publisher import NotOwnerError, Publisher, PublisherSettings
 from schemas.catalogue.types import text_problem
 
@@ -23,7 +28,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def error(status: int, code: str, message: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": code, "message": message, **extra}, status=status)
+    """A refusal as :class:`GatewayError` JSON (``extra``: its optional fields)."""
+    body = GatewayError(error=code, message=message, **extra)
+    return web.json_response(body.model_dump(exclude_none=True), status=status)
 
 
 class GatewayMetrics:
@@ -61,21 +68,28 @@ METRICS = web.AppKey("metrics", GatewayMetrics)
 MAX_BODY = web.AppKey("max_body_bytes", int)
 
 
-SOURCE_HEADER = "X-Source-System"
-MAX_SOURCE_SYSTEM = 200
-
-
 def _source_system(request: web.Request) -> tuple[str | None, web.Response | None]:
-    """The ``X-Source-System`` header, or a 400 when it is no plain text (it goes into every event's envelope)."""
+    """The ``X-Source-System`` header, or a 400 when it is empty or no plain text (it goes into every event's
+    envelope, and names the event's source)."""
     source = request.headers.get(SOURCE_HEADER)
     if source is None:
         return None, None
-    problem = text_problem(source)
-    if problem is not None or len(source) > MAX_SOURCE_SYSTEM:
-        reason = problem[1] if problem else f"is longer than {MAX_SOURCE_SYSTEM} characters"
+    reason = _source_problem(source)
+    if reason is not None:
         return None, error(400, "bad_header", f"header {SOURCE_HEADER}: {reason}; name the sending system in plain "
                            "UTF-8 text, or leave the header out")
     return source, None
+
+
+def _source_problem(source: str) -> str | None:
+    problem = text_problem(source)
+    if problem is not None:
+        return problem[1]
+    if not source:
+        return "is empty"
+    if len(source) > MAX_SOURCE_SYSTEM:
+        return f"is longer than {MAX_SOURCE_SYSTEM} characters"
+    return None
 
 
 def _api_key(request: web.Request) -> str | None:
@@ -94,6 +108,10 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except web.HTTPRequestEntityTooLarge:
         response = error(413, "body_too_large", f"the body is larger than {request.app[MAX_BODY]} bytes; "
                          "split the batch into smaller requests")
+    except web.HTTPMethodNotAllowed as refused:
+        allowed = ", ".join(sorted(refused.allowed_methods))
+        response = error(405, "method_not_allowed", f"{request.method} is not allowed here; use {allowed}")
+        response.headers["Allow"] = refused.headers.get("Allow", allowed)  # RFC 9110: a 405 names what is allowed
     except web.HTTPException as http:
         response = error(http.status, http.reason.lower().replace(" ", "_"), http.text or http.reason)
     except Exception:
@@ -127,6 +145,7 @@ class Routes:
             return None, error(403, "forbidden", str(denied))
         return publisher, None
 
+    @operation(openapi.POST_RECORDS)
     async def post_records(self, request: web.Request) -> web.Response:
         item = request.match_info["item"]
         publisher, refusal = self._authorise(request, item)
@@ -148,19 +167,18 @@ class Routes:
                                       self._settings.gateway_ack_timeout_seconds)
         return self._answer(request, item, results)
 
-    def _answer(self, request: web.Request, item: str, results: list[dict[str, Any]]) -> web.Response:
-        counts = {outcome: sum(r["status"] == outcome for r in results)
-                  for outcome in ("accepted", "rejected", "failed")}
-        for outcome, n in counts.items():
-            request.app[METRICS].records.labels(item=item, outcome=outcome).inc(n)
-        status = 202 if counts["accepted"] else (503 if counts["failed"] else 422)
-        body = {**counts, "results": results}
+    def _answer(self, request: web.Request, item: str, results: list[RecordResult]) -> web.Response:
+        answer = BatchAnswer.of(results)
+        for outcome in ("accepted", "rejected", "failed"):
+            request.app[METRICS].records.labels(item=item, outcome=outcome).inc(getattr(answer, outcome))
+        status = 202 if answer.accepted else (503 if answer.failed else 422)
         if status == 422:
-            body["message"] = "no record was accepted: fix the fields named in results and send them again"
+            answer.message = "no record was accepted: fix the fields named in results and send them again"
         if status == 503:
-            body["message"] = "the broker did not acknowledge the records: send them again later"
-        return web.json_response(body, status=status)
+            answer.message = "the broker did not acknowledge the records: send them again later"
+        return web.json_response(answer.model_dump(exclude_none=True), status=status)
 
+    @operation(openapi.DELETE_RECORD)
     async def delete_record(self, request: web.Request) -> web.Response:
         item, key = request.match_info["item"], request.match_info["key"]
         publisher, refusal = self._authorise(request, item)
@@ -175,18 +193,21 @@ class Routes:
             return error(422, "rejected", refused.detail, field=refused.field, rule=refused.rule)
         except GovbusError as failed:
             return error(503, "not_delivered", str(failed))
-        return web.json_response({"status": "accepted", "event_id": delivery.event_id, "topic": delivery.topic,
-                                  "partition": delivery.partition, "offset": delivery.offset}, status=202)
+        answer = DeleteAnswer(event_id=delivery.event_id, topic=delivery.topic, partition=delivery.partition,
+                              offset=delivery.offset)
+        return web.json_response(answer.model_dump(), status=202)
 
 
 async def _wrap(future: Any) -> Any:
     return await asyncio.wrap_future(future)
 
 
+@operation(openapi.HEALTH)
 async def healthz(_request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    return web.json_response(Health().model_dump())
 
 
+@operation(openapi.METRICS)
 async def metrics_endpoint(request: web.Request) -> web.Response:
     body = generate_latest(request.app[METRICS].registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -202,6 +223,7 @@ def build_app(settings: GatewaySettings, keys: KeyStore, catalogue: Any,
     app.router.add_delete("/v1/items/{item}/records/{key}", routes.delete_record)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_endpoint)
+    serve_document(app, openapi.INFO)
 
     async def start_publishers(app: web.Application) -> None:
         app[PUBLISHERS] = DepartmentPublishers(settings, catalogue)

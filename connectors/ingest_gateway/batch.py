@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.file_source import Rejection, parse_json_lines
+from connectors.ingest_gateway.bodies import RecordAccepted, RecordFailed, RecordRejected, RecordResult
 from govbus.exceptions import DeliveryError, ValidationError
 from govbus.publisher import Delivery, Prepared, Publisher
 
@@ -56,10 +57,10 @@ def parse_body(body: bytes, content_type: str) -> list[Parsed]:
 
 
 async def publish_batch(publisher: Publisher, item: str, parsed: list[Parsed], source_system: str | None,
-                        timeout: float) -> list[dict[str, Any]]:
+                        timeout: float) -> list[RecordResult]:
     """Validate and encode every record, then send the valid ones; wait for the broker; one result per record,
     in order."""
-    results: list[dict[str, Any]] = []
+    results: list[RecordResult | None] = []
     ready: list[tuple[int, Prepared]] = []
     for entry in parsed:
         if entry.rejection is not None or entry.record is None:
@@ -70,30 +71,29 @@ async def publish_batch(publisher: Publisher, item: str, parsed: list[Parsed], s
         except ValidationError as error:
             results.append(_rejected(entry.number, Rejection(entry.number, error.field, error.rule, error.detail)))
             continue
-        results.append({})
+        results.append(None)  # its delivery result, below
     waiting = [(index, asyncio.wrap_future(publisher.send(prepared))) for index, prepared in ready]
     if waiting:
         await asyncio.wait([f for _, f in waiting], timeout=timeout)
     for index, future in waiting:
         results[index] = _delivery_result(parsed[index].number, future)
-    return results
+    return [result for result in results if result is not None]
 
 
-def _delivery_result(number: int, future: asyncio.Future[Delivery]) -> dict[str, Any]:
+def _delivery_result(number: int, future: asyncio.Future[Delivery]) -> RecordAccepted | RecordFailed:
     if not future.done():
-        return {"record": number, "status": "failed", "rule": "delivery",
-                "message": "the broker did not acknowledge in time; the record may or may not be stored: resend it"}
+        return RecordFailed(record=number, message="the broker did not acknowledge in time; the record may or may "
+                            "not be stored: resend it")
     error = future.exception()
     if isinstance(error, DeliveryError):
-        return {"record": number, "status": "failed", "rule": "delivery", "message": str(error)}
+        return RecordFailed(record=number, message=str(error))
     if error is not None:
         raise error
     delivery = future.result()
-    return {"record": number, "status": "accepted", "event_id": delivery.event_id, "key": delivery.record_key,
-            "topic": delivery.topic, "partition": delivery.partition, "offset": delivery.offset}
+    return RecordAccepted(record=number, event_id=delivery.event_id, key=delivery.record_key, topic=delivery.topic,
+                          partition=delivery.partition, offset=delivery.offset)
 
 
-def _rejected(number: int, rejection: Rejection | None) -> dict[str, Any]:
+def _rejected(number: int, rejection: Rejection | None) -> RecordRejected:
     rejection = rejection or Rejection(number, "", "json", "record is not a JSON object")
-    return {"record": number, "status": "rejected", "field": rejection.field, "rule": rejection.rule,
-            "message": rejection.reason}
+    return RecordRejected(record=number, field=rejection.field, rule=rejection.rule, message=rejection.reason)

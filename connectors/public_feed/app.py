@@ -1,4 +1,5 @@
-"""The feed's aiohttp application: ``/feed`` (JSON pages), ``/feed.atom`` (Atom 1.0), ``/healthz``, ``/metrics``.
+"""The feed's aiohttp application: ``/feed`` (JSON pages), ``/feed.atom`` (Atom 1.0), ``/healthz``, ``/metrics``,
+``/openapi.json`` (the OpenAPI document, :mod:`connectors.public_feed.openapi`).
 
 Every error is JSON (``{"error": ..., "message": ...}``): a bad query parameter is a 400 naming the
 parameter and what to fix, an unknown path a 404, a page past the last one a 404 with the last
@@ -17,19 +18,23 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from connectors.public_feed import openapi
+from connectors.public_feed.bodies import FeedError, FeedHealth
 from connectors.public_feed.disclosure import iso
 from connectors.public_feed.metrics import FeedMetrics
 from connectors.public_feed.render import BadParameter, Query, atom_feed, page_json, page_url, parse_query
 from connectors.public_feed.settings import FeedSettings
 from connectors.public_feed.state import FeedState, Page
+from govbus.openapi import operation, serve_document
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def error(status: int, code: str, message: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": code, "message": message, **extra}, status=status,
-                             dumps=_dumps)
+    """A refusal as :class:`FeedError` JSON (``extra``: its optional fields)."""
+    body = FeedError(error=code, message=message, **extra)
+    return web.json_response(body.model_dump(exclude_none=True), status=status, dumps=_dumps)
 
 
 def _dumps(value: Any) -> str:
@@ -68,6 +73,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except web.HTTPMethodNotAllowed as refused:
         response = error(405, "method_not_allowed", f"{request.method} is not allowed here; use "
                          f"{', '.join(sorted(refused.allowed_methods))}")
+        response.headers["Allow"] = refused.headers["Allow"]  # RFC 9110: a 405 names the methods allowed
     except web.HTTPException as http:
         response = error(http.status, http.reason.lower().replace(" ", "_"), http.text or http.reason)
     except Exception:
@@ -94,16 +100,18 @@ def _page(request: web.Request, path: str) -> tuple[Query, Page] | web.Response:
     return query, page
 
 
+@operation(openapi.FEED)
 async def feed_json(request: web.Request) -> web.Response:
     context = request.app[CONTEXT]
     found = _page(request, "/feed")
     if isinstance(found, web.Response):
         return found
     query, page = found
-    body = page_json(context.settings.base_url, query, page, context.titles)
+    body = page_json(context.settings.base_url, query, page, context.titles).model_dump(by_alias=True)
     return web.json_response(body, dumps=_dumps, headers={"Cache-Control": "no-cache"})
 
 
+@operation(openapi.FEED_ATOM)
 async def feed_atom(request: web.Request) -> web.Response:
     context = request.app[CONTEXT]
     found = _page(request, "/feed.atom")
@@ -116,12 +124,15 @@ async def feed_atom(request: web.Request) -> web.Response:
                         headers={"Cache-Control": "no-cache"})
 
 
+@operation(openapi.HEALTH)
 async def healthz(request: web.Request) -> web.Response:
     context = request.app[CONTEXT]
-    return web.json_response({"status": "ok", "loaded": context.loaded(), "entries": context.state.count(),
-                              "items": {name: context.state.count(name) for name in context.served}})
+    health = FeedHealth(loaded=context.loaded(), entries=context.state.count(),
+                        items={name: context.state.count(name) for name in context.served})
+    return web.json_response(health.model_dump(), dumps=_dumps)
 
 
+@operation(openapi.METRICS)
 async def metrics_endpoint(request: web.Request) -> web.Response:
     body = generate_latest(request.app[CONTEXT].metrics.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -134,4 +145,5 @@ def build_app(context: FeedContext) -> web.Application:
     app.router.add_get("/feed.atom", feed_atom)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_endpoint)
+    serve_document(app, openapi.INFO)
     return app

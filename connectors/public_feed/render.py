@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from connectors.public_feed.bodies import FeedEntry, FeedPage, Links, Title
 from connectors.public_feed.disclosure import iso
 from connectors.public_feed.state import Entry, Page
 
@@ -75,28 +76,28 @@ def page_url(base_url: str, path: str, query: Query, page: int) -> str:
     return f"{base_url}{path}?{urlencode(params)}"
 
 
-def links(base_url: str, path: str, query: Query, page: Page) -> dict[str, str | None]:
+def links(base_url: str, path: str, query: Query, page: Page) -> Links:
     last = page.pages
-    return {
-        "self": page_url(base_url, path, query, page.number),
-        "first": page_url(base_url, path, query, 1),
-        "last": page_url(base_url, path, query, last),
-        "next": page_url(base_url, path, query, page.number + 1) if page.number < last else None,
-        "prev": page_url(base_url, path, query, min(page.number - 1, last)) if page.number > 1 else None,
-    }
+    return Links(
+        self_=page_url(base_url, path, query, page.number),
+        first=page_url(base_url, path, query, 1),
+        last=page_url(base_url, path, query, last),
+        next=page_url(base_url, path, query, page.number + 1) if page.number < last else None,
+        prev=page_url(base_url, path, query, min(page.number - 1, last)) if page.number > 1 else None,
+    )
 
 
-def entry_json(entry: Entry, titles: Mapping[str, Any]) -> dict[str, Any]:
+def entry_json(entry: Entry, titles: Mapping[str, Any]) -> FeedEntry:
     title = titles[entry.item]
-    return {"id": entry.event_id, "item": entry.item, "title": {"zh": title.zh, "en": title.en},
-            "record_key": entry.key, "occurred_at": iso(entry.occurred_at),
-            "published_at": iso(entry.published_at), "record": dict(entry.record)}
+    return FeedEntry(id=entry.event_id, item=entry.item, title=Title(zh=title.zh, en=title.en),
+                     record_key=entry.key, occurred_at=iso(entry.occurred_at),
+                     published_at=iso(entry.published_at), record=dict(entry.record))
 
 
-def page_json(base_url: str, query: Query, page: Page, titles: Mapping[str, Any]) -> dict[str, Any]:
-    return {"item": query.item, "page": page.number, "per_page": page.per_page, "total": page.total,
-            "pages": page.pages, "links": links(base_url, "/feed", query, page),
-            "entries": [entry_json(entry, titles) for entry in page.entries]}
+def page_json(base_url: str, query: Query, page: Page, titles: Mapping[str, Any]) -> FeedPage:
+    return FeedPage(item=query.item, page=page.number, per_page=page.per_page, total=page.total, pages=page.pages,
+                    links=links(base_url, "/feed", query, page),
+                    entries=[entry_json(entry, titles) for entry in page.entries])
 
 
 def _text(value: str) -> str:
@@ -122,7 +123,7 @@ def atom_feed(base_url: str, title: str, query: Query, page: Page, titles: Mappi
     author = _sub(feed, "author")
     _sub(author, "name", "govbus")
     _sub(feed, "generator", "govbus public feed")
-    for rel, href in links(base_url, "/feed.atom", query, page).items():
+    for rel, href in links(base_url, "/feed.atom", query, page).model_dump(by_alias=True).items():
         if href is not None:
             _sub(feed, "link", rel="previous" if rel == "prev" else rel, href=href,
                  type="application/atom+xml")

@@ -10,7 +10,8 @@ source topics of the subscription's items. Its loop:
    record key the subscriber may not see in clear becomes its pseudonym, made with the platform's
    pseudonym key (:mod:`govbus.sharing.pseudonyms`), never with the signing secret the receiver holds
    (without that key such items are refused: :mod:`connectors.webhook.unkeyed`);
-3. **send** the batch (:mod:`connectors.webhook.sender`): retried with backoff and jitter,
+3. **send** the batch (:mod:`connectors.webhook.sender`), signed per Standard Webhooks with the secrets of
+   ``delivery.secret_env`` (:mod:`connectors.webhook.signing_secrets`): retried with backoff and jitter,
    ``Retry-After`` honoured; each attempt re-checks the grants first;
 4. if every attempt failed, **park** the batch: each event as the subscriber was to receive it (its shaped
    JSON, keyed by its delivered record key: in clear or a pseudonym) goes to ``parked_topic(name, prefix)``
@@ -30,7 +31,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import signal
 import time
 from collections import Counter
@@ -46,6 +46,8 @@ from connectors.webhook.payload import PARKED_CONTENT_HEADER, PARKED_SHAPED, bat
 from connectors.webhook.plans import Authorisation, Authoriser
 from connectors.webhook.sender import Request, RetryPolicy, Sender, SendResult
 from connectors.webhook.settings import WebhookSettings
+from connectors.webhook.signing import Signer
+from connectors.webhook.signing_secrets import signing_keys
 from connectors.webhook.unkeyed import check_keys_at_start, refuse_unkeyed
 from consumers.runtime import StoppedWhileRetrying, sink_options
 from consumers.sink import BadMessages, SinkMetrics, SinkOptions, SinkRuntime
@@ -80,19 +82,6 @@ class Batch:
     body: tuple[str, bytes] | None = None
 
 
-def webhook_secret(subscription: Subscription) -> str:
-    """The signing secret from the variable the subscription names; a clear error if it is missing."""
-    variable = subscription.delivery.secret_env
-    if not variable:
-        raise ConfigurationError(f"subscription {subscription.name!r} names no delivery.secret_env: every webhook "
-                                 "request is signed; add the variable's name to the subscription")
-    secret = os.environ.get(variable, "")
-    if not secret:
-        raise ConfigurationError(f"environment variable {variable} (the signing secret of {subscription.name!r}) "
-                                 "is not set or empty")
-    return secret
-
-
 def check_webhook(subscription: Subscription) -> str:
     """The receiver's URL, if ``subscription`` is delivered by webhook."""
     if subscription.delivery.kind != DeliveryKind.WEBHOOK or not subscription.delivery.url:
@@ -119,7 +108,8 @@ class WebhookConnector:
         self._pseudonym_key = settings.platform_pseudonym_key()
         authorisation = self._authoriser.current()
         check_webhook(authorisation.subscription)
-        self._secret = webhook_secret(authorisation.subscription)
+        self._signer = Signer(signing_keys(authorisation.subscription, settings.webhook_signature_scheme),
+                              settings.webhook_signature_scheme)
         check_keys_at_start(self.name, authorisation, self._pseudonym_key is not None)
         self._decoder = WireDecoder(clients.registry_client(settings.registry))
         self._producer = clients.producer(settings.kafka, {"linger.ms": 2})
@@ -155,7 +145,7 @@ class WebhookConnector:
         timeout = self.settings.webhook_request_timeout_seconds
         try:
             with httpx.Client(timeout=httpx.Timeout(timeout)) as client:
-                self._sender = Sender(client, [self._secret], self._retry_policy(), self.metrics,
+                self._sender = Sender(client, self._signer, self._retry_policy(), self.metrics,
                                       self.runtime.stopping)
                 self.runtime.run()
         except StoppedWhileRetrying:

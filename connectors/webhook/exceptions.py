@@ -4,7 +4,8 @@
     ├── DeliveryError
     │   └── AttemptFailed           one POST did not get a 2xx (retried, then the batch is parked)
     ├── ConfigurationError
-    │   └── SubscriptionGone        the subscription was removed while its connector ran (it stops)
+    │   ├── SubscriptionGone        the subscription was removed while its connector ran (it stops)
+    │   └── SigningSecretError      the variable delivery.secret_env names holds no usable signing secret
     └── PlatformError
         ├── SharingStoreUnreadable  one reload of the subscriptions and grants could not read them (retried)
         └── SharingStoreUnavailable the subscriptions and grants could not be read for too long (it stops)
@@ -31,6 +32,11 @@ class AttemptFailed(DeliveryError):
 
 class SubscriptionGone(ConfigurationError):
     """The subscription is no longer in the sharing store."""
+
+
+class SigningSecretError(ConfigurationError):
+    """The variable a subscription's ``delivery.secret_env`` names is unset, or holds something other than the
+    secrets the signature scheme in force takes; the message says how to make one and never shows the value."""
 
 
 class SharingStoreUnavailable(PlatformError):

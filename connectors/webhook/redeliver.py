@@ -9,8 +9,10 @@ once; then, per event:
   authorised now, delivering no field, clear value or clear key the plan in force would not: otherwise the
   event is **skipped** (audited ``refused``, reported);
 - the rest go out in batches exactly as the connector sends them (:func:`connectors.webhook.payload.batch_body`,
-  signed with the secret of the subscription's ``secret_env``, retried by :class:`connectors.webhook.sender.Sender`);
-  after each 2xx they are audited ``delivered`` and the group's offsets committed;
+  signed with the secrets of the subscription's ``secret_env`` under ``GOVBUS_WEBHOOK_SIGNATURE_SCHEME`` (the
+  ``webhook-id`` is the batch key: the same events redelivered keep it), retried by
+  :class:`connectors.webhook.sender.Sender`); after each 2xx they are audited ``delivered`` and the group's
+  offsets committed;
 - a batch with no 2xx after its retries stops the run (**failed**): nothing of it is committed, a later run
   sends it again. Records without the header (undecodable records the sink runtime parked as they came) are
   passed over, counted as ``not shaped``.
@@ -32,12 +34,14 @@ import httpx
 from confluent_kafka import Consumer, Message, TopicPartition
 from prometheus_client import CollectorRegistry
 
-from connectors.webhook.connector import check_webhook, webhook_secret
+from connectors.webhook.connector import check_webhook
 from connectors.webhook.metrics import WebhookMetrics
 from connectors.webhook.payload import PARKED_CONTENT_HEADER, PARKED_SHAPED, ShapedEvent, batch_body, key_in_clear
 from connectors.webhook.plans import Authorisation, authorise_items
 from connectors.webhook.sender import Request, RetryPolicy, Sender
 from connectors.webhook.settings import WebhookSettings
+from connectors.webhook.signing import Signer
+from connectors.webhook.signing_secrets import signing_keys
 from govbus import clients
 from govbus.audit import AuditRecord, AuditWriter, Outcome
 from govbus.exceptions import ConfigurationError, DeliveryError
@@ -175,7 +179,8 @@ class Redelivery:
                 report.redelivered.append(_row(parked))
 
     def _send_all(self, consumer: Consumer, messages: list[Message], report: RedeliveryReport) -> None:
-        secret = webhook_secret(self.subscription)
+        scheme = self.settings.webhook_signature_scheme
+        signer = Signer(signing_keys(self.subscription, scheme), scheme)
         producer = clients.producer(self.settings.kafka, {"linger.ms": 2})
         audit = AuditWriter(producer, self.prefix, self.settings.audit_signing_key())
         s = self.settings
@@ -184,7 +189,7 @@ class Redelivery:
                              s.webhook_retry_after_max_seconds)
         metrics = WebhookMetrics(CollectorRegistry(), self.name)
         with httpx.Client(timeout=httpx.Timeout(s.webhook_request_timeout_seconds)) as client:
-            sender = Sender(client, [secret], policy, metrics, threading.Event())
+            sender = Sender(client, signer, policy, metrics, threading.Event())
             batch: list[Parked] = []
 
             def flush() -> bool:

@@ -5,7 +5,8 @@
   429 answers count against their own, larger budget, as a throttling receiver is healthy.
 - Otherwise the wait is exponential (initial, doubling, capped) plus random jitter (tenacity).
 - Each attempt is prepared afresh (``prepare``): the connector re-checks the grants and may drop
-  events whose item is no longer authorised; each attempt is signed afresh.
+  events whose item is no longer authorised; each attempt is signed afresh (Standard Webhooks,
+  :mod:`connectors.webhook.signing`), its ``webhook-id`` the batch key, the same on every attempt.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import email.utils
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -23,7 +24,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exp
 
 from connectors.webhook.exceptions import AttemptFailed
 from connectors.webhook.metrics import WebhookMetrics
-from connectors.webhook.signing import sign
+from connectors.webhook.signing import Signer
 from consumers.runtime import StoppedWhileRetrying
 
 log = logging.getLogger(__name__)
@@ -107,12 +108,12 @@ class _Budget:
 
 
 class Sender:
-    """POSTs batches to receivers with ``client``; signs with ``secrets`` (the first is current)."""
+    """POSTs batches to receivers with ``client``; signs each attempt with ``signer``."""
 
-    def __init__(self, client: httpx.Client, secrets: Sequence[str], policy: RetryPolicy, metrics: WebhookMetrics,
+    def __init__(self, client: httpx.Client, signer: Signer, policy: RetryPolicy, metrics: WebhookMetrics,
                  stopping: threading.Event) -> None:
         self._client = client
-        self._secrets = list(secrets)
+        self._signer = signer
         self._policy = policy
         self._metrics = metrics
         self._stopping = stopping
@@ -151,7 +152,8 @@ class Sender:
 
     def _post(self, request: Request) -> None:
         headers = {"Content-Type": "application/json", "Idempotency-Key": request.batch_key,
-                   "X-Govbus-Event-Count": str(request.events), **sign(self._secrets, request.body)}
+                   "X-Govbus-Event-Count": str(request.events),
+                   **self._signer.headers(request.batch_key, request.body)}
         started = time.perf_counter()
         try:
             response = self._client.post(request.url, content=request.body, headers=headers)

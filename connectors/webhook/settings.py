@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from connectors.webhook.plans import STALE_AFTER_SECONDS
+from connectors.webhook.signing import SignatureScheme
 from govbus.audit_keys import AuditKeySettings
 from govbus.settings import ServiceSettings
 from govbus.sharing.model import NAME_PATTERN
@@ -51,6 +52,11 @@ class WebhookSettings(AuditKeySettings, PseudonymSettings, ServiceSettings):
                                       description="Prometheus /metrics port (on GOVBUS_METRICS_HOST); 0 serves none")
     webhook_session_timeout_ms: int = Field(default=6000, ge=1000, le=300_000,
                                             description="consumer group session timeout")
+    webhook_signature_scheme: SignatureScheme = Field(
+        default=SignatureScheme.STANDARD,
+        description="standard: Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature) "
+                    "signed with whsec_ secrets; both: also the old X-Govbus-Timestamp and X-Govbus-Signature, "
+                    "and plain secrets are taken, while receivers migrate")
 
     @model_validator(mode="after")
     def _backoff_order(self) -> WebhookSettings:

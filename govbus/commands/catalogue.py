@@ -10,8 +10,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from govbus.asyncapi import bus_document, markdown_page
+from govbus.asyncapi.output import as_text
 from govbus.exceptions import ConfigurationError, UnknownDataItemError
 from govbus.topic_names import TopicSettings
+from schemas.catalogue.avro_fields import schema_fields
 from schemas.catalogue.loader import CatalogueSettings, load_catalogue
 from schemas.catalogue.metadata import SharingClass
 from schemas.catalogue.model import Catalogue, DataItem
@@ -138,47 +141,22 @@ def _fields_table(item: DataItem) -> Table:
     return table
 
 
-def schema_fields(schema: dict[str, Any], prefix: str = "") -> list[tuple[str, str, str]]:
-    """(dotted name, type, doc) of every field, nested record fields after their parent."""
-    rows: list[tuple[str, str, str]] = []
-    for field in schema["fields"]:
-        name = prefix + field["name"]
-        rows.append((name, type_text(field["type"]), field.get("doc", "")))
-        nested = _nested_record(field["type"])
-        if nested is not None:
-            rows.extend(schema_fields(nested, name + "[]." if _is_array(field["type"]) else name + "."))
-    return rows
+
+def write_asyncapi(out: Path | None, page: Path | None, prefix: str | None) -> None:
+    """Write the AsyncAPI document to ``out`` (YAML or JSON by its suffix; stdout as YAML without one) and its
+    Markdown page to ``page`` if given."""
+    document = bus_document(topic_prefix(prefix))
+    text = as_text(document, out)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        _write(out, text)
+    if page is not None:
+        _write(page, markdown_page(document))
 
 
-def type_text(avro_type: Any) -> str:
-    """A short reading of an Avro type: ``string``, ``null | date``, ``enum Status {A, B}``, ``array<X>``."""
-    if isinstance(avro_type, str):
-        return avro_type
-    if isinstance(avro_type, list):
-        return " | ".join(type_text(branch) for branch in avro_type)
-    kind = avro_type["type"]
-    if "logicalType" in avro_type:
-        return str(avro_type["logicalType"])
-    if kind == "enum":
-        return f"enum {avro_type['name']} {{{', '.join(avro_type['symbols'])}}}"
-    if kind == "array":
-        return f"array<{type_text(avro_type['items'])}>"
-    if kind == "record":
-        return f"record {avro_type['name']}"
-    return str(kind)
-
-
-def _is_array(avro_type: Any) -> bool:
-    return isinstance(avro_type, dict) and avro_type.get("type") == "array"
-
-
-def _nested_record(avro_type: Any) -> dict[str, Any] | None:
-    if isinstance(avro_type, list):
-        found = [r for r in (_nested_record(b) for b in avro_type) if r is not None]
-        return found[0] if found else None
-    if isinstance(avro_type, dict):
-        if avro_type.get("type") == "record":
-            return avro_type
-        if avro_type.get("type") == "array":
-            return _nested_record(avro_type["items"])
-    return None
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise ConfigurationError(f"cannot write {path}: {error.strerror}; choose a writable file") from None

@@ -1,10 +1,10 @@
-"""Two subscribers receiving updates live: a city's one-stop service centre (signed webhook, a
-conditional grant from taxation, personal fields masked) and the public portal (disclosure feed)."""
+"""Two subscribers receiving updates live: a city's one-stop service centre (webhook signed per Standard
+Webhooks and verified by the reference receiver with the standardwebhooks library, a conditional grant from
+taxation, personal fields masked) and the public portal (disclosure feed)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +14,7 @@ import httpx
 from rich.table import Table
 
 from connectors.reference_receiver import ReferenceReceiver
+from connectors.webhook.signing_secrets import new_secret
 from govbus.demo.access_step import SUBSCRIBER, SUBSCRIPTION, reconcile
 from govbus.demo.context import DemoContext
 from govbus.identities import principal_key
@@ -23,7 +24,7 @@ from govbus.sharing.access import PUBLIC_FEED
 from govbus.sharing.model import Grant, Subscription
 from govbus.sharing.store import SharingStore
 
-SECRET_ENV = "GOVBUS_DEMO_WEBHOOK_SECRET"  # noqa: S105 - the variable's name; the secret is random per run
+SECRET_ENV = "GOVBUS_DEMO_WEBHOOK_SECRET"  # noqa: S105 - the variable's name; the secret (whsec_) is new per run
 TAX_FIELDS = ["certificate_number", "taxpayer_kind", "taxpayer_name", "taxpayer_resident_id", "tax_type",
               "amount_cents", "paid_at"]
 ENTERPRISE_FIELDS = ["uscc", "name", "legal_representative", "status", "division_code"]
@@ -56,13 +57,13 @@ def _declare(context: DemoContext, receiver_url: str) -> None:
 def subscribers(context: DemoContext) -> Iterator[Subscribers]:
     """Run the webhook connector and the public feed while the block publishes."""
     components: list[Component] = []
-    with ReferenceReceiver() as receiver:
-        _declare(context, receiver.url)
+    secret = new_secret()
+    with ReferenceReceiver(secret=secret) as receiver:
+        _declare(context, receiver.webhook_url)
         feed_port = processes.free_port()
-        env = {"GOVBUS_WEBHOOK_SUBSCRIPTION": SUBSCRIPTION, SECRET_ENV: os.urandom(16).hex(),
-               "GOVBUS_FEED_PORT": str(feed_port)}
-        webhook = {**context.env(principal_key("connector", SUBSCRIPTION)), **env}
-        feed = {**context.env(principal_key("connector", PUBLIC_FEED)), **env}
+        env = {"GOVBUS_WEBHOOK_SUBSCRIPTION": SUBSCRIPTION, "GOVBUS_FEED_PORT": str(feed_port)}
+        webhook = {**context.env(principal_key("connector", SUBSCRIPTION)), **env, SECRET_ENV: secret}
+        feed = {**context.env(principal_key("connector", PUBLIC_FEED)), **env}  # the feed signs nothing
         try:
             components = [start_component("webhook", "connectors.webhook", webhook, context.logs / "webhook.log"),
                           start_component("public feed", "connectors.public_feed", feed, context.logs / "feed.log")]
@@ -91,8 +92,9 @@ def print_subscribers(context: DemoContext, subs: Subscribers) -> None:
     table = Table(title="Subscribers, live")
     for column in ("subscriber", "how", "received"):
         table.add_column(column)
-    table.add_row("hz one-stop centre", "signed webhook batches (HMAC-SHA256)",
-                  ", ".join(f"{n} {item}" for item, n in items.items()) or "nothing")
+    refused = f"; {received.unverified} refused: signature not verified" if received.unverified else ""
+    table.add_row("hz one-stop centre", "webhook batches, Standard Webhooks signatures verified",
+                  (", ".join(f"{n} {item}" for item, n in items.items()) or "nothing") + refused)
     try:
         page = httpx.get(f"{subs.feed_url}/feed", params={"per_page": 3}, timeout=10).json()
         atom = httpx.get(f"{subs.feed_url}/feed.atom", timeout=10).text

@@ -21,7 +21,8 @@ class Action(Enum):
     """What a request does, as far as access is concerned."""
 
     PUBLIC = "public"
-    """``GET /`` and ``GET /metrics``: liveness and scraping; they say nothing about schemas."""
+    """``GET /``, ``GET /metrics`` and ``GET /openapi.json``: liveness, scraping and the API's description;
+    they say nothing about schemas."""
     READ = "read"
     """Every GET, and the POSTs that only compare (look-up, compatibility test)."""
     REGISTER = "register"
@@ -30,7 +31,7 @@ class Action(Enum):
     """Everything else: config, mode, deletes."""
 
 
-PUBLIC_ROUTES = frozenset({"/", "/metrics"})
+PUBLIC_ROUTES = frozenset({"/", "/metrics", "/openapi.json"})
 REGISTER_ROUTE = "/subjects/{subject}/versions"
 _COMPARING_POSTS = frozenset({
     "/subjects/{subject}",

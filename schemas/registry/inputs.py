@@ -106,15 +106,27 @@ def _references(raw: Any) -> tuple[Reference, ...]:
 
 
 def _reference(item: Any) -> Reference:
+    version = _whole_number(item.get("version")) if isinstance(item, dict) else None
     if (
         isinstance(item, dict)
         and isinstance(item.get("name"), str)
         and isinstance(item.get("subject"), str)
-        and isinstance(item.get("version"), int)
-        and not isinstance(item.get("version"), bool)
-        and 1 <= item["version"] <= _MAX_INT32
+        and version is not None
+        and 1 <= version <= _MAX_INT32
     ):
-        return Reference(item["name"], item["subject"], item["version"])
+        return Reference(item["name"], item["subject"], version)
     raise InvalidSchema(
         f"Invalid schema reference {shown(item)}: each needs a string name and subject and a version >= 1."
     )
+
+
+def _whole_number(value: Any) -> int | None:
+    """A JSON number without a fraction (``2`` or ``2.0``: JSON, and JSON Schema's ``integer``, do not tell them
+    apart), else ``None`` (``true`` is no number here)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None

@@ -1,4 +1,4 @@
-"""Middlewares: JSON error bodies for every failure, request metrics, and access control."""
+"""Middlewares: trailing slashes, JSON error bodies for every failure, request metrics, and access control."""
 
 from __future__ import annotations
 
@@ -16,6 +16,31 @@ from schemas.registry.metrics import RegistryMetrics
 from schemas.registry.routes import reply
 
 log = logging.getLogger(__name__)
+
+
+def trailing_slash_middleware() -> Middleware:
+    """Answer ``/config/`` as ``/config``, and so every route with a trailing slash, as Confluent's registry does.
+
+    Other registry clients call some routes with a trailing slash (python-schema-registry-client's global
+    compatibility calls ``GET /config/``). aiohttp's ``normalize_path_middleware`` would answer them with a
+    redirect, which clients need not follow (httpx does not by default, and a POST or PUT body may be dropped).
+    So a path no route matches, that ends with ``/``, is handled again as if it had none: the whole application
+    (the other middlewares too: metrics, errors, access control) sees the route without the slash, so the request
+    is counted, authorised and answered as that route. It runs outermost; a path that still matches nothing
+    keeps its 404.
+    """
+
+    @web.middleware
+    async def without_trailing_slash(request: web.Request, handler: Handler) -> web.StreamResponse:
+        path = request.rel_url.raw_path  # still percent-encoded: a subject's %2F stays part of the subject
+        if request.match_info.http_exception is None or len(path) < 2 or not path.endswith("/"):
+            return await handler(request)
+        again = request.clone(rel_url=request.rel_url.with_path(path.rstrip("/") or "/", encoded=True, keep_query=True))
+        # the application's own dispatch (route look-up, then its middlewares): aiohttp has no public way to
+        # route a rewritten request, and a redirect is what the clients above do not follow
+        return await request.app._handle(again)
+
+    return without_trailing_slash
 
 
 def error_middleware() -> Middleware:
@@ -36,7 +61,8 @@ def error_middleware() -> Middleware:
             if exc.status < 400:
                 raise
             message = f"HTTP {exc.status} {exc.reason}: {request.method} {request.path}"
-            return reply({"error_code": exc.status, "message": message}, exc.status)
+            kept = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None  # RFC 9110: a 405 has it
+            return reply({"error_code": exc.status, "message": message}, exc.status, headers=kept)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

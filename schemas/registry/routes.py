@@ -7,7 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
-from schemas.registry import reads, writes
+from govbus.openapi import operation
+from schemas.registry import openapi, reads, writes
 from schemas.registry.compatibility import CompatibilityLevel
 from schemas.registry.errors import OperationNotPermitted
 from schemas.registry.forward import FORWARDED_HEADER, Forwarder
@@ -24,8 +25,8 @@ from schemas.registry.modes import Mode
 from schemas.registry.service import ForwardTo, Planner, RegistryService
 from schemas.registry.state import RegistryState, Version
 
-CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
-POSITION_HEADER = "X-Govbus-Log-Position"
+CONTENT_TYPE = openapi.CONTENT_TYPE
+POSITION_HEADER = openapi.POSITION_HEADER
 _READ_YOUR_WRITE_SECONDS = 5.0
 
 
@@ -68,20 +69,24 @@ class Handlers:
 
     # ------------------------------------------------------------------ subjects
 
+    @operation(openapi.ROOT)
     async def root(self, request: web.Request) -> web.Response:
         return reply({})
 
+    @operation(openapi.LIST_SUBJECTS)
     async def list_subjects(self, request: web.Request) -> web.Response:
         q = request.query
         prefix = q.get("subjectPrefix", "")
         names = reads.list_subjects(self._state, flag(q, "deleted"), flag(q, "deleted_only"), prefix)
         return reply(page(names, q))
 
+    @operation(openapi.LIST_VERSIONS)
     async def list_versions(self, request: web.Request) -> web.Response:
         q = request.query
         versions = reads.list_versions(self._state, _subject(request), flag(q, "deleted"), flag(q, "deleted_only"))
         return reply(page(versions, q))
 
+    @operation(openapi.REGISTER)
     async def register(self, request: web.Request) -> web.Response:
         body = parse_json_object(await request.read())
         if body.get("id") is not None:
@@ -91,12 +96,15 @@ class Handlers:
         schema, subject = parse_schema_request(body), _subject(request)
         return await self._write(request, lambda state: writes.plan_register(state, subject, schema))
 
+    @operation(openapi.GET_VERSION)
     async def get_version(self, request: web.Request) -> web.Response:
         return reply(reads.version_reply(self._version(request)))
 
+    @operation(openapi.GET_VERSION_SCHEMA)
     async def get_version_schema(self, request: web.Request) -> web.Response:
         return reply(reads.raw_schema(self._version(request).schema))
 
+    @operation(openapi.REFERENCED_BY)
     async def referenced_by(self, request: web.Request) -> web.Response:
         found = self._version(request)
         return reply(self._state.referenced_by(found.subject, found.version))
@@ -105,49 +113,60 @@ class Handlers:
         spec = parse_version(request.match_info["version"])
         return reads.get_version(self._state, _subject(request), spec, flag(request.query, "deleted"))
 
+    @operation(openapi.DELETE_VERSION)
     async def delete_version(self, request: web.Request) -> web.Response:
         spec, subject = parse_version(request.match_info["version"]), _subject(request)
         permanent = flag(request.query, "permanent")
         return await self._write(request, lambda state: writes.plan_delete_version(state, subject, spec, permanent))
 
+    @operation(openapi.LOOKUP)
     async def lookup(self, request: web.Request) -> web.Response:
         schema = await _schema_body(request)
         return reply(reads.lookup(self._state, _subject(request), schema, flag(request.query, "deleted")))
 
+    @operation(openapi.DELETE_SUBJECT)
     async def delete_subject(self, request: web.Request) -> web.Response:
         subject, permanent = _subject(request), flag(request.query, "permanent")
         return await self._write(request, lambda state: writes.plan_delete_subject(state, subject, permanent))
 
     # ------------------------------------------------------------------ schemas by id
 
+    @operation(openapi.SCHEMA_BY_ID)
     async def schema_by_id(self, request: web.Request) -> web.Response:
         stored = reads.schema_by_id(self._state, parse_schema_id(request.match_info["id"]))
         return reply(reads.schema_reply(stored))
 
+    @operation(openapi.RAW_SCHEMA_BY_ID)
     async def raw_schema_by_id(self, request: web.Request) -> web.Response:
         stored = reads.schema_by_id(self._state, parse_schema_id(request.match_info["id"]))
         return reply(reads.raw_schema(stored.schema))
 
+    @operation(openapi.SUBJECTS_BY_ID)
     async def subjects_by_id(self, request: web.Request) -> web.Response:
         usages = reads.id_usages(self._state, parse_schema_id(request.match_info["id"]), flag(request.query, "deleted"))
         return reply(page(sorted({v.subject for v in usages}), request.query))
 
+    @operation(openapi.VERSIONS_BY_ID)
     async def versions_by_id(self, request: web.Request) -> web.Response:
         usages = reads.id_usages(self._state, parse_schema_id(request.match_info["id"]), flag(request.query, "deleted"))
         return reply(page([{"subject": v.subject, "version": v.version} for v in usages], request.query))
 
+    @operation(openapi.SCHEMA_TYPES)
     async def schema_types(self, request: web.Request) -> web.Response:
         return reply(["AVRO"])
 
+    @operation(openapi.CONTEXTS)
     async def contexts(self, request: web.Request) -> web.Response:
         return reply(["."])
 
     # ------------------------------------------------------------------ compatibility
 
+    @operation(openapi.COMPATIBILITY)
     async def compatibility_version(self, request: web.Request) -> web.Response:
         spec = parse_version(request.match_info["version"])
         return await self._compatibility(request, spec)
 
+    @operation(openapi.COMPATIBILITY)
     async def compatibility_all(self, request: web.Request) -> web.Response:
         return await self._compatibility(request, None)
 
@@ -158,29 +177,35 @@ class Handlers:
 
     # ------------------------------------------------------------------ config and mode
 
+    @operation(openapi.GET_CONFIG)
     async def get_config(self, request: web.Request) -> web.Response:
         subject = request.match_info.get("subject")
         return reply(reads.get_config(self._state, subject, flag(request.query, "defaultToGlobal")))
 
+    @operation(openapi.PUT_CONFIG)
     async def put_config(self, request: web.Request) -> web.Response:
         body = parse_json_object(await request.read())
         level = CompatibilityLevel.parse(body.get("compatibility", body.get("compatibilityLevel")))
         subject = request.match_info.get("subject")
         return await self._write(request, lambda state: writes.plan_set_config(state, subject, level))
 
+    @operation(openapi.DELETE_CONFIG)
     async def delete_config(self, request: web.Request) -> web.Response:
         subject = request.match_info.get("subject")
         return await self._write(request, lambda state: writes.plan_delete_config(state, subject))
 
+    @operation(openapi.GET_MODE)
     async def get_mode(self, request: web.Request) -> web.Response:
         subject = request.match_info.get("subject")
         return reply(reads.get_mode(self._state, subject, flag(request.query, "defaultToGlobal")))
 
+    @operation(openapi.PUT_MODE)
     async def put_mode(self, request: web.Request) -> web.Response:
         mode = Mode.parse(parse_json_object(await request.read()).get("mode"))
         subject = request.match_info.get("subject")
         return await self._write(request, lambda state: writes.plan_set_mode(state, subject, mode))
 
+    @operation(openapi.DELETE_MODE)
     async def delete_mode(self, request: web.Request) -> web.Response:
         subject = request.match_info.get("subject")
         return await self._write(request, lambda state: writes.plan_delete_mode(state, subject))

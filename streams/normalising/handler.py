@@ -12,7 +12,9 @@ the event id up between them (deduplication):
 
 The canonical event keeps the envelope (same event id, department, source system, times, trace
 id); ``record`` is the canonical record and ``record_key`` the item's key of it
-(``item.key_of(record)``), which is also the Kafka key. A DELETE has no record: its key is made
+(``item.key_of(record)``), which is also the Kafka key and ``ce_subject``: every canonical event carries the
+CloudEvents attributes as headers (:mod:`govbus.cloud_events`; the same id, source, type and time as the
+department event, the canonical key and the canonical schema). A DELETE has no record: its key is made
 canonical from the event's ``record_key``. :exc:`govbus.exceptions.RegistryError` (the registry
 cannot be reached) is not the message's fault and is raised, not turned into a rejection.
 """
@@ -24,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from govbus.cloud_events import Headers, change_attributes, schema_reference
 from govbus.exceptions import DecodeError, SerdeError, ValidationError
 from govbus.serde import WireDecoder, WireEncoder
 from schemas.catalogue import DataItem
@@ -52,9 +55,11 @@ class Accepted:
     event_id: str
     dialect: str
     fixes: tuple[Fix, ...]
+    cloud_events: tuple[tuple[str, bytes], ...] = ()
+    """the CloudEvents attributes of the canonical event (:mod:`govbus.cloud_events`)"""
 
-    def headers(self) -> list[tuple[str, bytes]]:
-        return [(FIXES_HEADER, fixes_header(self.fixes)), (DIALECT_HEADER, self.dialect.encode())]
+    def headers(self) -> Headers:
+        return [(FIXES_HEADER, fixes_header(self.fixes)), (DIALECT_HEADER, self.dialect.encode()), *self.cloud_events]
 
 
 @dataclass(frozen=True)
@@ -74,11 +79,12 @@ class ItemNormaliser:
     """One item's dialects by topic, the shared decoder and the canonical encoder."""
 
     def __init__(self, item: DataItem, dialects: Sequence[Dialect], prefix: str, decoder: WireDecoder,
-                 canonical: WireEncoder) -> None:
+                 canonical: WireEncoder, *, registry_url: str) -> None:
         self.item = item
         self._by_topic = {dialect.topic(prefix): dialect for dialect in dialects}
         self._decoder = decoder
         self._canonical = canonical
+        self._dataschema = schema_reference(registry_url, canonical.schema_id)
 
     @property
     def topics(self) -> list[str]:
@@ -114,12 +120,14 @@ class ItemNormaliser:
             return Rejected(f"record could not be read ({type(error).__name__}; its values are not shown)", "validate",
                             rule="unreadable",
                             event_id=decoded.event_id, dialect=dialect.name)
+        canonical = {**event, "record": record, "record_key": key}
         try:
-            value = self._canonical.encode({**event, "record": record, "record_key": key})
+            value = self._canonical.encode(canonical)
         except (SerdeError, ArithmeticError) as error:  # OverflowError: a number too large for an Avro long
             return Rejected(f"the canonical event does not encode: {error}", "encode", rule="canonical_schema",
                             event_id=decoded.event_id, dialect=dialect.name)
-        return Accepted(key.encode(), value, decoded.event_id, dialect.name, masked_fixes(self.item, fixes))
+        return Accepted(key.encode(), value, decoded.event_id, dialect.name, masked_fixes(self.item, fixes),
+                        tuple(change_attributes(canonical, self._dataschema).headers()))
 
     def _canonical_record(self, event: dict[str, Any], dialect: Dialect) -> tuple[Any, str, tuple[Fix, ...]]:
         if event["data_item"] != self.item.name:

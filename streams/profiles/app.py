@@ -14,7 +14,8 @@ record was sent to (its *history*, in the state of the record's key), which a DE
 
 **Build** (a step per profile): apply the forward to the key's state
 (:func:`~streams.profiles.state.apply_change`), keep the new state, and write the profile (or a
-tombstone when the anchor record was deleted).
+tombstone when the anchor record was deleted), with the headers ``govbus.event_id``, ``govbus.caused_by``
+and the CloudEvents attributes (:func:`profile_attributes`).
 
 **Exactly-once** (:mod:`streams.engine`): forwards, profiles, both stores' changelogs and the input
 offsets of both steps are committed in one Kafka transaction per commit interval. A worker killed
@@ -39,6 +40,7 @@ from prometheus_client import CollectorRegistry
 from quixstreams import Application, message_context
 
 from govbus import clients
+from govbus.cloud_events import Attributes, profile_event_type, profile_source, rfc3339, schema_reference
 from govbus.exceptions import DecodeError
 from govbus.serde import WireDecoder, WireEncoder
 from govbus.topic_names import value_subject
@@ -126,13 +128,23 @@ class ProfileOutput:
     emit: Emit
 
 
+def profile_attributes(profile: str, key: str, event_id: str, cause: Cause, dataschema: str | None) -> Attributes:
+    """The CloudEvents attributes of a profile event (:mod:`govbus.cloud_events`): ``id`` the profile event's id,
+    ``source`` ``/govbus/profiles/<profile>``, ``type`` ``gov.govbus.profile.<profile>.updated`` (``.deleted``: a
+    tombstone, which has no ``dataschema``), ``time`` when the causing change happened, ``subject`` the profile key."""
+    return Attributes(id=event_id, source=profile_source(profile), type=profile_event_type(profile, dataschema is None),
+                      time=rfc3339(cause.occurred_at_ms), subject=key, dataschema=dataschema)
+
+
 class ProfileBuilder:
     """Reads forwards and encodes profile events for one profile (no I/O but the codecs)."""
 
-    def __init__(self, definition: ProfileDefinition, decoder: WireDecoder, encoder: WireEncoder) -> None:
+    def __init__(self, definition: ProfileDefinition, decoder: WireDecoder, encoder: WireEncoder, *,
+                 registry_url: str) -> None:
         self.definition = definition
         self._decoder = decoder
         self._encoder = encoder
+        self._dataschema = schema_reference(registry_url, encoder.schema_id)
 
     def read(self, value: bytes | None, headers: Any) -> tuple[Change, Cause]:
         """The change and cause a forward carries; :class:`DecodeError` if it is not one."""
@@ -156,8 +168,11 @@ class ProfileBuilder:
         if emit is Emit.PROFILE and content is None:
             raise ValueError(f"no profile to emit for {key!r} without an anchor record")
         event_id = profile_event_id(self.definition.name, key, cause.event_id)
-        headers: Headers = [(HEADER_EVENT_ID, event_id.encode()), (HEADER_CAUSED_BY, cause.event_id.encode())]
         value = None if content is None else self._encoder.encode(profile_event(content, cause, event_id))
+        attributes = profile_attributes(self.definition.name, key, event_id, cause,
+                                        None if value is None else self._dataschema)
+        headers: Headers = [(HEADER_EVENT_ID, event_id.encode()), (HEADER_CAUSED_BY, cause.event_id.encode()),
+                            *attributes.headers()]
         return ProfileOutput(value, headers, emit)
 
 
@@ -247,7 +262,8 @@ def build_app(settings: ProfileSettings, collector: CollectorRegistry,
         for definition in definitions:
             output = topology.output_topic(definition.name)
             encoder = WireEncoder(registry, value_subject(output), definition.schema)
-            build = BuildStep(ProfileBuilder(definition, decoder, encoder), output, metrics)
+            builder = ProfileBuilder(definition, decoder, encoder, registry_url=settings.registry.url)
+            build = BuildStep(builder, output, metrics)
             stream = app.dataframe(input_topic(app, topology.repartition_topic(definition.name)))
             write_step(app, stream, build, stateful=True)
     return app

@@ -17,8 +17,9 @@ from govbus.platform import provisioning
 from govbus.platform.processes import free_port
 from testsupport.cli_tree import every_command
 
-NEED_NO_PLATFORM = {"config", "catalogue list", "catalogue show", "streams dialects", "gateway add-key",
-                    "dev status", "dev down", "principals create", "principals exec", "audit keygen"}
+NEED_NO_PLATFORM = {"config", "catalogue list", "catalogue show", "catalogue asyncapi", "streams dialects",
+                    "gateway add-key", "dev status", "dev down", "principals create", "principals exec", "audit keygen",
+                    "subscriptions secret"}
 NOT_RUN = {"dev up": "starts the platform", "demo": "starts its own platform"}
 LIBRDKAFKA_LOG = re.compile(r"^%\d\|", re.MULTILINE)
 

@@ -94,8 +94,10 @@ ADMIN_COMMANDS = {("run", "registry"), ("topics", "sync"), ("run", "acl"), ("acl
 reads a whole canonical topic outside any subscription (no principal of the design fits it)"""
 GATEWAY_DEPARTMENT = "market-regulation"  # the department of the header's example API key
 DEMO_LITERALS = {("postgres", "POSTGRES_PASSWORD"), ("outbox", "GOVBUS_OUTBOX_DSN"), ("mirror", "MIRROR_DSN"),
-                 ("outbox-migrate", "command"), ("webhook", "HZ_SECRET"), ("audit-indexer", "GOVBUS_AUDIT_INDEX_DSN")}
-"""the demo PostgreSQL's password and the webhook's signing secret, fixed demo values outside the principals;
+                 ("outbox-migrate", "command"), ("webhook", "HZ_SECRET"), ("receiver", "HZ_SECRET"),
+                 ("audit-indexer", "GOVBUS_AUDIT_INDEX_DSN")}
+"""the demo PostgreSQL's password and the webhook's signing secret (the webhook signs with it, the reference receiver
+verifies with it), fixed demo values outside the principals;
 named so that any other literal secret fails"""
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from connectors.webhook.signing_secrets import new_secret
 from govbus.demo.synthetic_items import records_for
 from govbus.platform import processes
 from govbus.platform.components import Component
@@ -122,7 +123,7 @@ def platform_env(bootstrap: str, registry_url: str, prefix: str) -> dict[str, st
     come from the environment the processes inherit)."""
     return {"GOVBUS_KAFKA__BOOTSTRAP": bootstrap, "GOVBUS_REGISTRY__URL": registry_url,
             "GOVBUS_TOPIC_PREFIX": prefix, "GOVBUS_LOG_LEVEL": "INFO", "GOVBUS_METRICS_HOST": "127.0.0.1",
-            SECRET_ENV: secrets.token_hex(16), PSEUDONYM_KEY_VARIABLE: secrets.token_hex(32)}
+            SECRET_ENV: new_secret(), PSEUDONYM_KEY_VARIABLE: secrets.token_hex(32)}
 
 
 def subscriptions() -> list[Subscription]:

@@ -25,6 +25,7 @@ from govbus.platform.processes import free_port, start_process
 from schemas.catalogue import load_catalogue
 from schemas.catalogue.profiles import HEADER_CAUSED_BY, load_profile
 from streams.profiles.state import avro_native
+from testsupport.cloud_events import check_profile_event
 from testsupport.profile_inputs import CanonicalEvent, CanonicalProducer
 
 ENTERPRISE, PERSON = load_profile("enterprise"), load_profile("person")
@@ -37,6 +38,7 @@ class Desk:
     def __init__(self, run: ProfileRun, bootstrap: str, registry_url: str, metrics_port: int) -> None:
         self.run = run
         self.bootstrap = bootstrap
+        self.registry_url = registry_url
         self.metrics_port = metrics_port
         self.producer = CanonicalProducer(bootstrap, registry_url, run.env["GOVBUS_TOPIC_PREFIX"])
         self._seed = 100
@@ -114,6 +116,11 @@ def _content(definition: Any, message: Any) -> dict[str, Any]:
     return content
 
 
+def _millis(moment: dt.datetime) -> dt.datetime:
+    """``moment`` as Avro's timestamp-millis keeps it."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 def _cause(definition: Any, message: Any) -> dict[str, Any]:
     return dict(ProfileDecoder(definition).decode(message[1])["caused_by"])
 
@@ -170,7 +177,7 @@ def test_a_deleted_registration_tombstones_and_a_new_one_brings_the_kept_sides_b
     desk.wait_metric(applied_before + 1, "govbus_profile_inputs_total", profile="enterprise",
                      side="procurement_awards", outcome="applied")
     assert desk.messages("enterprise", c["uscc"]) == [], "no profile without its registration"
-    desk.upsert("enterprise_registration", c)
+    registered = desk.upsert("enterprise_registration", c)
     [first] = desk.wait("enterprise", c["uscc"], 1)
     assert _content(ENTERPRISE, first)["procurement_awards"] == [avro_native(award)]
 
@@ -179,6 +186,10 @@ def test_a_deleted_registration_tombstones_and_a_new_one_brings_the_kept_sides_b
     assert tombstone[1] is None
     assert dict(tombstone[2])[HEADER_CAUSED_BY] == str(deletion.event_id).encode()
     assert event_id(tombstone) != event_id(first)
+    # read by the CloudEvents SDK: the profile event's id, time of the change that caused it, the key as subject
+    for message, cause in ((first, registered), (tombstone, deletion)):
+        check_profile_event(message[2], message[0], message[1], "enterprise", event_id(message),
+                            _millis(cause.occurred_at), desk.registry_url)
 
     credit = desk.record("credit_record", subject_kind="LEGAL_PERSON", subject_uscc=c["uscc"], subject_resident_id=None)
     applied_before = desk.metric("govbus_profile_inputs_total", profile="enterprise", side="credit_records",

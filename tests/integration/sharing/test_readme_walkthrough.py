@@ -11,11 +11,14 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
 
 import pytest
+
+from connectors.webhook.signing_secrets import new_secret
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -29,10 +32,14 @@ def walkthrough() -> list[str]:
     return [line.split("#")[0].strip() for line in block.group(1).splitlines() if line.strip()]
 
 
+STARTED = "webhook connector started"
+"""What the connector logs once its SIGTERM handler is in place."""
+
+
 @pytest.fixture
 def env(kafka_bootstrap: str, registry_url: str) -> dict[str, str]:
     return {**os.environ, "GOVBUS_KAFKA__BOOTSTRAP": kafka_bootstrap, "GOVBUS_REGISTRY__URL": registry_url,
-            "GOVBUS_TOPIC_PREFIX": f"govbus.walk-{uuid.uuid4().hex[:8]}", "HZ_SECRET": "walk-through-secret",
+            "GOVBUS_TOPIC_PREFIX": f"govbus.walk-{uuid.uuid4().hex[:8]}", "HZ_SECRET": new_secret(),
             "COLUMNS": "200"}
 
 
@@ -51,12 +58,23 @@ def test_the_sharing_walkthrough_runs_as_written(env: dict[str, str]) -> None:
     outputs = {}
     for line in lines:
         if " run " in f" {line} ":  # runs until SIGTERM: it must start, hold, and stop cleanly
-            worker = subprocess.Popen(_argv(line), env=env, cwd=ROOT, stdout=subprocess.PIPE,
+            worker = subprocess.Popen(_argv(line), env={**env, "GOVBUS_LOG_LEVEL": "INFO"}, cwd=ROOT,
+                                      stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT, text=True)
-            time.sleep(8)
+            lines_read: list[str] = []
+            reader = threading.Thread(target=lines_read.extend, args=(worker.stdout or [],), daemon=True)
+            reader.start()
+            deadline = time.monotonic() + 90  # started: its signal handlers are in place (a loaded machine is slow)
+            while not any(STARTED in read for read in lines_read) and worker.poll() is None \
+                    and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(3)  # holds
             still = worker.poll() is None
             worker.send_signal(signal.SIGTERM)
-            output = worker.communicate(timeout=60)[0]
+            worker.wait(timeout=60)
+            reader.join(timeout=10)
+            output = "".join(lines_read)
+            assert STARTED in output, f"`{line}` did not say it started:\n{output[-2000:]}"
             assert still, f"`{line}` stopped by itself:\n{output[-2000:]}"
             assert worker.returncode == 0, f"`{line}` exited {worker.returncode} on SIGTERM:\n{output[-2000:]}"
             continue

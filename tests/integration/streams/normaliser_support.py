@@ -31,6 +31,7 @@ from govbus.topic_reader import read_topic
 from streams.dead_letters import DeadLetter
 from streams.dialects import DIALECT_HEADER, FIXES_HEADER, ITEMS, Dialect, dialects_for, fixes_from_header, get_dialect
 from streams.normalising.settings import NormaliserSettings
+from testsupport.cloud_events import check_change_event
 from testsupport.connections import kafka_at, registry_at
 
 log = logging.getLogger(__name__)
@@ -476,8 +477,9 @@ def headers_of(message: Message) -> dict[str, bytes]:
     return {name: value for name, value in pairs if isinstance(value, bytes)}
 
 
-def check_canonical(message: Message, event: dict[str, Any], sent: Sent) -> None:
-    """One canonical event against what its source event must become."""
+def check_canonical(message: Message, event: dict[str, Any], sent: Sent, registry_url: str) -> None:
+    """One canonical event against what its source event must become; read by the CloudEvents SDK, it has the
+    canonical envelope's attributes (its canonical key as subject, its canonical schema)."""
     assert sent.event is not None and sent.sample is not None and sent.sample.expected is not None
     expected = sent.sample.expected
     record = event["record"]
@@ -491,6 +493,7 @@ def check_canonical(message: Message, event: dict[str, Any], sent: Sent) -> None
     assert headers[DIALECT_HEADER].decode() == sent.sample.dialect
     fixes = {(fix.field, fix.kind) for fix in fixes_from_header(headers[FIXES_HEADER])}
     assert fixes == sent.sample.expected_fixes, sent.sample.dialect
+    check_change_event(message, event, registry_url)
 
 
 def check_dead_letter(message: Message, sent: Sent) -> None:
@@ -561,7 +564,7 @@ def check_every_record(settings: NormaliserSettings, inputs: Sequence[Sent]) -> 
     for event_id, copies in canonical.items():
         if event_id in good:
             for message, event in copies:
-                check_canonical(message, event, good[event_id])
+                check_canonical(message, event, good[event_id], settings.registry.url)
     for message in dead:
         source = bad.get(dead_letter_identity(message))
         if source is not None:

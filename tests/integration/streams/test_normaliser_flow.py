@@ -43,6 +43,7 @@ from streams.dead_letters import DeadLetter
 from streams.dialects import get_dialect
 from streams.normalising.settings import NormaliserSettings
 from streams.normalising.topics import ensure_normaliser_topics
+from testsupport.cloud_events import check_change_event
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +90,11 @@ def test_dialects_canonical_bad_poison_and_duplicates(
     assert set(canonical) == set(good) | {deletes[0].event_id}
     assert all(len(messages) == 1 for messages in canonical.values()), "an event reached the canonical topic twice"
     for event_id, sent_one in good.items():
-        check_canonical(*canonical[event_id][0], sent_one)
+        check_canonical(*canonical[event_id][0], sent_one, settings.registry.url)
     deleted_message, deleted = canonical[deletes[0].event_id][0]
     assert deleted["operation"] == "DELETE" and deleted["record"] is None
     assert deleted["record_key"] == some_uscc and deleted_message.key() == some_uscc.encode()
+    check_change_event(deleted_message, deleted, settings.registry.url)  # its subject: the canonical key
 
     dead = read_dead_letters(settings)
     assert len(dead) == len(bad) + 2

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from webhook_support import GOVBUS, SECRET_ENV, CanonicalWriter
 
+from connectors.webhook.signing_secrets import new_secret
 from govbus.platform import processes
 from govbus.platform.components import Component, start_component
 from govbus.sharing.pseudonyms import PSEUDONYM_KEY_VARIABLE, PseudonymKey
@@ -26,7 +27,7 @@ def webhook_env(kafka_bootstrap: str, registry_url: str) -> dict[str, str]:
     short timeouts and backoffs."""
     return {
         "GOVBUS_KAFKA__BOOTSTRAP": kafka_bootstrap, "GOVBUS_REGISTRY__URL": registry_url,
-        "GOVBUS_TOPIC_PREFIX": f"govbus.t-{uuid.uuid4().hex[:10]}", SECRET_ENV: secrets.token_hex(16),
+        "GOVBUS_TOPIC_PREFIX": f"govbus.t-{uuid.uuid4().hex[:10]}", SECRET_ENV: new_secret(),
         PSEUDONYM_KEY_VARIABLE: secrets.token_hex(32),
         "GOVBUS_WEBHOOK_REQUEST_TIMEOUT_SECONDS": "1", "GOVBUS_WEBHOOK_RETRY_INITIAL_SECONDS": "0.05",
         "GOVBUS_WEBHOOK_RETRY_MAX_SECONDS": "0.4", "GOVBUS_WEBHOOK_RETRY_JITTER_SECONDS": "0.1",

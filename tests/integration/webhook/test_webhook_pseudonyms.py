@@ -10,6 +10,7 @@ After the signing secret is rotated, the same records arrive under the same pseu
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import functools
 import hashlib
@@ -20,6 +21,7 @@ from typing import Any
 
 from webhook_support import SECRET_ENV, CanonicalWriter, SigningReceiver, subscription, wait_for
 
+from connectors.webhook.signing_secrets import new_secret
 from govbus.demo.synthetic_items import records_for
 from govbus.identifiers import id_check_character
 from govbus.platform.components import Component
@@ -69,10 +71,13 @@ def _keyed(key: bytes) -> Callable[[str], str]:
 
 def _receiver_guesses(secret: str, *, held_names: bool = True) -> list[Callable[[str], str]]:
     """Every way the receiver could compute a pseudonym of a candidate: keyed by what it holds (the signing
-    secret, as the connector keyed pseudonyms before issue #11, its subscriber and subscription names), by
-    today's scheme with the signing secret in the platform key's place, or unkeyed."""
-    as_platform_key = hmac.new(secret.encode(), f"govbus-pseudonym|{SUBSCRIBER}".encode(), hashlib.sha256).digest()
-    guesses = [_keyed(secret.encode()), _keyed(as_platform_key)]
+    secret, as text and as the key bytes it stands for, as the connector keyed pseudonyms before issue #11, its
+    subscriber and subscription names), by today's scheme with the signing secret in the platform key's place, or
+    unkeyed."""
+    guesses = []
+    for held in (secret.encode(), base64.b64decode(secret.removeprefix("whsec_"))):
+        as_platform_key = hmac.new(held, f"govbus-pseudonym|{SUBSCRIBER}".encode(), hashlib.sha256).digest()
+        guesses += [_keyed(held), _keyed(as_platform_key)]
     if held_names:
         guesses += [_keyed(SUBSCRIBER.encode()), _keyed(NAME.encode()),
                     lambda c: "hmac-sha256:" + hashlib.sha256(f"{ITEM}|{c}".encode()).hexdigest()]
@@ -122,7 +127,7 @@ def test_a_receiver_with_everything_it_is_sent_recovers_no_masked_id_and_keeps_p
             "with the platform's key the same search finds every id: the search is sound, the key is what protects"
 
         connector.stop(timeout=15)  # rotate the signing secret: a new one for the connector and the receiver
-        rotated = "rotated-" + secret
+        rotated = new_secret()
         receiver.secret = rotated
         connector = connectors(NAME, free_port(), **{SECRET_ENV: rotated})
         second = {writer.write(ITEM, {**p, "card_status": "EXPIRED"}) for p in people}

@@ -1,5 +1,6 @@
-"""A subscriber's receiver (a real HTTP server that verifies signatures and dedupes by idempotency key),
-a writer of canonical change events, and helpers to run the connector and the CLI as processes."""
+"""A subscriber's receiver (a real HTTP server that verifies every request with the Standard Webhooks library,
+``standardwebhooks``, and dedupes by idempotency key), a writer of canonical change events, and helpers to run the
+connector and the CLI as processes."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from typing import Any
 import httpx
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from govbus import clients
 from govbus.platform.processes import free_port
@@ -31,19 +33,7 @@ from schemas.catalogue import load_catalogue
 from testsupport.connections import kafka_at, registry_at
 
 SECRET_ENV = "GOVBUS_TEST_WEBHOOK_SECRET"
-README = Path(__file__).resolve().parents[3] / "connectors" / "webhook" / "README.md"
 GOVBUS = [sys.executable, "-m", "govbus.cli"]
-
-
-def readme_verifier() -> Callable[..., bool]:
-    """``verify_govbus_signature`` exactly as the connector's README gives it to receivers."""
-    import re
-
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
-    namespace: dict[str, Any] = {}
-    exec(next(b for b in blocks if "def verify_govbus_signature" in b), namespace)
-    verifier: Callable[..., bool] = namespace["verify_govbus_signature"]
-    return verifier
 
 
 @dataclass
@@ -69,13 +59,21 @@ class Received:
     requests: list[tuple[float, int]] = field(default_factory=list)
     """(monotonic time, status answered)"""
     bad_signatures: int = 0
+    refusals: list[str] = field(default_factory=list)
+    """why the library refused each request it refused"""
+    signed: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    """(headers, raw body) of every request, as it came (for tests of the headers themselves)"""
     duplicates: int = 0
     hung: int = 0
     batch_keys: list[str] = field(default_factory=list)
 
 
 class SigningReceiver:
-    """``with SigningReceiver(secret, Behaviour(...)) as receiver: ... receiver.url, receiver.received``."""
+    """``with SigningReceiver(secret, Behaviour(...)) as receiver: ... receiver.url, receiver.received``.
+
+    Every request is verified with ``standardwebhooks.webhooks.Webhook(secret).verify(body, headers)`` on its raw
+    body, as a subscriber's code does; one it refuses is answered 401 and counted in ``bad_signatures``. The
+    secret may be changed while it runs (``receiver.secret = ...``: a receiver taking a rotated secret)."""
 
     def __init__(self, secret: str, behaviour: Behaviour | None = None) -> None:
         self.secret = secret
@@ -83,7 +81,6 @@ class SigningReceiver:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/govbus"
         self.received = Received()
-        self._verify = readme_verifier()
         self._rng = random.Random(self.behaviour.seed)
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
@@ -93,8 +90,13 @@ class SigningReceiver:
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         headers = request.headers
-        if not self._verify(self.secret, headers.get("X-Govbus-Timestamp", ""),
-                            headers.get("X-Govbus-Signature", ""), body):
+        with self._lock:
+            self.received.signed.append((dict(headers), body))
+        try:
+            Webhook(self.secret).verify(body, dict(headers), json_parse=False)
+        except WebhookVerificationError as refused:
+            with self._lock:
+                self.received.refusals.append(str(refused))
             return self._answer(401, bad_signature=True)
         status, hang = self._decide()
         if status != 200:

@@ -37,6 +37,7 @@ def offline_publisher(department: str) -> Publisher:
     publisher.source_system = "hostile-tests"
     publisher._catalogue = CATALOGUE
     publisher._event_ids = EventIds()
+    publisher._registry_url = "http://registry.test"
     publisher._routes = {}
     for item in CATALOGUE.owned_by(department):
         topic = department_topic(department, item.name)

@@ -29,6 +29,7 @@ from schemas.catalogue import load_catalogue
 CATALOGUE = load_catalogue()
 NOW = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
 PLATFORM_KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
+RECEIVERS_SECRET = "whsec_dGhlLXJlY2VpdmVycy1zaWduaW5nLXNlY3JldA=="  # the webhook signing secret the receiver holds
 ITEM = "identity_verification"
 RESIDENT_ID = "110101199003071239"
 
@@ -82,8 +83,8 @@ def test_rotating_the_signing_secret_changes_the_signature_and_no_pseudonym() ->
              "record": {"certificate_number": "CERT-1", "taxpayer_resident_id": RESIDENT_ID, "amount_cents": 5}}
     shaped = shape_event(event, plan, key_fields, PseudonymKey(PLATFORM_KEY).for_subscriber("hz-centre"))
     assert shaped.body["record"]["taxpayer_resident_id"] == "110101********1239"
-    _, body = batch_body("hz", "hz-centre", [shaped])
-    before, after = sign(["old-signing-secret"], body, 1_800_000_000), sign(["new-signing-secret"], body, 1_800_000_000)
+    key, body = batch_body("hz", "hz-centre", [shaped])
+    before, after = (sign([secret], key, body, 1_800_000_000) for secret in (b"o" * 32, b"n" * 32))
     assert before != after, "the signing secret signs the body"
     assert shaped.body["record_key"] == SubscriberPseudonyms(PLATFORM_KEY, "hz-centre").of("tax_payment_certificate",
                                                                                            "CERT-1")
@@ -113,7 +114,7 @@ class _Store:
 
 def test_a_webhook_that_would_need_pseudonyms_refuses_to_start_without_the_key(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HZ_TEST_SECRET", "the-receivers-signing-secret")
+    monkeypatch.setenv("HZ_TEST_SECRET", RECEIVERS_SECRET)
     monkeypatch.delenv(PSEUDONYM_KEY_VARIABLE, raising=False)
     store = _Store(Subscription.model_validate({  # enterprises without their key (uscc): pseudonyms needed
         "name": "hz", "subscriber": "hz-centre", "items": [{"item": "enterprise_registration", "fields": ["name"]}],
@@ -123,4 +124,4 @@ def test_a_webhook_that_would_need_pseudonyms_refuses_to_start_without_the_key(
         WebhookConnector(settings, CATALOGUE, store=store)  # type: ignore[arg-type]
     message = str(refused.value)
     assert f"no pseudonym key is set ({PSEUDONYM_KEY_VARIABLE})" in message and "uscc" in message
-    assert "openssl rand -hex 32" in message and "the-receivers-signing-secret" not in message
+    assert "openssl rand -hex 32" in message and RECEIVERS_SECRET not in message

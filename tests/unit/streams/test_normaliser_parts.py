@@ -32,7 +32,7 @@ def normaliser_for(item: str, registry: MemoryRegistry) -> ItemNormaliser:
     catalogue_item = dialects_for(item)[0].item
     canonical = WireEncoder(registry, "canonical-value", catalogue_item.event_schema())  # type: ignore[arg-type]
     return ItemNormaliser(catalogue_item, dialects_for(item), PREFIX, WireDecoder(registry),  # type: ignore[arg-type]
-                          canonical)
+                          canonical, registry_url="http://registry.test")
 
 
 def encode(registry: MemoryRegistry, item: str, dialect: str, event: dict[str, Any]) -> bytes:

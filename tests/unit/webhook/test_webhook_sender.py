@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import email.utils
 import itertools
@@ -12,22 +13,25 @@ from collections.abc import Callable
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry
+from standardwebhooks.webhooks import Webhook
 
 from connectors.webhook.metrics import WebhookMetrics
 from connectors.webhook.sender import Request, RetryPolicy, Sender, retry_after_seconds
-from connectors.webhook.signing import verify
+from connectors.webhook.signing import Signer
 from consumers.runtime import StoppedWhileRetrying
 
 FAST = RetryPolicy(max_attempts=3, max_throttled_attempts=4, initial_seconds=0.01, max_seconds=0.02,
                    jitter_seconds=0.0, retry_after_max_seconds=5)
 REQUEST = Request("http://receiver.test/events", b'{"events":[]}', "batch-1", 0)
+SECRET = "whsec_" + "czNjcmV0" * 4  # base64 of 24 bytes
 
 
 def _sender(answers: Callable[[httpx.Request], httpx.Response], policy: RetryPolicy = FAST,
             stopping: threading.Event | None = None) -> tuple[Sender, CollectorRegistry]:
     collector = CollectorRegistry()
     client = httpx.Client(transport=httpx.MockTransport(answers))
-    sender = Sender(client, ["s3cret"], policy, WebhookMetrics(collector, "sub"), stopping or threading.Event())
+    sender = Sender(client, Signer((base64.b64decode(SECRET[6:]),)), policy, WebhookMetrics(collector, "sub"),
+                    stopping or threading.Event())
     return sender, collector
 
 
@@ -47,9 +51,9 @@ def test_failures_are_retried_until_a_2xx_and_every_attempt_is_signed() -> None:
     sender, collector = _sender(answer)
     result = sender.send(lambda: REQUEST)
     assert result.delivered and result.attempts == 3 and result.failures == ["503", "500"]
-    for _, request in seen:
-        assert request.headers["Idempotency-Key"] == "batch-1"
-        assert verify("s3cret", request.headers, request.content)
+    for _, request in seen:  # each attempt signed afresh, every one with the batch's id
+        assert request.headers["Idempotency-Key"] == request.headers["webhook-id"] == "batch-1"
+        assert Webhook(SECRET).verify(request.content, dict(request.headers)) == {"events": []}
     value = collector.get_sample_value("govbus_webhook_failed_attempts_total", {"subscription": "sub", "reason": "503"})
     assert value == 1
 
