@@ -11,7 +11,6 @@ Grafana's provisioning (deploy/grafana/provisioning/) loads the folder as it is.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 from deploy.grafana.definitions import DASHBOARDS
+from govbus.generated_files import GeneratedFiles
 
 OUTPUT = Path(__file__).resolve().parent / "dashboards"
 
@@ -33,46 +33,21 @@ def rendered() -> dict[str, str]:
     return files
 
 
+GENERATED = GeneratedFiles(OUTPUT, rendered, "python -m deploy.grafana.generate", "its definition")
+
+
 def differences(folder: Path = OUTPUT) -> list[str]:
     """What differs between ``folder`` and :func:`rendered`: one line per missing, stale or changed file."""
-    wanted = rendered()
-    present = {path.name for path in folder.glob("*.json")}
-    found = [f"missing: {name}" for name in sorted(wanted.keys() - present)]
-    found += [f"not generated (remove it): {name}" for name in sorted(present - wanted.keys())]
-    found += [f"differs from its definition: {name}" for name in sorted(wanted.keys() & present)
-              if (folder / name).read_text(encoding="utf-8") != wanted[name]]
-    return found
+    return GENERATED.differences(folder)
 
 
 def write(folder: Path = OUTPUT) -> list[Path]:
     """Write every dashboard into ``folder`` and remove the JSON files no definition makes; returns those written."""
-    folder.mkdir(parents=True, exist_ok=True)
-    wanted = rendered()
-    for stale in folder.glob("*.json"):
-        if stale.name not in wanted:
-            stale.unlink()
-    written = []
-    for name, text in wanted.items():
-        path = folder / name
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
+    return GENERATED.write(folder)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m deploy.grafana.generate", description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="compare the files with the definitions, write nothing")
-    args = parser.parse_args(argv)
-    if args.check:
-        found = differences()
-        for line in found:
-            print(line, file=sys.stderr)
-        if found:
-            print("run `python -m deploy.grafana.generate` and commit the result", file=sys.stderr)
-        return 1 if found else 0
-    for path in write():
-        print(path)
-    return 0
+    return GENERATED.main(argv, (__doc__ or "").splitlines()[0])
 
 
 if __name__ == "__main__":

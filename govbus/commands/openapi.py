@@ -11,7 +11,6 @@ the same document at ``GET /openapi.json``.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -30,6 +29,7 @@ from connectors.public_feed.app import build_app as feed_app
 from connectors.public_feed.metrics import FeedMetrics
 from connectors.public_feed.settings import FeedSettings
 from connectors.public_feed.state import FeedState
+from govbus.generated_files import GeneratedFiles
 from govbus.openapi import ApiInfo, document, rendered
 from schemas.registry import openapi as registry_api
 from schemas.registry.app import build_app as registry_app
@@ -78,46 +78,21 @@ def files() -> dict[str, str]:
     return {f"{name}.json": rendered(body) for name, body in documents().items()}
 
 
+GENERATED = GeneratedFiles(OUTPUT, files, "python -m govbus.commands.openapi", "the code")
+
+
 def differences(folder: Path = OUTPUT) -> list[str]:
     """What differs between ``folder`` and :func:`files`: one line per missing, stale or changed file."""
-    wanted = files()
-    present = {path.name for path in folder.glob("*.json")}
-    found = [f"missing: {name}" for name in sorted(wanted.keys() - present)]
-    found += [f"not generated (remove it): {name}" for name in sorted(present - wanted.keys())]
-    found += [f"differs from the code: {name}" for name in sorted(wanted.keys() & present)
-              if (folder / name).read_text(encoding="utf-8") != wanted[name]]
-    return found
+    return GENERATED.differences(folder)
 
 
 def write(folder: Path = OUTPUT) -> list[Path]:
     """Write every document into ``folder`` and remove the JSON files no API makes; returns those written."""
-    folder.mkdir(parents=True, exist_ok=True)
-    wanted = files()
-    for stale in folder.glob("*.json"):
-        if stale.name not in wanted:
-            stale.unlink()
-    written = []
-    for name, text in wanted.items():
-        path = folder / name
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
+    return GENERATED.write(folder)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m govbus.commands.openapi", description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="compare the files with the code, write nothing")
-    args = parser.parse_args(argv)
-    if args.check:
-        found = differences()
-        for line in found:
-            print(line, file=sys.stderr)
-        if found:
-            print("run `python -m govbus.commands.openapi` and commit the result", file=sys.stderr)
-        return 1 if found else 0
-    for path in write():
-        print(path)
-    return 0
+    return GENERATED.main(argv, (__doc__ or "").splitlines()[0])
 
 
 if __name__ == "__main__":

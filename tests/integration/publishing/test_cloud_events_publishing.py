@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,7 +21,6 @@ import pytest
 from connectors.ingest_gateway.keys import add_key
 from govbus import clients
 from govbus.demo.synthetic import enterprise_registrations
-from govbus.platform import processes
 from govbus.publisher import Publisher
 from govbus.serde import WireDecoder
 from govbus.skeleton_publish import enterprise_event, publish_events
@@ -30,6 +28,7 @@ from govbus.topic_reader import read_topic
 from schemas.catalogue import load_catalogue
 from testsupport.cloud_events import check_change_event
 from testsupport.connections import kafka_at, registry_at
+from testsupport.gateway import running_gateway
 
 ITEM = "enterprise_registration"
 OWNER = "market-regulation"
@@ -42,25 +41,8 @@ def gateway_url(platform_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[
     """The HTTP ingest gateway as a process on the test's topics: (its URL, market regulation's key)."""
     keys_file = tmp_path / "keys.json"
     key = add_key(keys_file, OWNER, "test")
-    port = processes.free_port()
-    env = {**platform_env, "GOVBUS_GATEWAY_PORT": str(port), "GOVBUS_GATEWAY_KEYS_FILE": str(keys_file)}
-    log = tmp_path / "gateway.log"
-    pid = processes.start_process([sys.executable, "-m", "connectors.ingest_gateway"], log, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        processes.wait_until(lambda: _healthy(url), 60, "ingest gateway", alive=lambda: processes.is_alive(pid),
-                             log_path=log)
+    with running_gateway({**platform_env, "GOVBUS_GATEWAY_KEYS_FILE": str(keys_file)}, tmp_path / "gateway.log") as url:
         yield url, key
-    finally:
-        processes.stop_process(pid)
-    assert not processes.is_alive(pid)
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def test_every_department_event_reads_as_a_cloud_event_with_the_envelope_s_attributes(

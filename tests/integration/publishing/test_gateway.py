@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +14,9 @@ import pytest
 
 from connectors.ingest_gateway.keys import add_key
 from govbus.demo.synthetic import enterprise_registrations
-from govbus.platform import processes
 from govbus.topic_reader import read_topic
 from testsupport.connections import kafka_at
+from testsupport.gateway import running_gateway
 
 ITEM = "enterprise_registration"
 
@@ -43,26 +42,9 @@ def gateway(platform_env: dict[str, str], item_topics: Callable[..., str], tmp_p
     keys_file = tmp_path / "keys.json"
     market_key = add_key(keys_file, "market-regulation", "test")
     tax_key = add_key(keys_file, "taxation", "test")
-    port = processes.free_port()
-    env = {**platform_env, "GOVBUS_GATEWAY_PORT": str(port), "GOVBUS_GATEWAY_KEYS_FILE": str(keys_file),
-           "GOVBUS_GATEWAY_MAX_BODY_BYTES": str(64 * 1024)}
-    log = tmp_path / "gateway.log"
-    pid = processes.start_process([sys.executable, "-m", "connectors.ingest_gateway"], log, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        processes.wait_until(lambda: _healthy(url), 60, "ingest gateway", alive=lambda: processes.is_alive(pid),
-                             log_path=log)
+    env = {**platform_env, "GOVBUS_GATEWAY_KEYS_FILE": str(keys_file), "GOVBUS_GATEWAY_MAX_BODY_BYTES": str(64 * 1024)}
+    with running_gateway(env, tmp_path / "gateway.log") as url:
         yield Gateway(url, market_key, tax_key, topic)
-    finally:
-        processes.stop_process(pid)
-    assert not processes.is_alive(pid)
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _records(count: int, seed: int) -> list[dict[str, Any]]:

@@ -5,7 +5,6 @@ key, half of them to an item that department publishes) get only documented answ
 from __future__ import annotations
 
 import json
-import sys
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -20,9 +19,9 @@ from schemathesis.schemas import APIOperation
 from connectors.ingest_gateway.keys import add_key
 from connectors.ingest_gateway.openapi import EXAMPLE_ITEM
 from govbus.catalogue_topics import sync_topics
-from govbus.platform import processes
 from schemas.catalogue import load_catalogue
 from testsupport.connections import kafka_at
+from testsupport.gateway import running_gateway
 from testsupport.openapi_runs import exercise
 
 DOCUMENT = Path(__file__).resolve().parents[3] / "docs" / "openapi" / "gateway.json"
@@ -46,26 +45,10 @@ def gateway(kafka_bootstrap: str, registry_url: str, tmp_path_factory: pytest.Te
            "GOVBUS_TOPIC_PREFIX": prefix}
     keys_file = directory / "keys.json"
     key = add_key(keys_file, "market-regulation", "openapi")
-    port = processes.free_port()
-    env.update({"GOVBUS_GATEWAY_PORT": str(port), "GOVBUS_GATEWAY_KEYS_FILE": str(keys_file),
-                "GOVBUS_GATEWAY_MAX_BODY_BYTES": str(64 * 1024), "GOVBUS_GATEWAY_MAX_BATCH_RECORDS": "50"})
-    log = directory / "gateway.log"
-    pid = processes.start_process([sys.executable, "-m", "connectors.ingest_gateway"], log, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        processes.wait_until(lambda: _healthy(url), 60, "ingest gateway", alive=lambda: processes.is_alive(pid),
-                             log_path=log)
+    env.update({"GOVBUS_GATEWAY_KEYS_FILE": str(keys_file), "GOVBUS_GATEWAY_MAX_BODY_BYTES": str(64 * 1024),
+                "GOVBUS_GATEWAY_MAX_BATCH_RECORDS": "50"})
+    with running_gateway(env, directory / "gateway.log") as url:
         yield Gateway(url, key)
-    finally:
-        processes.stop_process(pid)
-    assert not processes.is_alive(pid)
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def test_the_gateway_serves_the_committed_document(gateway: Gateway) -> None:
