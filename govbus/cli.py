@@ -913,12 +913,13 @@ def bus_status(as_json: bool) -> None:
     from pydantic import ValidationError as SettingsError
 
     from govbus.commands.status import show_status
+    from govbus.settings import settings_problems
 
     try:
         code = show_status(as_json, Console(soft_wrap=as_json))
     except SettingsError as error:
         console.print(f"[bold red]error:[/] invalid settings (GOVBUS_STATUS_*, GOVBUS_KAFKA__*, GOVBUS_REGISTRY__*): "
-                      f"{error}", highlight=False)
+                      f"{settings_problems(error)}", highlight=False)
         sys.exit(2)
     sys.exit(code)
 

@@ -45,16 +45,21 @@ WATCHER = "watcher"
 """The first segment of a watcher record's key (no department slug is ``watcher``)."""
 UNNAMED = "unnamed"
 """The source system of an event whose envelope names none, or none that fits a metric label."""
-_SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_IDENTIFIER = re.compile(r"\d{11,}|[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", re.IGNORECASE)
+_SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", re.IGNORECASE)
+MOST_DIGITS = 6
+"""A name with more digits than this, wherever they are (``138-1234-5678``, ``110101-19900307-1234``), could be a
+phone or an identity number: it is not a system's name (``jiangsu-etax-v2`` has one)."""
 
 
 def source_name(raw: object) -> str:
     """The envelope's ``source_system`` if it is a plain name (letters, digits, ``.``, ``_``, ``-``; at most 64
-    characters, as a system id of the register is; no run of 11 digits or more, nor a UUID, which would be an
-    identifier), else :data:`UNNAMED`: it becomes a key segment and a metric label, so nothing that could hold a
-    person's data or a separator passes."""
-    if isinstance(raw, str) and _SOURCE_NAME.match(raw) and not _IDENTIFIER.search(raw):
+    characters, as a system id of the register is; at most :data:`MOST_DIGITS` digits in all, and no UUID, which
+    would be a number or an identifier), else :data:`UNNAMED`: it becomes a key segment and a metric label, so no
+    phone or identity number, nor a separator, passes. (A romanised personal name would: no pattern tells it from
+    a system's name; the register lists the names expected, and `govbus systems list` shows any other.)"""
+    if isinstance(raw, str) and _SOURCE_NAME.fullmatch(raw) and not _UUID.search(raw) \
+            and sum(char.isdigit() for char in raw) <= MOST_DIGITS:
         return raw
     return UNNAMED
 

@@ -47,10 +47,15 @@ def read_prefixed(kafka: KafkaConnection, prefix: str, timeout: float = 30.0) ->
 
 @contextmanager
 def _reader(kafka: KafkaConnection) -> Iterator[Consumer]:
+    """A consumer of no group for one read; a client error that outlived the retries becomes a
+    :class:`~govbus.exceptions.PlatformError` (callers handle govbus errors, not librdkafka's)."""
     consumer = clients.consumer(kafka, f"govbus-reader-{uuid.uuid4().hex}",
                                 {"enable.auto.commit": False, "enable.partition.eof": True})
     try:
         yield consumer
+    except KafkaException as error:
+        raise PlatformError(f"reading from {kafka.bootstrap} failed: {error.args[0] if error.args else error}; "
+                            "check that the broker answers and that the topics' partitions have leaders") from error
     finally:
         consumer.close()
 

@@ -50,6 +50,8 @@ from streams.normalising.settings import NormaliserSettings
 
 log = logging.getLogger(__name__)
 
+SEED_TIMEOUT_SECONDS = 10.0
+"""How long a starting worker waits for the topic's last events (optional: it starts without them)."""
 WATCHER_REFRESH_SECONDS = 60.0
 """How often a running worker rewrites its watcher record (operators see from it that heartbeats still come)."""
 _NAME_CACHE_LIMIT = 4096
@@ -189,8 +191,15 @@ class SourceHeartbeat:
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout)
-        self.flush(final=True)
-        undelivered = self._sink.close(timeout)
+            if self._thread.is_alive():  # a write still under way: a second one beside it would race
+                log.warning("the source heartbeat thread did not stop in %.0f s; its last write is skipped", timeout)
+                return
+        try:  # a failure here must not hide what stopped the worker (this runs in its `finally`)
+            self.flush(final=True)
+            undelivered = self._sink.close(timeout)
+        except Exception:
+            log.exception("the last source heartbeats could not be written at stop")
+            return
         if undelivered:
             log.warning("%d source heartbeats not delivered at stop", undelivered)
 
@@ -258,7 +267,7 @@ def start_heartbeat(settings: NormaliserSettings) -> RunningHeartbeat | None:
     heartbeat = SourceHeartbeat(sink, settings.normaliser_app_id, items, settings.normaliser_sources_interval_seconds,
                                 settings.normaliser_sources_max)
     try:
-        seeded = heartbeat.seed(read_last_events(settings.kafka, settings.topic_prefix))
+        seeded = heartbeat.seed(read_last_events(settings.kafka, settings.topic_prefix, SEED_TIMEOUT_SECONDS))
     except GovbusError as error:  # the heartbeat starts without them: a repeated time only moves nothing
         log.warning("could not read %s to start from its last events (%s); starting without them", topic, error)
         seeded = 0

@@ -114,7 +114,8 @@ def test_a_timestamp_from_the_future_counts_as_now_and_a_missing_one_as_now() ->
 def test_a_source_system_that_is_no_plain_name_is_noted_as_unnamed() -> None:
     assert source_name("zhejiang-aic-v2") == "zhejiang-aic-v2"
     for bad in ("", "a/b", "110101199003071234 张三", "x" * 65, None, 42, "line\nbreak", "-lead", "110101199003071234",
-                "sys-13800138000", "3f2a9c1e-0b6d-4c1e-9f7a-2b8c4d5e6f70"):
+                "sys-13800138000", "3f2a9c1e-0b6d-4c1e-9f7a-2b8c4d5e6f70", "abc\n", "138-1234-5678",
+                "110101-19900307-1234", "1381234.5678"):
         assert source_name(bad) == UNNAMED, bad
     sink, clock = ListSink(), Clock()
     beat = heartbeat(sink, clock)
