@@ -43,6 +43,9 @@ from govbus.topic_reader import read_topic
 
 WATCHER = "watcher"
 """The first segment of a watcher record's key (no department slug is ``watcher``)."""
+WATCHER_REFRESH_SECONDS = 60.0
+"""How often a running normaliser rewrites its watcher record: readers take a watcher record older than a few of
+these as a normaliser that stopped writing heartbeats."""
 UNNAMED = "unnamed"
 """The source system of an event whose envelope names none, or none that fits a metric label."""
 _SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")

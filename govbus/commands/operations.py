@@ -18,13 +18,12 @@ from rich.table import Table
 
 from govbus.exceptions import PlatformError
 from govbus.last_events import LastEvents, read_last_events
-from govbus.operations.sources import SourcesSettings, SourceStatus, source_statuses
+from govbus.operations.sources import SourcesSettings, SourceStatus, duration, judgement_notes, source_statuses
 from govbus.operations.systems import SystemStatus, system_statuses, undeclared_sources
 from govbus.preflight import require_broker
 from govbus.topic_names import sources_topic
 from schemas.catalogue import load_catalogue
 from schemas.catalogue.register import load_register
-from streams.normalising.heartbeat import WATCHER_REFRESH_SECONDS
 
 
 def read_sources(settings: SourcesSettings) -> LastEvents:
@@ -37,39 +36,8 @@ def read_sources(settings: SourcesSettings) -> LastEvents:
                             "with source heartbeats on (GOVBUS_NORMALISER_SOURCES_INTERVAL_SECONDS > 0)") from error
 
 
-def duration(seconds: float | None) -> str:
-    """``3 d 4 h``, ``2 h 5 min``, ``2 h``, ``12 min``, ``40 s``; ``never`` for None."""
-    if seconds is None:
-        return "never"
-    whole = int(seconds)
-    days, rest = divmod(whole, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{minutes} min" if minutes else f"{secs} s"
-
-
 def _when(moment: dt.datetime | None) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else "never"
-
-
-def warnings(last: LastEvents, now: dt.datetime, settings: SourcesSettings) -> list[str]:
-    """What limits the judgement, one sentence each."""
-    found = []
-    seen = last.last_watcher_seen()
-    if seen is None:
-        found.append(f"no normaliser has written heartbeats to {sources_topic(settings.topic_prefix)}: no source "
-                     "can be judged (start it: `govbus run normaliser`)")
-    elif (now - seen).total_seconds() > 3 * WATCHER_REFRESH_SECONDS:
-        found.append(f"the normaliser last wrote a heartbeat {duration((now - seen).total_seconds())} ago: is it "
-                     "running? Until it is, every source looks silent")
-    if last.unreadable:
-        found.append(f"{last.unreadable} records of {sources_topic(settings.topic_prefix)} do not parse and were "
-                     "left out")
-    return found
 
 
 def _watchers_json(last: LastEvents) -> list[dict[str, Any]]:
@@ -84,7 +52,7 @@ def show_silent_sources(as_json: bool, console: Console) -> None:
     now = dt.datetime.now(dt.UTC)
     statuses = source_statuses(last, load_catalogue(), load_register(), now, settings.sources_grace_seconds)
     silent = sorted((s for s in statuses if s.silent), key=lambda s: -s.silent_for)
-    notes = warnings(last, now, settings)
+    notes = judgement_notes(last, now, settings.topic_prefix)
     if as_json:
         click.echo(json.dumps({"checked_at": now.isoformat(), "grace_seconds": settings.sources_grace_seconds,
                                "sources": len(statuses), "silent": [s.as_json() for s in silent],
@@ -118,7 +86,7 @@ def list_systems(as_json: bool, console: Console) -> None:
     catalogue, register, grace = load_catalogue(), load_register(), settings.sources_grace_seconds
     systems = system_statuses(last, catalogue, register, now, grace)
     undeclared = undeclared_sources(last, catalogue, register, now, grace)
-    notes = warnings(last, now, settings)
+    notes = judgement_notes(last, now, settings.topic_prefix)
     if as_json:
         click.echo(json.dumps({"checked_at": now.isoformat(), "grace_seconds": grace,
                                "systems": [s.as_json() for s in systems],

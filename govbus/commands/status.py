@@ -14,21 +14,17 @@ source, system or subscription is silent, or a part of the bus could not be read
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from govbus.commands.operations import warnings
-from govbus.last_events import LastEvents
 from govbus.operations.console.page import problems
 from govbus.operations.console.server import run_console as serve_console
 from govbus.operations.console.settings import ConsoleSettings
-from govbus.operations.sources import SourcesSettings
 from govbus.operations.status import BusStatus, duration
-from govbus.operations.status_reads import SourceNotes, StatusWatch
+from govbus.operations.status_reads import StatusWatch
 from govbus.operations.status_settings import StatusSettings, Target
 from govbus.platform import dev
 from govbus.settings import PlatformSettings
@@ -52,27 +48,16 @@ def components(settings: StatusSettings, platform: PlatformSettings) -> list[Tar
     return [*settings.status_targets, *(t for t in platform_targets(settings, platform) if t.name not in named)]
 
 
-def source_notes(settings: StatusSettings) -> SourceNotes:
-    """What limits the sources' judgement (``govbus sources silent``'s warnings: no normaliser heartbeat ...)."""
-    sources = SourcesSettings(kafka=settings.kafka, topic_prefix=settings.topic_prefix,
-                              sources_grace_seconds=settings.sources_grace_seconds)
-
-    def notes(last: LastEvents, now: dt.datetime) -> list[str]:
-        return warnings(last, now, sources)
-
-    return notes
-
-
 def read_status(settings: StatusSettings) -> BusStatus:
     """The bus status now, with the components of :func:`components`."""
-    return StatusWatch(settings, components(settings, PlatformSettings()), source_notes(settings)).status()
+    return StatusWatch(settings, components(settings, PlatformSettings())).status()
 
 
 def run_console(settings: ConsoleSettings) -> None:
     """``govbus run console``: the console with the same components as ``govbus status``."""
     extra = [t for t in platform_targets(settings, PlatformSettings())
              if t.name not in {s.name for s in settings.status_targets}]
-    serve_console(settings, tuple(extra), source_notes(settings))
+    serve_console(settings, tuple(extra))
 
 
 def show_status(as_json: bool, console: Console) -> int:

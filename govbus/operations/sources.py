@@ -42,9 +42,9 @@ from prometheus_client.core import GaugeMetricFamily
 from pydantic import Field
 
 from govbus.connection import KafkaConnection
-from govbus.last_events import LastEvent, LastEvents
+from govbus.last_events import WATCHER_REFRESH_SECONDS, LastEvent, LastEvents
 from govbus.settings import GovbusSettings
-from govbus.topic_names import DEFAULT_PREFIX, TopicPrefix
+from govbus.topic_names import DEFAULT_PREFIX, TopicPrefix, sources_topic
 from schemas.catalogue import Catalogue, UpdateCycle
 from schemas.catalogue.register import DeclaredStatus, SystemRegister
 
@@ -144,3 +144,34 @@ def source_metrics(statuses: Iterable[SourceStatus]) -> list[GaugeMetricFamily]:
         silent.add_metric(labels, float(status.silent))
         seconds.add_metric(labels, status.silent_for)
     return [last, silent, seconds]
+
+
+def duration(seconds: float | None) -> str:
+    """``3 d 4 h``, ``2 h 5 min``, ``2 h``, ``12 min``, ``40 s``; ``never`` for None."""
+    if seconds is None:
+        return "never"
+    whole = int(seconds)
+    days, rest = divmod(whole, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min" if minutes else f"{secs} s"
+
+
+def judgement_notes(last: LastEvents, now: dt.datetime, prefix: str) -> list[str]:
+    """What limits the judgement of the sources of ``prefix``, one sentence each: no normaliser writing heartbeats,
+    one that stopped writing them, records that do not parse (`govbus sources silent`, `govbus status`)."""
+    found = []
+    seen = last.last_watcher_seen()
+    if seen is None:
+        found.append(f"no normaliser has written heartbeats to {sources_topic(prefix)}: no source "
+                     "can be judged (start it: `govbus run normaliser`)")
+    elif (now - seen).total_seconds() > 3 * WATCHER_REFRESH_SECONDS:
+        found.append(f"the normaliser last wrote a heartbeat {duration((now - seen).total_seconds())} ago: is it "
+                     "running? Until it is, every source looks silent")
+    if last.unreadable:
+        found.append(f"{last.unreadable} records of {sources_topic(prefix)} do not parse and were left out")
+    return found

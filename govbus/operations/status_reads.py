@@ -39,7 +39,7 @@ from govbus.operations.lag import Position
 from govbus.operations.metrics import Reading
 from govbus.operations.offsets import OffsetReader
 from govbus.operations.reading import OffsetsReading
-from govbus.operations.sources import DAY
+from govbus.operations.sources import DAY, judgement_notes
 from govbus.operations.status import (
     COUNTED_KINDS,
     HOUR,
@@ -63,7 +63,6 @@ from schemas.catalogue.register import load_register
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-SourceNotes = Callable[[LastEvents, dt.datetime], list[str]]
 """what limits the judgement of the sources read (e.g. no normaliser wrote heartbeats lately), one sentence each"""
 
 
@@ -99,14 +98,12 @@ class _BusReads:
 class StatusReader:
     """Reads what :func:`govbus.operations.status.assemble` judges (see the module docstring)."""
 
-    def __init__(self, settings: StatusSettings, catalogue: Catalogue, components: Sequence[Component] = (),
-                 source_notes: SourceNotes | None = None) -> None:
+    def __init__(self, settings: StatusSettings, catalogue: Catalogue, components: Sequence[Component] = ()) -> None:
         self._settings = settings
         self._prefix = settings.topic_prefix
         self._kinds = TopicKinds(settings.topic_prefix)
         self._catalogue = catalogue
         self._components = list(components)
-        self._source_notes = source_notes
         self._offsets_reader: OffsetReader | None = None
         self._reading: OffsetsReading | None = None
         self._store = SharingStore(settings.kafka, settings.topic_prefix)
@@ -197,8 +194,8 @@ class StatusReader:
                          "no source is judged"]
             return
         bus.last_events = bus.attempt("the sources topic", self._read_sources)
-        if bus.last_events is not None and self._source_notes is not None:
-            bus.notes = self._source_notes(bus.last_events, dt.datetime.fromtimestamp(now, dt.UTC))
+        if bus.last_events is not None:
+            bus.notes = judgement_notes(bus.last_events, dt.datetime.fromtimestamp(now, dt.UTC), self._prefix)
 
     def _read_sources(self) -> LastEvents:
         return read_last_events(self._settings.kafka, self._prefix, self._settings.status_timeout_seconds * 3)
@@ -228,10 +225,9 @@ class StatusWatch:
     """One :class:`~govbus.operations.status.BusStatus` per :meth:`status` call: read, then judged; between calls
     it remembers the subscriptions' movement, the waiting records' times and the components' last answers."""
 
-    def __init__(self, settings: StatusSettings, components: Sequence[Component] = (),
-                 source_notes: SourceNotes | None = None) -> None:
+    def __init__(self, settings: StatusSettings, components: Sequence[Component] = ()) -> None:
         catalogue = load_catalogue()
-        self._reader = StatusReader(settings, catalogue, components, source_notes)
+        self._reader = StatusReader(settings, catalogue, components)
         self._judgement = judgement(settings, catalogue)
         self._idle = IdleTracker()
 

@@ -43,7 +43,15 @@ from prometheus_client.registry import Collector
 
 from govbus import clients
 from govbus.exceptions import GovbusError
-from govbus.last_events import LastEvent, LastEvents, Watcher, encode, read_last_events, source_name
+from govbus.last_events import (
+    WATCHER_REFRESH_SECONDS,
+    LastEvent,
+    LastEvents,
+    Watcher,
+    encode,
+    read_last_events,
+    source_name,
+)
 from govbus.topic_names import sources_topic
 from schemas.catalogue import load_catalogue
 from streams.normalising.settings import NormaliserSettings
@@ -52,8 +60,6 @@ log = logging.getLogger(__name__)
 
 SEED_TIMEOUT_SECONDS = 10.0
 """How long a starting worker waits for the topic's last events (optional: it starts without them)."""
-WATCHER_REFRESH_SECONDS = 60.0
-"""How often a running worker rewrites its watcher record (operators see from it that heartbeats still come)."""
 _NAME_CACHE_LIMIT = 4096
 SourceId = tuple[str, str, str]  # (department, item, source system as the envelope says)
 

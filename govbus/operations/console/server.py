@@ -39,7 +39,7 @@ from govbus.operations.console.history import History, Sample
 from govbus.operations.console.page import render
 from govbus.operations.console.settings import ConsoleSettings
 from govbus.operations.status import BusStatus
-from govbus.operations.status_reads import SourceNotes, StatusWatch
+from govbus.operations.status_reads import StatusWatch
 from govbus.operations.status_settings import Target
 from govbus.service import serve_until_stopped
 
@@ -182,10 +182,10 @@ def _handler(console: Console) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def run_console(settings: ConsoleSettings, components: tuple[Target, ...] = (), source_notes: SourceNotes | None = None,
+def run_console(settings: ConsoleSettings, components: tuple[Target, ...] = (),
                 registry: CollectorRegistry | None = None, handle_signals: bool = True) -> None:
     """Sample and serve until SIGTERM or SIGINT; ``components`` are checked beside ``GOVBUS_STATUS_TARGETS``."""
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request: every target at every sample
-    watch = StatusWatch(settings, (*settings.status_targets, *components), source_notes)
+    watch = StatusWatch(settings, (*settings.status_targets, *components))
     console = Console(settings, watch.status, ConsoleMetrics(registry or CollectorRegistry()))
     serve_until_stopped(console, 0, console.metrics.registry, handle_signals)

@@ -9,6 +9,7 @@ import random
 
 from govbus.last_events import (
     UNNAMED,
+    WATCHER_REFRESH_SECONDS,
     LastEvent,
     LastEvents,
     Watcher,
@@ -17,7 +18,7 @@ from govbus.last_events import (
     merge,
     source_name,
 )
-from streams.normalising.heartbeat import WATCHER_REFRESH_SECONDS, SourceHeartbeat
+from streams.normalising.heartbeat import SourceHeartbeat
 
 T0 = 1_780_000_000.0  # seconds since the epoch
 ITEM = "enterprise_registration"

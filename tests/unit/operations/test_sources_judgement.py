@@ -12,10 +12,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from govbus.cli import main
 from govbus.commands import operations
-from govbus.commands.operations import duration
 from govbus.last_events import LastEvent, LastEvents, Watcher, merge
 from govbus.operations.source_collector import SourceCollector
-from govbus.operations.sources import CYCLE_SECONDS, DAY, allowed_silence, source_metrics, source_statuses
+from govbus.operations.sources import CYCLE_SECONDS, DAY, allowed_silence, duration, source_metrics, source_statuses
 from govbus.operations.systems import system_metrics, system_statuses, undeclared_sources
 from schemas.catalogue import Department, UpdateCycle, load_catalogue
 from schemas.catalogue.metadata import Title
