@@ -40,11 +40,12 @@ def make_resident_id(rng: random.Random, division: str | None = None) -> str:
 def _string(rng: random.Random, field: str) -> str:
     lowered = field.lower()
     if lowered.endswith("name") and ("holder" in lowered or "applicant" in lowered or "owner" in lowered
-                                     or "taxpayer" in lowered or lowered in ("name", "legal_representative")):
+                                     or "taxpayer" in lowered or "insured" in lowered
+                                     or lowered in ("name", "legal_representative")):
         return rng.choice(_NAMES) + rng.choice(_GIVEN) + rng.choice(_GIVEN)
     if "representative" in lowered or "manager" in lowered:
         return rng.choice(_NAMES) + rng.choice(_GIVEN) + rng.choice(_GIVEN)
-    if lowered.endswith("name") or "unit" in lowered or "authority" in lowered or "exchange" in lowered:
+    if lowered.endswith("name") or any(word in lowered for word in ("unit", "authority", "agency", "exchange")):
         return f"{rng.choice(_ORGS)}{rng.choice(('有限公司', '中心', '局', '协会', '大学'))}"
     if "address" in lowered or "location" in lowered:
         return f"某市某区某路{rng.randrange(1, 999)}号"
@@ -174,10 +175,28 @@ def _birth_date_from_id(_rng: random.Random, record: dict[str, Any]) -> None:
     record["division_code"] = number[:6]
 
 
+_CONTRIBUTION_BP = {"PENSION": 2_400, "MEDICAL": 1_000, "UNEMPLOYMENT": 100, "WORK_INJURY": 50, "MATERNITY": 80}
+"""Typical contribution rates, the employer's and the person's shares together, in basis points of the base."""
+
+
+def _social_insurance(rng: random.Random, record: dict[str, Any]) -> None:
+    """The month is the one paid in or the one before; the amount is the kind's rate of a base between about 60 %
+    and 300 % of an average wage; one in five pension or medical contributions is paid alone, without employer."""
+    paid: dt.datetime = record["paid_at"]
+    month = dt.date(paid.year, paid.month, 1) - dt.timedelta(days=rng.choice((0, 1)))
+    record["period"] = f"{month.year:04d}-{month.month:02d}"
+    record["contribution_base_cents"] = rng.randrange(4_000, 30_000) * 100
+    record["amount_cents"] = record["contribution_base_cents"] * _CONTRIBUTION_BP[record["insurance_type"]] // 10_000
+    record["insurance_agency"] = f"{record['insurance_agency_division_code']}社会保险事业管理中心"
+    if record["insurance_type"] in ("PENSION", "MEDICAL") and rng.random() < 0.2:
+        record["employer_name"] = record["employer_uscc"] = None
+
+
 _FIXES = {
     "real_estate_registration": _real_estate,
     "degree_certification": _institution_code,
     "identity_verification": _birth_date_from_id,
+    "social_insurance_payment": _social_insurance,
 }
 
 

@@ -24,6 +24,11 @@ and the schema compatibility level. Example (abridged)::
       "compatibility": "BACKWARD"
     }
 
+An item whose schema is a copy of another item's under its own name (as the generated catalogues of the
+scale benchmark are, ``bench/scenario/catalogue_gen.py``) names that item in ``model``
+(``"model": "enterprise_registration"``) and shares its pydantic model instead of having one of its own; the
+loader checks that the schema still agrees with that model field by field.
+
 ``personal_fields`` and ``not_personal_fields`` together classify every field path of the schema,
 nested ones included (``encumbrances[].holder``; see :mod:`schemas.catalogue.classification`):
 what is not classified not personal is masked. Checks against the Avro schema (the named fields
@@ -60,6 +65,7 @@ class Department(StrEnum):
     FINANCE = "finance"
     HOUSING_CONSTRUCTION = "housing-construction"
     STATE_ASSETS = "state-assets"
+    HUMAN_RESOURCES_SOCIAL_SECURITY = "human-resources-social-security"
 
     @property
     def title_zh(self) -> str:
@@ -78,6 +84,7 @@ _DEPARTMENT_NAMES = {
     Department.FINANCE: "财政部门",
     Department.HOUSING_CONSTRUCTION: "住房和城乡建设部门",
     Department.STATE_ASSETS: "国有资产监督管理机构",
+    Department.HUMAN_RESOURCES_SOCIAL_SECURITY: "人力资源和社会保障部门",
 }
 
 
@@ -161,6 +168,10 @@ class ItemMetadata(BaseModel):
     legal_basis: list[str] = Field(min_length=1, description="laws and regulations the sharing rests on")
     compatibility: CompatibilityLevel = Field(
         default=CompatibilityLevel.BACKWARD, description="schema compatibility level of the item's subjects")
+    model: str | None = Field(
+        default=None, pattern=ITEM_NAME_PATTERN,
+        description="the item whose pydantic model this one shares (its schema a copy of that item's, under another "
+                    "name); omitted: the item's own model, MODELS[item]")
 
     @model_validator(mode="after")
     def _consistent(self) -> ItemMetadata:

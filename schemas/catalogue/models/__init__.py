@@ -19,6 +19,7 @@ from schemas.catalogue.models.land_use_right_transfer import LandUseRightTransfe
 from schemas.catalogue.models.mining_right_transfer import MiningRightTransfer
 from schemas.catalogue.models.public_institution_registration import PublicInstitutionRegistration
 from schemas.catalogue.models.real_estate_registration import RealEstateRegistration
+from schemas.catalogue.models.social_insurance_payment import SocialInsurancePayment
 from schemas.catalogue.models.social_organisation_registration import SocialOrganisationRegistration
 from schemas.catalogue.models.state_property_right_transaction import StatePropertyRightTransaction
 from schemas.catalogue.models.tax_payment_certificate import TaxPaymentCertificate
@@ -36,6 +37,7 @@ MODELS: dict[str, type[CatalogueRecord]] = {
     "mining_right_transfer": MiningRightTransfer,
     "public_institution_registration": PublicInstitutionRegistration,
     "real_estate_registration": RealEstateRegistration,
+    "social_insurance_payment": SocialInsurancePayment,
     "social_organisation_registration": SocialOrganisationRegistration,
     "state_property_right_transaction": StatePropertyRightTransaction,
     "tax_payment_certificate": TaxPaymentCertificate,
@@ -56,6 +58,7 @@ __all__ = [
     "MiningRightTransfer",
     "PublicInstitutionRegistration",
     "RealEstateRegistration",
+    "SocialInsurancePayment",
     "SocialOrganisationRegistration",
     "StatePropertyRightTransaction",
     "TaxPaymentCertificate",

@@ -106,6 +106,12 @@ def sample_records() -> dict[str, dict[str, Any]]:
                               "secured_amount_cents": 150_000_000, "ends_on": "2037-06-04"}],
             "status": "VALID",
         },
+        "social_insurance_payment": {
+            "certificate_number": "110105202405000123", "insured_name": "王芳", "insured_resident_id": PERSON,
+            "insurance_type": "PENSION", "employer_name": "某科技有限公司", "employer_uscc": COMPANY,
+            "insurance_agency": "北京市朝阳区社会保险事业管理中心", "insurance_agency_division_code": "110105",
+            "period": "2024-05", "contribution_base_cents": 1_200_000, "amount_cents": 288_000, "paid_at": announced,
+        },
         "social_organisation_registration": {
             "uscc": uscc("51110000500000001"), "name": "北京市某行业协会", "organisation_type": "SOCIAL_GROUP",
             "legal_representative": "刘洋", "registration_authority": "北京市民政局", "division_code": "110000",
