@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from govbus.connection import KafkaConnection, RegistryConnection
@@ -25,6 +25,8 @@ LogLevel = Annotated[str, Field(description="level of the JSON logs on stderr: D
 MetricsHost = Annotated[str, Field(description="address /metrics listens on (0.0.0.0 in a container, so it can be "
                                                "scraped); the port is the component's own setting")]
 DEFAULT_METRICS_HOST = "127.0.0.1"
+CLUSTER_PORT_STEP = 100
+"""node n of the local cluster (``GOVBUS_DEV_BROKERS=3``) listens on the configured ports plus this times n - 1"""
 
 
 def settings_problems(error: ValidationError) -> str:
@@ -64,6 +66,13 @@ class PlatformSettings(GovbusSettings):
     controller_port: int = Field(default=9093, ge=1, le=65535, description="the KRaft controller's port on 127.0.0.1")
     registry_port: int = Field(default=8081, ge=1, le=65535, description="the schema registry's port on 127.0.0.1")
     kafka_heap: str = Field(default="768m", pattern=r"^\d+[mMgG]$", description="the broker's JVM heap (-Xmx)")
+    dev_brokers: int = Field(
+        default=1, description="Kafka nodes `dev up` runs (`--brokers`): 1, or a KRaft cluster of 3 (each broker and "
+                               "controller, node n on GOVBUS_KAFKA_PORT and GOVBUS_CONTROLLER_PORT plus "
+                               f"{CLUSTER_PORT_STEP}*(n-1), data in <home>/dev/kafka-<n>) whose topics get 3 replicas "
+                               "and min.insync.replicas=2")
+    dev_broker_heap: str = Field(default="512m", pattern=r"^\d+[mMgG]$",
+                                 description="each node's JVM heap (-Xmx) when `dev_brokers` is 3")
     startup_timeout: float = Field(default=120.0, gt=0,
                                    description="seconds `dev up` waits for the broker and the registry")
     security: Literal["none", "scram"] = Field(
@@ -74,6 +83,14 @@ class PlatformSettings(GovbusSettings):
         default=False, description="with `security=scram`: the broker's client listener is SASL_SSL (SCRAM over TLS) "
                                    "with a certificate from a private CA made once in <home>/dev/tls/ (clients: "
                                    "GOVBUS_KAFKA__TLS_CA=<home>/dev/tls/ca.pem); refused with `security=none`")
+
+    @field_validator("dev_brokers")
+    @classmethod
+    def _one_or_three_brokers(cls, count: int) -> int:
+        if count not in (1, 3):
+            raise ValueError(f"{count} brokers: the local platform runs 1 node, or a cluster of 3 (a quorum of 2 "
+                             "voters survives no loss; set 1 or 3)")
+        return count
 
     @property
     def dev_dir(self) -> Path:

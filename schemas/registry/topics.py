@@ -1,4 +1,8 @@
-"""Creating the registry's topics when they are missing (blocking; call from a thread)."""
+"""Creating the registry's topics when they are missing (blocking; call from a thread).
+
+Replicated as every govbus topic is (:func:`govbus.topics.replication_for` the cluster's brokers: 3 replicas and
+``min.insync.replicas=2`` on three brokers or more) unless ``GOVBUS_REGISTRY_TOPIC_REPLICATION`` names a factor.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from govbus import clients
 from govbus.connection import KafkaConnection
 from govbus.exceptions import PlatformError
+from govbus.topics import Replication, replication_for
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +22,8 @@ log = logging.getLogger(__name__)
 def ensure_topic(
     kafka: KafkaConnection, name: str, config: dict[str, str], replication: int = -1, timeout: float = 30.0
 ) -> None:
-    """Create ``name`` with one partition and ``config`` unless it exists; warn if it differs."""
+    """Create ``name`` with one partition and ``config`` unless it exists; warn if it differs. ``replication``
+    -1: by the cluster's size (:func:`govbus.topics.replication_for`); else that factor."""
     admin = clients.admin(kafka)
     try:
         metadata = admin.list_topics(topic=name, timeout=timeout)
@@ -31,7 +37,9 @@ def ensure_topic(
                 extra={"topic": name, "partitions": len(topic.partitions)},
             )
         return
-    _create(admin, NewTopic(name, num_partitions=1, replication_factor=replication, config=config), timeout)
+    chosen = replication_for(len(metadata.brokers)) if replication == -1 else Replication(replication)
+    _create(admin, NewTopic(name, num_partitions=1, replication_factor=chosen.factor,
+                            config={**chosen.config, **config}), timeout)
 
 
 def _create(admin: AdminClient, topic: NewTopic, timeout: float) -> None:
