@@ -141,13 +141,17 @@ def dev() -> None:
 @dev.command("up")
 @click.option("--kafka-port", type=int, help="Broker port (default 9092, env GOVBUS_KAFKA_PORT).")
 @click.option("--registry-port", type=int, help="Registry port (default 8081, env GOVBUS_REGISTRY_PORT).")
+@click.option("--brokers", type=click.Choice(["1", "3"]),
+              help="Kafka nodes: 1, or a KRaft cluster of 3 whose topics get 3 replicas and min.insync.replicas=2 "
+                   "(default 1, env GOVBUS_DEV_BROKERS).")
 @reports_errors
-def dev_up(kafka_port: int | None, registry_port: int | None) -> None:
-    """Fetch Kafka's jars (first time), start the broker and the registry on 127.0.0.1."""
+def dev_up(kafka_port: int | None, registry_port: int | None, brokers: str | None) -> None:
+    """Fetch Kafka's jars (first time), start the broker (or a cluster of 3) and the registry on 127.0.0.1."""
     from govbus.platform import dev as platform
     from govbus.settings import PlatformSettings
 
-    overrides: dict[str, Any] = {"kafka_port": kafka_port, "registry_port": registry_port}
+    overrides: dict[str, Any] = {"kafka_port": kafka_port, "registry_port": registry_port,
+                                 "dev_brokers": int(brokers) if brokers else None}
     settings = PlatformSettings(**{k: v for k, v in overrides.items() if v})
     with console.status("starting Kafka and the schema registry (the first run fetches Kafka's jars)..."):
         result = platform.up(settings)
@@ -156,8 +160,10 @@ def dev_up(kafka_port: int | None, registry_port: int | None) -> None:
         console.print(f"already running: Kafka at {state.kafka_bootstrap}, registry at {state.registry_url} "
                       "(nothing to do; `govbus dev down` stops it)")
         return
+    nodes = len(state.broker_pids)
+    what = f"{nodes} nodes, pids {', '.join(map(str, state.broker_pids))}" if nodes > 1 else f"pid {state.kafka_pid}"
     console.print(f"[green]Kafka {state.kafka_version}[/] at {state.kafka_bootstrap} "
-                  f"(pid {state.kafka_pid}, ready in {state.kafka_startup_seconds:.1f} s)")
+                  f"({what}, ready in {state.kafka_startup_seconds:.1f} s)")
     console.print(f"[green]schema registry[/] at {state.registry_url} (pid {state.registry_pid}, "
                   f"ready in {state.registry_startup_seconds:.1f} s)")
     if state.credentials_file:
@@ -238,6 +244,12 @@ def dev_status(as_json: bool) -> None:
         return
     word = "[green]running[/]" if status["running"] else "[red]not running[/]"
     console.print(f"{word}: Kafka {status['kafka_bootstrap']}, registry {status['registry_url']}")
+    nodes = status.get("kafka_nodes")
+    if isinstance(nodes, list) and len(nodes) > 1:
+        for node in nodes:
+            alive = "[green]alive[/]" if node["alive"] else "[red]not running[/]"
+            console.print(f"  Kafka node {node['node_id']}: {node['bootstrap']}, pid {node['pid']}, {alive}",
+                          highlight=False)
     if status.get("exporter_pid"):
         console.print(f"exporter: pid {status['exporter_pid']}, metrics at {status['exporter_metrics_url']}",
                       highlight=False)
@@ -938,6 +950,83 @@ def demo(records: int, invalid_share: float, no_outbox: bool) -> None:
     wide_enough = None if sys.stdout.isatty() else 120  # piped output: wide tables rather than folded ones
     run_demo(records, invalid_share, Console(width=wide_enough), with_outbox=not no_outbox)
 
+
+
+_SCENARIO_FAULTS = ("broker-kill", "normaliser-kill", "profiles-kill", "outbox-kill", "gateway-kill", "webhook-kill",
+                    "mirror-kill", "feed-kill", "kafka-subscriber-kill", "receiver-down", "receiver-429",
+                    "postgres-restart", "registry-restart")
+
+
+def _checkout_on_path() -> None:
+    """``bench/`` is not installed with govbus: the scenario runs from a checkout of the repository, whose root is
+    put on ``sys.path`` (the parent of this package's directory, when it holds ``bench/scenario``)."""
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "bench" / "scenario").is_dir():
+        raise GovbusError("govbus scenario runs from a checkout of the govbus repository (its bench/scenario "
+                          "directory): install govbus from the checkout with `pip install -e .`")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+
+
+@main.group()
+def scenario() -> None:
+    """A province on the bus, under load and faults, counted record by record (code in bench/scenario, in the
+    repository: run these from a checkout)."""
+
+
+@scenario.command("run")
+@click.option("--rate", default=100.0, show_default=True, type=click.FloatRange(1, 20_000),
+              help="Records a second, every department together.")
+@click.option("--duration", default=60.0, show_default=True, type=click.FloatRange(5, 7_200),
+              help="Seconds of publishing (the run then waits for every subscriber to catch up).")
+@click.option("--seed", default=2017, show_default=True, type=int, help="Seed of every record and choice.")
+@click.option("--invalid-share", default=0.05, show_default=True, type=click.FloatRange(0, 0.5),
+              help="Share of records made invalid on purpose (refused at the source or dead-lettered).")
+@click.option("--fault", type=click.Choice(_SCENARIO_FAULTS), help="Inject this fault while publishing.")
+@click.option("--fault-at", default=0.3, show_default=True, type=click.FloatRange(0.05, 0.9),
+              help="When the fault comes, as a share of the publishing time.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 4),
+              help="Workers of each stream processor.")
+@click.option("--sample-every", default=5.0, show_default=True, type=click.FloatRange(0.5, 60),
+              help="Seconds between two samples of memory, offsets and lag.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              help="Directory of the run's data (default: <home>/scenario/<run id>).")
+@click.option("--check/--no-check", default=True, show_default=True, help="Check the run when it ends.")
+@reports_errors
+def scenario_run(rate: float, duration: float, seed: int, invalid_share: float, fault: str | None, fault_at: float,
+                 workers: int, sample_every: float, out: Path | None, check: bool) -> None:
+    """Run the province scenario on the local platform (started if needed); exit 1 if the check fails."""
+    _checkout_on_path()
+    from bench.scenario.commands import run_command
+
+    sys.exit(run_command(dict(rate=rate, duration_s=duration, seed=seed, invalid_share=invalid_share, fault=fault,
+                              fault_at=fault_at, workers=workers, sample_every=sample_every), out, check))
+
+
+@scenario.command("check")
+@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print check.json instead of tables.")
+@reports_errors
+def scenario_check(run_dir: Path, as_json: bool) -> None:
+    """Count a run record by record: lost, duplicated, unexpected, leaked per subscriber; exit 1 unless all 0."""
+    _checkout_on_path()
+    from bench.scenario.commands import check_command
+
+    sys.exit(check_command(run_dir, as_json))
+
+
+@scenario.command("report")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--out", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Directory of the report (report.md and its PNG plots).")
+@reports_errors
+def scenario_report(run_dirs: tuple[Path, ...], out: Path) -> None:
+    """Write a Markdown report with PNG plots from one or more checked runs (several: a fault table)."""
+    _checkout_on_path()
+    from bench.scenario.commands import report_command
+
+    report_command(list(run_dirs), out, " ".join(["govbus", "scenario", "report", *map(str, run_dirs), "--out",
+                                                   str(out)]))
 
 if __name__ == "__main__":
     main()

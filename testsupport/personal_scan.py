@@ -63,7 +63,7 @@ def published_personal(kafka: KafkaConnection, registry: SchemaRegistryClient, t
             record, item = event.get("record"), event.get("data_item")
             if isinstance(record, Mapping) and isinstance(item, str) and item in catalogue:
                 for path, kind in _personal_paths(item, message.topic()).items():
-                    found.update(_findable(kind, value) for value in values_at(record, path))
+                    found.update(findable(kind, value) for value in values_at(record, path))
     found.discard("")
     return found
 
@@ -79,7 +79,7 @@ def _personal_paths(item: str, topic: str | None) -> dict[str, MaskingKind]:
     return personal
 
 
-def _findable(kind: MaskingKind, value: Any) -> str:
+def findable(kind: MaskingKind, value: Any) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if kind is MaskingKind.FULL and len(text) < _SHORTEST_FULLY_MASKED:
         return ""

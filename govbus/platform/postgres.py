@@ -113,7 +113,7 @@ class PrivateCluster(PostgresServer):
 
     def stop(self, timeout: float = 30.0) -> None:
         """``pg_ctl stop -m fast``; SIGKILL the postmaster if it has not gone after ``timeout`` s."""
-        _run([str(self.bin_dir / "pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "fast", "-w",
+        run_pg([str(self.bin_dir / "pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "fast", "-w",
               "-t", str(int(timeout))], self.run_as, check=False)
         deadline = time.monotonic() + 5
         while processes.is_alive(self.pid) and time.monotonic() < deadline:
@@ -162,7 +162,7 @@ def ensure_postgres_binaries() -> Path:
     return found
 
 
-def _run(argv: Sequence[str], run_as: str | None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_pg(argv: Sequence[str], run_as: str | None, check: bool = True) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(  # noqa: S603 - argv is built here from fixed program names
         list(argv), capture_output=True, text=True, check=False, user=run_as, cwd="/",
         env={**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"},
@@ -192,12 +192,12 @@ def start_private_cluster(base_dir: Path | None = None, durable: bool = False,
         owner = pwd.getpwnam(run_as)
         for path in (base, socket_dir):
             os.chown(path, owner.pw_uid, owner.pw_gid)
-    _run([str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres", "--auth=trust",
+    run_pg([str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres", "--auth=trust",
           "--encoding=UTF8", "--no-instructions"], run_as)
     log_path = base / "postgres.log"
     for attempt in range(3):
         port = processes.free_port()
-        started = _run([str(bin_dir / "pg_ctl"), "start", "-D", str(data_dir), "-l", str(log_path), "-w",
+        started = run_pg([str(bin_dir / "pg_ctl"), "start", "-D", str(data_dir), "-l", str(log_path), "-w",
                         "-t", str(int(timeout)), "-o", _server_options(port, socket_dir, durable)], run_as, check=False)
         if started.returncode == 0:
             break

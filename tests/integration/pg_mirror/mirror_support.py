@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shlex
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -17,7 +15,7 @@ import psycopg
 from psycopg import sql
 
 from connectors.pg_mirror.columns import dumps
-from govbus.platform import processes
+from govbus.platform import processes, restarts
 from govbus.platform.postgres import PrivateCluster
 
 
@@ -102,22 +100,7 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str,
 
 def restart_cluster(cluster: PrivateCluster, down_seconds: float) -> None:
     """Stop the cluster as a crash would (``pg_ctl stop -m immediate``), wait, start it again with the
-    same data directory, port and options (read back from ``postmaster.opts``)."""
-    args = iter(shlex.split((cluster.data_dir / "postmaster.opts").read_text())[1:])
-    options = []
-    for arg in args:
-        if arg == "-D":
-            next(args, None)  # pg_ctl passes the data directory itself
-            continue
-        options.append(arg)
-    pg_ctl = str(cluster.bin_dir / "pg_ctl")
-    _run([pg_ctl, "stop", "-D", str(cluster.data_dir), "-m", "immediate", "-w"], cluster.run_as)
+    same data directory, port and options."""
+    restarts.crash_postgres(cluster)
     time.sleep(down_seconds)
-    _run([pg_ctl, "start", "-D", str(cluster.data_dir), "-l", str(cluster.data_dir.parent / "restart.log"),
-          "-w", "-t", "60", "-o", shlex.join(options)], cluster.run_as)
-
-
-def _run(argv: list[str], user: str | None) -> None:
-    done = subprocess.run(argv, capture_output=True, text=True, user=user, cwd="/", check=False)
-    if done.returncode != 0:
-        raise AssertionError(f"{' '.join(argv)} failed: {done.stderr or done.stdout}")
+    restarts.start_postgres(cluster)

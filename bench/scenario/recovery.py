@@ -1,0 +1,83 @@
+"""Publish-to-delivery latency per subscriber, and how long each fault took to recover from.
+
+Latency is the time from ``published_at`` (when govbus published the change) to the delivery (the receiver's
+clock for the webhook, the delivery message's broker timestamp for a Kafka subscriber), first receipt of each
+event. Recovery is measured from the fault's injection until the bus is back to normal, which is the later of:
+
+- every delivery after it arrives within ``max(5 s, 3 x the p99 before the fault)`` of its hand-off (when the
+  department was told its record was accepted: a record waiting in an outbox or a client while a component is
+  down counts from then);
+- every consumer group's lag is back to at most the highest lag seen before the fault (samples.jsonl).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from bench.scenario.spec import RunFiles, read_lines
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+def _first_receipts(deliveries: list[tuple[str, float, float]]) -> dict[str, tuple[float, float]]:
+    """event id -> (first received, published)."""
+    first: dict[str, tuple[float, float]] = {}
+    for event_id, received, published in deliveries:
+        if event_id not in first or received < first[event_id][0]:
+            first[event_id] = (received, published)
+    return first
+
+
+def latency_summary(received: Mapping[str, list[tuple[str, float, float]]]) -> dict[str, dict[str, float]]:
+    summary = {}
+    for subscriber, deliveries in received.items():
+        values = [(got - published) * 1000 for got, published in _first_receipts(deliveries).values() if published]
+        summary[subscriber] = {"count": len(values), "p50": round(_percentile(values, 0.5), 1),
+                               "p99": round(_percentile(values, 0.99), 1), "max": round(max(values, default=0.0), 1)}
+    return summary
+
+
+def recovery_times(files: RunFiles, received: Mapping[str, list[tuple[str, float, float]]],
+                   handoff: Mapping[str, float]) -> list[dict[str, Any]]:
+    """Each fault of the run with ``t_recovered`` and ``recovery_s`` filled in (also written back to
+    faults.jsonl)."""
+    faults = read_lines(files.faults)
+    samples = read_lines(files.samples)
+    for fault in faults:
+        injected = float(fault["t_injected"])
+        by_latency = _latency_recovery(received, handoff, injected)
+        by_lag = _lag_recovery(samples, injected, float(fault.get("t_restored") or injected))
+        recovered = None if by_latency is None or by_lag is None else max(by_latency, by_lag, injected)
+        fault["t_recovered"] = recovered
+        fault["recovery_s"] = None if recovered is None else round(recovered - injected, 1)
+    if faults:
+        files.faults.write_text("".join(json.dumps(f) + "\n" for f in faults), encoding="utf-8")
+    return faults
+
+
+def _latency_recovery(received: Mapping[str, list[tuple[str, float, float]]], handoff: Mapping[str, float],
+                      injected: float) -> float | None:
+    delays = [(got, got - handoff[event_id]) for deliveries in received.values()
+              for event_id, (got, _published) in _first_receipts(deliveries).items() if event_id in handoff]
+    before = [delay for got, delay in delays if got < injected]
+    threshold = max(5.0, 3 * _percentile(before, 0.99))
+    after = sorted((got, delay) for got, delay in delays if got >= injected)
+    if not after:
+        return None
+    late = [got for got, delay in after if delay > threshold]
+    return late[-1] if late else after[0][0]
+
+
+def _lag_recovery(samples: list[dict[str, Any]], injected: float, restored: float) -> float | None:
+    before = [sum(s.get("lag_events", {}).values()) for s in samples if s["t"] < injected]
+    ceiling = max(before, default=0)
+    for sample in samples:
+        if sample["t"] >= restored and not sample.get("errors") and sum(sample.get("lag_events", {}).values()) \
+                <= ceiling:
+            return float(sample["t"])
+    return None
