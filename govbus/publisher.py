@@ -308,12 +308,14 @@ class Publisher:
 
         return delivered
 
-    def prepare(self, item_name: str, record: Mapping[str, Any], *, source_system: str | None = None) -> Prepared:
+    def prepare(self, item_name: str, record: Mapping[str, Any], *, event_id: uuid.UUID | None = None,
+                source_system: str | None = None) -> Prepared:
         """Validate and encode ``record`` as an UPSERT event without sending it (:meth:`send` does):
-        :class:`ValidationError` for anything that would stop it. How a caller checks a whole batch first."""
+        :class:`ValidationError` for anything that would stop it. How a caller checks a whole batch first.
+        ``event_id`` as :meth:`publish`'s (a new random one when not given)."""
         item = self.item(item_name)
         clean, key = _validated(item, record)
-        return self._prepared(item, Change(Operation.UPSERT, key, clean, None, None, None, source_system))
+        return self._prepared(item, Change(Operation.UPSERT, key, clean, None, event_id, None, source_system))
 
     def send(self, prepared: Prepared, on_delivery: DeliveryCallback | None = None) -> Future[Delivery]:
         """Produce a :meth:`prepare`-d event; the future resolves on the broker's ack (as :meth:`publish`'s)."""

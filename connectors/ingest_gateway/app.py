@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 from connectors.ingest_gateway import openapi
 from connectors.ingest_gateway.batch import BadBody, parse_body, publish_batch
 from connectors.ingest_gateway.bodies import BatchAnswer, DeleteAnswer, GatewayError, Health, RecordResult
+from connectors.ingest_gateway.idempotency import IDEMPOTENCY_KEY_HEADER, MAX_IDEMPOTENCY_KEY, key_problem
 from connectors.ingest_gateway.keys import KeyStore
 from connectors.ingest_gateway.openapi import MAX_SOURCE_SYSTEM
 from connectors.ingest_gateway.openapi import SOURCE_SYSTEM_HEADER as SOURCE_HEADER
@@ -92,6 +93,20 @@ def _source_problem(source: str) -> str | None:
     return None
 
 
+def _idempotency_key(request: web.Request) -> tuple[str | None, web.Response | None]:
+    """The ``Idempotency-Key`` header, or a 400 when it is empty, too long or not printable ASCII (the records'
+    event ids are derived from it: :mod:`connectors.ingest_gateway.idempotency`)."""
+    key = request.headers.get(IDEMPOTENCY_KEY_HEADER)
+    if key is None:
+        return None, None
+    reason = key_problem(key)
+    if reason is not None:
+        return None, error(400, "bad_header", f"header {IDEMPOTENCY_KEY_HEADER}: {reason}; send 1 to "
+                           f"{MAX_IDEMPOTENCY_KEY} printable ASCII characters (a new UUID per batch, the same one "
+                           "when you send that batch again), or leave the header out")
+    return key, None
+
+
 def _api_key(request: web.Request) -> str | None:
     auth = request.headers.get("Authorization", "")
     if auth.lower().startswith("bearer "):
@@ -154,6 +169,9 @@ class Routes:
         source_system, bad_header = _source_system(request)
         if bad_header is not None:
             return bad_header
+        idempotency_key, bad_key = _idempotency_key(request)
+        if bad_key is not None:
+            return bad_key
         try:
             parsed = parse_body(await request.read(), request.content_type)
         except BadBody as bad:
@@ -164,7 +182,7 @@ class Routes:
             return error(413, "batch_too_large", f"{len(parsed)} records in one request; the limit is "
                          f"{self._settings.gateway_max_batch_records}: split the batch")
         results = await publish_batch(publisher, item, parsed, source_system,
-                                      self._settings.gateway_ack_timeout_seconds)
+                                      self._settings.gateway_ack_timeout_seconds, idempotency_key)
         return self._answer(request, item, results)
 
     def _answer(self, request: web.Request, item: str, results: list[RecordResult]) -> web.Response:
@@ -175,7 +193,8 @@ class Routes:
         if status == 422:
             answer.message = "no record was accepted: fix the fields named in results and send them again"
         if status == 503:
-            answer.message = "the broker did not acknowledge the records: send them again later"
+            answer.message = ("the broker did not acknowledge the records: send the batch again later, with the "
+                              f"same {IDEMPOTENCY_KEY_HEADER} (so that records stored already are not stored twice)")
         return web.json_response(answer.model_dump(exclude_none=True), status=status)
 
     @operation(openapi.DELETE_RECORD)

@@ -4,6 +4,11 @@ A batch is decided record by record before anything of it is produced: every rec
 validated and encoded first (:meth:`govbus.publisher.Publisher.prepare`), and only then are the
 valid ones sent. So a record that fails in any way cannot leave the batch half-produced, and a
 client that sends the batch again does not duplicate its earlier records.
+
+A record whose delivery the gateway could not confirm (a broker restart, a timeout) may still have
+been stored. With an ``Idempotency-Key`` each record's event id is derived from it
+(:mod:`connectors.ingest_gateway.idempotency`), so the batch sent again with the same key carries the
+same event ids and the stream processors drop what was stored twice; without one the ids are random.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 
 from connectors.file_source import Rejection, parse_json_lines
 from connectors.ingest_gateway.bodies import RecordAccepted, RecordFailed, RecordRejected, RecordResult
+from connectors.ingest_gateway.idempotency import IDEMPOTENCY_KEY_HEADER, record_event_id
 from govbus.exceptions import DeliveryError, ValidationError
 from govbus.publisher import Delivery, Prepared, Publisher
 
@@ -57,9 +63,9 @@ def parse_body(body: bytes, content_type: str) -> list[Parsed]:
 
 
 async def publish_batch(publisher: Publisher, item: str, parsed: list[Parsed], source_system: str | None,
-                        timeout: float) -> list[RecordResult]:
+                        timeout: float, idempotency_key: str | None = None) -> list[RecordResult]:
     """Validate and encode every record, then send the valid ones; wait for the broker; one result per record,
-    in order."""
+    in order. With ``idempotency_key`` the event ids are derived from it, else random."""
     results: list[RecordResult | None] = []
     ready: list[tuple[int, Prepared]] = []
     for entry in parsed:
@@ -67,7 +73,10 @@ async def publish_batch(publisher: Publisher, item: str, parsed: list[Parsed], s
             results.append(_rejected(entry.number, entry.rejection))
             continue
         try:
-            ready.append((len(results), publisher.prepare(item, entry.record, source_system=source_system)))
+            event_id = None if idempotency_key is None else record_event_id(
+                publisher.department, item, idempotency_key, entry.number, entry.record)
+            ready.append((len(results), publisher.prepare(item, entry.record, event_id=event_id,
+                                                          source_system=source_system)))
         except ValidationError as error:
             results.append(_rejected(entry.number, Rejection(entry.number, error.field, error.rule, error.detail)))
             continue
@@ -83,10 +92,10 @@ async def publish_batch(publisher: Publisher, item: str, parsed: list[Parsed], s
 def _delivery_result(number: int, future: asyncio.Future[Delivery]) -> RecordAccepted | RecordFailed:
     if not future.done():
         return RecordFailed(record=number, message="the broker did not acknowledge in time; the record may or may "
-                            "not be stored: resend it")
+                            f"not be stored: send the batch again, with the same {IDEMPOTENCY_KEY_HEADER}")
     error = future.exception()
     if isinstance(error, DeliveryError):
-        return RecordFailed(record=number, message=str(error))
+        return RecordFailed(record=number, message=f"{error} (with the same {IDEMPOTENCY_KEY_HEADER})")
     if error is not None:
         raise error
     delivery = future.result()

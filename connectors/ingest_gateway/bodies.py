@@ -31,7 +31,8 @@ class RecordAccepted(Answer):
 
     record: int = Field(description="the record's number in the request, from 1")
     status: Literal["accepted"] = "accepted"
-    event_id: str = Field(description="the event id govbus gave the record (a UUID)")
+    event_id: str = Field(description="the event id govbus gave the record (a UUID): derived from the request's "
+                          "Idempotency-Key when it has one (the same when the batch is sent again), else random")
     key: str = Field(description="the record key (the item's key field)")
     topic: str
     partition: int

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.ingest_gateway.bodies import BatchAnswer, DeleteAnswer, GatewayError, Health, Records
+from connectors.ingest_gateway.idempotency import IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN, MAX_IDEMPOTENCY_KEY
 from govbus import __version__
 from govbus.openapi import (
     JSON,
@@ -41,6 +42,17 @@ SOURCE_SYSTEM = Param(SOURCE_SYSTEM_HEADER, "header", "the department's system t
                       "into every event's envelope): plain UTF-8 text without control characters",
                       {"type": "string", "minLength": 1, "maxLength": MAX_SOURCE_SYSTEM}, example="crm-2")
 
+IDEMPOTENCY_KEY = Param(
+    IDEMPOTENCY_KEY_HEADER, "header",
+    f"a key of this batch (the IETF httpapi idempotency-key draft's header): 1 to {MAX_IDEMPOTENCY_KEY} printable "
+    "ASCII characters, a new UUID per batch is a good one. Each record's event id is then derived from the "
+    "department, the item, the key, the record's number in the request and the record, so the same batch sent again "
+    "with the same key (after a 503 or no answer) gets the same event ids, and what the broker stored twice reaches "
+    "the canonical topics once (sent again within the normaliser's deduplication window, an hour by default). "
+    "Without it every record gets a random event id",
+    {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY, "pattern": IDEMPOTENCY_KEY_PATTERN},
+    example="5f0c4b8e-2a7d-4d1e-9c3b-7e6a1d2f4b90")
+
 
 def refusal(description: str) -> Reply:
     return json_reply(description, GatewayError)
@@ -73,20 +85,24 @@ POST_RECORDS = Operation(
     summary="Publish records of one data item",
     description="The body is one record, a JSON array of records, or JSON lines (`application/x-ndjson`, also "
     "`application/jsonl`). Every record is validated and encoded before any is sent, so a batch is never half "
-    "produced; each gets a result in `results`, in order.",
-    params=(ITEM, SOURCE_SYSTEM),
+    "produced; each gets a result in `results`, in order. Send an `Idempotency-Key` with every batch, and the same "
+    "key when you send that batch again: its records then keep their event ids, and a record stored twice is "
+    "delivered once downstream.",
+    params=(ITEM, SOURCE_SYSTEM, IDEMPOTENCY_KEY),
     body=(Content(JSON, Records, example=EXAMPLE_RECORD),
           Content(JSON_LINES, schema={"type": "string", "description": "one JSON object per line"})),
     replies={
         202: json_reply("at least one record was accepted (the others' results say why not)", BatchAnswer),
-        400: refusal(f"the body is not UTF-8 JSON (`bad_body`), holds no record (`empty_body`), or the "
-                     f"{SOURCE_SYSTEM_HEADER} header is no plain text (`bad_header`)"),
+        400: refusal(f"the body is not UTF-8 JSON (`bad_body`), holds no record (`empty_body`), the "
+                     f"{SOURCE_SYSTEM_HEADER} header is no plain text, or the {IDEMPOTENCY_KEY_HEADER} header is "
+                     f"empty, longer than {MAX_IDEMPOTENCY_KEY} characters or not printable ASCII (`bad_header`)"),
         403: FORBIDDEN,
         404: UNKNOWN_ITEM,
         413: refusal("the body is larger than the gateway takes (`body_too_large`), or holds more records "
                      "(`batch_too_large`): split it"),
         422: json_reply("no record was accepted: each rejected one names its field and rule", BatchAnswer),
-        503: json_reply("the broker did not acknowledge the records in time: send them again", BatchAnswer),
+        503: json_reply(f"the broker did not acknowledge the records in time: send the batch again, with the same "
+                        f"{IDEMPOTENCY_KEY_HEADER}", BatchAnswer),
     },
     tags=("records",),
 )

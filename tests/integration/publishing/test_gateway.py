@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,9 +14,11 @@ import httpx
 import pytest
 
 from connectors.ingest_gateway.keys import add_key
+from govbus import clients
 from govbus.demo.synthetic import enterprise_registrations
+from govbus.serde import WireDecoder
 from govbus.topic_reader import read_topic
-from testsupport.connections import kafka_at
+from testsupport.connections import kafka_at, registry_at
 from testsupport.gateway import running_gateway
 
 ITEM = "enterprise_registration"
@@ -29,11 +32,12 @@ class Gateway:
     topic: str
 
     def post(self, body: bytes | str, key: str | None, content_type: str = "application/json",
-             item: str = ITEM) -> httpx.Response:
-        headers = {"Content-Type": content_type}
+             item: str = ITEM, headers: dict[str, str | bytes] | None = None) -> httpx.Response:
+        sent: dict[str, str | bytes] = {"Content-Type": content_type, **(headers or {})}
         if key:
-            headers["Authorization"] = f"Bearer {key}"
-        return httpx.post(f"{self.url}/v1/items/{item}/records", content=body, headers=headers, timeout=60)
+            sent["Authorization"] = f"Bearer {key}"
+        raw = {name.encode(): value if isinstance(value, bytes) else value.encode() for name, value in sent.items()}
+        return httpx.post(f"{self.url}/v1/items/{item}/records", content=body, headers=raw, timeout=60)
 
 
 @pytest.fixture
@@ -119,3 +123,53 @@ def test_metrics_count_requests_and_records(gateway: Gateway) -> None:
     text = httpx.get(f"{gateway.url}/metrics", timeout=5).text
     assert 'govbus_gateway_records_total{item="enterprise_registration",outcome="accepted"} 1.0' in text
     assert 'govbus_gateway_requests_total{status="202"} 1.0' in text
+
+
+def _event_ids(response: httpx.Response) -> list[str]:
+    assert response.status_code == 202, response.text
+    return [result["event_id"] for result in response.json()["results"]]
+
+
+def test_a_batch_sent_again_with_its_idempotency_key_keeps_its_event_ids(
+    gateway: Gateway, kafka_bootstrap: str, registry_url: str,
+) -> None:
+    """What a client does after a 503 or no answer: the records stored the first time and again carry one event
+    id each, which the normaliser drops the second time (its dedup is tested with the normaliser's flow, and with
+    the gateway in test_gateway_resend_live)."""
+    body = json.dumps(_records(3, seed=7))
+    first = _event_ids(gateway.post(body, gateway.market_key, headers={"Idempotency-Key": "batch-7"}))
+    again = _event_ids(gateway.post(body, gateway.market_key, headers={"Idempotency-Key": "batch-7"}))
+    assert first == again and len(set(first)) == 3
+    other_key = _event_ids(gateway.post(body, gateway.market_key, headers={"Idempotency-Key": "batch-8"}))
+    assert not set(other_key) & set(first) and len(set(other_key)) == 3
+    no_key = [_event_ids(gateway.post(body, gateway.market_key)) for _ in range(2)]
+    assert len(set(no_key[0]) | set(no_key[1]) | set(first) | set(other_key)) == 12  # random ids, as before
+
+    decoder = WireDecoder(clients.registry_client(registry_at(registry_url)))
+    stored = Counter(str(decoder.decode(m.value()).value["event_id"])
+                     for m in read_topic(kafka_at(kafka_bootstrap), gateway.topic))
+    assert sum(stored.values()) == 15
+    assert {event_id: stored[event_id] for event_id in first} == dict.fromkeys(first, 2)
+    assert all(stored[event_id] == 1 for event_id in [*other_key, *no_key[0], *no_key[1]])
+
+
+def test_a_bad_idempotency_key_is_refused_before_any_record_is_sent(gateway: Gateway, kafka_bootstrap: str) -> None:
+    record = json.dumps(_records(1, seed=8)[0])
+    cases: dict[str | bytes, str] = {
+        "": "is empty",
+        "k" * 256: "is longer than 255 characters",
+        "batch\t7": "character 6 is U+0009",
+        "clé".encode(): "character 3 is U+00E9",
+        b"\xff": "character 1 is U+",
+    }
+    for key, reason in cases.items():
+        response = gateway.post(record, gateway.market_key, headers={"Idempotency-Key": key})
+        assert response.status_code == 400, (key, response.text)
+        refusal = response.json()
+        assert refusal["error"] == "bad_header", (key, refusal)
+        assert refusal["message"].startswith(f"header Idempotency-Key: {reason}"), (key, refusal)
+        assert "printable ASCII" in refusal["message"]
+    # other control characters never reach the gateway: aiohttp's HTTP parser refuses the request (not as JSON)
+    assert gateway.post(record, gateway.market_key, headers={"Idempotency-Key": "batch\x017"}).status_code == 400
+    assert _event_ids(gateway.post(record, gateway.market_key, headers={"Idempotency-Key": "k" * 255}))
+    assert len(read_topic(kafka_at(kafka_bootstrap), gateway.topic)) == 1  # only the last one's record
