@@ -240,6 +240,8 @@ class SinkRuntime:
         consumer.assign(partitions)  # assigned here, so that a pause below takes effect on them
         if self._held or self._pausing:
             consumer.pause(partitions)
+        else:  # librdkafka keeps a partition's pause across a rebalance: one revoked while this runtime waited
+            consumer.resume(partitions)  # paused (its resume then missed it) would come back paused for good
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Records of the revoked partitions already fetched are left to their next owner (librdkafka drops
