@@ -64,7 +64,8 @@ def check_run(files: RunFiles, kafka: KafkaConnection, registry: RegistryConnect
     report = {"ok": _ok(stages, results), "stages": _stages_json(stages),
               "subscribers": {name: {"kind": _kind(name), **counts.as_json()} for name, counts in results.items()},
               "latency_ms": latency_summary(received),
-              "recovery": recovery_times(files, received, handoff),
+              "recovery": recovery_times(files, {n: r for n, r in received.items() if n != parties.HOTEL.subscriber},
+                                         handoff, frozenset({parties.HOTEL.subscriber})),
               "restarts": read_lines(files.restarts)}
     files.check.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
     return report

@@ -43,15 +43,16 @@ def latency_summary(received: Mapping[str, list[tuple[str, float, float]]]) -> d
 
 
 def recovery_times(files: RunFiles, received: Mapping[str, list[tuple[str, float, float]]],
-                   handoff: Mapping[str, float]) -> list[dict[str, Any]]:
+                   handoff: Mapping[str, float], ignored: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
     """Each fault of the run with ``t_recovered`` and ``recovery_s`` filled in (also written back to
-    faults.jsonl)."""
+    faults.jsonl); ``ignored``: consumers whose lag says nothing (the revoked subscriber's, which can no longer
+    read)."""
     faults = read_lines(files.faults)
     samples = read_lines(files.samples)
     for fault in faults:
         injected = float(fault["t_injected"])
         by_latency = _latency_recovery(received, handoff, injected)
-        by_lag = _lag_recovery(samples, injected, float(fault.get("t_restored") or injected))
+        by_lag = _lag_recovery(samples, injected, float(fault.get("t_restored") or injected), ignored)
         recovered = None if by_latency is None or by_lag is None else max(by_latency, by_lag, injected)
         fault["t_recovered"] = recovered
         fault["recovery_s"] = None if recovered is None else round(recovered - injected, 1)
@@ -73,11 +74,12 @@ def _latency_recovery(received: Mapping[str, list[tuple[str, float, float]]], ha
     return late[-1] if late else after[0][0]
 
 
-def _lag_recovery(samples: list[dict[str, Any]], injected: float, restored: float) -> float | None:
-    before = [sum(s.get("lag_events", {}).values()) for s in samples if s["t"] < injected]
-    ceiling = max(before, default=0)
+def _lag_recovery(samples: list[dict[str, Any]], injected: float, restored: float,
+                  ignored: frozenset[str]) -> float | None:
+    def lag(sample: dict[str, Any]) -> int:
+        return sum(v for name, v in sample.get("lag_events", {}).items() if name not in ignored)
+    ceiling = max((lag(s) for s in samples if s["t"] < injected), default=0)
     for sample in samples:
-        if sample["t"] >= restored and not sample.get("errors") and sum(sample.get("lag_events", {}).values()) \
-                <= ceiling:
+        if sample["t"] >= restored and not sample.get("errors") and sample.get("lag_events") and lag(sample) <= ceiling:
             return float(sample["t"])
     return None

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from confluent_kafka import KafkaException
 from rich.console import Console
 
 from bench.scenario import components, faults, parties, setup
@@ -246,7 +247,12 @@ def _revoke_in_background(run: Run) -> threading.Thread:
     """Public security revokes the hotel's grant, in a thread (the write waits for the broker, which a fault may
     have taken away); the time is taken when the broker stored the revocation."""
     def revoke() -> None:
-        setup.revoke(run.context)
+        while True:
+            try:
+                setup.revoke(run.context)
+                break
+            except (GovbusError, KafkaException):  # the broker is away: public security tries again
+                time.sleep(1)
         run.revoked_at = time.time()
     thread = threading.Thread(target=revoke, name="revoke", daemon=True)
     thread.start()

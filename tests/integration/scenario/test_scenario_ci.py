@@ -1,0 +1,78 @@
+"""The province scenario's short version, on every submission: its own secured platform (a private home, free
+ports), a broker SIGKILLed and restarted, then a normaliser worker SIGKILLed, each while 12 departments publish;
+the check counts every record: lost, duplicated, unexpected and leaked are 0 for every subscriber, and the bus
+recovered. The full matrix is `bench/scenario/matrix.sh` (README, "Proof under load and faults")."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from govbus.platform.processes import free_port
+from testsupport.connections import without_session
+
+pytestmark = pytest.mark.slow
+
+RATE, DURATION = "30", "20"
+
+
+@pytest.fixture(scope="module")
+def platform_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    home = tmp_path_factory.mktemp("scenario") / "home"
+    env = {**without_session(dict(os.environ)), "GOVBUS_HOME": str(home), "GOVBUS_KAFKA_PORT": str(free_port()),
+           "GOVBUS_CONTROLLER_PORT": str(free_port()), "GOVBUS_REGISTRY_PORT": str(free_port()),
+           "GOVBUS_EXPORTER_METRICS_PORT": str(free_port())}
+    try:
+        yield env
+    finally:
+        subprocess.run([sys.executable, "-m", "govbus.cli", "dev", "down"], env=env, capture_output=True,
+                       timeout=180, check=False)
+
+
+def _run(env: dict[str, str], out: Path, fault: str) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-m", "govbus.cli", "scenario", "run", "--rate", RATE, "--duration",
+                           DURATION, "--fault", fault, "--fault-at", "0.25", "--sample-every", "2", "--out", str(out)],
+                          env=env, capture_output=True, text=True, timeout=600, check=False)
+    output = done.stdout + done.stderr
+    assert (out / "check.json").exists(), output[-4000:]
+    report: dict[str, Any] = json.loads((out / "check.json").read_text())
+    assert done.returncode == 0, json.dumps(report, indent=1)[-4000:] + output[-2000:]
+    return report
+
+
+def _assert_all_counted(report: dict[str, Any]) -> None:
+    stages = report["stages"]
+    assert stages["accepted"] > 400 and stages["canonical"] > 300 and stages["dead_letter"] > 0
+    assert stages["refused_at_source"] > 0, "the invalid share was refused at the source"
+    assert (stages["lost"], stages["duplicated"], stages["unexpected"]) == (0, 0, 0)
+    for name, counts in report["subscribers"].items():
+        assert counts["held"] > 0 and counts["expected"] > 0, name
+        assert (counts["lost"], counts["duplicated"], counts["unexpected"], counts["leaked"]) == (0, 0, 0, 0), name
+    hotel = report["subscribers"]["scn-hotel"]
+    assert hotel["withheld_after_revocation"] + hotel["delivered_in_revocation_window"] > 0, "nothing was revoked"
+    fault, = report["recovery"]
+    assert fault["recovery_s"] is not None, f"{fault['fault']}: the bus did not recover"
+
+
+def test_a_broker_kill_loses_duplicates_and_leaks_nothing(platform_env: dict[str, str], tmp_path: Path) -> None:
+    _assert_all_counted(_run(platform_env, tmp_path / "broker", "broker-kill"))
+
+
+def test_a_normaliser_worker_kill_loses_duplicates_and_leaks_nothing(platform_env: dict[str, str],
+                                                                     tmp_path: Path) -> None:
+    run = tmp_path / "normaliser"
+    _assert_all_counted(_run(platform_env, run, "normaliser-kill"))
+    report = subprocess.run([sys.executable, "-m", "govbus.cli", "scenario", "report", str(run), "--out",
+                             str(tmp_path / "report")], env=platform_env, capture_output=True, text=True, timeout=300,
+                            check=False)
+    assert report.returncode == 0, report.stdout + report.stderr
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "normaliser-kill" in text and "| scn-centre |" in text
+    assert len(list((tmp_path / "report").glob("*.png"))) >= 4
