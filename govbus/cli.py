@@ -1028,5 +1028,25 @@ def scenario_report(run_dirs: tuple[Path, ...], out: Path) -> None:
     report_command(list(run_dirs), out, " ".join(["govbus", "scenario", "report", *map(str, run_dirs), "--out",
                                                    str(out)]))
 
+
+@scenario.command("matrix")
+@click.option("--out", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Directory of the runs (one per fault) and of the report with the fault table.")
+@click.option("--fault", "faults", multiple=True, type=click.Choice(_SCENARIO_FAULTS),
+              help="Only these faults (repeat the option); default: every one.")
+@click.option("--rate", default=30.0, show_default=True, type=click.FloatRange(1, 20_000),
+              help="Records a second in each run.")
+@click.option("--duration", default=60.0, show_default=True, type=click.FloatRange(5, 7_200),
+              help="Seconds of publishing in each run (the receiver is down 60 s: keep it above 60).")
+@click.option("--seed", default=2017, show_default=True, type=int, help="Seed of every run.")
+@reports_errors
+def scenario_matrix(out: Path, faults: tuple[str, ...], rate: float, duration: float, seed: int) -> None:
+    """Every fault, each in its own run, checked; then one report with the table of fault x lost, duplicated,
+    unexpected, leaked and recovery time. Exit 1 if any run is not all zeros."""
+    _checkout_on_path()
+    from bench.scenario.commands import matrix_command
+
+    sys.exit(matrix_command(out, list(faults or _SCENARIO_FAULTS), dict(rate=rate, duration_s=duration, seed=seed)))
+
 if __name__ == "__main__":
     main()

@@ -38,6 +38,23 @@ def check_command(run_dir: Path, as_json: bool) -> int:
     return _check_and_print(RunFiles(run_dir), console)
 
 
+def matrix_command(out: Path, faults: list[str], parameters: dict[str, Any]) -> int:
+    """One run per fault (fault at 30% of the publishing time, samples every 2 s), each checked; one report."""
+    console = _console()
+    runs, failed = [], []
+    for fault in faults:
+        files = run_scenario(ScenarioSpec(**parameters, fault=fault, sample_every=2.0), out / fault, console)
+        if _check_and_print(files, console) != 0:
+            failed.append(fault)
+        runs.append(files.root)
+    command = f"govbus scenario matrix --out {out} --rate {parameters['rate']:g} --duration " \
+              f"{parameters['duration_s']:g}" + "".join(f" --fault {f}" for f in faults if len(faults) < 13)
+    report_command(runs, out / "report", command)
+    if failed:
+        console.print(f"[bold red]not all zeros: {', '.join(failed)}[/]")
+    return 1 if failed else 0
+
+
 def report_command(run_dirs: list[Path], out: Path, command: str) -> None:
     path = write_report(run_dirs, out, command)
     _console().print(f"report: {path}")

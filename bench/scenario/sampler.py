@@ -221,7 +221,16 @@ class Sampler:
                 committed[group] = self._committed(group, positions)
             except KafkaException as error:
                 errors.append(f"reading the commits of group {group!r} failed: {_kafka_error(error)}")
+                self._drop_reader(group)  # a reader stuck on a coordinator that moved: a new one next time
         return Offsets(partitions, ends, committed)
+
+    def _drop_reader(self, group: str) -> None:
+        reader = self._readers.pop(group, None)
+        if reader is not None:
+            try:
+                reader.close()
+            except (KafkaException, RuntimeError):  # closing a broken reader: nothing more to do
+                pass
 
     def _group_topics(self) -> dict[str, set[str]]:
         found: dict[str, set[str]] = {}

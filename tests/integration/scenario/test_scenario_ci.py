@@ -1,7 +1,7 @@
 """The province scenario's short version, on every submission: its own secured platform (a private home, free
 ports), a broker SIGKILLed and restarted, then a normaliser worker SIGKILLed, each while 12 departments publish;
 the check counts every record: lost, duplicated, unexpected and leaked are 0 for every subscriber, and the bus
-recovered. The full matrix is `bench/scenario/matrix.sh` (README, "Proof under load and faults")."""
+recovered. The full matrix is one command, `govbus scenario matrix` (README, "Proof under load and faults")."""
 
 from __future__ import annotations
 
