@@ -60,6 +60,7 @@ def check_run(files: RunFiles, kafka: KafkaConnection, registry: RegistryConnect
         received[party.subscriber] = [(e.get("event_id", ""), t, _published(e)) for e, _k, t in held]
         _write_deliveries(files, party, held)
     results[parties.ARCHIVE.subscriber] = _account_mirror(files, plans[parties.ARCHIVE.subscriber], observed)
+    received[parties.ARCHIVE.subscriber] = _audited_deliveries(observed, parties.ARCHIVE)
     results[parties.FEED.subscriber] = _account_feed(files, observed)
     report = {"ok": _ok(stages, results), "stages": _stages_json(stages),
               "subscribers": {name: {"kind": _kind(name), **counts.as_json()} for name, counts in results.items()},
@@ -143,6 +144,14 @@ def _held_stream(files: RunFiles, observed: Observed, party: parties.Party) \
         return [(line["event"], None, float(line["t_received"]))
                 for line in read_lines(files.delivery_file(party.subscriber)) if "event" in line]
     return observed.delivered.get(party.subscriber, [])
+
+
+def _audited_deliveries(observed: Observed, party: parties.Party) -> list[tuple[str, float, float]]:
+    """(event id, when its delivery was final, published) of each event the audit says ``party`` got: the mirror
+    keeps no time per row, its audit record does (written once the row is committed)."""
+    published = {e.event_id: e.published_at for e in observed.canonical}
+    return [(r.event_id, r.at.timestamp(), published.get(r.event_id, 0.0)) for r in observed.audit
+            if r.subscription == party.subscription and r.outcome is Outcome.DELIVERED]
 
 
 def _write_deliveries(files: RunFiles, party: parties.Party, held: list[tuple[dict[str, Any], bytes | None, float]]

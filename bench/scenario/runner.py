@@ -266,12 +266,13 @@ def _check_workers(workers: dict[str, PathWorker]) -> None:
 
 
 def _drain(run: Run, sampler: Sampler, outbox_dsn: str) -> bool:
-    """Wait until every consumer has read all it can (lag 0) and the outbox is empty; or, failing that, until
-    nothing moves for QUIET_S (end offsets and lags unchanged: a partition that holds only transaction markers
-    shows a lag no consumer will ever commit away). The revoked subscriber's connector may no longer read its
-    topic, so it is left out once the grant is revoked."""
+    """Wait until every consumer has read all it can (lag 0) and the outbox is empty; or until nothing moves for
+    QUIET_S while no consumer lags more than a marker a partition (a partition that holds only transaction markers
+    shows a lag no consumer will ever commit away); at most ``drain_timeout_s``. The revoked subscriber's
+    connector may no longer read its topic, so it is left out once the grant is revoked."""
     console = run.context.console
     ignored = {parties.HOTEL.subscriber} if run.revoked_at is not None else set()
+    residue = {name: 3 * len(topics) for name, (_group, topics) in _consumers(run, _stages(run)).items()}
     deadline = time.monotonic() + run.spec.drain_timeout_s
     drained, last, still_since = False, None, time.monotonic()
     with console.status("waiting for every consumer to catch up...") as status:
@@ -283,7 +284,8 @@ def _drain(run: Run, sampler: Sampler, outbox_dsn: str) -> bool:
             if now != last or sample["errors"]:
                 last, still_since = now, time.monotonic()
             caught_up = lags and sum(lags.values()) == 0 and pending == 0
-            drained = bool(caught_up) or (pending == 0 and time.monotonic() - still_since >= QUIET_S)
+            markers_only = all(lag <= residue.get(name, 0) for name, lag in lags.items())
+            drained = bool(caught_up) or (pending == 0 and markers_only and time.monotonic() - still_since >= QUIET_S)
             status.update(f"waiting for every consumer to catch up: {sum(lags.values())} events behind, "
                           f"{pending} outbox rows")
             time.sleep(2)
