@@ -50,7 +50,11 @@ def components(settings: StatusSettings, platform: PlatformSettings) -> list[Tar
 
 def read_status(settings: StatusSettings) -> BusStatus:
     """The bus status now, with the components of :func:`components`."""
-    return StatusWatch(settings, components(settings, PlatformSettings())).status()
+    watch = StatusWatch(settings, components(settings, PlatformSettings()))
+    try:
+        return watch.status()
+    finally:
+        watch.close()
 
 
 def run_console(settings: ConsoleSettings) -> None:

@@ -59,7 +59,8 @@ T = TypeVar("T")
 
 
 class Exporter:
-    """Refreshes the operator's metrics (see the module docstring); :meth:`run` until :meth:`stop`."""
+    """Refreshes the operator's metrics (see the module docstring); :meth:`run` until :meth:`stop`, then
+    :meth:`close`."""
 
     def __init__(self, settings: ExporterSettings, registry: CollectorRegistry, reader: OffsetReader | None = None,
                  store: SharingStore | None = None) -> None:
@@ -68,6 +69,7 @@ class Exporter:
         self._prefix = settings.topic_prefix
         self._kinds = TopicKinds(settings.topic_prefix)
         timeout = settings.exporter_request_timeout_seconds
+        self._own_reader = reader is None
         self._reader = reader or OffsetReader(settings.kafka, timeout)
         self._store = store or SharingStore(settings.kafka, settings.topic_prefix)
         self._catalogue = load_catalogue()
@@ -88,6 +90,12 @@ class Exporter:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def close(self) -> None:
+        """Close the broker reader made here (its consumers: one per watched group); one handed in is the
+        caller's."""
+        if self._own_reader:
+            self._reader.close()
 
     def run(self) -> None:
         """Refresh every ``GOVBUS_EXPORTER_REFRESH_SECONDS`` until :meth:`stop`."""
@@ -147,4 +155,7 @@ def run_exporter(settings: ExporterSettings, registry: CollectorRegistry | None 
     """Serve ``/metrics`` and refresh until SIGTERM or SIGINT."""
     registry = registry or CollectorRegistry()
     exporter = Exporter(settings, registry)
-    serve_until_stopped(exporter, settings.exporter_metrics_port, registry, handle_signals, settings.metrics_host)
+    try:
+        serve_until_stopped(exporter, settings.exporter_metrics_port, registry, handle_signals, settings.metrics_host)
+    finally:
+        exporter.close()

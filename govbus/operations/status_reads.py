@@ -109,6 +109,13 @@ class StatusReader:
         self._store = SharingStore(settings.kafka, settings.topic_prefix)
         self._last_up: dict[str, dt.datetime] = {}
 
+    def close(self) -> None:
+        """Close the broker reader (its consumers: one per watched group), if one was made."""
+        if self._offsets_reader is not None:
+            self._offsets_reader.close()
+            self._offsets_reader = None
+            self._reading = None
+
     @property
     def _offsets(self) -> OffsetReader:
         """The admin client, made once a broker answered (librdkafka would log every failed connection of one made
@@ -223,7 +230,8 @@ def judgement(settings: StatusSettings, catalogue: Catalogue) -> Judgement:
 
 class StatusWatch:
     """One :class:`~govbus.operations.status.BusStatus` per :meth:`status` call: read, then judged; between calls
-    it remembers the subscriptions' movement, the waiting records' times and the components' last answers."""
+    it remembers the subscriptions' movement, the waiting records' times and the components' last answers.
+    :meth:`close` once done."""
 
     def __init__(self, settings: StatusSettings, components: Sequence[Component] = ()) -> None:
         catalogue = load_catalogue()
@@ -233,3 +241,7 @@ class StatusWatch:
 
     def status(self) -> BusStatus:
         return assemble(self._reader.read(), self._judgement, self._idle)
+
+    def close(self) -> None:
+        """Close the broker clients kept between calls."""
+        self._reader.close()

@@ -187,5 +187,8 @@ def run_console(settings: ConsoleSettings, components: tuple[Target, ...] = (),
     """Sample and serve until SIGTERM or SIGINT; ``components`` are checked beside ``GOVBUS_STATUS_TARGETS``."""
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request: every target at every sample
     watch = StatusWatch(settings, (*settings.status_targets, *components))
-    console = Console(settings, watch.status, ConsoleMetrics(registry or CollectorRegistry()))
-    serve_until_stopped(console, 0, console.metrics.registry, handle_signals)
+    try:
+        console = Console(settings, watch.status, ConsoleMetrics(registry or CollectorRegistry()))
+        serve_until_stopped(console, 0, console.metrics.registry, handle_signals)
+    finally:
+        watch.close()
