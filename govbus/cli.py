@@ -982,6 +982,9 @@ def scenario() -> None:
 @click.option("--seed", default=2017, show_default=True, type=int, help="Seed of every record and choice.")
 @click.option("--invalid-share", default=0.05, show_default=True, type=click.FloatRange(0, 0.5),
               help="Share of records made invalid on purpose (refused at the source or dead-lettered).")
+@click.option("--mix", default="", show_default=False, metavar="PATH=W,...",
+              help="Weight of each publishing path against the others (sdk, bulk, gateway, outbox, dialect; 1 each "
+                   "unless named), e.g. sdk=3,outbox=0.")
 @click.option("--fault", type=click.Choice(_SCENARIO_FAULTS), help="Inject this fault while publishing.")
 @click.option("--fault-at", default=0.3, show_default=True, type=click.FloatRange(0.05, 0.9),
               help="When the fault comes, as a share of the publishing time.")
@@ -993,14 +996,14 @@ def scenario() -> None:
               help="Directory of the run's data (default: <home>/scenario/<run id>).")
 @click.option("--check/--no-check", default=True, show_default=True, help="Check the run when it ends.")
 @reports_errors
-def scenario_run(rate: float, duration: float, seed: int, invalid_share: float, fault: str | None, fault_at: float,
-                 workers: int, sample_every: float, out: Path | None, check: bool) -> None:
+def scenario_run(rate: float, duration: float, seed: int, invalid_share: float, mix: str, fault: str | None,
+                 fault_at: float, workers: int, sample_every: float, out: Path | None, check: bool) -> None:
     """Run the province scenario on the local platform (started if needed); exit 1 if the check fails."""
     _checkout_on_path()
     from bench.scenario.commands import run_command
 
     sys.exit(run_command(dict(rate=rate, duration_s=duration, seed=seed, invalid_share=invalid_share, fault=fault,
-                              fault_at=fault_at, workers=workers, sample_every=sample_every), out, check))
+                              fault_at=fault_at, workers=workers, sample_every=sample_every), out, check, mix))
 
 
 @scenario.command("check")

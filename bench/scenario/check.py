@@ -76,7 +76,7 @@ def _positions(kafka: KafkaConnection, group: str, topics: list[str]) -> dict[tu
     """The committed offsets of ``group`` on ``topics`` now: where its connector stopped reading. Read by a
     consumer of the group that never subscribes (so never joins nor commits): the admin client's OffsetFetch can
     crash the process while a group's coordinator loads (librdkafka #5040)."""
-    consumer = clients.consumer(kafka, group, {"enable.auto.commit": False})
+    consumer = clients.consumer(kafka, group, {"enable.auto.commit": False, "isolation.level": "read_uncommitted"})
     try:
         listed = consumer.list_topics(timeout=15).topics
         wanted = [TopicPartition(t, p) for t in topics if t in listed for p in listed[t].partitions]
@@ -228,9 +228,17 @@ def _count_leaks(counts: Counts, held: list[tuple[dict[str, Any], bytes | None, 
         plan = plans.get(str(event.get("item")))
         clear = plan.clear if plan is not None else frozenset()
         found = leaks({"event": event, "key": (key or b"").decode(errors="replace")}, source, clear)
+        found += _unplanned(event.get("record"), plan)
         if found:
             counts.leaked += 1
             counts.note(f"leaked {', '.join(found)}: event {event.get('event_id')}")
+
+
+def _unplanned(record: Any, plan: ItemPlan | None) -> list[str]:
+    """Fields a held record carries that the subscriber's plan does not deliver (its grant does not cover them)."""
+    if not isinstance(record, dict) or plan is None:
+        return []
+    return [f"the unplanned field {name}" for name in sorted(set(record) - set(plan.fields))]
 
 
 def _last_per_key(events: list[Event]) -> dict[tuple[str, str], Event]:
@@ -277,7 +285,7 @@ def _account_row(counts: Counts, key: tuple[str, str], row: dict[str, Any], even
     if stale:  # the last change of the key is not what the row says: that change is lost to the mirror
         counts.lost += 1
         counts.note(f"row not at its last state ({', '.join(stale)}): {key[0]} event {event.event_id}")
-    found = leaks(row, event, plan.clear)
+    found = leaks(row, event, plan.clear) + _unplanned(row, plan)
     if found:
         counts.leaked += 1
         counts.note(f"leaked {', '.join(found)}: {key[0]} event {event.event_id}")

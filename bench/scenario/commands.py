@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -14,18 +15,34 @@ from bench.scenario.check import check_run
 from bench.scenario.report import write_report
 from bench.scenario.runner import run_scenario
 from bench.scenario.spec import RunFiles, ScenarioSpec
-from govbus.exceptions import PlatformError
+from govbus.exceptions import ConfigurationError, PlatformError
 from govbus.platform import dev
-from govbus.settings import PlatformSettings
+from govbus.settings import PlatformSettings, settings_problems
 
 
 def _console() -> Console:
     return Console(width=None if sys.stdout.isatty() else 140)
 
 
-def run_command(parameters: dict[str, Any], out: Path | None, check: bool) -> int:
+def parse_mix(text: str) -> dict[str, float]:
+    """``sdk=3,outbox=0`` -> {"sdk": 3.0, "outbox": 0.0}; ConfigurationError naming what is wrong."""
+    mix: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        path, _, weight = part.partition("=")
+        try:
+            mix[path.strip()] = float(weight)
+        except ValueError:
+            raise ConfigurationError(f"--mix {part!r}: write PATH=WEIGHT, e.g. sdk=3") from None
+    return mix
+
+
+def run_command(parameters: dict[str, Any], out: Path | None, check: bool, mix: str = "") -> int:
     console = _console()
-    files = run_scenario(ScenarioSpec(**parameters), out, console)
+    try:
+        spec = ScenarioSpec(**parameters, mix=parse_mix(mix))
+    except ValidationError as error:
+        raise ConfigurationError(f"invalid scenario: {settings_problems(error)}") from None
+    files = run_scenario(spec, out, console)
     return _check_and_print(files, console) if check else 0
 
 

@@ -186,6 +186,10 @@ class Memory:
         return growth is not None and growth > GROWTH_FLAG_PERCENT
 
 
+WARM_UP_SHARE = 0.1
+"""the first share of the publishing time, left out of memory growth"""
+
+
 def memory(points: Sequence[Point]) -> Memory:
     return Memory(points[0][1], points[-1][1])
 
@@ -345,14 +349,30 @@ def _growth(found: Memory) -> tuple[str, str]:
             f"**over {GROWTH_FLAG_PERCENT:.0f} %**" if found.flagged else "")
 
 
+def load_window(run: Run) -> tuple[float, float] | None:
+    """(start, end), relative to the run's first sample, of the load: from WARM_UP_SHARE of the publishing time
+    after it began (imports, caches and connection pools filled: a process's first minutes are not growth) to
+    its end; None for a run that did not record when it published."""
+    began, ended = run.spec.get("publish_started_at"), run.spec.get("publish_ended_at")
+    if began is None or ended is None:
+        return None
+    warm = float(began) + WARM_UP_SHARE * (float(ended) - float(began))
+    return warm - run.t0, float(ended) - run.t0
+
+
 def memory_section(run: Run, plot: str) -> list[str]:
     rows = []
+    window = load_window(run)
     for process, points in sample_series(run.samples, "rss_bytes", run.t0).items():
-        found = memory(points)
+        inside = [p for p in points if window is None or window[0] <= p[0] <= window[1]] or points
+        found = memory(inside)
         rows.append((process, _number(found.start / MIB), _number(found.end / MIB), *_growth(found)))
     if not rows:
         return ["### Memory", "", "no samples of the processes' memory", ""]
-    return ["### Memory", "", "RSS at each process's first and last sample.", "",
+    how = ("RSS at each process's first and last sample." if window is None else
+           f"RSS of each process under load: at its first sample once {WARM_UP_SHARE:.0%} of the publishing time "
+           f"had passed (warmed up) and at its last sample before publishing ended.")
+    return ["### Memory", "", how, "",
             *table(("process", "start (MiB)", "end (MiB)", "growth", "flag"), rows), f"![RSS per process]({plot})",
             ""]
 

@@ -63,6 +63,8 @@ class Run:
     control_url: str = ""
     gateways: dict[str, tuple[str, str]] = field(default_factory=dict)
     revoked_at: float | None = None
+    publish_started_at: float | None = None
+    publish_ended_at: float | None = None
 
 
 def run_scenario(spec: ScenarioSpec, out: Path | None, console: Console) -> RunFiles:
@@ -205,8 +207,8 @@ def _publish(run: Run, outbox_dsn: str, target: faults.Target) -> None:
     for worker in workers.values():
         worker.start()
     sources = _sources(spec)
-    chosen = list(sources)
-    weights = [s.weight for s in chosen]
+    chosen = [stream for stream in sources if spec.weight(stream.path) > 0]
+    weights = [stream.weight * spec.weight(stream.path) for stream in chosen]
     rng = random.Random(spec.seed)
     began, issued = time.monotonic(), 0
     fault = faults.Scheduled(spec.fault, began + spec.fault_at * spec.duration_s, target) if spec.fault else None
@@ -215,6 +217,7 @@ def _publish(run: Run, outbox_dsn: str, target: faults.Target) -> None:
     revoke_at = began + spec.revoke_at * spec.duration_s
     revoker: threading.Thread | None = None
     total = int(spec.rate * spec.duration_s)
+    run.publish_started_at = time.time()
     with run.context.progress() as progress:
         task = progress.add_task("publishing", total=total)
         while issued < total:
@@ -228,6 +231,7 @@ def _publish(run: Run, outbox_dsn: str, target: faults.Target) -> None:
                 revoker = _revoke_in_background(run)
             _check_workers(workers)
             time.sleep(TICK_S)
+    run.publish_ended_at = time.time()
     if revoker is not None:
         revoker.join()
     if fault is not None:
@@ -312,7 +316,8 @@ def _save_holdings(run: Run, mirror_dsn: str, outbox_dsn: str) -> None:
 def _write_spec(run: Run, started: float, drained: bool) -> None:
     spec = {"run_id": run.context.run, **run.spec.model_dump(), "brokers": _brokers(run),
             "prefix": run.context.prefix, "started_at": started, "ended_at": time.time(), "drained": drained,
-            "revoked_at": run.revoked_at, "secured": run.context.secured, "processes": run.fleet.pids(),
+            "revoked_at": run.revoked_at, "publish_started_at": run.publish_started_at,
+            "publish_ended_at": run.publish_ended_at, "secured": run.context.secured, "processes": run.fleet.pids(),
             "feed_url": run.feed_url}
     run.files.spec.write_text(json.dumps(spec, indent=2), encoding="utf-8")
 

@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bench.scenario.streams_plan import PATHS
+
 FAULTS = ("broker-kill", "normaliser-kill", "profiles-kill", "outbox-kill", "gateway-kill", "webhook-kill",
           "mirror-kill", "feed-kill", "kafka-subscriber-kill", "receiver-down", "receiver-429", "postgres-restart",
           "registry-restart")
@@ -28,6 +30,8 @@ class ScenarioSpec(BaseModel):
                                 description="share of local-dialect events sent twice (a re-send after a time-out)")
     revoke_at: float = Field(default=0.5, gt=0, lt=1, description="when the revoked subscriber's grant is revoked, "
                              "as a share of the publishing time")
+    mix: dict[str, float] = Field(default_factory=dict, description="weight of each publishing path (sdk, bulk, "
+                                  "gateway, outbox, dialect) against the others; a path not named weighs 1")
     fault: str | None = Field(default=None, description=f"one of {', '.join(FAULTS)}")
     fault_at: float = Field(default=0.3, gt=0, lt=1, description="when the fault is injected, as a share of the "
                             "publishing time")
@@ -39,6 +43,14 @@ class ScenarioSpec(BaseModel):
     def model_post_init(self, _context: Any) -> None:
         if self.fault is not None and self.fault not in FAULTS:
             raise ValueError(f"unknown fault {self.fault!r}: choose one of {', '.join(FAULTS)}")
+        unknown = set(self.mix) - set(PATHS)
+        if unknown or any(weight < 0 for weight in self.mix.values()) or (self.mix and not any(
+                self.mix.get(path, 1.0) for path in PATHS)):
+            raise ValueError(f"a mix names paths among {', '.join(PATHS)} with weights >= 0, not all 0 "
+                             f"(e.g. sdk=2,outbox=0)")
+
+    def weight(self, path: str) -> float:
+        return self.mix.get(path, 1.0)
 
 
 @dataclass(frozen=True)
