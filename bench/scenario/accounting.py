@@ -31,6 +31,9 @@ class Counts:
     unexpected: int = 0
     leaked: int = 0
     redelivered: int = 0
+    parked: int = 0
+    """of the lost, those the connector parked after its last attempt (kept, audited, redeliverable by
+    ``govbus subscriptions redeliver``, but not delivered)"""
     withheld_after_revocation: int = 0
     delivered_in_revocation_window: int = 0
     last_delivery_after_revocation_s: float = 0.0

@@ -196,13 +196,17 @@ def _account_stream(party: parties.Party, held: list[tuple[dict[str, Any], bytes
     counts.redelivered = sum(n - 1 for n in times.values())
     refused = {r.event_id for r in observed.audit if r.subscription == party.subscription
                and r.outcome is Outcome.REFUSED}
+    parked = {r.event_id for r in observed.audit if r.subscription == party.subscription
+              and r.outcome is Outcome.PARKED}
     unread = _unread(owed, positions) if revoked_at is not None else set()
     for event_id in must - set(times):
         if revoked_at is not None and (event_id in refused or event_id in unread):
             counts.withheld_after_revocation += 1
         else:
             counts.lost += 1
-            counts.note(f"owed, not held: {owed[event_id].item} event {event_id}")
+            counts.parked += event_id in parked
+            counts.note(f"owed, not held{' (parked)' if event_id in parked else ''}: {owed[event_id].item} "
+                        f"event {event_id}")
     for event_id in set(times) - must - in_window:
         counts.unexpected += 1
         counts.note(f"held, not owed{' (after the revocation)' if event_id in forbidden else ''}: event {event_id}")

@@ -71,7 +71,6 @@ class PathContext:
     """department -> (gateway URL, API key)"""
     outbox_dsn: str | None = None
     work_dir: Path = Path(".")
-    stopping: threading.Event = field(default_factory=threading.Event)
 
     def publisher(self, stream: Stream) -> Publisher:
         """A Publisher of ``stream``'s department; while the broker does not answer (a fault), it tries again, as

@@ -33,12 +33,14 @@ class WebhookSettings(AuditKeySettings, PseudonymSettings, ServiceSettings):
     webhook_request_timeout_seconds: float = Field(default=5.0, gt=0, le=300,
                                                    description="one POST's timeout (connect, write, read); a "
                                                                "timeout is a failed attempt")
-    webhook_max_attempts: int = Field(default=5, ge=1, le=100,
-                                      description="failed attempts (not 429) after which a batch is parked")
+    webhook_max_attempts: int = Field(default=12, ge=1, le=100,
+                                      description="failed attempts (not 429) after which a batch is parked: with "
+                                                  "the default backoff, after about 2.5 minutes of failures, so a "
+                                                  "receiver down for a minute or two parks nothing")
     webhook_max_throttled_attempts: int = Field(default=30, ge=1, le=1000,
                                                 description="429 answers after which a batch is parked")
     webhook_retry_initial_seconds: float = Field(default=0.25, gt=0, description="first backoff")
-    webhook_retry_max_seconds: float = Field(default=10.0, gt=0, description="longest backoff")
+    webhook_retry_max_seconds: float = Field(default=30.0, gt=0, description="longest backoff")
     webhook_retry_jitter_seconds: float = Field(default=0.5, ge=0, description="random extra wait, up to this")
     webhook_retry_after_max_seconds: float = Field(default=60.0, gt=0,
                                                    description="a longer Retry-After is waited only this long")
