@@ -61,10 +61,20 @@ def _registered_id(registry: SchemaRegistryClient, subject: str, schema: Schema)
     except SchemaRegistryError as error:
         if error.error_code not in _NOT_FOUND:
             raise _failed("looking up", subject, error) from error
+    except Exception as error:  # the client's transport errors (httpx2) have no common type
+        raise _unanswered("looking up", subject, error) from error
     try:
         return int(registry.register_schema(subject, schema))
     except SchemaRegistryError as error:
         raise _failed("registering", subject, error) from error
+    except Exception as error:
+        raise _unanswered("registering", subject, error) from error
+
+
+def _unanswered(step: str, subject: str, error: Exception) -> RegistryError:
+    return RegistryError(f"the schema registry did not answer {step} the schema of subject {subject!r}: "
+                         f"{type(error).__name__}; check that it runs and GOVBUS_REGISTRY__URL points at it, "
+                         "then try again")
 
 
 def _failed(step: str, subject: str, error: SchemaRegistryError) -> RegistryError:

@@ -11,8 +11,9 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 from govbus import clients
 from govbus.demo.synthetic import enterprise_registrations
-from govbus.exceptions import ConfigurationError, DeliveryError, ValidationError
-from govbus.publisher import Delivery, NotOwnerError, Publisher
+from govbus.exceptions import ConfigurationError, DeliveryError, RegistryError, ValidationError
+from govbus.platform.processes import free_port
+from govbus.publisher import Delivery, NotOwnerError, Publisher, PublisherSettings
 from govbus.serde import WireDecoder
 from govbus.topic_reader import read_topic
 from testsupport.connections import kafka_at, registry_at
@@ -139,3 +140,16 @@ def test_publish_many_reports_a_record_the_broker_refused(item_topics: Callable[
 def test_a_missing_topic_is_named_with_the_command_that_creates_it(platform_env: dict[str, str]) -> None:
     with Publisher(OWNER) as publisher, pytest.raises(ConfigurationError, match="govbus topics sync"):
         publisher.publish(ITEM, _valid_records(1)[0])
+
+
+def test_a_registry_that_does_not_answer_is_a_registry_error_saying_what_to_check(
+        item_topics: Callable[..., str], kafka_bootstrap: str) -> None:
+    """Found by the province scenario's registry restart: a Publisher whose first record of an item met a registry
+    that was down raised the HTTP client's own ConnectError, which no caller expects; it is a RegistryError now."""
+    item_topics(ITEM)
+    nowhere = registry_at(f"http://127.0.0.1:{free_port()}")
+    settings = PublisherSettings(kafka=kafka_at(kafka_bootstrap), registry=nowhere)
+    with Publisher(OWNER, settings=settings) as publisher, \
+            pytest.raises(RegistryError, match=r"did not answer .* GOVBUS_REGISTRY__URL") as refused:
+        publisher.publish(ITEM, _valid_records(1)[0])
+    assert "ConnectError" in str(refused.value)
