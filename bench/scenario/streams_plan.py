@@ -78,7 +78,11 @@ def catalogue_records(stream: Stream, seed: int, invalid_share: float) -> Iterat
     item = load_catalogue().get(stream.item)
     chunk = 0
     while True:
-        for synthetic in records_for(item, CHUNK, invalid_share, seed=_chunk_seed(seed, stream, chunk)):
+        try:
+            made = records_for(item, CHUNK, invalid_share, seed=_chunk_seed(seed, stream, chunk))
+        except RuntimeError:  # the generator gave up on a record of this chunk's seed: the next chunk's, then
+            made = []
+        for synthetic in made:
             yield synthetic.record, synthetic.broken_rule
         chunk += 1
 
