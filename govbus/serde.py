@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import fastavro
+import httpx
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
@@ -61,13 +62,13 @@ def _registered_id(registry: SchemaRegistryClient, subject: str, schema: Schema)
     except SchemaRegistryError as error:
         if error.error_code not in _NOT_FOUND:
             raise _failed("looking up", subject, error) from error
-    except Exception as error:  # the client's transport errors (httpx2) have no common type
+    except (httpx.TransportError, OSError) as error:  # the registry did not answer
         raise _unanswered("looking up", subject, error) from error
     try:
         return int(registry.register_schema(subject, schema))
     except SchemaRegistryError as error:
         raise _failed("registering", subject, error) from error
-    except Exception as error:
+    except (httpx.TransportError, OSError) as error:
         raise _unanswered("registering", subject, error) from error
 
 

@@ -67,19 +67,36 @@ class StageCounts:
             self.examples.append(text)
 
 
-def account_stages(ledger: list[dict[str, Any]], outbox_refused: set[str], observed: Observed) \
+INVALID_ON_PURPOSE = "check_character"
+"""the rule every record the scenario makes invalid on purpose breaks (a wrong check character); any other refusal
+of a record that passed no dialect is a valid record lost"""
+SOURCE_VALIDATED = ("sdk", "bulk", "gateway", "outbox")
+"""paths whose records are validated before they are published: the normaliser has no reason to dead-letter one"""
+
+
+def account_stages(ledger: list[dict[str, Any]], outbox_refused: dict[str, str], observed: Observed) \
         -> tuple[StageCounts, dict[str, float]]:
     """The publish and normalise stages; and each published event id's hand-off time (when its department was
-    told it was accepted)."""
+    told it was accepted). ``outbox_refused``: event id -> the rule the outbox connector refused it for."""
     counts = StageCounts()
     handoff: dict[str, float] = {}
-    claimed, duplicates = _claim_ledger(ledger, outbox_refused, observed, counts, handoff)
-    _account_normaliser(observed, claimed, duplicates, counts)
+    paths: dict[str, str] = {}
+    claimed, duplicates = _claim_ledger(ledger, outbox_refused, observed, counts, handoff, paths)
+    _account_normaliser(observed, claimed, duplicates, counts, paths)
     return counts, handoff
 
 
-def _claim_ledger(ledger: list[dict[str, Any]], outbox_refused: set[str], observed: Observed,
-                  counts: StageCounts, handoff: dict[str, float]) -> tuple[set[str], set[str]]:
+def _refused(line: dict[str, Any], outbox_refused: dict[str, str], counts: StageCounts) -> None:
+    """A record refused at its source: expected when it was made invalid on purpose, else a valid record lost."""
+    counts.refused_at_source += 1
+    reason = line.get("reason") or outbox_refused.get(str(line.get("event_id")), "")
+    if INVALID_ON_PURPOSE not in reason:
+        counts.lost += 1
+        counts.note(f"a valid record refused at the source ({line['path']} {line['item']}): {reason}")
+
+
+def _claim_ledger(ledger: list[dict[str, Any]], outbox_refused: dict[str, str], observed: Observed,
+                  counts: StageCounts, handoff: dict[str, float], paths: dict[str, str]) -> tuple[set[str], set[str]]:
     """Match every accepted ledger line with the department event it became (by event id, or for a bulk file's
     line by topic and key); count the publish stage; return the event ids published, and the extra ids of changes
     stored twice."""
@@ -93,7 +110,7 @@ def _claim_ledger(ledger: list[dict[str, Any]], outbox_refused: set[str], observ
         counts.published += 1
         event_id = line.get("event_id")
         if not line["accepted"] or (event_id and event_id in outbox_refused):
-            counts.refused_at_source += 1
+            _refused(line, outbox_refused, counts)
             continue
         counts.accepted += 1
         if event_id and event_id in claimed:  # a local system's re-send of one event: the same id again
@@ -107,6 +124,7 @@ def _claim_ledger(ledger: list[dict[str, Any]], outbox_refused: set[str], observ
         chosen = candidates[0].event_id
         claimed.add(chosen)
         handoff[chosen] = float(line["t"])
+        paths[chosen] = str(line["path"])
         counts.found += 1
     duplicates = _same_change_twice(observed.department, claimed)
     counts.duplicated += len(duplicates)
@@ -130,7 +148,8 @@ def _same_change_twice(events: list[Event], claimed: set[str]) -> set[str]:
     return {extra for ids in ids_by_change.values() if ids & claimed and len(ids) > 1 for extra in ids - claimed}
 
 
-def _account_normaliser(observed: Observed, published: set[str], duplicates: set[str], counts: StageCounts) -> None:
+def _account_normaliser(observed: Observed, published: set[str], duplicates: set[str], counts: StageCounts,
+                        paths: dict[str, str]) -> None:
     """Each published event must leave the normaliser exactly once: canonical or dead letter."""
     at = observed.department_at()
     dead: Counter[str] = Counter()
@@ -146,6 +165,9 @@ def _account_normaliser(observed: Observed, published: set[str], duplicates: set
         if outputs == 0:
             counts.lost += 1
             counts.note(f"published, neither canonical nor dead-lettered: event {event_id}")
+        elif dead[event_id] and paths.get(event_id) in SOURCE_VALIDATED:
+            counts.lost += 1
+            counts.note(f"a record validated at its source ({paths[event_id]}) was dead-lettered: event {event_id}")
         elif outputs > 1:
             counts.duplicated += outputs - 1
             counts.note(f"normalised {outputs} times: event {event_id}")

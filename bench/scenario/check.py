@@ -41,6 +41,8 @@ from streams.dialects import dialects_for
 STREAM_PARTIES = (parties.CENTRE, parties.BANK, parties.HOTEL)
 REVOCATION_BOUND_S = float(KafkaDeliverySettings.model_fields["kafka_delivery_refresh_seconds"].default)
 """a Kafka delivery connector reloads grants this often: a revocation takes effect within it"""
+REVOCATION_SLACK_S = 5.0
+"""beyond the bound: a batch the connector was writing when it reloaded, the broker's acknowledgement"""
 
 
 def check_run(files: RunFiles, kafka: KafkaConnection, registry: RegistryConnection) -> dict[str, Any]:
@@ -48,7 +50,8 @@ def check_run(files: RunFiles, kafka: KafkaConnection, registry: RegistryConnect
     prefix = spec["prefix"]
     observed = _observe(kafka, registry, prefix)
     outbox = _json(files.holdings / "outbox.json", {"refused": []})
-    stages, handoff = account_stages(read_lines(files.ledger), {r["event_id"] for r in outbox["refused"]}, observed)
+    stages, handoff = account_stages(read_lines(files.ledger), {r["event_id"]: r["rule"] for r in outbox["refused"]},
+                                     observed)
     plans = _plans(spec)
     results: dict[str, Counts] = {}
     received: dict[str, list[tuple[str, float, float]]] = {}
@@ -171,10 +174,13 @@ def _owed(plans: dict[str, ItemPlan], observed: Observed) -> dict[str, Event]:
             if e.item in plans and e.record is not None and plans[e.item].matches(e.record)}
 
 
-def _unread(owed: dict[str, Event], positions: dict[tuple[str, int], int]) -> set[str]:
-    """The owed events at or past the connector's final position: it never read them (the revoked subscriber's
-    connector loses its ACL with the grant, so it stops reading where it was)."""
-    return {event_id for event_id, e in owed.items() if e.offset >= positions.get((e.topic, e.partition), 0)}
+def _unread(owed: dict[str, Event], positions: dict[tuple[str, int], int], revoked_at: float) -> set[str]:
+    """The owed events the revoked subscriber's connector never read because the grant ended first: at or past its
+    final position (it loses its ACL with the grant) and stored no earlier than the revocation's bound before it
+    (an event that waited longer than that was not read because the connector stalled: lost)."""
+    since = revoked_at - REVOCATION_BOUND_S - REVOCATION_SLACK_S
+    return {event_id for event_id, e in owed.items()
+            if e.offset >= positions.get((e.topic, e.partition), 0) and e.appended_at >= since}
 
 
 def _account_stream(party: parties.Party, held: list[tuple[dict[str, Any], bytes | None, float]],
@@ -198,7 +204,7 @@ def _account_stream(party: parties.Party, held: list[tuple[dict[str, Any], bytes
                and r.outcome is Outcome.REFUSED}
     parked = {r.event_id for r in observed.audit if r.subscription == party.subscription
               and r.outcome is Outcome.PARKED}
-    unread = _unread(owed, positions) if revoked_at is not None else set()
+    unread = _unread(owed, positions, revoked_at) if revoked_at is not None else set()
     for event_id in must - set(times):
         if revoked_at is not None and (event_id in refused or event_id in unread):
             counts.withheld_after_revocation += 1
@@ -207,9 +213,12 @@ def _account_stream(party: parties.Party, held: list[tuple[dict[str, Any], bytes
             counts.parked += event_id in parked
             counts.note(f"owed, not held{' (parked)' if event_id in parked else ''}: {owed[event_id].item} "
                         f"event {event_id}")
-    for event_id in set(times) - must - in_window:
+    late = {str(e.get("event_id")) for e, _k, received in held
+            if revoked_at is not None and received > revoked_at + REVOCATION_BOUND_S + REVOCATION_SLACK_S}
+    for event_id in (set(times) - must - in_window) | late:
         counts.unexpected += 1
-        counts.note(f"held, not owed{' (after the revocation)' if event_id in forbidden else ''}: event {event_id}")
+        counts.note(f"held, not owed{' (after the revocation)' if event_id in forbidden | late else ''}: event "
+                    f"{event_id}")
     counts.duplicated = duplicated_in_effect((str(e.get("event_id")), str(e.get("record_key")), e)
                                              for e, _k, _t in held)
     _count_leaks(counts, held, canonical, plans)

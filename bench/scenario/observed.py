@@ -33,6 +33,8 @@ class Event:
     offset: int
     published_at: float
     record: dict[str, Any] | None
+    appended_at: float = 0.0
+    """when the broker stored it (the message's timestamp)"""
 
 
 @dataclass
@@ -75,7 +77,8 @@ def _events(messages: list[Message], decoder: WireDecoder, observed: Observed) -
         record = value.get("record")
         events.append(Event(str(value.get("event_id")), str(value.get("data_item")), str(value.get("record_key")),
                             message.topic() or "", message.partition() or 0, message.offset() or 0,
-                            _epoch(value.get("published_at")), record if isinstance(record, dict) else None))
+                            _epoch(value.get("published_at")), record if isinstance(record, dict) else None,
+                            (message.timestamp()[1] or 0) / 1000))
     return events
 
 

@@ -264,11 +264,12 @@ class GatewayPath(PathWorker):
         self._record(stream, records, answer)
 
     def _record(self, stream: Stream, records: list[dict[str, Any]], response: httpx.Response) -> None:
-        if response.status_code >= 400:
+        results = response.json().get("results", []) if response.status_code in (202, 422) else []
+        if len(results) != len(records):  # no per-record answer (another 4xx), or one missing: all refused
             for _record in records:
-                self.refuse(stream, f"HTTP {response.status_code}")
+                self.refuse(stream, f"HTTP {response.status_code}: {len(results)} results for {len(records)}")
             return
-        for outcome in response.json().get("results", []):
+        for outcome in results:
             if outcome["status"] == "accepted":
                 self.context.ledger.record(path=self.path, department=stream.department, item=stream.item,
                                            topic=outcome.get("topic") or self._topic(stream),

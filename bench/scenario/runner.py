@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from confluent_kafka import KafkaException
 from rich.console import Console
 
@@ -287,13 +288,14 @@ def _drain(run: Run, sampler: Sampler, outbox_dsn: str) -> bool:
             now = (sample["end_offsets"], lags, pending)
             if now != last or sample["errors"]:
                 last, still_since = now, time.monotonic()
-            caught_up = lags and sum(lags.values()) == 0 and pending == 0
+            caught_up = lags and sum(lags.values()) == 0 and pending == 0 and not sample["errors"]
             markers_only = all(lag <= residue.get(name, 0) for name, lag in lags.items())
             drained = bool(caught_up) or (pending == 0 and markers_only and time.monotonic() - still_since >= QUIET_S)
             status.update(f"waiting for every consumer to catch up: {sum(lags.values())} events behind, "
                           f"{pending} outbox rows")
             time.sleep(2)
-    time.sleep(3)  # the webhook's last batch and the feed's reader
+    time.sleep(3)  # the webhook's last batch
+    _await_feed(run)
     if not drained:
         console.print(f"[yellow]not every consumer caught up in {run.spec.drain_timeout_s:g} s: "
                       f"the check will count what is missing[/]")
@@ -302,6 +304,19 @@ def _drain(run: Run, sampler: Sampler, outbox_dsn: str) -> bool:
         console.print(f"[yellow]processes that stopped during the run: {', '.join(dead)} (see their logs in "
                       f"{run.context.logs})[/]")
     return drained
+
+
+def _await_feed(run: Run, timeout: float = 60.0) -> None:
+    """The feed reads the open items without a consumer group (no lag to watch): wait until the entries it
+    holds stay the same for three readings, 2 s apart."""
+    seen: list[object] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not (len(seen) >= 3 and seen[-1] == seen[-2] == seen[-3]):
+        try:
+            seen.append(httpx.get(f"{run.feed_url}/healthz", timeout=10).json().get("items"))
+        except (httpx.HTTPError, ValueError):
+            seen.append(None)
+        time.sleep(2)
 
 
 def _save_holdings(run: Run, mirror_dsn: str, outbox_dsn: str) -> None:
