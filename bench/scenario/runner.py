@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from confluent_kafka import KafkaException
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
 from rich.console import Console
 
 from bench.scenario import components, faults, parties, setup
@@ -272,9 +272,9 @@ def _check_workers(workers: dict[str, PathWorker]) -> None:
 
 def _drain(run: Run, sampler: Sampler, outbox_dsn: str) -> bool:
     """Wait until every consumer has read all it can (lag 0) and the outbox is empty; or until nothing moves for
-    QUIET_S while no consumer lags more than a marker a partition (a partition that holds only transaction markers
-    shows a lag no consumer will ever commit away); at most ``drain_timeout_s``. The revoked subscriber's
-    connector may no longer read its topic, so it is left out once the grant is revoked."""
+    QUIET_S while what each consumer lags is a marker a partition at most, or nothing readable (transaction markers
+    and aborted records show as lag no consumer will ever commit away); at most ``drain_timeout_s``. The revoked
+    subscriber's connector may no longer read its topic, so it is left out once the grant is revoked."""
     console = run.context.console
     ignored = {parties.HOTEL.subscriber} if run.revoked_at is not None else set()
     residue = {name: 3 * len(topics) for name, (_group, topics) in _consumers(run, _stages(run)).items()}
@@ -289,8 +289,9 @@ def _drain(run: Run, sampler: Sampler, outbox_dsn: str) -> bool:
             if now != last or sample["errors"]:
                 last, still_since = now, time.monotonic()
             caught_up = lags and sum(lags.values()) == 0 and pending == 0 and not sample["errors"]
-            markers_only = all(lag <= residue.get(name, 0) for name, lag in lags.items())
-            drained = bool(caught_up) or (pending == 0 and markers_only and time.monotonic() - still_since >= QUIET_S)
+            quiet = pending == 0 and time.monotonic() - still_since >= QUIET_S
+            drained = bool(caught_up) or (quiet and all(
+                lag <= residue.get(name, 0) or _nothing_readable(run, name) for name, lag in lags.items()))
             status.update(f"waiting for every consumer to catch up: {sum(lags.values())} events behind, "
                           f"{pending} outbox rows")
             time.sleep(2)
@@ -304,6 +305,38 @@ def _drain(run: Run, sampler: Sampler, outbox_dsn: str) -> bool:
         console.print(f"[yellow]processes that stopped during the run: {', '.join(dead)} (see their logs in "
                       f"{run.context.logs})[/]")
     return drained
+
+
+def _nothing_readable(run: Run, consumer: str) -> bool:
+    """Whether ``consumer``'s group has nothing left to read: its lag is only transaction markers and records of
+    aborted transactions (a broker kill aborts some), which a read_committed reader skips. Read from the group's
+    committed offsets to the end, as its connector would."""
+    group, topics = _consumers(run, _stages(run))[consumer]
+    reader = clients.consumer(run.context.kafka, f"{group}.drain-probe", {
+        "enable.auto.commit": False, "enable.partition.eof": True, "isolation.level": "read_committed"})
+    committer = clients.consumer(run.context.kafka, group, {"enable.auto.commit": False,
+                                                             "isolation.level": "read_uncommitted"})
+    try:
+        listed = reader.list_topics(timeout=10).topics
+        wanted = [TopicPartition(t, p) for t in topics if t in listed for p in listed[t].partitions]
+        positions = [tp if tp.offset >= 0 else TopicPartition(tp.topic, tp.partition, OFFSET_BEGINNING)
+                     for tp in committer.committed(wanted, timeout=10)]
+        reader.assign(positions)
+        open_partitions, deadline = len(positions), time.monotonic() + 15
+        while open_partitions and time.monotonic() < deadline:
+            message = reader.poll(0.5)
+            if message is None:
+                continue
+            if message.error() is None:
+                return False  # a record the group has not consumed
+            if message.error().code() == KafkaError._PARTITION_EOF:
+                open_partitions -= 1
+        return open_partitions == 0
+    except KafkaException:
+        return False
+    finally:
+        reader.close()
+        committer.close()
 
 
 def _await_feed(run: Run, timeout: float = 60.0) -> None:
