@@ -70,6 +70,9 @@ class StageCounts:
 INVALID_ON_PURPOSE = "check_character"
 """the rule every record the scenario makes invalid on purpose breaks (a wrong check character); any other refusal
 of a record that passed no dialect is a valid record lost"""
+GATEWAY_ALL_INVALID = "HTTP 422"
+"""the gateway's answer when every record of a batch failed validation (a client that did not read the answer
+record by record wrote only this)"""
 SOURCE_VALIDATED = ("sdk", "bulk", "gateway", "outbox")
 """paths whose records are validated before they are published: the normaliser has no reason to dead-letter one"""
 
@@ -90,7 +93,7 @@ def _refused(line: dict[str, Any], outbox_refused: dict[str, str], counts: Stage
     """A record refused at its source: expected when it was made invalid on purpose, else a valid record lost."""
     counts.refused_at_source += 1
     reason = line.get("reason") or outbox_refused.get(str(line.get("event_id")), "")
-    if INVALID_ON_PURPOSE not in reason:
+    if INVALID_ON_PURPOSE not in reason and not reason.startswith(GATEWAY_ALL_INVALID):
         counts.lost += 1
         counts.note(f"a valid record refused at the source ({line['path']} {line['item']}): {reason}")
 
