@@ -48,6 +48,8 @@ REVOCATION_SLACK_S = 5.0
 def check_run(files: RunFiles, kafka: KafkaConnection, registry: RegistryConnection) -> dict[str, Any]:
     spec = files.read_spec()
     prefix = spec["prefix"]
+    injected = [float(f["t_injected"]) for f in read_lines(files.faults)]
+    spec["fault_injected_at"] = min(injected) if injected else None
     observed = _observe(kafka, registry, prefix)
     outbox = _json(files.holdings / "outbox.json", {"refused": []})
     stages, handoff = account_stages(read_lines(files.ledger), {r["event_id"]: r["rule"] for r in outbox["refused"]},
@@ -174,11 +176,15 @@ def _owed(plans: dict[str, ItemPlan], observed: Observed) -> dict[str, Event]:
             if e.item in plans and e.record is not None and plans[e.item].matches(e.record)}
 
 
-def _unread(owed: dict[str, Event], positions: dict[tuple[str, int], int], revoked_at: float) -> set[str]:
+def _unread(owed: dict[str, Event], positions: dict[tuple[str, int], int], revoked_at: float,
+            fault_at: float | None) -> set[str]:
     """The owed events the revoked subscriber's connector never read because the grant ended first: at or past its
-    final position (it loses its ACL with the grant) and stored no earlier than the revocation's bound before it
-    (an event that waited longer than that was not read because the connector stalled: lost)."""
+    final position (it loses its ACL with the grant) and stored no earlier than the revocation's bound before it,
+    or than a fault injected before it (an event that waited longer than that, with nothing in the way, was not
+    read because the connector stalled: lost)."""
     since = revoked_at - REVOCATION_BOUND_S - REVOCATION_SLACK_S
+    if fault_at is not None and fault_at < revoked_at:
+        since = min(since, fault_at)
     return {event_id for event_id, e in owed.items()
             if e.offset >= positions.get((e.topic, e.partition), 0) and e.appended_at >= since}
 
@@ -204,7 +210,8 @@ def _account_stream(party: parties.Party, held: list[tuple[dict[str, Any], bytes
                and r.outcome is Outcome.REFUSED}
     parked = {r.event_id for r in observed.audit if r.subscription == party.subscription
               and r.outcome is Outcome.PARKED}
-    unread = _unread(owed, positions, revoked_at) if revoked_at is not None else set()
+    faults = spec.get("fault_injected_at")
+    unread = _unread(owed, positions, revoked_at, faults) if revoked_at is not None else set()
     for event_id in must - set(times):
         if revoked_at is not None and (event_id in refused or event_id in unread):
             counts.withheld_after_revocation += 1

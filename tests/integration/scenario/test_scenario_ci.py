@@ -18,7 +18,7 @@ import pytest
 from govbus.platform.processes import free_port
 from testsupport.connections import without_session
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 RATE, DURATION = "30", "20"
 
