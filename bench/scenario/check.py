@@ -81,7 +81,7 @@ def _positions(kafka: KafkaConnection, group: str, topics: list[str]) -> dict[tu
     """The committed offsets of ``group`` on ``topics`` now: where its connector stopped reading. Read by a
     consumer of the group that never subscribes (so never joins nor commits): the admin client's OffsetFetch can
     crash the process while a group's coordinator loads (librdkafka #5040)."""
-    consumer = clients.consumer(kafka, group, {"enable.auto.commit": False, "isolation.level": "read_uncommitted"})
+    consumer = clients.commit_reader(kafka, group, "govbus-scenario-check")
     try:
         listed = consumer.list_topics(timeout=15).topics
         wanted = [TopicPartition(t, p) for t in topics if t in listed for p in listed[t].partitions]

@@ -313,9 +313,8 @@ def _nothing_readable(run: Run, consumer: str) -> bool:
     committed offsets to the end, as its connector would."""
     group, topics = _consumers(run, _stages(run))[consumer]
     reader = clients.consumer(run.context.kafka, f"{group}.drain-probe", {
-        "enable.auto.commit": False, "enable.partition.eof": True, "isolation.level": "read_committed"})
-    committer = clients.consumer(run.context.kafka, group, {"enable.auto.commit": False,
-                                                             "isolation.level": "read_uncommitted"})
+        "enable.auto.commit": False, "enable.partition.eof": True})
+    committer = clients.commit_reader(run.context.kafka, group, "govbus-scenario-drain")
     try:
         listed = reader.list_topics(timeout=10).topics
         wanted = [TopicPartition(t, p) for t in topics if t in listed for p in listed[t].partitions]

@@ -244,10 +244,7 @@ class Sampler:
             return {}
         reader = self._readers.get(group)
         if reader is None:
-            reader = clients.consumer(self._kafka, group, {"enable.auto.commit": False,  # read_uncommitted: a
-                                                           "isolation.level": "read_uncommitted",  # read_committed
-                                                           "client.id": "govbus-scenario-sampler"})  # one waits
-            # for every open transaction holding offsets of the group (a killed worker's, until the broker aborts it)
+            reader = clients.commit_reader(self._kafka, group, "govbus-scenario-sampler")
             self._readers[group] = reader
         found = reader.committed([TopicPartition(topic, p) for topic, p in positions], timeout=self._timeout)
         failed = next((tp.error for tp in found if tp.error is not None), None)

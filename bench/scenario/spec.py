@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from bench.scenario.streams_plan import PATHS
+from govbus.exceptions import ConfigurationError
 
 FAULTS = ("broker-kill", "normaliser-kill", "profiles-kill", "outbox-kill", "gateway-kill", "webhook-kill",
           "mirror-kill", "feed-kill", "kafka-subscriber-kill", "receiver-down", "receiver-429", "postgres-restart",
@@ -102,6 +103,9 @@ class RunFiles:
         return self.deliveries / f"{subscriber}.jsonl"
 
     def read_spec(self) -> dict[str, Any]:
+        if not self.spec.is_file():
+            raise ConfigurationError(f"{self.root} is not a scenario run (no spec.json): give the directory "
+                                     "`govbus scenario run` wrote (its --out, or <home>/scenario/<run id>)")
         result: dict[str, Any] = json.loads(self.spec.read_text(encoding="utf-8"))
         return result
 

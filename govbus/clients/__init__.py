@@ -7,7 +7,7 @@ No other module writes a librdkafka configuration's connection part; turning aut
 on for the whole bus is a change to the connection settings only.
 """
 
-from govbus.clients.kafka import admin, consumer, kafka_properties, producer
+from govbus.clients.kafka import admin, commit_reader, consumer, kafka_properties, producer
 from govbus.clients.registry import registry_client, registry_http
 
-__all__ = ["admin", "consumer", "kafka_properties", "producer", "registry_client", "registry_http"]
+__all__ = ["admin", "commit_reader", "consumer", "kafka_properties", "producer", "registry_client", "registry_http"]

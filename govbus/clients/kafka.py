@@ -41,6 +41,15 @@ def consumer(connection: KafkaConnection, group: str, options: Options | None = 
     return Consumer({"group.id": group, **READ_COMMITTED, **(options or {}), **kafka_properties(connection)})
 
 
+def commit_reader(connection: KafkaConnection, group: str, client_id: str) -> Consumer:
+    """A consumer of ``group`` that only reads the group's committed offsets (``committed()``): it never subscribes,
+    so it never joins the group nor commits. It reads uncommitted: a read_committed one waits for every open
+    transaction holding offsets of the group (a killed worker's, until the broker aborts it). The admin client's
+    OffsetFetch is not used for this: it can crash the process while a coordinator moves (librdkafka #5040)."""
+    return Consumer({"group.id": group, "enable.auto.commit": False, "isolation.level": "read_uncommitted",
+                     "client.id": client_id, **kafka_properties(connection)})
+
+
 def admin(connection: KafkaConnection, options: Options | None = None) -> AdminClient:
     """An admin client (topics, groups, offsets, ACLs)."""
     return AdminClient({**(options or {}), **kafka_properties(connection)})

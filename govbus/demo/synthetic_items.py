@@ -99,7 +99,7 @@ def _primitive(rng: random.Random, field: str, kind: str) -> Any:
 
 
 def records_for(item: SchemaItem, count: int, invalid_share: float = 0.0, seed: int = 2017,
-                attempts: int = 20) -> list[SyntheticRecord]:
+                attempts: int = 200) -> list[SyntheticRecord]:
     """``count`` records of ``item``; each valid one passes ``item.validate`` (cross-field rules
     included: a candidate that breaks one is drawn again), the rest break an identifier's check."""
     rng = random.Random(seed)

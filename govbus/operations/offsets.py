@@ -54,8 +54,7 @@ CACHED_CONSUMERS = 200
 PARALLEL_READS = 8
 """the most groups' commits read at once"""
 
-_COMMIT_READER: dict[str, object] = {"enable.auto.commit": False, "isolation.level": "read_uncommitted",
-                                     "client.id": "govbus-exporter-offsets"}
+_COMMIT_READER_ID = "govbus-exporter-offsets"
 
 
 def _error_text(error: BaseException) -> str:
@@ -161,7 +160,7 @@ class OffsetReader:
         if reader is not None:
             return reader
         try:
-            reader = clients.consumer(self._kafka, group, _COMMIT_READER)
+            reader = clients.commit_reader(self._kafka, group, _COMMIT_READER_ID)
         except KafkaException as error:
             raise PlatformError(f"making a reader of the commits of group {group!r} failed: "
                                 f"{_error_text(error)}") from error

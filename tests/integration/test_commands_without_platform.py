@@ -20,7 +20,8 @@ from testsupport.cli_tree import every_command
 NEED_NO_PLATFORM = {"config", "catalogue list", "catalogue show", "catalogue asyncapi", "streams dialects",
                     "gateway add-key", "dev status", "dev down", "principals create", "principals exec", "audit keygen",
                     "subscriptions secret"}
-NOT_RUN = {"dev up": "starts the platform", "demo": "starts its own platform"}
+NOT_RUN = {"dev up": "starts the platform", "demo": "starts its own platform",
+           "scenario run": "starts the platform", "scenario matrix": "starts the platform"}
 LIBRDKAFKA_LOG = re.compile(r"^%\d\|", re.MULTILINE)
 
 
@@ -28,7 +29,8 @@ def arguments(path: str, command: click.Command, files: Path) -> list[str]:
     """Plausible arguments and required options: the command's own checks pass, so it gets to connecting."""
     values = {"item": "enterprise_registration", "record_key": "91110105MA01ABCD1X", "name": "hz-one-stop",
               "grant_id": "g-1", "subscriber": "hz", "department": "market-regulation", "components": "mirror",
-              "keys": "subscriber:hz", "key": "admin", "command": "true", "path": str(files / "keys" / "audit.key")}
+              "keys": "subscriber:hz", "key": "admin", "command": "true", "path": str(files / "keys" / "audit.key"),
+              "run_dir": str(files), "run_dirs": str(files)}
     files_by_command = {"publish": files / "records.jsonl", "subscriptions add": files / "subscription.yaml",
                         "grants add": files / "grant.yaml"}
     args = []
@@ -42,7 +44,8 @@ def arguments(path: str, command: click.Command, files: Path) -> list[str]:
                "gateway add-key": ["--keys-file", str(files / "keys.json")],
                "principals create": ["--credentials-file", str(files / "created-credentials.json")],
                "principals provision": ["--credentials-file", str(files / "credentials.json")],
-               "principals exec": ["--credentials-file", str(files / "credentials.json")]}
+               "principals exec": ["--credentials-file", str(files / "credentials.json")],
+               "scenario report": ["--out", str(files / "report")]}
     return options.get(path, []) + args  # options first: `principals exec` hands everything after KEY on
 
 
