@@ -1,9 +1,11 @@
 """Load and check the catalogue: ``items/<item>.avsc`` + ``items/<item>.json`` per data item.
 
-:func:`load_catalogue` reads the catalogue shipped as package data (or a directory laid out the
-same way, e.g. from ``GOVBUS_CATALOGUE_DIR``), checks every file and caches the result. Nothing
-half-valid is returned: the first bad file raises :class:`govbus.exceptions.CatalogueError`
-naming the file and the problem. Checked at load:
+:func:`load_catalogue` reads the catalogue shipped as package data, or a directory laid out the
+same way: the one it is given, else the one ``GOVBUS_CATALOGUE_DIR`` names (so every component of
+a deployment, the normaliser, the connectors and the ACL reconciler included, runs on that
+catalogue), checks every file and caches the result per directory. Nothing half-valid is returned:
+the first bad file raises :class:`govbus.exceptions.CatalogueError` naming the file and the
+problem. Checked at load:
 
 - the metadata against :class:`~schemas.catalogue.metadata.ItemMetadata` (pydantic);
 - the file stem equals the ``item`` name, and each ``.json`` has its ``.avsc`` and vice versa;
@@ -17,7 +19,9 @@ naming the file and the problem. Checked at load:
   ``not_personal_fields``, which name no other path, and no person's identifier is called not
   personal (:func:`schemas.catalogue.classification.check_classification`);
 - the item has a pydantic model (:data:`schemas.catalogue.models.MODELS`) and its change-event
-  envelope parses with fastavro;
+  envelope parses with fastavro; an item whose metadata names another item in ``model`` (a copy of
+  that item's schema under its own name) shares that item's model, and its schema and identifier
+  fields must agree with it (:mod:`schemas.catalogue.agreement`);
 - catalogue codes are unique.
 """
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Iterator
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -40,12 +45,17 @@ from pydantic import Field
 from govbus.envelope import envelope_schema
 from govbus.exceptions import CatalogueError
 from govbus.settings import GovbusSettings
+from schemas.catalogue.agreement import identifier_mismatches, model_mismatches
 from schemas.catalogue.classification import check_classification
 from schemas.catalogue.metadata import ItemMetadata
 from schemas.catalogue.model import Catalogue, DataItem
 from schemas.catalogue.models import MODELS
+from schemas.catalogue.models.base import CatalogueRecord
 
 ITEMS_DIRECTORY = "items"
+CATALOGUE_DIR_VARIABLE = "GOVBUS_CATALOGUE_DIR"
+"""The variable of :attr:`CatalogueSettings.catalogue_dir`, read by :func:`load_catalogue` on each call (a
+plain lookup: it is called on hot paths, where building the settings model would cost 0.2 ms)."""
 _KEY_TYPES = ("string", "int", "long")
 
 
@@ -62,8 +72,10 @@ def packaged_items() -> Traversable:
 
 
 def load_catalogue(directory: Path | str | None = None) -> Catalogue:
-    """The catalogue in ``directory`` (default: the packaged one), checked; cached per directory."""
-    key = None if directory is None else str(Path(directory).resolve())
+    """The catalogue in ``directory`` (default: ``GOVBUS_CATALOGUE_DIR`` when set, else the packaged one), checked;
+    cached per directory."""
+    chosen = directory if directory is not None else os.environ.get(CATALOGUE_DIR_VARIABLE) or None
+    key = None if chosen is None else str(Path(chosen).resolve())
     return _load_cached(key)
 
 
@@ -101,12 +113,34 @@ def load_item(metadata_file: Traversable, schema_file: Traversable | None) -> Da
     _check_schema_shape(schema, metadata, schema_file)
     _check_metadata_against_schema(schema, metadata, metadata_file)
     check_classification(schema, metadata, metadata_file)
-    model = MODELS.get(metadata.item)
-    if model is None:
-        raise CatalogueError(f"{metadata_file}: no pydantic model for {metadata.item!r}; "
-                             "add one to schemas/catalogue/models and to MODELS")
     _parse(envelope_schema(schema, f"{schema['name']}Event"), schema_file, "its change-event envelope")
-    return DataItem(metadata=metadata, schema=schema, model=model, source=str(metadata_file))
+    model = _model_of(metadata, metadata_file)
+    item = DataItem(metadata=metadata, schema=schema, model=model, source=str(metadata_file))
+    if metadata.model is not None:
+        _check_shared_model(item, metadata_file)
+    return item
+
+
+def _model_of(metadata: ItemMetadata, file: Traversable) -> type[CatalogueRecord]:
+    """The item's own model, or the one of the item its metadata names in ``model``."""
+    shape = metadata.model or metadata.item
+    model = MODELS.get(shape)
+    if model is not None:
+        return model
+    if metadata.model is not None:
+        raise CatalogueError(f"{file}: model names {metadata.model!r}, which has no pydantic model; name one of "
+                             f"{', '.join(sorted(MODELS))}, or remove model and add a model of its own")
+    raise CatalogueError(f"{file}: no pydantic model for {metadata.item!r}; add one to schemas/catalogue/models and "
+                         "to MODELS (or, for a copy of another item's schema, name that item in model)")
+
+
+def _check_shared_model(item: DataItem, file: Traversable) -> None:
+    """A shared model validates this item's records only if the copied schema and identifiers still agree with it."""
+    problems = [*model_mismatches(item.record_schema, item.model), *identifier_mismatches(item)]
+    if problems:
+        raise CatalogueError(f"{file}: the schema does not agree with the model of {item.metadata.model!r} it "
+                             f"shares: {'; '.join(problems)}; copy that item's schema again, or give it a model "
+                             "of its own")
 
 
 def _read_json(file: Traversable) -> Any:
