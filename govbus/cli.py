@@ -255,6 +255,36 @@ def dev_status(as_json: bool) -> None:
                       highlight=False)
 
 
+@dev.command("abort-hanging")
+@reports_errors
+def dev_abort_hanging() -> None:
+    """Abort transactions left hanging on the platform's brokers (open over a minute, unknown to their
+    coordinator): they stop every read_committed reader of their partitions. A broker killed while a transaction
+    commits can leave one behind; restarting a node runs this for three minutes by itself."""
+    from rich.table import Table
+
+    from govbus.platform import dev as platform
+    from govbus.platform import hanging
+    from govbus.settings import PlatformSettings
+
+    settings = PlatformSettings()
+    state = platform.load_state(settings)
+    if state is None:
+        raise click.ClickException("the local platform is not running: start it with `govbus dev up`")
+    with console.status("looking for hanging transactions (Kafka's TransactionsCommand)..."):
+        aborted = hanging.sweep(settings, list(range(1, len(state.broker_pids) + 1)))
+    if not aborted:
+        console.print("no hanging transaction")
+        return
+    table = Table(title="aborted")
+    for column in ("topic", "partition", "producer id", "start offset", "minutes open"):
+        table.add_column(column)
+    for found in aborted:
+        table.add_row(found.topic, str(found.partition), str(found.producer_id), str(found.start_offset),
+                      str(found.minutes_open))
+    console.print(table)
+
+
 @main.group()
 def registry() -> None:
     """The schema registry (Confluent Schema Registry REST API)."""

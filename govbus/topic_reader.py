@@ -9,13 +9,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
-from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from govbus import clients
 from govbus.connection import KafkaConnection
 from govbus.exceptions import PlatformError
 
 Position = tuple[str, int]  # (topic, partition)
+WATERMARK_RETRY_S = 0.25
 # a group refusal is only the coordinator lookup (no group is used); a wrong password never gets better
 _REFUSALS = (KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError._AUTHENTICATION)
 
@@ -64,6 +64,7 @@ def _read(consumer: Consumer, kafka: KafkaConnection, topics: Sequence[str], lis
           timeout: float) -> dict[str, list[Message]]:
     ends: dict[Position, int] = {}
     starts: list[TopicPartition] = []
+    deadline = time.monotonic() + timeout  # for every partition's watermarks together
     for topic in topics:
         metadata = listed.get(topic)
         if metadata is None or metadata.error is not None:
@@ -71,7 +72,7 @@ def _read(consumer: Consumer, kafka: KafkaConnection, topics: Sequence[str], lis
                                 f"{kafka.username or 'this client'} may not describe it: check the name, "
                                 "and the principal's ACLs (`govbus acl sync --dry-run`)")
         for partition in metadata.partitions:
-            low, high = _watermarks(consumer, TopicPartition(topic, partition), timeout)
+            low, high = _watermarks(consumer, TopicPartition(topic, partition), deadline)
             if high > low:
                 ends[(topic, partition)] = high
                 starts.append(TopicPartition(topic, partition, low))
@@ -79,12 +80,17 @@ def _read(consumer: Consumer, kafka: KafkaConnection, topics: Sequence[str], lis
     return {topic: [m for m in read if m.topic() == topic] for topic in topics}
 
 
-@retry(retry=retry_if_exception_type(KafkaException), stop=stop_after_attempt(20),
-       wait=wait_fixed(0.25), reraise=True)
-def _watermarks(consumer: Consumer, partition: TopicPartition, timeout: float) -> tuple[int, int]:
-    """Low and high offsets; retried, as a just-created partition may still be electing its leader."""
-    low, high = consumer.get_watermark_offsets(partition, timeout=timeout)
-    return int(low), int(high)
+def _watermarks(consumer: Consumer, partition: TopicPartition, deadline: float) -> tuple[int, int]:
+    """Low and high offsets, asked again every 0.25 s until ``deadline`` (monotonic): a just-created partition may
+    still be electing its leader, and so may one whose leader's broker has just died."""
+    while True:
+        try:
+            low, high = consumer.get_watermark_offsets(partition, timeout=max(0.5, deadline - time.monotonic()))
+            return int(low), int(high)
+        except KafkaException:
+            if time.monotonic() + WATERMARK_RETRY_S >= deadline:
+                raise
+            time.sleep(WATERMARK_RETRY_S)
 
 
 def read_partitions(consumer: Consumer, starts: list[TopicPartition], ends: dict[Position, int],

@@ -55,6 +55,7 @@ from quixstreams import Application
 from quixstreams.dataframe import StreamingDataFrame
 from quixstreams.models import Topic
 from quixstreams.state import State
+from quixstreams.state.rocksdb import RocksDBOptions
 
 from govbus.clients.kafka import READ_COMMITTED
 from govbus.clients.stream import stream_application
@@ -105,6 +106,14 @@ def changelog_topic(group: str, source: str, store: str = "default") -> str:
     return f"changelog__{group}--{source}--{store}"
 
 
+ROCKSDB_OPTIONS = RocksDBOptions(write_buffer_size=256 * 1024, max_write_buffer_number=2,
+                                 target_file_size_base=8 * 1024 * 1024, block_cache_size=16 * 1024 * 1024)
+"""The stores' RocksDB sizes. Quix's defaults (64 MiB memtables, three of them, per store partition, and a 1 GiB
+block cache) are for a server of its own; a worker here holds dozens of store partitions, each written a few KB a
+second, so its memtables would fill (and its RSS grow) for hours before the first flush. 256 KiB memtables flush
+within minutes, and the block cache holds what the deduplication reads back."""
+
+
 def build_application(settings: EngineSettings, group: str, collector: CollectorRegistry,
                       processor: str, loglevel: str = "INFO") -> Application:
     """A Quix application with exactly-once processing for consumer group ``group`` (its state in
@@ -138,6 +147,7 @@ def build_application(settings: EngineSettings, group: str, collector: Collector
         # every topic, changelogs included, is created by the processor's own topic list first (in one
         # batch: Quix creates missing ones one at a time, a second each); this is only the fallback
         auto_create_topics=True,
+        rocksdb_options=ROCKSDB_OPTIONS,
     )
     retry_early_seeks(app._consumer)
     settle_limit = settings.streams_transaction_timeout_ms / 1000 + BROKER_ABORT_CHECK_SECONDS + 5

@@ -6,8 +6,8 @@ writes a catalogue of ``count`` items that the loader accepts, plus a register o
 1. ``<out_dir>/items/`` (the directory ``GOVBUS_CATALOGUE_DIR`` names): the real items first, verbatim (all of
    them when ``count`` is at least their number, so the real count means the real catalogue; else the first
    ``count`` by name), then copies until there are ``count``. A copy of real item ``S`` is called
-   ``S_<n>`` (``enterprise_registration_017``, ``n`` the item's position, from the real count + 1): S's schema
-   and metadata with the name, the record name (``EnterpriseRegistration017``), the catalogue code (S's
+   ``S_<n>`` (``enterprise_registration_023``, ``n`` the item's position, from the real count + 1): S's schema
+   and metadata with the name, the record name (``EnterpriseRegistration023``), the catalogue code (S's
    classification, sequence number 100000 + n) and the titles changed, and ``"model": "S"``, so it shares S's
    pydantic model (the loader checks the copy still agrees with it). The shapes take turns, in an order the
    seed shuffles each round, so every shape is copied about as often as any other.
@@ -23,7 +23,7 @@ systems" are the source systems an event names in ``source_system``, which is wh
 
     catalogue_dir = generate_catalogue(500, Path("/tmp/c500"), seed=2017)   # /tmp/c500/items
     load_catalogue(catalogue_dir)                                           # 500 items, checked
-    item_systems(catalogue_dir)["enterprise_registration_017"]              # 'vertical-05'
+    item_systems(catalogue_dir)["enterprise_registration_023"]              # 'vertical-21'
 """
 
 from __future__ import annotations

@@ -39,8 +39,9 @@ from schemas.catalogue import load_catalogue
 from streams.dialects import dialects_for
 
 STREAM_PARTIES = (parties.CENTRE, parties.BANK, parties.HOTEL)
-REVOCATION_BOUND_S = float(KafkaDeliverySettings.model_fields["kafka_delivery_refresh_seconds"].default)
-"""a Kafka delivery connector reloads grants this often: a revocation takes effect within it"""
+REVOCATION_BOUND_S = 2 * float(KafkaDeliverySettings.model_fields["kafka_delivery_refresh_seconds"].default)
+"""a Kafka delivery connector decides only from a reading of the grants begun within two reloads (it waits while
+there is none): a revocation takes effect within it"""
 REVOCATION_SLACK_S = 5.0
 """beyond the bound: a batch the connector was writing when it reloaded, the broker's acknowledgement"""
 
@@ -48,8 +49,8 @@ REVOCATION_SLACK_S = 5.0
 def check_run(files: RunFiles, kafka: KafkaConnection, registry: RegistryConnection) -> dict[str, Any]:
     spec = files.read_spec()
     prefix = spec["prefix"]
-    injected = [float(f["t_injected"]) for f in read_lines(files.faults)]
-    spec["fault_injected_at"] = min(injected) if injected else None
+    spec["fault_windows"] = [(float(f["t_injected"]), float(f.get("t_restored") or f["t_injected"]))
+                             for f in read_lines(files.faults)]
     observed = _observe(kafka, registry, prefix)
     outbox = _json(files.holdings / "outbox.json", {"refused": []})
     stages, handoff = account_stages(read_lines(files.ledger), {r["event_id"]: r["rule"] for r in outbox["refused"]},
@@ -71,7 +72,7 @@ def check_run(files: RunFiles, kafka: KafkaConnection, registry: RegistryConnect
               "subscribers": {name: {"kind": _kind(name), **counts.as_json()} for name, counts in results.items()},
               "latency_ms": latency_summary(received),
               "recovery": recovery_times(files, {n: r for n, r in received.items() if n != parties.HOTEL.subscriber},
-                                         handoff, frozenset({parties.HOTEL.subscriber})),
+                                         handoff, frozenset({parties.HOTEL.subscriber}), drained=bool(spec["drained"])),
               "restarts": read_lines(files.restarts)}
     files.check.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
     return report
@@ -177,16 +178,26 @@ def _owed(plans: dict[str, ItemPlan], observed: Observed) -> dict[str, Event]:
 
 
 def _unread(owed: dict[str, Event], positions: dict[tuple[str, int], int], revoked_at: float,
-            fault_at: float | None) -> set[str]:
+            fault_windows: list[tuple[float, float]]) -> set[str]:
     """The owed events the revoked subscriber's connector never read because the grant ended first: at or past its
-    final position (it loses its ACL with the grant) and stored no earlier than the revocation's bound before it,
-    or than a fault injected before it (an event that waited longer than that, with nothing in the way, was not
-    read because the connector stalled: lost)."""
-    since = revoked_at - REVOCATION_BOUND_S - REVOCATION_SLACK_S
-    if fault_at is not None and fault_at < revoked_at:
-        since = min(since, fault_at)
+    final position (it loses its ACL with the grant) and stored no earlier than the revocation's bound before the
+    connector stopped reading. That is the revocation, or the start of a fault the revocation came in (or within
+    the bound after): a connector cut off by the fault and then by the revocation had no chance to read what was
+    stored just before the fault. An event that waited longer than the bound, with nothing in the way, was not
+    read because the connector stalled: lost."""
+    stopped_reading = interrupted_at(revoked_at, fault_windows)
+    since = stopped_reading - REVOCATION_BOUND_S - REVOCATION_SLACK_S
     return {event_id for event_id, e in owed.items()
             if e.offset >= positions.get((e.topic, e.partition), 0) and e.appended_at >= since}
+
+
+def interrupted_at(revoked_at: float, fault_windows: list[tuple[float, float]]) -> float:
+    """When the revoked subscriber's connector last could read: the revocation, or the injection of a fault whose
+    window (from injection to restoration, plus the revocation's bound and slack for the connector to reconnect)
+    holds the revocation."""
+    reach = REVOCATION_BOUND_S + REVOCATION_SLACK_S
+    return min([revoked_at] + [injected for injected, restored in fault_windows
+                               if injected <= revoked_at <= restored + reach])
 
 
 def _account_stream(party: parties.Party, held: list[tuple[dict[str, Any], bytes | None, float]],
@@ -210,8 +221,8 @@ def _account_stream(party: parties.Party, held: list[tuple[dict[str, Any], bytes
                and r.outcome is Outcome.REFUSED}
     parked = {r.event_id for r in observed.audit if r.subscription == party.subscription
               and r.outcome is Outcome.PARKED}
-    faults = spec.get("fault_injected_at")
-    unread = _unread(owed, positions, revoked_at, faults) if revoked_at is not None else set()
+    windows = [(float(a), float(b)) for a, b in spec.get("fault_windows", [])]
+    unread = _unread(owed, positions, revoked_at, windows) if revoked_at is not None else set()
     for event_id in must - set(times):
         if revoked_at is not None and (event_id in refused or event_id in unread):
             counts.withheld_after_revocation += 1

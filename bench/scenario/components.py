@@ -66,10 +66,15 @@ def gateways(fleet: Fleet, context: ScenarioContext) -> dict[str, tuple[str, str
     return found
 
 
+def outbox_name(context: ScenarioContext) -> str:
+    """The outbox connector's name: its stored position is kept under it."""
+    return f"scn-{context.run}"
+
+
 def outbox(fleet: Fleet, context: ScenarioContext, dsn: str) -> None:
     env = {**context.env(principal_key("department", OUTBOX_DEPARTMENT)), "GOVBUS_OUTBOX_DSN": dsn,
            "GOVBUS_OUTBOX_DEPARTMENT": OUTBOX_DEPARTMENT, "GOVBUS_OUTBOX_SOURCE_SYSTEM": "real-estate-registry",
-           "GOVBUS_OUTBOX_NAME": f"scn-{context.run}"}
+           "GOVBUS_OUTBOX_NAME": outbox_name(context)}
     fleet.add(ProcessSpec("outbox", module_argv("connectors.outbox"), _quiet(env), context.logs / "outbox.log"))
 
 

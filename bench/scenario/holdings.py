@@ -12,6 +12,9 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from connectors.outbox.position import PositionStore
+from connectors.outbox.reader import count_waiting
+
 
 def save_feed(feed_url: str, out: Path) -> int:
     """Every entry of every page of the feed, as served; how many."""
@@ -52,16 +55,16 @@ def save_outbox(dsn: str, out: Path) -> tuple[int, int]:
     return (written["n"] if written else 0), len(refused)
 
 
-def outbox_pending(dsn: str) -> int:
-    """Rows of the outbox the connector has neither published nor refused yet (-1 if the database does not
-    answer)."""
+def outbox_pending(dsn: str, connector: str) -> int:
+    """Committed rows of the outbox after ``connector``'s stored position: rows it has neither published nor
+    refused yet (-1 if the database does not answer). The position is a ``(txid, id)`` pair, and concurrent
+    department transactions commit ids out of order, so a row may wait below the position's id."""
     try:
-        with psycopg.connect(dsn, connect_timeout=5) as connection:
-            found = connection.execute("SELECT count(*) FROM govbus_outbox WHERE id > COALESCE("
-                                       "(SELECT max(last_id) FROM govbus_outbox_position), 0)").fetchone()
+        with psycopg.connect(dsn, connect_timeout=5, autocommit=True) as connection:
+            position = PositionStore(connection, connector).load().position
+            return count_waiting(connection, position).total
     except psycopg.Error:
         return -1
-    return int(found[0]) if found else 0
 
 
 def _write(out: Path, value: Any) -> None:

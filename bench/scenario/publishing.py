@@ -230,9 +230,21 @@ class BulkPath(PathWorker):
                                            topic=self._topic(stream), event_id=None, key=key, accepted=True)
 
 
+def _delivery_failed(response: httpx.Response) -> bool:
+    """Whether the gateway could not confirm a record's delivery (``failed``: the broker did not acknowledge it in
+    time), which the gateway asks to be answered by sending the batch again with the same Idempotency-Key."""
+    if response.status_code not in (202, 422):
+        return False
+    try:
+        return any(result.get("status") == "failed" for result in response.json().get("results", []))
+    except ValueError:
+        return False
+
+
 class GatewayPath(PathWorker):
-    """JSON-lines batches to the ingest gateway; a batch that got no answer is sent again with the same
-    Idempotency-Key, until the gateway answers (it may be down for a while: a fault)."""
+    """JSON-lines batches to the ingest gateway; a batch that got no answer, or a record of it whose delivery the
+    gateway could not confirm, is sent again with the same Idempotency-Key (the same event ids), until the gateway
+    answers every record (it may be down for a while: a fault)."""
 
     path = GATEWAY
 
@@ -255,7 +267,7 @@ class GatewayPath(PathWorker):
         while answer is None:
             try:
                 response = http.post(f"{url}/v1/items/{stream.item}/records", content=body, headers=headers)
-                if response.status_code < 500:
+                if response.status_code < 500 and not _delivery_failed(response):
                     answer = response
                     break
             except httpx.HTTPError:

@@ -7,8 +7,10 @@ event. Recovery is measured from the fault's injection until the bus is back to 
 - every delivery after it arrives within ``max(5 s, 3 x the p99 before the fault)`` of its hand-off (when the
   department was told its record was accepted: a record waiting in an outbox or a client while a component is
   down counts from then);
-- every consumer group's lag is back to at most the highest lag seen before the fault (samples.jsonl; a group
-  whose commits could not be read in a sample is left out of that sample).
+- every consumer group's lag is back to at most the highest lag seen before the fault, or the lag it ends a
+  drained run with (the run drains until nothing readable is left: what lag remains is transaction markers and records
+  of aborted transactions), or RESIDUE (samples.jsonl; a group whose commits could not be read in a sample is
+  left out of that sample).
 """
 
 from __future__ import annotations
@@ -47,16 +49,17 @@ def latency_summary(received: Mapping[str, list[tuple[str, float, float]]]) -> d
 
 
 def recovery_times(files: RunFiles, received: Mapping[str, list[tuple[str, float, float]]],
-                   handoff: Mapping[str, float], ignored: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+                   handoff: Mapping[str, float], ignored: frozenset[str] = frozenset(),
+                   drained: bool = False) -> list[dict[str, Any]]:
     """Each fault of the run with ``t_recovered`` and ``recovery_s`` filled in (also written back to
     faults.jsonl); ``ignored``: consumers whose lag says nothing (the revoked subscriber's, which can no longer
-    read)."""
+    read); ``drained``: the run ended with nothing readable left, so its last lags are residue."""
     faults = read_lines(files.faults)
     samples = read_lines(files.samples)
     for fault in faults:
         injected = float(fault["t_injected"])
         by_latency = _latency_recovery(received, handoff, injected)
-        by_lag = _lag_recovery(samples, injected, float(fault.get("t_restored") or injected), ignored)
+        by_lag = _lag_recovery(samples, injected, float(fault.get("t_restored") or injected), ignored, drained)
         recovered = None if by_latency is None or by_lag is None else max(by_latency, by_lag, injected)
         fault["t_recovered"] = recovered
         fault["recovery_s"] = None if recovered is None else round(recovered - injected, 1)
@@ -79,15 +82,17 @@ def _latency_recovery(received: Mapping[str, list[tuple[str, float, float]]], ha
 
 
 def _lag_recovery(samples: list[dict[str, Any]], injected: float, restored: float,
-                  ignored: frozenset[str]) -> float | None:
-    """The first sample after the restoration where every consumer lags no more than it did before the fault, or
-    than RESIDUE events (transaction markers and records of transactions the fault aborted stay as lag no
-    consumer commits away)."""
+                  ignored: frozenset[str], drained: bool) -> float | None:
+    """The first sample after the restoration where every consumer lags no more than it did before the fault, than
+    it does at the end of a drained run, or than RESIDUE events (transaction markers and records of transactions the
+    fault aborted stay as lag no consumer commits away)."""
     before: dict[str, float] = {}
     for sample in samples:
         if sample["t"] < injected:
             for name, lag in sample.get("lag_events", {}).items():
                 before[name] = max(before.get(name, 0), lag)
+    for name, lag in (samples[-1].get("lag_events", {}) if samples and drained else {}).items():
+        before[name] = max(before.get(name, 0), lag)
     for sample in samples:  # a group whose commits could not be read in a sample is left out of it
         lags = {n: v for n, v in sample.get("lag_events", {}).items() if n not in ignored}
         if sample["t"] >= restored and "normaliser" in lags and all(

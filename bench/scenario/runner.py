@@ -284,7 +284,7 @@ def _drain(run: Run, sampler: Sampler, outbox_dsn: str) -> bool:
         while time.monotonic() < deadline and not drained:
             sample = sampler.sample()
             lags = {name: lag for name, lag in sample["lag_events"].items() if name not in ignored}
-            pending = outbox_pending(outbox_dsn)
+            pending = outbox_pending(outbox_dsn, components.outbox_name(run.context))
             now = (sample["end_offsets"], lags, pending)
             if now != last or sample["errors"]:
                 last, still_since = now, time.monotonic()

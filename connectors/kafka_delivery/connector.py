@@ -40,7 +40,7 @@ from connectors.kafka_delivery.metrics import KafkaDeliveryMetrics
 from connectors.kafka_delivery.settings import KafkaDeliverySettings
 from connectors.webhook.entries import Entry, audit_record, read_entry, sort_entry
 from connectors.webhook.exceptions import SubscriptionGone
-from connectors.webhook.plans import Authorisation, Authoriser
+from connectors.webhook.plans import Authorisation, Authoriser, reload_timeout
 from connectors.webhook.unkeyed import check_keys_at_start, refuse_unkeyed
 from consumers.runtime import StoppedWhileRetrying, sink_options
 from consumers.sink import BadMessages, SinkMetrics, SinkOptions, SinkRuntime
@@ -97,7 +97,8 @@ class KafkaDeliveryConnector:
         self.name = settings.kafka_delivery_subscription
         collector = collector or CollectorRegistry()
         self.metrics = KafkaDeliveryMetrics(collector, self.name)
-        store = store or SharingStore(settings.kafka, settings.topic_prefix)
+        store = store or SharingStore(settings.kafka, settings.topic_prefix,
+                                      reload_timeout(settings.kafka_delivery_refresh_seconds))
         self._pseudonym_key = settings.platform_pseudonym_key()
         self._authoriser = Authoriser(self.name, store.load, catalogue, settings.topic_prefix,
                                       settings.kafka_delivery_refresh_seconds, self.metrics.refresh_failures.inc,
@@ -163,8 +164,9 @@ class KafkaDeliveryConnector:
         return sorted(self._authoriser.current().topics)
 
     def authorisation(self) -> Authorisation:
-        """The authorisation in force now, items whose keys would need a missing pseudonym key refused."""
-        return refuse_unkeyed(self._authoriser.current(), self._pseudonym_key is not None)
+        """The authorisation in force now (waiting, delivery paused, while the store cannot be read within the
+        revocation bound), items whose keys would need a missing pseudonym key refused."""
+        return refuse_unkeyed(self._authoriser.in_force(self.runtime.wait_paused), self._pseudonym_key is not None)
 
     def _still_kafka(self, subscription: Subscription) -> None:
         if subscription.delivery.kind is not DeliveryKind.KAFKA:

@@ -30,8 +30,10 @@ class KafkaDeliverySettings(AuditKeySettings, PseudonymSettings, ServiceSettings
                                            description="most events read, decided and written as one batch")
     kafka_delivery_batch_max_ms: int = Field(default=5, ge=0, le=60_000,
                                              description="longest wait, from a batch's first event, for more events")
-    kafka_delivery_refresh_seconds: float = Field(default=5.0, gt=0, le=3600,
-                                                  description="how often subscriptions and grants are reloaded")
+    kafka_delivery_refresh_seconds: float = Field(
+        default=5.0, gt=0, le=3600,
+        description="how often subscriptions and grants are reloaded; a revocation takes effect within two reloads "
+                    "(delivery waits while they cannot be read)")
     kafka_delivery_stale_after_seconds: float = Field(
         default=STALE_AFTER_SECONDS, gt=0, le=86_400,
         description="once subscriptions and grants could not be reloaded for this long, delivery stops (it fails "

@@ -36,6 +36,7 @@ def prepare(settings: FeedSettings, catalogue: Any = None,
 
     async def stop_reader(_app: web.Application) -> None:
         reader.stop()
+        state.close()
 
     app.on_startup.append(start_reader)
     app.on_cleanup.append(stop_reader)

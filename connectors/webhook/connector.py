@@ -43,7 +43,7 @@ from connectors.webhook.entries import Entry, audit_record, read_entry, sort_ent
 from connectors.webhook.exceptions import SubscriptionGone
 from connectors.webhook.metrics import WebhookMetrics
 from connectors.webhook.payload import PARKED_CONTENT_HEADER, PARKED_SHAPED, batch_body, dumps
-from connectors.webhook.plans import Authorisation, Authoriser
+from connectors.webhook.plans import Authorisation, Authoriser, reload_timeout
 from connectors.webhook.sender import Request, RetryPolicy, Sender, SendResult
 from connectors.webhook.settings import WebhookSettings
 from connectors.webhook.signing import Signer
@@ -101,7 +101,8 @@ class WebhookConnector:
         self.name = settings.webhook_subscription
         collector = collector or CollectorRegistry()
         self.metrics = WebhookMetrics(collector, self.name)
-        store = store or SharingStore(settings.kafka, settings.topic_prefix)
+        store = store or SharingStore(settings.kafka, settings.topic_prefix,
+                                      reload_timeout(settings.webhook_refresh_seconds))
         self._authoriser = Authoriser(self.name, store.load, catalogue, settings.topic_prefix,
                                       settings.webhook_refresh_seconds, self.metrics.refresh_failures.inc,
                                       settings.webhook_stale_after_seconds)
@@ -180,8 +181,9 @@ class WebhookConnector:
             self.metrics.batch_seconds.observe(time.perf_counter() - started)
 
     def authorisation(self) -> Authorisation:
-        """The authorisation in force now, items whose keys would need a missing pseudonym key refused."""
-        return refuse_unkeyed(self._authoriser.current(), self._pseudonym_key is not None)
+        """The authorisation in force now (waiting, delivery paused, while the store cannot be read within the
+        revocation bound), items whose keys would need a missing pseudonym key refused."""
+        return refuse_unkeyed(self._authoriser.in_force(self.runtime.wait_paused), self._pseudonym_key is not None)
 
     def _sort(self, entry: Entry, authorisation: Authorisation, batch: Batch) -> None:
         """Into ``batch.send`` (shaped), ``batch.refused`` or ``batch.broken``; filtered-out events are counted."""

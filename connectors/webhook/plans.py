@@ -73,8 +73,19 @@ STALE_AFTER_SECONDS = 60.0
 """How long a connector goes on with the subscriptions and grants it read last when the store cannot be read."""
 
 
+def reload_timeout(refresh_seconds: float) -> float:
+    """How long one reload of the sharing store may take before it counts as failed (and is tried again at the
+    next refresh): two refreshes, at least 10 s."""
+    return max(10.0, 2 * refresh_seconds)
+
+
 class Authoriser:
-    """Holds the current :class:`Authorisation`; a daemon thread refreshes it every ``refresh_seconds``."""
+    """Holds the current :class:`Authorisation`; a daemon thread refreshes it every ``refresh_seconds``.
+
+    A revocation takes effect within :attr:`revocation_bound_seconds` (two refreshes): :meth:`in_force` hands
+    out decisions only from a reading of the store begun within that bound, and waits (the caller's delivery
+    paused) while the store cannot be read, for instance while a broker holding a control topic is down and its
+    partitions elect a new leader. After ``stale_after_seconds`` without a reading, delivery stops."""
 
     def __init__(self, name: str, load: Callable[[], SharingSnapshot], catalogue: Catalogue, prefix: str,
                  refresh_seconds: float, on_refresh_failure: Callable[[], Any] | None = None,
@@ -87,6 +98,7 @@ class Authoriser:
         self._refresh_seconds = refresh_seconds
         self._on_refresh_failure = on_refresh_failure
         self._lock = threading.Lock()
+        self._read_at = time.monotonic()
         self._snapshot = self._loaded()
         self._loaded_at = time.monotonic()
         self._current = self._plan(self._snapshot, 1)
@@ -101,6 +113,28 @@ class Authoriser:
     def stop(self) -> None:
         self._stopping.set()
         self._thread.join(timeout=self._refresh_seconds + 35)
+
+    @property
+    def revocation_bound_seconds(self) -> float:
+        """A delivery decided now reflects the store as it was at most this long ago."""
+        return 2 * self._refresh_seconds
+
+    def in_force(self, wait: Callable[[float], Any]) -> Authorisation:
+        """The decisions in force now, from a reading of the store begun within the revocation bound; while
+        there is none, ``wait(seconds)`` is called (the caller pauses its delivery) until a reload succeeds, or
+        until the store has been unreadable for ``stale_after_seconds`` (:class:`SharingStoreUnavailable`)."""
+        paused_since: float | None = None
+        while time.monotonic() - self._read_at > self.revocation_bound_seconds:
+            if paused_since is None:
+                paused_since = time.monotonic()
+                log.warning("subscriptions and grants not reloaded within the revocation bound: delivery waits",
+                            extra={"subscription": self._name, "bound_seconds": self.revocation_bound_seconds})
+            self.current()  # raises once the store has been unreadable too long
+            wait(0.5)
+        if paused_since is not None:
+            log.info("subscriptions and grants reloaded: delivery goes on", extra={
+                "subscription": self._name, "waited_seconds": round(time.monotonic() - paused_since, 1)})
+        return self.current()
 
     def current(self, now: dt.datetime | None = None) -> Authorisation:
         """The decisions in force now (re-planned on the spot when a grant in use has expired)."""
@@ -122,8 +156,10 @@ class Authoriser:
 
     def refresh(self) -> None:
         """Reload the store and re-plan now."""
+        read_at = time.monotonic()
         snapshot = self._loaded(self._current.subscription.subscriber)
         with self._lock:
+            self._read_at = read_at
             self._snapshot = snapshot
             self._loaded_at = time.monotonic()
             self._current = self._replan(snapshot, self._current, dt.datetime.now(dt.UTC))
@@ -155,7 +191,11 @@ class Authoriser:
                              fresh.topics)
 
     def _refresh_loop(self) -> None:
-        while not self._stopping.wait(self._refresh_seconds):
+        """Reload every ``refresh_seconds`` from the start of one reading to the start of the next (a failed or
+        slow reading is followed by the next at once when its time has passed)."""
+        next_read = time.monotonic() + self._refresh_seconds
+        while not self._stopping.wait(max(0.0, next_read - time.monotonic())):
+            next_read = time.monotonic() + self._refresh_seconds
             try:
                 self.refresh()
             except SubscriptionGone as gone:

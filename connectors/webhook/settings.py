@@ -44,8 +44,10 @@ class WebhookSettings(AuditKeySettings, PseudonymSettings, ServiceSettings):
     webhook_retry_jitter_seconds: float = Field(default=0.5, ge=0, description="random extra wait, up to this")
     webhook_retry_after_max_seconds: float = Field(default=60.0, gt=0,
                                                    description="a longer Retry-After is waited only this long")
-    webhook_refresh_seconds: float = Field(default=5.0, gt=0, le=3600,
-                                           description="how often subscriptions and grants are reloaded")
+    webhook_refresh_seconds: float = Field(
+        default=5.0, gt=0, le=3600,
+        description="how often subscriptions and grants are reloaded; a revocation takes effect within two reloads "
+                    "(delivery waits while they cannot be read)")
     webhook_stale_after_seconds: float = Field(
         default=STALE_AFTER_SECONDS, gt=0, le=86_400,
         description="once subscriptions and grants could not be reloaded for this long, delivery stops (it fails "

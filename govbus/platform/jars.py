@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import shutil
 import subprocess
@@ -32,21 +33,35 @@ def kafka_libs(cache_dir: Path, kafka_version: str) -> Path:
     """Return the directory of the broker's jars, fetching them with Maven the first time."""
     target = cache_dir / f"kafka-{kafka_version}"
     libs = target / "libs"
-    if (target / _COMPLETE_MARKER).exists():
+    if _complete(target, kafka_version):
         return libs
     mvn = require_tool("mvn", "install Maven (Debian: `apt-get install maven`)")
     require_java()
     target.mkdir(parents=True, exist_ok=True)
     with open(target / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be fetching the same version
-        if not (target / _COMPLETE_MARKER).exists():
+        if not _complete(target, kafka_version):
             _fetch(mvn, target, libs, kafka_version)
     return libs
 
 
+def _pom() -> bytes:
+    return resources.files("govbus.platform").joinpath("pom.xml").read_bytes()
+
+
+def _stamp(kafka_version: str) -> str:
+    """What a complete fetch records: the version and the pom it was fetched with (a changed pom fetches again)."""
+    return f"{kafka_version} {hashlib.sha256(_pom()).hexdigest()[:16]}"
+
+
+def _complete(target: Path, kafka_version: str) -> bool:
+    marker = target / _COMPLETE_MARKER
+    return marker.exists() and marker.read_text().strip() == _stamp(kafka_version)
+
+
 def _fetch(mvn: str, target: Path, libs: Path, kafka_version: str) -> None:
     pom = target / "pom.xml"
-    pom.write_bytes(resources.files("govbus.platform").joinpath("pom.xml").read_bytes())
+    pom.write_bytes(_pom())
     if libs.exists():
         shutil.rmtree(libs)
     log.info("fetching Kafka jars from Maven Central", extra={"kafka_version": kafka_version, "into": str(libs)})
@@ -61,4 +76,4 @@ def _fetch(mvn: str, target: Path, libs: Path, kafka_version: str) -> None:
             f"Maven could not fetch Apache Kafka {kafka_version} (exit {result.returncode}); check that "
             "Maven Central is reachable and the version exists. Maven said:\n" + "\n".join(output)
         )
-    (target / _COMPLETE_MARKER).write_text(kafka_version)
+    (target / _COMPLETE_MARKER).write_text(_stamp(kafka_version))

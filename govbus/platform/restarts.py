@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import shlex
+import threading
 from dataclasses import asdict, replace
 from pathlib import Path
 
 from govbus.exceptions import PlatformError
-from govbus.platform import dev, processes
+from govbus.platform import dev, hanging, processes
 from govbus.platform.postgres import PrivateCluster, run_pg
 from govbus.platform.registry_process import start_registry_process
 from govbus.settings import PlatformSettings
@@ -37,10 +38,15 @@ def kill_broker(settings: PlatformSettings, node: int | None = None) -> int:
     return chosen
 
 
-def restart_broker(settings: PlatformSettings, node: int | None = None) -> float:
-    """Start the killed node again on its own data; the seconds until it answered."""
+def restart_broker(settings: PlatformSettings, node: int | None = None, sweep_seconds: float = 180.0) -> float:
+    """Start the killed node again on its own data; the seconds until it answered. For ``sweep_seconds`` after,
+    a daemon thread aborts any transaction the restart left hanging (:mod:`govbus.platform.hanging`)."""
     state = _current(settings)
     _pid, seconds = dev.restart_node(settings, node or len(state.broker_pids))
+    if sweep_seconds > 0:
+        nodes = list(range(1, len(state.broker_pids) + 1))
+        threading.Thread(target=hanging.sweep_after_restart, args=(settings, nodes, sweep_seconds),
+                         name="hanging-transactions", daemon=True).start()
     return seconds
 
 

@@ -58,9 +58,12 @@ def _refused(kafka: KafkaConnection, topic: str, party: str) -> str:
 
 
 class SharingStore:
-    def __init__(self, kafka: KafkaConnection, prefix: str) -> None:
+    def __init__(self, kafka: KafkaConnection, prefix: str, read_timeout: float = 30.0) -> None:
+        """``read_timeout``: how long :meth:`load` may wait for the control topics (a connector reloading them
+        often gives up sooner, and tries again, rather than wait on a broker that has died)."""
         self._kafka = kafka
         self._prefix = prefix
+        self._read_timeout = read_timeout
         self._reported: set[str] = set()  # refusals logged already: each is logged once per store
 
     def subscriptions_topic(self, subscriber: str) -> str:
@@ -114,7 +117,7 @@ class SharingStore:
 
     def load(self) -> SharingSnapshot:
         """Every subscription and grant now declared, each checked against the party whose topic holds it."""
-        read = read_prefixed(self._kafka, control_prefix(self._prefix))
+        read = read_prefixed(self._kafka, control_prefix(self._prefix), timeout=self._read_timeout)
         subscription_topics = [t for t in read if t.startswith(subscriptions_prefix(self._prefix))]
         grant_topics = [t for t in read if t.startswith(grants_prefix(self._prefix))]
         snapshot = SharingSnapshot()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +79,14 @@ def test_atom_is_well_formed_even_with_control_characters() -> None:
     assert root.findtext(f"{atom}updated") == "2026-01-01T00:00:01.000Z"
     assert root.findtext(f"{atom}entry/{atom}title") == f"{title.zh} k"
     assert "a\\u0002b<&>" in (root.findtext(f"{atom}entry/{atom}content") or "")
+
+
+def test_state_lives_in_a_file_deleted_on_close_and_orphans_of_killed_feeds_are_removed(tmp_path: Path) -> None:
+    orphan = tmp_path / "govbus-feed-999999999-x.sqlite"  # no such process
+    orphan.write_bytes(b"")
+    state = FeedState(["a"], directory=tmp_path)
+    state.put(entry("a", "k1", 1, v="x" * 1000))
+    assert not orphan.exists() and state.path.exists() and state.path.stat().st_size > 1000
+    assert state.page("a", 1, 10).entries == [entry("a", "k1", 1, v="x" * 1000)]
+    state.close()
+    assert not state.path.exists()

@@ -148,3 +148,31 @@ def test_a_subscriptions_topic_no_longer_visible_is_a_failure_to_read_not_a_remo
             authoriser.current()
     finally:
         authoriser.stop()
+
+
+def test_decisions_older_than_the_revocation_bound_wait_for_a_reload_that_sees_the_revocation() -> None:
+    store = _FailingStore()
+    waits: list[float] = []
+    authoriser = Authoriser("hz", store.load, CATALOGUE, "govbus", refresh_seconds=0.1,
+                            stale_after_seconds=30).start()
+    try:
+        store.readable = False  # a broker holding a control topic died: reloads fail
+        time.sleep(authoriser.revocation_bound_seconds + 0.1)
+        store.snapshot = _snapshot(_grant(revoked=True))  # the revocation, stored meanwhile
+
+        def wait(seconds: float) -> None:
+            waits.append(seconds)
+            if len(waits) == 3:
+                store.readable = True  # the partitions have a new leader
+            time.sleep(seconds)
+
+        decided = authoriser.in_force(wait)
+        assert len(waits) >= 3, "delivery waited while the grants could not be read"
+        assert decided.decide("tax_payment_certificate").plan is None, "the first decisions after the wait see it"
+    finally:
+        authoriser.stop()
+
+
+def test_fresh_decisions_do_not_wait() -> None:
+    authoriser = Authoriser("hz", _Store(_grant()).load, CATALOGUE, "govbus", refresh_seconds=60)
+    assert authoriser.in_force(lambda seconds: pytest.fail("waited")).decide("tax_payment_certificate").plan

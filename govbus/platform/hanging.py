@@ -1,0 +1,145 @@
+"""Find and abort hanging transactions on the local platform's brokers, with Kafka's own TransactionsCommand
+(``kafka-transactions.sh``, from the kafka-tools jar fetched with the broker's).
+
+A transaction *hangs* when a partition holds its records but its coordinator will never finish it: the partition's
+last stable offset stops there, and every read_committed reader of the partition (the stream processors, the
+subscribers' connectors) waits forever, while a consumer group whose transactional offset commit is pending on
+``__consumer_offsets`` can no longer read its committed offsets. Kafka 4.4 leaves one behind when a single broker
+is killed while a transaction commits: on its restart the transaction coordinator sends the commit markers before
+the broker knows itself as the partitions' leader, takes the partitions for deleted and skips them
+("Couldn't find leader endpoint ... likely deleted already"). Measured in the scenario's broker kill: the profile
+builders could not get their committed offsets for minutes, restarting in turn.
+
+``find-hanging`` lists the transactions open on a broker's partitions for longer than a transaction may last
+(at least a minute: the tool counts whole minutes) whose coordinator no longer knows them; ``abort`` writes the
+abort marker that releases the partition. The aborted records are discarded and their consumer offsets with
+them, so the processor that wrote them reads its input again from its last committed offsets: nothing is lost,
+though what its transaction had already committed elsewhere may be written twice (the event ids show it).
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from govbus.exceptions import PlatformError
+from govbus.platform import dev
+from govbus.platform.jars import kafka_libs, require_java
+from govbus.settings import PlatformSettings
+
+log = logging.getLogger(__name__)
+
+TOOL = "org.apache.kafka.tools.TransactionsCommand"
+MINUTES = 1
+"""a transaction open longer than this many minutes is a candidate (the tool takes whole minutes; the platform's
+processors set transaction.timeout.ms well under it)"""
+
+
+@dataclass(frozen=True)
+class HangingTransaction:
+    topic: str
+    partition: int
+    producer_id: int
+    start_offset: int
+    minutes_open: int
+
+
+def parse_hanging(output: str) -> list[HangingTransaction]:
+    """The rows of ``find-hanging``'s table (a header line naming its columns, then one line per transaction)."""
+    lines = [line.split() for line in output.splitlines() if line.strip()]
+    header = next((i for i, words in enumerate(lines) if "Topic" in words and "StartOffset" in words), None)
+    if header is None:
+        return []
+    columns = lines[header]
+    found = []
+    for words in lines[header + 1:]:
+        if len(words) != len(columns):
+            continue
+        row = dict(zip(columns, words, strict=True))
+        found.append(HangingTransaction(row["Topic"], int(row["Partition"]), int(row["ProducerId"]),
+                                        int(row["StartOffset"]), int(row.get("Duration(min)", "0") or 0)))
+    return found
+
+
+def _client_properties(state: dev.PlatformState, directory: Path) -> Path:
+    """The administrator's client configuration for the Java tool (0600: it holds the password)."""
+    kafka = state.kafka
+    lines = []
+    if kafka.username:
+        protocol = "SASL_SSL" if state.tls_ca else "SASL_PLAINTEXT"
+        password = kafka.password.get_secret_value() if kafka.password else ""
+        lines += [f"security.protocol={protocol}", "sasl.mechanism=SCRAM-SHA-512",
+                  "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+                  f'username="{kafka.username}" password="{password}";']
+    elif state.tls_ca:
+        lines.append("security.protocol=SSL")
+    if state.tls_ca:
+        lines += ["ssl.truststore.type=PEM", f"ssl.truststore.location={state.tls_ca}"]
+    path = directory / "transactions-tool.properties"
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _run_tool(settings: PlatformSettings, state: dev.PlatformState, *args: str) -> str:
+    libs = kafka_libs(settings.cache_dir, settings.kafka_version)
+    config = _client_properties(state, settings.dev_dir)
+    argv = [require_java(), "-Xmx256m", "-cp", f"{libs}/*", TOOL, "--bootstrap-server", state.kafka_bootstrap,
+            "--command-config", str(config), *args]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603
+    if done.returncode != 0:
+        raise PlatformError(f"kafka-transactions {args[0]} failed (exit {done.returncode}): "
+                            f"{(done.stderr or done.stdout).strip()[-800:]}")
+    return done.stdout
+
+
+def find_hanging(settings: PlatformSettings, node_id: int) -> list[HangingTransaction]:
+    """The hanging transactions on node ``node_id``'s partitions."""
+    state = dev.load_state(settings)
+    if state is None:
+        raise PlatformError("the local platform is not running: start it with `govbus dev up`")
+    return parse_hanging(_run_tool(settings, state, "find-hanging", "--broker-id", str(node_id),
+                                   "--max-transaction-timeout", str(MINUTES)))
+
+
+def abort(settings: PlatformSettings, hanging: HangingTransaction) -> None:
+    """Write the abort marker of ``hanging`` (its partition's last stable offset moves past it)."""
+    state = dev.load_state(settings)
+    if state is None:
+        raise PlatformError("the local platform is not running: start it with `govbus dev up`")
+    _run_tool(settings, state, "abort", "--topic", hanging.topic, "--partition", str(hanging.partition),
+              "--start-offset", str(hanging.start_offset))
+    log.warning("hanging transaction aborted", extra={"topic": hanging.topic, "partition": hanging.partition,
+                                                      "producer_id": hanging.producer_id,
+                                                      "start_offset": hanging.start_offset,
+                                                      "minutes_open": hanging.minutes_open})
+
+
+def sweep(settings: PlatformSettings, node_ids: list[int]) -> list[HangingTransaction]:
+    """Find and abort the hanging transactions of every node in ``node_ids``; what was aborted."""
+    aborted = []
+    for node_id in node_ids:
+        for hanging in find_hanging(settings, node_id):
+            abort(settings, hanging)
+            aborted.append(hanging)
+    return aborted
+
+
+def sweep_after_restart(settings: PlatformSettings, node_ids: list[int], watch_seconds: float = 180.0,
+                        every: float = 30.0, stopping: Callable[[], bool] = lambda: False) -> list[HangingTransaction]:
+    """After a broker's restart: sweep every ``every`` seconds for ``watch_seconds`` (a transaction the restart
+    left hanging shows once it has been open a whole minute); everything aborted."""
+    aborted: list[HangingTransaction] = []
+    deadline = time.monotonic() + watch_seconds
+    while time.monotonic() < deadline and not stopping():
+        time.sleep(every)
+        try:
+            aborted += sweep(settings, node_ids)
+        except (PlatformError, subprocess.TimeoutExpired) as error:  # the broker may be away again
+            log.warning("hanging transactions not swept", extra={"error": str(error)[:300]})
+    return aborted

@@ -1,0 +1,39 @@
+"""The scenario check's allowances for faults: when the revoked subscriber's connector counts as having stopped
+reading (bench/scenario/check.py ``interrupted_at``: the revocation, or the start of a fault the revocation fell
+in), and when a consumer counts as recovered from its lag (bench/scenario/recovery.py)."""
+
+from __future__ import annotations
+
+from bench.scenario.check import REVOCATION_BOUND_S, REVOCATION_SLACK_S, interrupted_at
+from bench.scenario.recovery import _lag_recovery
+
+REACH = REVOCATION_BOUND_S + REVOCATION_SLACK_S
+
+
+def test_without_a_fault_the_connector_stops_reading_at_the_revocation() -> None:
+    assert interrupted_at(100.0, []) == 100.0
+
+
+def test_a_revocation_during_a_fault_dates_the_interruption_from_the_fault() -> None:
+    assert interrupted_at(100.0, [(80.0, 110.0)]) == 80.0
+
+
+def test_a_revocation_just_after_the_restoration_is_still_in_the_fault_window() -> None:
+    assert interrupted_at(100.0, [(60.0, 100.0 - REACH + 1)]) == 60.0
+
+
+def test_a_fault_long_over_before_the_revocation_does_not_excuse_the_connector() -> None:
+    assert interrupted_at(100.0, [(40.0, 100.0 - REACH - 1)]) == 100.0
+
+
+def test_a_fault_after_the_revocation_does_not_move_it() -> None:
+    assert interrupted_at(100.0, [(120.0, 130.0)]) == 100.0
+
+
+def test_a_lag_left_at_the_end_of_a_drained_run_is_residue_not_a_missed_recovery() -> None:
+    samples = [{"t": 1.0, "lag_events": {"normaliser": 0, "profiles": 2}},
+               {"t": 12.0, "lag_events": {"normaliser": 300, "profiles": 80}},
+               {"t": 20.0, "lag_events": {"normaliser": 0, "profiles": 22}},
+               {"t": 30.0, "lag_events": {"normaliser": 0, "profiles": 22}}]
+    assert _lag_recovery(samples, injected=10.0, restored=15.0, ignored=frozenset(), drained=True) == 20.0
+    assert _lag_recovery(samples, injected=10.0, restored=15.0, ignored=frozenset(), drained=False) is None
