@@ -7,10 +7,10 @@ event. Recovery is measured from the fault's injection until the bus is back to 
 - every delivery after it arrives within ``max(5 s, 3 x the p99 before the fault)`` of its hand-off (when the
   department was told its record was accepted: a record waiting in an outbox or a client while a component is
   down counts from then);
-- every consumer group's lag is back to at most the highest lag seen before the fault, or the lag it ends a
-  drained run with (the run drains until nothing readable is left: what lag remains is transaction markers and records
-  of aborted transactions), or RESIDUE (samples.jsonl; a group whose commits could not be read in a sample is
-  left out of that sample).
+- every consumer group's lag is back, for good, to at most the highest lag seen before the fault, or the lag
+  it ends a drained run with (the run drains until nothing readable is left: what lag remains is transaction
+  markers and records of aborted transactions), or RESIDUE (samples.jsonl; a group whose commits could not be
+  read in a sample is left out of that sample). On a cluster the bus may recover before the killed node is back.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def recovery_times(files: RunFiles, received: Mapping[str, list[tuple[str, float
     for fault in faults:
         injected = float(fault["t_injected"])
         by_latency = _latency_recovery(received, handoff, injected)
-        by_lag = _lag_recovery(samples, injected, float(fault.get("t_restored") or injected), ignored, drained)
+        by_lag = _lag_recovery(samples, injected, ignored, drained)
         recovered = None if by_latency is None or by_lag is None else max(by_latency, by_lag, injected)
         fault["t_recovered"] = recovered
         fault["recovery_s"] = None if recovered is None else round(recovered - injected, 1)
@@ -81,11 +81,13 @@ def _latency_recovery(received: Mapping[str, list[tuple[str, float, float]]], ha
     return late[-1] if late else after[0][0]
 
 
-def _lag_recovery(samples: list[dict[str, Any]], injected: float, restored: float,
-                  ignored: frozenset[str], drained: bool) -> float | None:
-    """The first sample after the restoration where every consumer lags no more than it did before the fault, than
-    it does at the end of a drained run, or than RESIDUE events (transaction markers and records of transactions the
-    fault aborted stay as lag no consumer commits away)."""
+def _lag_recovery(samples: list[dict[str, Any]], injected: float, ignored: frozenset[str],
+                  drained: bool) -> float | None:
+    """The first sample after the fault's injection from which on every consumer lags no more than it did before
+    the fault, than it does at the end of a drained run, or than RESIDUE events (transaction markers and records of
+    transactions the fault aborted stay as lag no consumer commits away); a sample that could not read the
+    normaliser's lag (the broker away) is not back to normal. On a cluster the bus may recover before the killed
+    node is back."""
     before: dict[str, float] = {}
     for sample in samples:
         if sample["t"] < injected:
@@ -93,9 +95,12 @@ def _lag_recovery(samples: list[dict[str, Any]], injected: float, restored: floa
                 before[name] = max(before.get(name, 0), lag)
     for name, lag in (samples[-1].get("lag_events", {}) if samples and drained else {}).items():
         before[name] = max(before.get(name, 0), lag)
-    for sample in samples:  # a group whose commits could not be read in a sample is left out of it
+
+    def normal(sample: dict[str, Any]) -> bool:  # a group whose commits could not be read is left out of it
         lags = {n: v for n, v in sample.get("lag_events", {}).items() if n not in ignored}
-        if sample["t"] >= restored and "normaliser" in lags and all(
-                lag <= max(before.get(name, 0), RESIDUE) for name, lag in lags.items()):
-            return float(sample["t"])
-    return None
+        return "normaliser" in lags and all(lag <= max(before.get(name, 0), RESIDUE) for name, lag in lags.items())
+
+    after = [sample for sample in samples if sample["t"] >= injected]
+    last_abnormal = max((float(s["t"]) for s in after if not normal(s)), default=None)
+    settled = [float(s["t"]) for s in after if last_abnormal is None or float(s["t"]) > last_abnormal]
+    return settled[0] if settled else None

@@ -141,11 +141,13 @@ def load_run(directory: Path) -> Run:
 
 def sample_series(samples: Iterable[Mapping[str, Any]], key: str, t0: float) -> Series:
     """Per name under ``key`` (``end_offsets``, ``lag_events``, ``rss_bytes``), its values over time; a sample
-    without the name is a gap."""
+    without the name is a gap, and so is a negative value (an end offset that could not be read, in runs sampled
+    before the sampler left those out)."""
     series: Series = {}
     for sample in samples:
         for name, value in (sample.get(key) or {}).items():
-            series.setdefault(name, []).append((float(sample["t"]) - t0, float(value)))
+            if float(value) >= 0:
+                series.setdefault(name, []).append((float(sample["t"]) - t0, float(value)))
     return series  # in the order the samples name them (the sampler keeps the pipeline's order)
 
 

@@ -253,8 +253,14 @@ class Sampler:
         return {(tp.topic, tp.partition): tp.offset for tp in found if tp.offset >= 0}
 
     def _end_offsets(self, offsets: Offsets) -> dict[str, int]:
-        return {stage: sum(offsets.ends[(topic, p)].end for topic in topics for p in offsets.partitions.get(topic, []))
-                for stage, topics in self._stages.items()}
+        """Per stage, its partitions' end offsets summed; a stage with a partition whose end could not be read (its
+        leader down: a negative offset) is left out of the sample (a gap, not a drop)."""
+        found = {}
+        for stage, topics in self._stages.items():
+            ends = [offsets.ends[(topic, p)].end for topic in topics for p in offsets.partitions.get(topic, [])]
+            if all(end >= 0 for end in ends):
+                found[stage] = sum(ends)
+        return found
 
     def _lags(self, offsets: Offsets) -> dict[str, int]:
         lags: dict[str, int] = {}

@@ -35,5 +35,16 @@ def test_a_lag_left_at_the_end_of_a_drained_run_is_residue_not_a_missed_recovery
                {"t": 12.0, "lag_events": {"normaliser": 300, "profiles": 80}},
                {"t": 20.0, "lag_events": {"normaliser": 0, "profiles": 22}},
                {"t": 30.0, "lag_events": {"normaliser": 0, "profiles": 22}}]
-    assert _lag_recovery(samples, injected=10.0, restored=15.0, ignored=frozenset(), drained=True) == 20.0
-    assert _lag_recovery(samples, injected=10.0, restored=15.0, ignored=frozenset(), drained=False) is None
+    assert _lag_recovery(samples, injected=10.0, ignored=frozenset(), drained=True) == 20.0
+    assert _lag_recovery(samples, injected=10.0, ignored=frozenset(), drained=False) is None
+
+
+def test_recovery_is_the_first_sample_from_which_on_every_lag_stays_normal() -> None:
+    samples = [{"t": 1.0, "lag_events": {"normaliser": 3}},
+               {"t": 11.0, "lag_events": {"normaliser": 2}},  # just after the kill: nothing has piled up yet
+               {"t": 13.0, "lag_events": {}},  # the broker away: no lag could be read
+               {"t": 30.0, "lag_events": {"normaliser": 400}},
+               {"t": 32.0, "lag_events": {"normaliser": 4}},
+               {"t": 34.0, "lag_events": {"normaliser": 0}}]
+    assert _lag_recovery(samples, injected=10.0, ignored=frozenset(), drained=True) == 32.0
+    assert _lag_recovery(samples[:4], injected=10.0, ignored=frozenset(), drained=False) is None
