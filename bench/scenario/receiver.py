@@ -21,8 +21,9 @@ It plays one subscriber of a scenario run and writes down what that subscriber g
    - ``ok``: back to normal at once (a fault also ends by itself after its N s; without ``seconds`` it lasts
      until ``ok``).
 
-   ``GET /stats`` answers the counts: ``accepted`` (events appended), ``repeats`` (of them, received before),
-   ``requests``, ``unverified``, ``malformed``, ``refused_429``, ``mode`` and ``mode_seconds_left``.
+   ``GET /stats`` answers the counts: ``accepted`` (events appended), ``repeats`` (of them, received among the
+   last 10,000 before), ``requests``, ``unverified``, ``malformed``, ``refused_429``, ``mode`` and
+   ``mode_seconds_left``.
 
 :class:`ReceiverProcess` starts the process by PID, waits until it answers, drives the control port and stops
 it by PID.
@@ -41,6 +42,7 @@ import os
 import signal
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -91,12 +93,19 @@ def batch_events(body: bytes) -> list[dict[str, Any]] | None:
     return cast(list[dict[str, Any]], events)
 
 
+REPEAT_WINDOW = 10_000
+"""repeats are recognised among this many latest events (a redelivery comes within minutes, not a run later)"""
+
+
 @dataclass
 class DeliveryLog:
     """The deliveries file and the counts of what was received."""
 
     file: IO[str]
     seen: set[str] = field(default_factory=set)
+    """the idempotency keys of the last REPEAT_WINDOW events (``order`` keeps their order), as a receiver that
+    drops repeats keeps a window of them, not every key it ever got"""
+    order: deque[str] = field(default_factory=deque)
     accepted: int = 0
     repeats: int = 0
     requests: int = 0
@@ -108,7 +117,11 @@ class DeliveryLog:
             key = str(event.get("idempotency_key") or event.get("event_id"))
             if key in self.seen:
                 self.repeats += 1
-            self.seen.add(key)
+            else:
+                self.seen.add(key)
+                self.order.append(key)
+                if len(self.order) > REPEAT_WINDOW:
+                    self.seen.discard(self.order.popleft())
             self.file.write(json.dumps(delivery_line(event, received), ensure_ascii=False, separators=(",", ":")))
             self.file.write("\n")
         self.accepted += len(events)
