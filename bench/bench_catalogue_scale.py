@@ -678,8 +678,16 @@ def scale_page(results: dict[str, Any]) -> str:
         f"{results['partitions']} partition(s) per topic, {results['timeout']:.0f} s for the normaliser and the "
         f"connector each; {results['cpus']} CPUs shared with the broker and the registry). Each cell: the median, "
         "every round in brackets, and xN the median's ratio to the first size's, measured in the same run.", "",
-        scale_markdown(results), "Every record accounted for:", "",
+        scale_markdown(results), *failure_lines(results), "Every record accounted for:", "",
         *(f"- {line}" for line in accounting_lines(results)), ""])
+
+
+def failure_lines(results: dict[str, Any]) -> list[str]:
+    """The sizes of a round that stopped with an error (left out of the table's medians), and why."""
+    failed = [f"- round {number}, {size} items: {figures['error']}"
+              for number, round_ in enumerate(results["rounds"], start=1)
+              for size, figures in round_.items() if "error" in figures]
+    return ["Runs that failed (not in the medians above):", "", *failed, ""] if failed else []
 
 
 # ------------------------------------------------------------------------------------------------ main
