@@ -53,12 +53,14 @@ def _platform(tmp_path_factory: pytest.TempPathFactory, brokers: int) -> Iterato
                        timeout=180, check=False)
 
 
-@pytest.fixture(scope="module")
+# each platform only for its own test: a three-broker cluster left running beside the next test's platform took
+# enough of the two cores that a revocation landed 72 s late and the normaliser kill took 116 s to recover from
+@pytest.fixture
 def platform_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     yield from _platform(tmp_path_factory, 1)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def cluster_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     yield from _platform(tmp_path_factory, 3)
 
