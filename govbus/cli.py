@@ -263,16 +263,11 @@ def dev_abort_hanging() -> None:
     commits can leave one behind; restarting a node runs this for three minutes by itself."""
     from rich.table import Table
 
-    from govbus.platform import dev as platform
     from govbus.platform import hanging
     from govbus.settings import PlatformSettings
 
-    settings = PlatformSettings()
-    state = platform.load_state(settings)
-    if state is None:
-        raise click.ClickException("the local platform is not running: start it with `govbus dev up`")
     with console.status("looking for hanging transactions (Kafka's TransactionsCommand)..."):
-        aborted = hanging.sweep(settings, list(range(1, len(state.broker_pids) + 1)))
+        aborted = hanging.sweep(PlatformSettings())
     if not aborted:
         console.print("no hanging transaction")
         return

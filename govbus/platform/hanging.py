@@ -86,7 +86,15 @@ def _client_properties(state: dev.PlatformState, directory: Path) -> Path:
     return path
 
 
-def _run_tool(settings: PlatformSettings, state: dev.PlatformState, *args: str) -> str:
+def _state(settings: PlatformSettings) -> dev.PlatformState:
+    state = dev.load_state(settings)
+    if state is None:
+        raise PlatformError("the local platform is not running: start it with `govbus dev up`")
+    return state
+
+
+def _run_tool(settings: PlatformSettings, *args: str) -> str:
+    state = _state(settings)
     libs = kafka_libs(settings.cache_dir, settings.kafka_version)
     config = _client_properties(state, settings.dev_dir)
     argv = [require_java(), "-Xmx256m", "-cp", f"{libs}/*", TOOL, "--bootstrap-server", state.kafka_bootstrap,
@@ -100,19 +108,13 @@ def _run_tool(settings: PlatformSettings, state: dev.PlatformState, *args: str) 
 
 def find_hanging(settings: PlatformSettings, node_id: int) -> list[HangingTransaction]:
     """The hanging transactions on node ``node_id``'s partitions."""
-    state = dev.load_state(settings)
-    if state is None:
-        raise PlatformError("the local platform is not running: start it with `govbus dev up`")
-    return parse_hanging(_run_tool(settings, state, "find-hanging", "--broker-id", str(node_id),
+    return parse_hanging(_run_tool(settings, "find-hanging", "--broker-id", str(node_id),
                                    "--max-transaction-timeout", str(MINUTES)))
 
 
 def abort(settings: PlatformSettings, hanging: HangingTransaction) -> None:
     """Write the abort marker of ``hanging`` (its partition's last stable offset moves past it)."""
-    state = dev.load_state(settings)
-    if state is None:
-        raise PlatformError("the local platform is not running: start it with `govbus dev up`")
-    _run_tool(settings, state, "abort", "--topic", hanging.topic, "--partition", str(hanging.partition),
+    _run_tool(settings, "abort", "--topic", hanging.topic, "--partition", str(hanging.partition),
               "--start-offset", str(hanging.start_offset))
     log.warning("hanging transaction aborted", extra={"topic": hanging.topic, "partition": hanging.partition,
                                                       "producer_id": hanging.producer_id,
@@ -120,17 +122,17 @@ def abort(settings: PlatformSettings, hanging: HangingTransaction) -> None:
                                                       "minutes_open": hanging.minutes_open})
 
 
-def sweep(settings: PlatformSettings, node_ids: list[int]) -> list[HangingTransaction]:
-    """Find and abort the hanging transactions of every node in ``node_ids``; what was aborted."""
+def sweep(settings: PlatformSettings) -> list[HangingTransaction]:
+    """Find and abort the hanging transactions of every node of the platform; what was aborted."""
     aborted = []
-    for node_id in node_ids:
+    for node_id in range(1, len(_state(settings).broker_pids) + 1):
         for hanging in find_hanging(settings, node_id):
             abort(settings, hanging)
             aborted.append(hanging)
     return aborted
 
 
-def sweep_after_restart(settings: PlatformSettings, node_ids: list[int], watch_seconds: float = 180.0,
+def sweep_after_restart(settings: PlatformSettings, watch_seconds: float = 180.0,
                         every: float = 30.0, stopping: Callable[[], bool] = lambda: False) -> list[HangingTransaction]:
     """After a broker's restart: sweep every ``every`` seconds for ``watch_seconds`` (a transaction the restart
     left hanging shows once it has been open a whole minute); everything aborted."""
@@ -139,7 +141,7 @@ def sweep_after_restart(settings: PlatformSettings, node_ids: list[int], watch_s
     while time.monotonic() < deadline and not stopping():
         time.sleep(every)
         try:
-            aborted += sweep(settings, node_ids)
+            aborted += sweep(settings)
         except (PlatformError, subprocess.TimeoutExpired) as error:  # the broker may be away again
             log.warning("hanging transactions not swept", extra={"error": str(error)[:300]})
     return aborted

@@ -44,8 +44,7 @@ def restart_broker(settings: PlatformSettings, node: int | None = None, sweep_se
     state = _current(settings)
     _pid, seconds = dev.restart_node(settings, node or len(state.broker_pids))
     if sweep_seconds > 0:
-        nodes = list(range(1, len(state.broker_pids) + 1))
-        threading.Thread(target=hanging.sweep_after_restart, args=(settings, nodes, sweep_seconds),
+        threading.Thread(target=hanging.sweep_after_restart, args=(settings, sweep_seconds),
                          name="hanging-transactions", daemon=True).start()
     return seconds
 

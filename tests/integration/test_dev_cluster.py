@@ -28,10 +28,11 @@ from confluent_kafka.admin import ConfigResource, ResourceType
 from govbus import clients
 from govbus.connection import KafkaConnection
 from govbus.platform import dev
-from govbus.platform.processes import free_port, is_alive, kill_process, port_is_free
+from govbus.platform.processes import free_port, is_alive, kill_process
 from govbus.settings import CLUSTER_PORT_STEP, PlatformSettings
 from govbus.topics import TopicSpec, ensure_topics
 from testsupport.connections import without_session
+from testsupport.ports import cluster_port
 
 log = logging.getLogger(__name__)
 RECORDS = 3000
@@ -43,19 +44,10 @@ def _govbus(env: dict[str, str], *args: str, timeout: float = 240) -> subprocess
                           text=True, timeout=timeout, check=False)
 
 
-def _cluster_port() -> int:
-    """A free port whose two successors :data:`CLUSTER_PORT_STEP` apart (nodes 2 and 3) are free too."""
-    while True:
-        port = free_port()
-        if port + 2 * CLUSTER_PORT_STEP <= 65535 and all(
-                port_is_free(port + n * CLUSTER_PORT_STEP) for n in (1, 2)):
-            return port
-
-
 @pytest.fixture
 def cluster_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     env = {**without_session(dict(os.environ)), "GOVBUS_HOME": str(tmp_path / "home"),
-           "GOVBUS_KAFKA_PORT": str(_cluster_port()), "GOVBUS_CONTROLLER_PORT": str(_cluster_port()),
+           "GOVBUS_KAFKA_PORT": str(cluster_port()), "GOVBUS_CONTROLLER_PORT": str(cluster_port()),
            "GOVBUS_REGISTRY_PORT": str(free_port()), "GOVBUS_EXPORTER_METRICS_PORT": str(free_port())}
     yield env
     _govbus(env, "dev", "down")  # stops by PID every node the state names (a restarted node's new PID too)

@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 
 from bench.scenario import parties
-from govbus.platform.processes import free_port, port_is_free
-from govbus.settings import CLUSTER_PORT_STEP
+from govbus.platform.processes import free_port
 from testsupport.connections import without_session
+from testsupport.ports import cluster_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -31,19 +31,10 @@ RATE, DURATION = "30", "20"
 REVOKED = parties.HOTEL.subscriber
 
 
-def _cluster_port() -> int:
-    """A free port whose two successors CLUSTER_PORT_STEP apart (nodes 2 and 3) are free too."""
-    while True:
-        port = free_port()
-        if port + 2 * CLUSTER_PORT_STEP <= 65535 and all(
-                port_is_free(port + n * CLUSTER_PORT_STEP) for n in (1, 2)):
-            return port
-
-
 def _platform(tmp_path_factory: pytest.TempPathFactory, brokers: int) -> Iterator[dict[str, str]]:
     home = tmp_path_factory.mktemp(f"scenario-{brokers}") / "home"
     env = {**without_session(dict(os.environ)), "GOVBUS_HOME": str(home),
-           "GOVBUS_KAFKA_PORT": str(_cluster_port()), "GOVBUS_CONTROLLER_PORT": str(_cluster_port()),
+           "GOVBUS_KAFKA_PORT": str(cluster_port()), "GOVBUS_CONTROLLER_PORT": str(cluster_port()),
            "GOVBUS_REGISTRY_PORT": str(free_port()), "GOVBUS_EXPORTER_METRICS_PORT": str(free_port()),
            "GOVBUS_DEV_BROKERS": str(brokers)}
     try:
