@@ -178,17 +178,30 @@ def _owed(plans: dict[str, ItemPlan], observed: Observed) -> dict[str, Event]:
 
 
 def _unread(owed: dict[str, Event], positions: dict[tuple[str, int], int], revoked_at: float,
-            fault_windows: list[tuple[float, float]]) -> set[str]:
+            fault_windows: list[tuple[float, float]], reached: float | None) -> set[str]:
     """The owed events the revoked subscriber's connector never read because the grant ended first: at or past its
     final position (it loses its ACL with the grant) and stored no earlier than the revocation's bound before the
     connector stopped reading. That is the revocation, or the start of a fault the revocation came in (or within
     the bound after): a connector cut off by the fault and then by the revocation had no chance to read what was
     stored just before the fault. An event that waited longer than the bound, with nothing in the way, was not
-    read because the connector stalled: lost."""
-    stopped_reading = interrupted_at(revoked_at, fault_windows)
-    since = stopped_reading - REVOCATION_BOUND_S - REVOCATION_SLACK_S
+    read because the connector stalled: lost.
+
+    ``reached`` (when it decided anything) is the storage time of the newest event the connector decided, delivered
+    or refused. A connector that lags behind (a loaded machine) reads in order, so what it had not reached when it
+    was cut off counts as withheld however long ago it was stored (see :func:`unread_since`)."""
+    since = unread_since(interrupted_at(revoked_at, fault_windows), reached)
     return {event_id for event_id, e in owed.items()
             if e.offset >= positions.get((e.topic, e.partition), 0) and e.appended_at >= since}
+
+
+def unread_since(stopped_reading: float, reached: float | None) -> float:
+    """The storage time from which the revoked subscriber's unread events count as withheld, not lost: the bound
+    (and slack) before the connector stopped reading, or before the newest event it had reached when it lagged
+    further behind than that. An event stored more than the bound before what the connector had reached
+    elsewhere, and never read, sat behind a stalled partition: lost."""
+    reach = REVOCATION_BOUND_S + REVOCATION_SLACK_S
+    since = stopped_reading - reach
+    return since if reached is None else min(since, reached - reach)
 
 
 def interrupted_at(revoked_at: float, fault_windows: list[tuple[float, float]]) -> float:
@@ -222,7 +235,9 @@ def _account_stream(party: parties.Party, held: list[tuple[dict[str, Any], bytes
     parked = {r.event_id for r in observed.audit if r.subscription == party.subscription
               and r.outcome is Outcome.PARKED}
     windows = [(float(a), float(b)) for a, b in spec.get("fault_windows", [])]
-    unread = _unread(owed, positions, revoked_at, windows) if revoked_at is not None else set()
+    decided = [canonical[i].appended_at for i in set(times) | refused if i in canonical]
+    unread = (_unread(owed, positions, revoked_at, windows, max(decided, default=None))
+              if revoked_at is not None else set())
     for event_id in must - set(times):
         if revoked_at is not None and (event_id in refused or event_id in unread):
             counts.withheld_after_revocation += 1

@@ -4,7 +4,7 @@ in), and when a consumer counts as recovered from its lag (bench/scenario/recove
 
 from __future__ import annotations
 
-from bench.scenario.check import REVOCATION_BOUND_S, REVOCATION_SLACK_S, interrupted_at
+from bench.scenario.check import REVOCATION_BOUND_S, REVOCATION_SLACK_S, interrupted_at, unread_since
 from bench.scenario.recovery import _lag_recovery
 
 REACH = REVOCATION_BOUND_S + REVOCATION_SLACK_S
@@ -28,6 +28,22 @@ def test_a_fault_long_over_before_the_revocation_does_not_excuse_the_connector()
 
 def test_a_fault_after_the_revocation_does_not_move_it() -> None:
     assert interrupted_at(100.0, [(120.0, 130.0)]) == 100.0
+
+
+def test_a_connector_keeping_up_is_excused_only_what_was_stored_within_the_bound_of_its_cut_off() -> None:
+    assert unread_since(100.0, reached=100.0) == 100.0 - REACH
+    assert unread_since(100.0, reached=None) == 100.0 - REACH  # it had decided nothing yet
+
+
+def test_a_lagging_connector_is_excused_what_it_had_not_reached_when_it_was_cut_off() -> None:
+    # a loaded machine: at the revocation (t=100) the connector was deciding events stored at t=40
+    assert unread_since(100.0, reached=40.0) == 40.0 - REACH
+
+
+def test_an_event_stored_long_before_what_the_connector_reached_elsewhere_was_lost_behind_a_stall() -> None:
+    since = unread_since(100.0, reached=40.0)
+    stalled_partition_event = 40.0 - REACH - 1
+    assert stalled_partition_event < since
 
 
 def test_a_lag_left_at_the_end_of_a_drained_run_is_residue_not_a_missed_recovery() -> None:
