@@ -12,9 +12,14 @@ builders could not get their committed offsets for minutes, restarting in turn.
 
 ``find-hanging`` lists the transactions open on a broker's partitions for longer than a transaction may last
 (at least a minute: the tool counts whole minutes) whose coordinator no longer knows them; ``abort`` writes the
-abort marker that releases the partition. The aborted records are discarded and their consumer offsets with
-them, so the processor that wrote them reads its input again from its last committed offsets: nothing is lost,
-though what its transaction had already committed elsewhere may be written twice (the event ids show it).
+abort marker that releases the partition. Aborting is safe only for a transaction none of whose partitions got
+a commit marker: its records are discarded with its consumer offsets, so the processor that wrote them reads
+its input again from its last committed offsets. But the coordinator may have decided to commit
+(``PrepareCommit`` in ``__transaction_state``, :mod:`govbus.platform.transaction_log`) and written the marker
+to some partitions before the kill, to ``__consumer_offsets`` among them: aborting the rest would keep the
+offsets and drop the output, a loss (measured: one event in a loaded single-broker kill, docs/scenario/README.md,
+"What the fault runs found", 11). Such a transaction is kept and reported: its partitions' read_committed
+readers stay stopped, which shows as lag, and Kafka has no tool that writes a missing commit marker.
 """
 
 from __future__ import annotations
@@ -23,11 +28,12 @@ import logging
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from govbus.connection import KafkaConnection
 from govbus.exceptions import PlatformError
-from govbus.platform import dev
+from govbus.platform import dev, transaction_log
 from govbus.platform.jars import kafka_libs, require_java
 from govbus.settings import PlatformSettings
 
@@ -44,8 +50,16 @@ class HangingTransaction:
     topic: str
     partition: int
     producer_id: int
+    producer_epoch: int
     start_offset: int
     minutes_open: int
+
+
+@dataclass(frozen=True)
+class Sweep:
+    aborted: list[HangingTransaction] = field(default_factory=list)
+    kept: list[HangingTransaction] = field(default_factory=list)
+    """committed by their coordinator and marked committed on other partitions: aborting would lose records"""
 
 
 def parse_hanging(output: str) -> list[HangingTransaction]:
@@ -61,24 +75,24 @@ def parse_hanging(output: str) -> list[HangingTransaction]:
             continue
         row = dict(zip(columns, words, strict=True))
         found.append(HangingTransaction(row["Topic"], int(row["Partition"]), int(row["ProducerId"]),
-                                        int(row["StartOffset"]), int(row.get("Duration(min)", "0") or 0)))
+                                        int(row.get("ProducerEpoch", "-1")), int(row["StartOffset"]),
+                                        int(row.get("Duration(min)", "0") or 0)))
     return found
 
 
-def _client_properties(state: dev.PlatformState, directory: Path) -> Path:
-    """The administrator's client configuration for the Java tool (0600: it holds the password)."""
-    kafka = state.kafka
+def tool_properties(connection: KafkaConnection, directory: Path) -> Path:
+    """The client configuration of Kafka's Java tools for ``connection`` (0600: it holds the password)."""
     lines = []
-    if kafka.username:
-        protocol = "SASL_SSL" if state.tls_ca else "SASL_PLAINTEXT"
-        password = kafka.password.get_secret_value() if kafka.password else ""
+    if connection.username:
+        protocol = "SASL_SSL" if connection.tls_ca else "SASL_PLAINTEXT"
+        password = connection.password.get_secret_value() if connection.password else ""
         lines += [f"security.protocol={protocol}", "sasl.mechanism=SCRAM-SHA-512",
                   "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
-                  f'username="{kafka.username}" password="{password}";']
-    elif state.tls_ca:
+                  f'username="{connection.username}" password="{password}";']
+    elif connection.tls_ca:
         lines.append("security.protocol=SSL")
-    if state.tls_ca:
-        lines += ["ssl.truststore.type=PEM", f"ssl.truststore.location={state.tls_ca}"]
+    if connection.tls_ca:
+        lines += ["ssl.truststore.type=PEM", f"ssl.truststore.location={connection.tls_ca}"]
     path = directory / "transactions-tool.properties"
     path.touch(mode=0o600)
     path.chmod(0o600)
@@ -96,7 +110,7 @@ def _state(settings: PlatformSettings) -> dev.PlatformState:
 def _run_tool(settings: PlatformSettings, *args: str) -> str:
     state = _state(settings)
     libs = kafka_libs(settings.cache_dir, settings.kafka_version)
-    config = _client_properties(state, settings.dev_dir)
+    config = tool_properties(state.kafka, settings.dev_dir)
     argv = [require_java(), "-Xmx256m", "-cp", f"{libs}/*", TOOL, "--bootstrap-server", state.kafka_bootstrap,
             "--command-config", str(config), *args]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603
@@ -104,6 +118,12 @@ def _run_tool(settings: PlatformSettings, *args: str) -> str:
         raise PlatformError(f"kafka-transactions {args[0]} failed (exit {done.returncode}): "
                             f"{(done.stderr or done.stdout).strip()[-800:]}")
     return done.stdout
+
+
+def _transaction_states(settings: PlatformSettings) -> list[transaction_log.TransactionState]:
+    state = _state(settings)
+    return transaction_log.read_states(require_java(), kafka_libs(settings.cache_dir, settings.kafka_version),
+                                       state.kafka_bootstrap, tool_properties(state.kafka, settings.dev_dir))
 
 
 def find_hanging(settings: PlatformSettings, node_id: int) -> list[HangingTransaction]:
@@ -122,26 +142,60 @@ def abort(settings: PlatformSettings, hanging: HangingTransaction) -> None:
                                                       "minutes_open": hanging.minutes_open})
 
 
-def sweep(settings: PlatformSettings) -> list[HangingTransaction]:
-    """Find and abort the hanging transactions of every node of the platform; what was aborted."""
-    aborted = []
-    for node_id in range(1, len(_state(settings).broker_pids) + 1):
-        for hanging in find_hanging(settings, node_id):
+def safe_to_abort(hanging: HangingTransaction, states: list[transaction_log.TransactionState],
+                  found: list[HangingTransaction]) -> bool:
+    """True unless the coordinator decided to commit the transaction and some of its partitions are not hanging
+    (they have their commit marker, and keep its records): aborting the others would split it. A transaction
+    never prepared to commit, or hanging on every one of its partitions, is discarded whole."""
+    committed = transaction_log.committed_transaction(states, hanging.producer_id, hanging.producer_epoch,
+                                                      (hanging.topic, hanging.partition))
+    if committed is None:
+        return True
+    open_here = {(other.topic, other.partition) for other in found
+                 if other.producer_id == hanging.producer_id and other.producer_epoch == hanging.producer_epoch}
+    return committed.partitions <= open_here
+
+
+def _keep(hanging: HangingTransaction) -> None:
+    log.error("hanging transaction left open: its coordinator committed it and other partitions have its commit "
+              "marker, so aborting it here would lose committed records; read_committed readers of this "
+              "partition stay stopped at its start offset, and Kafka has no tool that writes the missing commit "
+              "marker (docs/scenario/README.md, \"What the fault runs found\", 11)",
+              extra={"topic": hanging.topic, "partition": hanging.partition, "producer_id": hanging.producer_id,
+                     "producer_epoch": hanging.producer_epoch, "start_offset": hanging.start_offset})
+
+
+def sweep(settings: PlatformSettings) -> Sweep:
+    """Find the hanging transactions of every node of the platform and abort those it is safe to abort."""
+    found = [hanging for node_id in range(1, len(_state(settings).broker_pids) + 1)
+             for hanging in find_hanging(settings, node_id)]
+    if not found:
+        return Sweep()
+    states = _transaction_states(settings)
+    result = Sweep()
+    for hanging in found:
+        if safe_to_abort(hanging, states, found):
             abort(settings, hanging)
-            aborted.append(hanging)
-    return aborted
+            result.aborted.append(hanging)
+        else:
+            _keep(hanging)
+            result.kept.append(hanging)
+    return result
 
 
 def sweep_after_restart(settings: PlatformSettings, watch_seconds: float = 180.0,
-                        every: float = 30.0, stopping: Callable[[], bool] = lambda: False) -> list[HangingTransaction]:
+                        every: float = 30.0, stopping: Callable[[], bool] = lambda: False) -> Sweep:
     """After a broker's restart: sweep every ``every`` seconds for ``watch_seconds`` (a transaction the restart
-    left hanging shows once it has been open a whole minute); everything aborted."""
-    aborted: list[HangingTransaction] = []
+    left hanging shows once it has been open a whole minute); everything aborted, and everything kept."""
+    total = Sweep()
     deadline = time.monotonic() + watch_seconds
     while time.monotonic() < deadline and not stopping():
         time.sleep(every)
         try:
-            aborted += sweep(settings)
+            swept = sweep(settings)
         except (PlatformError, subprocess.TimeoutExpired) as error:  # the broker may be away again
             log.warning("hanging transactions not swept", extra={"error": str(error)[:300]})
-    return aborted
+            continue
+        total.aborted.extend(swept.aborted)
+        total.kept.extend(swept.kept)
+    return total

@@ -1,9 +1,13 @@
-"""Reading Kafka's ``kafka-transactions find-hanging`` table (govbus.platform.hanging); the sweep itself runs
-against the broker in the scenario's broker kill (tests/integration/scenario) and the dev platform's test."""
+"""Reading Kafka's ``kafka-transactions find-hanging`` table and the coordinators' ``__transaction_state``
+(govbus.platform.hanging, govbus.platform.transaction_log), and which hanging transaction may be aborted; the
+transaction log is read from a real broker in tests/integration/operations/test_transaction_log.py."""
 
 from __future__ import annotations
 
-from govbus.platform.hanging import HangingTransaction, parse_hanging
+import json
+
+from govbus.platform.hanging import HangingTransaction, parse_hanging, safe_to_abort
+from govbus.platform.transaction_log import TransactionState, committed_transaction, parse_states
 
 COLUMNS = ("Topic", "Partition", "ProducerId", "ProducerEpoch", "CoordinatorEpoch", "StartOffset", "LastTimestamp",
            "Duration(min)")
@@ -13,10 +17,64 @@ TABLE = "\n".join("   ".join(f"{cell:<12}" for cell in line) for line in (COLUMN
 
 
 def test_each_row_is_one_hanging_transaction() -> None:
-    assert parse_hanging(TABLE) == [HangingTransaction("__consumer_offsets", 3, 4, 815, 4),
-                                    HangingTransaction("govbus.scn-6b233f.profile.person", 1, 4, 12, 4)]
+    assert parse_hanging(TABLE) == [HangingTransaction("__consumer_offsets", 3, 4, 0, 815, 4),
+                                    HangingTransaction("govbus.scn-6b233f.profile.person", 1, 4, 0, 12, 4)]
 
 
 def test_no_table_or_an_empty_one_is_nothing() -> None:
     assert parse_hanging("") == []
     assert parse_hanging(TABLE.splitlines()[0]) == []
+
+
+def _record(status: str, partitions: dict[str, list[int]], producer_id: int = 9, epoch: int = 0) -> str:
+    return json.dumps({"key": {"type": 0, "data": {"transactionalId": "normaliser-vm-1"}},
+                       "value": {"version": 1, "data": {
+                           "producerId": producer_id, "previousProducerId": producer_id, "producerEpoch": epoch,
+                           "transactionTimeoutMs": 10000, "transactionStatus": status,
+                           "transactionPartitions": [{"topic": t, "partitionIds": ids}
+                                                     for t, ids in partitions.items()],
+                           "transactionLastUpdateTimestampMs": 1, "transactionStartTimestampMs": 1}}},
+                      separators=(",", ":"))
+
+
+COMMITTED = {"canonical": [2], "changelog": [1], "__consumer_offsets": [1]}
+# as the console consumer prints them: objects one after another, the tool's log line among them
+LOG = (_record("Ongoing", {"canonical": [2]}) + _record("PrepareCommit", COMMITTED) + _record("CompleteCommit", {})
+       + "22:13:35.041 [main] ERROR org.apache.kafka.tools.consumer.ConsoleConsumer - Error processing message"
+       + _record("PrepareAbort", {"other": [0]}, producer_id=7))
+
+
+def _hanging(topic: str, partition: int, producer_id: int = 9) -> HangingTransaction:
+    return HangingTransaction(topic, partition, producer_id, 0, 0, 1)
+
+
+def test_the_transaction_log_is_read_record_by_record_past_the_tools_own_lines() -> None:
+    states = parse_states(LOG)
+    assert [s.status for s in states] == ["Ongoing", "PrepareCommit", "CompleteCommit", "PrepareAbort"]
+    assert states[1].partitions == {("canonical", 2), ("changelog", 1), ("__consumer_offsets", 1)}
+
+
+def test_a_transaction_committed_with_a_marker_elsewhere_is_kept() -> None:
+    states = parse_states(LOG)
+    found = [_hanging("canonical", 2), _hanging("changelog", 1)]  # __consumer_offsets-1 has its commit marker
+    assert committed_transaction(states, 9, 0, ("canonical", 2)) == states[1]
+    assert not safe_to_abort(found[0], states, found)
+    assert not safe_to_abort(found[1], states, found)
+
+
+def test_a_committed_transaction_hanging_on_every_partition_is_discarded_whole() -> None:
+    states = parse_states(LOG)
+    found = [_hanging("canonical", 2), _hanging("changelog", 1), _hanging("__consumer_offsets", 1)]
+    assert all(safe_to_abort(hanging, states, found) for hanging in found)
+
+
+def test_a_transaction_never_prepared_to_commit_may_be_aborted() -> None:
+    states = parse_states(LOG)
+    assert committed_transaction(states, 7, 0, ("other", 0)) is None
+    assert safe_to_abort(_hanging("other", 0, producer_id=7), states, [_hanging("other", 0, producer_id=7)])
+    assert safe_to_abort(_hanging("canonical", 2, producer_id=5), states, [_hanging("canonical", 2, producer_id=5)])
+
+
+def test_a_later_epoch_of_the_same_producer_is_another_transaction() -> None:
+    states = [TransactionState("t", 9, 3, "PrepareCommit", frozenset({("canonical", 2), ("x", 0)}), 1)]
+    assert committed_transaction(states, 9, 0, ("canonical", 2)) is None

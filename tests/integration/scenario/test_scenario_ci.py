@@ -4,9 +4,10 @@ normaliser worker SIGKILLed, on its own secured single-broker platform. The chec
 duplicated, unexpected and leaked are 0 for every subscriber, and the bus recovered. The full matrix is one
 command, `govbus scenario matrix` (README, "Proof under load and faults").
 
-The broker kill runs on three brokers because a single KRaft broker killed and restarted has lost records it had
-acknowledged (docs/scenario/README.md, "What the fault runs found"): with one replica nothing can keep them, and
-this test would fail on Kafka, not on the bus. The single-broker kill stays in the matrix, where that shows."""
+The broker kill runs on three brokers, the harder promise of the two (the bus keeps flowing through a leader
+election, README, `govbus dev up --brokers 3`); a single broker killed and restarted is in the matrix. It once lost two
+records here that librdkafka had reported stored, which one request in flight per producer now prevents
+(docs/scenario/README.md, "What the fault runs found", 9; tests/integration/publishing/test_first_batch_loss.py)."""
 
 from __future__ import annotations
 
