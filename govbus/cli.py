@@ -258,11 +258,11 @@ def dev_status(as_json: bool) -> None:
 @dev.command("abort-hanging")
 @reports_errors
 def dev_abort_hanging() -> None:
-    """Abort transactions left hanging on the platform's brokers (open over a minute, unknown to their
-    coordinator): they stop every read_committed reader of their partitions. A broker killed while a transaction
-    commits can leave one behind; restarting a node runs this for three minutes by itself. One its coordinator
-    committed, with the commit marker on some of its partitions, is kept (aborting the rest would lose records)
-    and listed; exit 1 then."""
+    """End transactions left hanging on the platform's brokers (open over a minute, unknown to their
+    coordinator): they stop every read_committed reader of their partitions. One its coordinator had decided to
+    commit gets its missing commit marker, any other is aborted. A broker killed while a transaction commits can
+    leave one behind; restarting a node runs this for three minutes by itself. Exit 1 when one had to be left
+    open (listed)."""
     from rich.table import Table
 
     from govbus.platform import hanging
@@ -270,11 +270,12 @@ def dev_abort_hanging() -> None:
 
     with console.status("looking for hanging transactions (Kafka's TransactionsCommand)..."):
         swept = hanging.sweep(PlatformSettings())
-    if not swept.aborted and not swept.kept:
+    if not (swept.aborted or swept.committed or swept.kept):
         console.print("no hanging transaction")
         return
-    for title, rows in (("aborted", swept.aborted), ("kept: committed elsewhere, aborting would lose records",
-                                                     swept.kept)):
+    for title, rows in (("aborted (never decided to commit)", swept.aborted),
+                        ("committed (the coordinator's skipped marker written)", swept.committed),
+                        ("left open: a later transaction of the same producer is open there too", swept.kept)):
         if not rows:
             continue
         table = Table(title=title)
@@ -285,9 +286,8 @@ def dev_abort_hanging() -> None:
                           str(found.minutes_open))
         console.print(table)
     if swept.kept:
-        console.print("[red]read_committed readers of the kept partitions stay stopped: Kafka has no tool that "
-                      "writes a missing commit marker (docs/scenario/README.md, \"What the fault runs found\", "
-                      "11)[/red]")
+        console.print("[red]read_committed readers of the partitions left open stay stopped at their start "
+                      "offsets[/red]")
         raise SystemExit(1)
 
 

@@ -1,25 +1,25 @@
-"""Find and abort hanging transactions on the local platform's brokers, with Kafka's own TransactionsCommand
-(``kafka-transactions.sh``, from the kafka-tools jar fetched with the broker's).
+"""End hanging transactions on the local platform's brokers as their coordinators decided, found with Kafka's own
+TransactionsCommand (``kafka-transactions.sh``, from the kafka-tools jar fetched with the broker's).
 
 A transaction *hangs* when a partition holds its records but its coordinator will never finish it: the partition's
 last stable offset stops there, and every read_committed reader of the partition (the stream processors, the
 subscribers' connectors) waits forever, while a consumer group whose transactional offset commit is pending on
 ``__consumer_offsets`` can no longer read its committed offsets. Kafka 4.4 leaves one behind when a single broker
-is killed while a transaction commits: on its restart the transaction coordinator sends the commit markers before
-the broker knows itself as the partitions' leader, takes the partitions for deleted and skips them
-("Couldn't find leader endpoint ... likely deleted already"). Measured in the scenario's broker kill: the profile
-builders could not get their committed offsets for minutes, restarting in turn.
+is killed while a transaction commits: on its restart the transaction coordinator sends the commit markers while
+the partitions briefly have no leader (the unclean-shutdown fencing), takes them for deleted and skips them
+("Couldn't find leader endpoint ... likely deleted already"), and records the transaction complete. Measured in
+the scenario's broker kill: the profile builders could not get their committed offsets for minutes.
 
 ``find-hanging`` lists the transactions open on a broker's partitions for longer than a transaction may last
-(at least a minute: the tool counts whole minutes) whose coordinator no longer knows them; ``abort`` writes the
-abort marker that releases the partition. Aborting is safe only for a transaction none of whose partitions got
-a commit marker: its records are discarded with its consumer offsets, so the processor that wrote them reads
-its input again from its last committed offsets. But the coordinator may have decided to commit
-(``PrepareCommit`` in ``__transaction_state``, :mod:`govbus.platform.transaction_log`) and written the marker
-to some partitions before the kill, to ``__consumer_offsets`` among them: aborting the rest would keep the
-offsets and drop the output, a loss (measured: one event in a loaded single-broker kill, docs/scenario/README.md,
-"What the fault runs found", 11). Such a transaction is kept and reported: its partitions' read_committed
-readers stay stopped, which shows as lag, and Kafka has no tool that writes a missing commit marker.
+(at least a minute: the tool counts whole minutes) whose coordinator no longer knows them. What ends one
+depends on what its coordinator had decided (``__transaction_state``, :mod:`govbus.platform.transaction_log`):
+- it had decided to commit (``PrepareCommit``): the skipped commit marker is written
+  (:mod:`govbus.platform.txn_markers`). Aborting would be a loss: the marker may already be on
+  ``__consumer_offsets`` (the input counts as read) and the writer may have kept the records in its local state
+  (measured: one event lost that way in a loaded single-broker kill, docs/scenario/README.md, "What the fault
+  runs found", 11);
+- it had not: ``abort`` writes the abort marker; the records go with their consumer offsets, and the processor
+  reads its input again from its last committed offsets.
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from govbus import clients
 from govbus.connection import KafkaConnection
 from govbus.exceptions import PlatformError
-from govbus.platform import dev, transaction_log
+from govbus.platform import dev, transaction_log, txn_markers
 from govbus.platform.jars import kafka_libs, require_java
 from govbus.settings import PlatformSettings
 
@@ -53,13 +54,19 @@ class HangingTransaction:
     producer_epoch: int
     start_offset: int
     minutes_open: int
+    coordinator_epoch: int = -1
 
 
 @dataclass(frozen=True)
 class Sweep:
     aborted: list[HangingTransaction] = field(default_factory=list)
+    committed: list[HangingTransaction] = field(default_factory=list)
+    """their coordinator had decided to commit them: the missing commit marker written"""
     kept: list[HangingTransaction] = field(default_factory=list)
-    """committed by their coordinator and marked committed on other partitions: aborting would lose records"""
+    """neither is known to be right (a later transaction of the same producer is open there too): left open"""
+
+
+ABORT, COMMIT, KEEP = "abort", "commit", "keep"
 
 
 def parse_hanging(output: str) -> list[HangingTransaction]:
@@ -76,7 +83,8 @@ def parse_hanging(output: str) -> list[HangingTransaction]:
         row = dict(zip(columns, words, strict=True))
         found.append(HangingTransaction(row["Topic"], int(row["Partition"]), int(row["ProducerId"]),
                                         int(row.get("ProducerEpoch", "-1")), int(row["StartOffset"]),
-                                        int(row.get("Duration(min)", "0") or 0)))
+                                        int(row.get("Duration(min)", "0") or 0),
+                                        int(row.get("CoordinatorEpoch", "-1"))))
     return found
 
 
@@ -142,31 +150,57 @@ def abort(settings: PlatformSettings, hanging: HangingTransaction) -> None:
                                                       "minutes_open": hanging.minutes_open})
 
 
-def safe_to_abort(hanging: HangingTransaction, states: list[transaction_log.TransactionState],
-                  found: list[HangingTransaction]) -> bool:
-    """True unless the coordinator decided to commit the transaction and some of its partitions are not hanging
-    (they have their commit marker, and keep its records): aborting the others would split it. A transaction
-    never prepared to commit, or hanging on every one of its partitions, is discarded whole."""
-    committed = transaction_log.committed_transaction(states, hanging.producer_id, hanging.producer_epoch,
-                                                      (hanging.topic, hanging.partition))
+def decide(hanging: HangingTransaction, states: list[transaction_log.TransactionState]) -> str:
+    """:data:`COMMIT` when the coordinator decided to commit the transaction open on this partition
+    (``PrepareCommit`` with the partition in it): its records count as committed wherever else the marker
+    landed, and the writer's local state may already hold them, so only the commit marker keeps it whole.
+    :data:`ABORT` when no commit was decided (its writer never saw a commit succeed, and reads its input again).
+    :data:`KEEP` when a later transaction of the same producer and epoch is open on the partition too: the two
+    would share one marker, and neither outcome is right for both."""
+    partition = (hanging.topic, hanging.partition)
+    committed = transaction_log.committed_transaction(states, hanging.producer_id, hanging.producer_epoch, partition)
     if committed is None:
-        return True
-    open_here = {(other.topic, other.partition) for other in found
-                 if other.producer_id == hanging.producer_id and other.producer_epoch == hanging.producer_epoch}
-    return committed.partitions <= open_here
+        return ABORT
+    after = states[states.index(committed) + 1:]
+    if any(state.producer_id == committed.producer_id and state.producer_epoch == committed.producer_epoch
+           and partition in state.partitions and state.status not in ("PrepareCommit", "CompleteCommit")
+           for state in after):
+        return KEEP
+    return COMMIT
+
+
+def commit(settings: PlatformSettings, hanging: HangingTransaction) -> None:
+    """Write the missing commit marker of ``hanging`` to its partition's leader."""
+    connection = _state(settings).kafka
+    txn_markers.write_commit_marker(connection, _leader(connection, hanging.topic, hanging.partition),
+                                   txn_markers.Marker(hanging.producer_id, hanging.producer_epoch,
+                                                      hanging.coordinator_epoch, hanging.topic, hanging.partition))
+    log.warning("hanging transaction committed: its coordinator had decided to commit it and skipped this "
+                "partition's marker", extra={"topic": hanging.topic, "partition": hanging.partition,
+                                             "producer_id": hanging.producer_id,
+                                             "start_offset": hanging.start_offset})
+
+
+def _leader(connection: KafkaConnection, topic: str, partition: int) -> str:
+    metadata = clients.admin(connection).list_topics(topic, timeout=30)
+    leader = metadata.topics[topic].partitions[partition].leader
+    broker = metadata.brokers.get(leader)
+    if broker is None:
+        raise PlatformError(f"{topic}-{partition} has no leader now: run `govbus dev abort-hanging` again later")
+    return f"{broker.host}:{broker.port}"
 
 
 def _keep(hanging: HangingTransaction) -> None:
-    log.error("hanging transaction left open: its coordinator committed it and other partitions have its commit "
-              "marker, so aborting it here would lose committed records; read_committed readers of this "
-              "partition stay stopped at its start offset, and Kafka has no tool that writes the missing commit "
-              "marker (docs/scenario/README.md, \"What the fault runs found\", 11)",
+    log.error("hanging transaction left open: its coordinator committed an earlier transaction of the same "
+              "producer on this partition and a later one is open there too, so neither marker is right for "
+              "both; read_committed readers of this partition stay stopped at its start offset",
               extra={"topic": hanging.topic, "partition": hanging.partition, "producer_id": hanging.producer_id,
                      "producer_epoch": hanging.producer_epoch, "start_offset": hanging.start_offset})
 
 
 def sweep(settings: PlatformSettings) -> Sweep:
-    """Find the hanging transactions of every node of the platform and abort those it is safe to abort."""
+    """Find the hanging transactions of every node of the platform and end each as its coordinator decided
+    (:func:`decide`)."""
     found = [hanging for node_id in range(1, len(_state(settings).broker_pids) + 1)
              for hanging in find_hanging(settings, node_id)]
     if not found:
@@ -174,7 +208,11 @@ def sweep(settings: PlatformSettings) -> Sweep:
     states = _transaction_states(settings)
     result = Sweep()
     for hanging in found:
-        if safe_to_abort(hanging, states, found):
+        action = decide(hanging, states)
+        if action == COMMIT:
+            commit(settings, hanging)
+            result.committed.append(hanging)
+        elif action == ABORT:
             abort(settings, hanging)
             result.aborted.append(hanging)
         else:
@@ -197,5 +235,6 @@ def sweep_after_restart(settings: PlatformSettings, watch_seconds: float = 180.0
             log.warning("hanging transactions not swept", extra={"error": str(error)[:300]})
             continue
         total.aborted.extend(swept.aborted)
+        total.committed.extend(swept.committed)
         total.kept.extend(swept.kept)
     return total

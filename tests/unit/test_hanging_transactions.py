@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from govbus.platform.hanging import HangingTransaction, parse_hanging, safe_to_abort
+from govbus.platform.hanging import ABORT, COMMIT, KEEP, HangingTransaction, decide, parse_hanging
 from govbus.platform.transaction_log import TransactionState, committed_transaction, parse_states
 
 COLUMNS = ("Topic", "Partition", "ProducerId", "ProducerEpoch", "CoordinatorEpoch", "StartOffset", "LastTimestamp",
@@ -17,8 +17,8 @@ TABLE = "\n".join("   ".join(f"{cell:<12}" for cell in line) for line in (COLUMN
 
 
 def test_each_row_is_one_hanging_transaction() -> None:
-    assert parse_hanging(TABLE) == [HangingTransaction("__consumer_offsets", 3, 4, 0, 815, 4),
-                                    HangingTransaction("govbus.scn-6b233f.profile.person", 1, 4, 0, 12, 4)]
+    assert parse_hanging(TABLE) == [HangingTransaction("__consumer_offsets", 3, 4, 0, 815, 4, 2),
+                                    HangingTransaction("govbus.scn-6b233f.profile.person", 1, 4, 0, 12, 4, 2)]
 
 
 def test_no_table_or_an_empty_one_is_nothing() -> None:
@@ -54,25 +54,24 @@ def test_the_transaction_log_is_read_record_by_record_past_the_tools_own_lines()
     assert states[1].partitions == {("canonical", 2), ("changelog", 1), ("__consumer_offsets", 1)}
 
 
-def test_a_transaction_committed_with_a_marker_elsewhere_is_kept() -> None:
+def test_a_transaction_its_coordinator_decided_to_commit_gets_its_commit_marker() -> None:
     states = parse_states(LOG)
-    found = [_hanging("canonical", 2), _hanging("changelog", 1)]  # __consumer_offsets-1 has its commit marker
     assert committed_transaction(states, 9, 0, ("canonical", 2)) == states[1]
-    assert not safe_to_abort(found[0], states, found)
-    assert not safe_to_abort(found[1], states, found)
+    assert decide(_hanging("canonical", 2), states) == COMMIT
+    assert decide(_hanging("__consumer_offsets", 1), states) == COMMIT
 
 
-def test_a_committed_transaction_hanging_on_every_partition_is_discarded_whole() -> None:
-    states = parse_states(LOG)
-    found = [_hanging("canonical", 2), _hanging("changelog", 1), _hanging("__consumer_offsets", 1)]
-    assert all(safe_to_abort(hanging, states, found) for hanging in found)
-
-
-def test_a_transaction_never_prepared_to_commit_may_be_aborted() -> None:
+def test_a_transaction_never_decided_to_commit_is_aborted() -> None:
     states = parse_states(LOG)
     assert committed_transaction(states, 7, 0, ("other", 0)) is None
-    assert safe_to_abort(_hanging("other", 0, producer_id=7), states, [_hanging("other", 0, producer_id=7)])
-    assert safe_to_abort(_hanging("canonical", 2, producer_id=5), states, [_hanging("canonical", 2, producer_id=5)])
+    assert decide(_hanging("other", 0, producer_id=7), states) == ABORT
+    assert decide(_hanging("canonical", 2, producer_id=5), states) == ABORT
+
+
+def test_a_later_open_transaction_of_the_same_producer_on_the_partition_leaves_it_open() -> None:
+    states = parse_states(LOG + _record("Ongoing", {"canonical": [2]}))
+    assert decide(_hanging("canonical", 2), states) == KEEP
+    assert decide(_hanging("changelog", 1), states) == COMMIT  # the later one is not open there
 
 
 def test_a_later_epoch_of_the_same_producer_is_another_transaction() -> None:
