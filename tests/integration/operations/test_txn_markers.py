@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from confluent_kafka import Producer
 
 from govbus import clients
 from govbus.exceptions import PlatformError
@@ -38,6 +39,19 @@ def _open_producer_state(bootstrap: str, config: Path, topic: str) -> dict[str, 
     return open_ones[0]
 
 
+def _open_transaction(bootstrap: str, value: bytes) -> tuple[str, Producer]:
+    """A new one-partition topic with ``value`` written to it in a transaction left open; the producer."""
+    admin = kafka_at(bootstrap)
+    topic = f"markers-{uuid.uuid4().hex[:8]}"
+    ensure_topics(admin, [TopicSpec(topic, 1)])
+    producer = clients.producer(admin, {"transactional.id": f"{topic}-txn", "transaction.timeout.ms": 120_000})
+    producer.init_transactions(30)
+    producer.begin_transaction()
+    producer.produce(topic, value=value, partition=0)
+    assert producer.flush(30) == 0
+    return topic, producer
+
+
 def _read_committed(bootstrap: str, topic: str, seconds: float) -> list[bytes]:
     reader = clients.consumer(kafka_at(bootstrap), f"markers-{uuid.uuid4().hex}", {"auto.offset.reset": "earliest"})
     reader.subscribe([topic])
@@ -56,13 +70,7 @@ def _read_committed(bootstrap: str, topic: str, seconds: float) -> list[bytes]:
 def test_a_commit_marker_written_for_an_open_transaction_makes_its_record_visible(kafka_bootstrap: str,
                                                                                   tmp_path: Path) -> None:
     admin = kafka_at(kafka_bootstrap)
-    topic = f"markers-{uuid.uuid4().hex[:8]}"
-    ensure_topics(admin, [TopicSpec(topic, 1)])
-    producer = clients.producer(admin, {"transactional.id": f"{topic}-txn", "transaction.timeout.ms": 120_000})
-    producer.init_transactions(30)
-    producer.begin_transaction()
-    producer.produce(topic, value=b"kept", partition=0)
-    assert producer.flush(30) == 0
+    topic, _producer = _open_transaction(kafka_bootstrap, b"kept")
     assert _read_committed(kafka_bootstrap, topic, 4) == [], "an open transaction is not visible"
 
     state = _open_producer_state(kafka_bootstrap, hanging.tool_properties(admin, tmp_path), topic)
@@ -75,13 +83,7 @@ def test_a_commit_marker_written_for_an_open_transaction_makes_its_record_visibl
 
 def test_a_stale_producer_epoch_is_refused(kafka_bootstrap: str, tmp_path: Path) -> None:
     admin = kafka_at(kafka_bootstrap)
-    topic = f"markers-{uuid.uuid4().hex[:8]}"
-    ensure_topics(admin, [TopicSpec(topic, 1)])
-    producer = clients.producer(admin, {"transactional.id": f"{topic}-txn", "transaction.timeout.ms": 120_000})
-    producer.init_transactions(30)
-    producer.begin_transaction()
-    producer.produce(topic, value=b"x", partition=0)
-    assert producer.flush(30) == 0
+    topic, producer = _open_transaction(kafka_bootstrap, b"x")
     state = _open_producer_state(kafka_bootstrap, hanging.tool_properties(admin, tmp_path), topic)
     stale = Marker(int(state["ProducerId"]), int(state["ProducerEpoch"]) - 1, int(state["LatestCoordinatorEpoch"]),
                    topic, 0)
