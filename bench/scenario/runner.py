@@ -83,7 +83,9 @@ def run_scenario(spec: ScenarioSpec, out: Path | None, console: Console) -> RunF
     try:
         with ExitStack() as stack:
             _prepare(run)
-            cluster = stack.enter_context(private_cluster())
+            # durable: the postgres-restart fault crashes it (-m immediate), and with synchronous_commit off a
+            # crash loses the last commits the server had acknowledged (one mirrored row in a matrix run)
+            cluster = stack.enter_context(private_cluster(durable=True))
             stack.callback(run.fleet.stop_all)
             outbox_dsn, mirror_dsn = setup.prepare_databases(cluster, run_id)
             _start(run, mirror_dsn, outbox_dsn)
