@@ -260,9 +260,9 @@ def dev_status(as_json: bool) -> None:
 def dev_abort_hanging() -> None:
     """End transactions left hanging on the platform's brokers (open over a minute, unknown to their
     coordinator): they stop every read_committed reader of their partitions. One its coordinator had decided to
-    commit gets its missing commit marker, any other is aborted. A broker killed while a transaction commits can
-    leave one behind; restarting a node runs this for three minutes by itself. Exit 1 when one had to be left
-    open (listed)."""
+    commit gets its missing commit marker, one it had not is aborted, and one its log shows no decision for is
+    left open and listed (exit 1). A broker killed while a transaction commits can leave one behind; restarting
+    a node runs this for three minutes by itself."""
     from rich.table import Table
 
     from govbus.platform import hanging
@@ -275,7 +275,7 @@ def dev_abort_hanging() -> None:
         return
     for title, rows in (("aborted (never decided to commit)", swept.aborted),
                         ("committed (the coordinator's skipped marker written)", swept.committed),
-                        ("left open: a later transaction of the same producer is open there too", swept.kept)):
+                        ("left open: no decision in the coordinators' log", swept.kept)):
         if not rows:
             continue
         table = Table(title=title)

@@ -186,9 +186,10 @@ def _unread(owed: dict[str, Event], positions: dict[tuple[str, int], int], revok
     stored just before the fault. An event that waited longer than the bound, with nothing in the way, was not
     read because the connector stalled: lost.
 
-    ``reached`` (when it decided anything) is the storage time of the newest event the connector decided, delivered
-    or refused. A connector that lags behind (a loaded machine) reads in order, so what it had not reached when it
-    was cut off counts as withheld however long ago it was stored (see :func:`unread_since`)."""
+    ``reached`` (when it was still deciding near the end, :func:`_reached`) is the storage time of the newest event
+    the connector decided, delivered or refused. A connector that lags behind (a loaded machine) reads in order, so
+    what it had not reached when it was cut off counts as withheld however long ago it was stored (see
+    :func:`unread_since`)."""
     since = unread_since(interrupted_at(revoked_at, fault_windows), reached)
     return {event_id for event_id, e in owed.items()
             if e.offset >= positions.get((e.topic, e.partition), 0) and e.appended_at >= since}
@@ -235,8 +236,8 @@ def _account_stream(party: parties.Party, held: list[tuple[dict[str, Any], bytes
     parked = {r.event_id for r in observed.audit if r.subscription == party.subscription
               and r.outcome is Outcome.PARKED}
     windows = [(float(a), float(b)) for a, b in spec.get("fault_windows", [])]
-    decided = [canonical[i].appended_at for i in set(times) | refused if i in canonical]
-    unread = (_unread(owed, positions, revoked_at, windows, max(decided, default=None))
+    unread = (_unread(owed, positions, revoked_at, windows, _reached(held, observed, party, canonical, revoked_at,
+                                                                     windows))
               if revoked_at is not None else set())
     for event_id in must - set(times):
         if revoked_at is not None and (event_id in refused or event_id in unread):
@@ -256,6 +257,23 @@ def _account_stream(party: parties.Party, held: list[tuple[dict[str, Any], bytes
                                              for e, _k, _t in held)
     _count_leaks(counts, held, canonical, plans)
     return counts
+
+
+def _reached(held: list[tuple[dict[str, Any], bytes | None, float]], observed: Observed, party: parties.Party,
+             canonical: dict[str, Event], revoked_at: float, windows: list[tuple[float, float]]) -> float | None:
+    """The storage time of the newest event the connector decided (delivered or refused), if it was still
+    deciding within the bound of when it stopped reading; None when it had stalled before that (or decided
+    nothing), so that a stalled connector is not excused what it never read."""
+    decisions = [(received, str(event.get("event_id"))) for event, _key, received in held]
+    decisions += [(record.at.timestamp(), record.event_id) for record in observed.audit
+                  if record.subscription == party.subscription and record.outcome is Outcome.REFUSED]
+    if not decisions:
+        return None
+    stopped_reading = interrupted_at(revoked_at, windows)
+    if max(at for at, _id in decisions) < stopped_reading - REVOCATION_BOUND_S - REVOCATION_SLACK_S:
+        return None
+    return max((canonical[event_id].appended_at for _at, event_id in decisions if event_id in canonical),
+               default=None)
 
 
 def _account_revocation(counts: Counts, held: list[tuple[dict[str, Any], bytes | None, float]],

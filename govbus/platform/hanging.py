@@ -63,7 +63,7 @@ class Sweep:
     committed: list[HangingTransaction] = field(default_factory=list)
     """their coordinator had decided to commit them: the missing commit marker written"""
     kept: list[HangingTransaction] = field(default_factory=list)
-    """neither is known to be right (a later transaction of the same producer is open there too): left open"""
+    """no decision found in the coordinators' log: left open"""
 
 
 ABORT, COMMIT, KEEP = "abort", "commit", "keep"
@@ -151,22 +151,22 @@ def abort(settings: PlatformSettings, hanging: HangingTransaction) -> None:
 
 
 def decide(hanging: HangingTransaction, states: list[transaction_log.TransactionState]) -> str:
-    """:data:`COMMIT` when the coordinator decided to commit the transaction open on this partition
-    (``PrepareCommit`` with the partition in it): its records count as committed wherever else the marker
-    landed, and the writer's local state may already hold them, so only the commit marker keeps it whole.
-    :data:`ABORT` when no commit was decided (its writer never saw a commit succeed, and reads its input again).
-    :data:`KEEP` when a later transaction of the same producer and epoch is open on the partition too: the two
-    would share one marker, and neither outcome is right for both."""
-    partition = (hanging.topic, hanging.partition)
-    committed = transaction_log.committed_transaction(states, hanging.producer_id, hanging.producer_epoch, partition)
-    if committed is None:
-        return ABORT
-    after = states[states.index(committed) + 1:]
-    if any(state.producer_id == committed.producer_id and state.producer_epoch == committed.producer_epoch
-           and partition in state.partitions and state.status not in ("PrepareCommit", "CompleteCommit")
-           for state in after):
+    """What the coordinator decided for the last transaction of the hanging one's producer on its partition
+    (a transaction whose marker was written is not open there; a later one of the same producer and epoch would
+    have joined the open one and its marker ends both, as it would have without the skip):
+
+    - :data:`COMMIT` for ``PrepareCommit``: its records count as committed wherever else the marker landed
+      (``__consumer_offsets`` among them), and the writer's local state may already hold them, so only the commit
+      marker keeps it whole;
+    - :data:`ABORT` for ``PrepareAbort`` or a transaction never prepared (``Ongoing``): its writer never saw a
+      commit succeed, and reads its input again;
+    - :data:`KEEP` when the log shows no record of it (not read to the end, or compacted away): neither marker is
+      known to be right."""
+    last = transaction_log.last_listing(states, hanging.producer_id, hanging.producer_epoch,
+                                        (hanging.topic, hanging.partition))
+    if last is None:
         return KEEP
-    return COMMIT
+    return COMMIT if last.status == "PrepareCommit" else ABORT
 
 
 def commit(settings: PlatformSettings, hanging: HangingTransaction) -> None:
@@ -191,9 +191,9 @@ def _leader(connection: KafkaConnection, topic: str, partition: int) -> str:
 
 
 def _keep(hanging: HangingTransaction) -> None:
-    log.error("hanging transaction left open: its coordinator committed an earlier transaction of the same "
-              "producer on this partition and a later one is open there too, so neither marker is right for "
-              "both; read_committed readers of this partition stay stopped at its start offset",
+    log.error("hanging transaction left open: the coordinators' log (__transaction_state) shows no decision for it, "
+              "so neither marker is known to be right; read_committed readers of this partition stay stopped at "
+              "its start offset: run `govbus dev abort-hanging` again, or decide with `kafka-transactions`",
               extra={"topic": hanging.topic, "partition": hanging.partition, "producer_id": hanging.producer_id,
                      "producer_epoch": hanging.producer_epoch, "start_offset": hanging.start_offset})
 
@@ -201,8 +201,10 @@ def _keep(hanging: HangingTransaction) -> None:
 def sweep(settings: PlatformSettings) -> Sweep:
     """Find the hanging transactions of every node of the platform and end each as its coordinator decided
     (:func:`decide`)."""
-    found = [hanging for node_id in range(1, len(_state(settings).broker_pids) + 1)
-             for hanging in find_hanging(settings, node_id)]
+    # a node lists every partition it holds a replica of: on a cluster one transaction shows on each replica
+    found = list({(h.topic, h.partition, h.producer_id, h.start_offset): h
+                  for node_id in range(1, len(_state(settings).broker_pids) + 1)
+                  for h in find_hanging(settings, node_id)}.values())
     if not found:
         return Sweep()
     states = _transaction_states(settings)

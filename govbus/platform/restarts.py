@@ -40,7 +40,8 @@ def kill_broker(settings: PlatformSettings, node: int | None = None) -> int:
 
 def restart_broker(settings: PlatformSettings, node: int | None = None, sweep_seconds: float = 180.0) -> float:
     """Start the killed node again on its own data; the seconds until it answered. For ``sweep_seconds`` after,
-    a daemon thread aborts any transaction the restart left hanging (:mod:`govbus.platform.hanging`)."""
+    a daemon thread ends any transaction the restart left hanging as its coordinator decided
+    (:mod:`govbus.platform.hanging`)."""
     state = _current(settings)
     _pid, seconds = dev.restart_node(settings, node or len(state.broker_pids))
     if sweep_seconds > 0:

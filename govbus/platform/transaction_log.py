@@ -4,7 +4,7 @@ consumer and its ``TransactionLogMessageFormatter`` (from the kafka-tools jar fe
 Each record is one state of one transactional id: its producer id and epoch, a status (``Ongoing``,
 ``PrepareCommit``, ``PrepareAbort``, ``CompleteCommit``, ``CompleteAbort``, ...) and the partitions of the open
 transaction. A ``PrepareCommit`` record is the coordinator's decision to commit: from then on every one of those
-partitions is owed a commit marker. :mod:`govbus.platform.hanging` reads it before it aborts anything.
+partitions is owed a commit marker. :mod:`govbus.platform.hanging` reads it before it ends a hanging transaction.
 """
 
 from __future__ import annotations
@@ -70,15 +70,14 @@ def _state(record: dict[str, object]) -> TransactionState | None:
                             int(data.get("transactionStartTimestampMs", -1)))
 
 
-def committed_transaction(states: Iterable[TransactionState], producer_id: int, producer_epoch: int,
-                          partition: TopicPartition) -> TransactionState | None:
-    """The last transaction of the producer (at this epoch or the next: a coordinator may bump it when it ends a
-    transaction) that its coordinator decided to commit with ``partition`` in it; None when it decided no such
-    commit (an abort, or a transaction never prepared)."""
+def last_listing(states: Iterable[TransactionState], producer_id: int, producer_epoch: int,
+                 partition: TopicPartition) -> TransactionState | None:
+    """The producer's last record (at this epoch) that lists ``partition``: the state the coordinator left the
+    last transaction on that partition in (``Ongoing``, ``PrepareCommit`` or ``PrepareAbort``; a completing
+    record lists no partitions); None when the log holds none (not read to the end, or compacted away)."""
     found = None
     for state in states:
-        if (state.producer_id == producer_id and state.producer_epoch in (producer_epoch, producer_epoch + 1)
-                and state.status == "PrepareCommit" and partition in state.partitions):
+        if (state.producer_id, state.producer_epoch) == (producer_id, producer_epoch) and partition in state.partitions:
             found = state
     return found
 

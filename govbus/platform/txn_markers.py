@@ -98,10 +98,10 @@ def parse_write_txn_markers_errors(body: bytes) -> list[tuple[str, int, int]]:
 class _Channel:
     """One connection to a broker: size-prefixed requests and responses, one at a time."""
 
-    def __init__(self, host: str, port: int, tls_ca: Path | None) -> None:
+    def __init__(self, host: str, port: int, tls: bool, tls_ca: Path | None) -> None:
         raw = socket.create_connection((host, port), timeout=TIMEOUT_S)
-        if tls_ca is not None:
-            context = ssl.create_default_context(cafile=str(tls_ca))
+        if tls:
+            context = ssl.create_default_context(cafile=str(tls_ca) if tls_ca is not None else None)
             raw = context.wrap_socket(raw, server_hostname=host)
         self._socket = raw
         self._correlation = 0
@@ -146,7 +146,7 @@ def _authenticate(channel: _Channel, username: str, password: str) -> None:
     first_bare = f"n={username.replace('=', '=3D').replace(',', '=2C')},r={nonce}"
     server_first = _sasl_round(channel, ("n,," + first_bare).encode()).decode()
     fields = dict(part.split("=", 1) for part in server_first.split(","))
-    if not fields["r"].startswith(nonce):
+    if not fields["r"].startswith(nonce) or len(fields["r"]) <= len(nonce):
         raise PlatformError("the broker's SCRAM nonce does not extend ours")
     salted = hashlib.pbkdf2_hmac("sha512", password.encode(), base64.b64decode(fields["s"]), int(fields["i"]))
     client_key = hmac.new(salted, b"Client Key", hashlib.sha512).digest()
@@ -177,7 +177,7 @@ def write_commit_marker(connection: KafkaConnection, leader: str, marker: Marker
     """Write the COMMIT marker of ``marker``'s transaction to its partition on ``leader`` (host:port); a
     :class:`PlatformError` when the broker refuses it."""
     host, _, port = leader.rpartition(":")
-    channel = _Channel(host, int(port), connection.tls_ca if connection.uses_tls else None)
+    channel = _Channel(host, int(port), connection.uses_tls, connection.tls_ca)
     try:
         if connection.uses_sasl:
             password = connection.password.get_secret_value() if connection.password else ""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from govbus.platform.hanging import ABORT, COMMIT, KEEP, HangingTransaction, decide, parse_hanging
-from govbus.platform.transaction_log import TransactionState, committed_transaction, parse_states
+from govbus.platform.transaction_log import TransactionState, last_listing, parse_states
 
 COLUMNS = ("Topic", "Partition", "ProducerId", "ProducerEpoch", "CoordinatorEpoch", "StartOffset", "LastTimestamp",
            "Duration(min)")
@@ -56,24 +56,25 @@ def test_the_transaction_log_is_read_record_by_record_past_the_tools_own_lines()
 
 def test_a_transaction_its_coordinator_decided_to_commit_gets_its_commit_marker() -> None:
     states = parse_states(LOG)
-    assert committed_transaction(states, 9, 0, ("canonical", 2)) == states[1]
+    assert last_listing(states, 9, 0, ("canonical", 2)) == states[1]
     assert decide(_hanging("canonical", 2), states) == COMMIT
     assert decide(_hanging("__consumer_offsets", 1), states) == COMMIT
 
 
-def test_a_transaction_never_decided_to_commit_is_aborted() -> None:
+def test_a_transaction_never_prepared_or_prepared_to_abort_is_aborted() -> None:
     states = parse_states(LOG)
-    assert committed_transaction(states, 7, 0, ("other", 0)) is None
-    assert decide(_hanging("other", 0, producer_id=7), states) == ABORT
-    assert decide(_hanging("canonical", 2, producer_id=5), states) == ABORT
+    assert decide(_hanging("other", 0, producer_id=7), states) == ABORT  # PrepareAbort
+    # the same producer's next transaction, never prepared: the earlier one's marker was written there
+    later = parse_states(LOG + _record("Ongoing", {"canonical": [2]}))
+    assert decide(_hanging("canonical", 2), later) == ABORT
+    assert decide(_hanging("changelog", 1), later) == COMMIT  # the later one never wrote there
 
 
-def test_a_later_open_transaction_of_the_same_producer_on_the_partition_leaves_it_open() -> None:
-    states = parse_states(LOG + _record("Ongoing", {"canonical": [2]}))
-    assert decide(_hanging("canonical", 2), states) == KEEP
-    assert decide(_hanging("changelog", 1), states) == COMMIT  # the later one is not open there
+def test_no_record_of_the_transaction_leaves_it_open() -> None:
+    assert decide(_hanging("canonical", 2), []) == KEEP  # the log not read, or compacted away
+    assert decide(_hanging("canonical", 2, producer_id=5), parse_states(LOG)) == KEEP
 
 
-def test_a_later_epoch_of_the_same_producer_is_another_transaction() -> None:
+def test_another_epoch_of_the_same_producer_is_another_transaction() -> None:
     states = [TransactionState("t", 9, 3, "PrepareCommit", frozenset({("canonical", 2), ("x", 0)}), 1)]
-    assert committed_transaction(states, 9, 0, ("canonical", 2)) is None
+    assert last_listing(states, 9, 0, ("canonical", 2)) is None

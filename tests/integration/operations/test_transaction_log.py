@@ -52,9 +52,9 @@ def test_a_committed_transaction_is_found_with_its_partitions_and_an_aborted_one
     written = {(topic, 0), (topic, 1)}
     assert written < prepared[0].partitions
     assert any(name == "__consumer_offsets" for name, _ in prepared[0].partitions), "its offsets are in it too"
-    assert transaction_log.committed_transaction(states, prepared[0].producer_id, prepared[0].producer_epoch,
-                                                 (topic, 1)) == prepared[0]
+    assert transaction_log.last_listing(states, prepared[0].producer_id, prepared[0].producer_epoch,
+                                        (topic, 1)) == prepared[0]
     aborted = [s for s in states if s.transactional_id == aborted_id]
     assert "PrepareAbort" in {s.status for s in aborted}
-    assert all(transaction_log.committed_transaction(states, s.producer_id, s.producer_epoch, (topic, 0)) is None
-               for s in aborted)
+    last = [transaction_log.last_listing(states, s.producer_id, s.producer_epoch, (topic, 0)) for s in aborted]
+    assert {state.status for state in last if state is not None} == {"PrepareAbort"}
