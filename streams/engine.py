@@ -142,9 +142,6 @@ def build_application(settings: EngineSettings, group: str, collector: Collector
                                "session.timeout.ms": settings.streams_session_timeout_ms,
                                "heartbeat.interval.ms": max(settings.streams_session_timeout_ms // 5, 1000)},
         producer_extra_config={"linger.ms": 2, "transaction.timeout.ms": settings.streams_transaction_timeout_ms,
-                               # as every producer of the bus (govbus.clients.kafka.SAFE_PRODUCER): with more,
-                               # librdkafka can report a batch the broker never stored as delivered
-                               "max.in.flight.requests.per.connection": 1,
                                # the same on every restart of this worker: fences its predecessor's open transaction
                                "transactional.id": worker_transactional_id(group, state_dir)},
         loglevel=loglevel.upper(),
