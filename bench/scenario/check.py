@@ -44,6 +44,7 @@ REVOCATION_BOUND_S = 2 * float(KafkaDeliverySettings.model_fields["kafka_deliver
 there is none): a revocation takes effect within it"""
 REVOCATION_SLACK_S = 5.0
 """beyond the bound: a batch the connector was writing when it reloaded, the broker's acknowledgement"""
+REVOCATION_REACH_S = REVOCATION_BOUND_S + REVOCATION_SLACK_S
 
 
 def check_run(files: RunFiles, kafka: KafkaConnection, registry: RegistryConnection) -> dict[str, Any]:
@@ -177,8 +178,8 @@ def _owed(plans: dict[str, ItemPlan], observed: Observed) -> dict[str, Event]:
             if e.item in plans and e.record is not None and plans[e.item].matches(e.record)}
 
 
-def _unread(owed: dict[str, Event], positions: dict[tuple[str, int], int], revoked_at: float,
-            fault_windows: list[tuple[float, float]], reached: float | None) -> set[str]:
+def _unread(owed: dict[str, Event], positions: dict[tuple[str, int], int], stopped_reading: float,
+            reached: float | None) -> set[str]:
     """The owed events the revoked subscriber's connector never read because the grant ended first: at or past its
     final position (it loses its ACL with the grant) and stored no earlier than the revocation's bound before the
     connector stopped reading. That is the revocation, or the start of a fault the revocation came in (or within
@@ -190,7 +191,7 @@ def _unread(owed: dict[str, Event], positions: dict[tuple[str, int], int], revok
     the connector decided, delivered or refused. A connector that lags behind (a loaded machine) reads in order, so
     what it had not reached when it was cut off counts as withheld however long ago it was stored (see
     :func:`unread_since`)."""
-    since = unread_since(interrupted_at(revoked_at, fault_windows), reached)
+    since = unread_since(stopped_reading, reached)
     return {event_id for event_id, e in owed.items()
             if e.offset >= positions.get((e.topic, e.partition), 0) and e.appended_at >= since}
 
@@ -200,18 +201,16 @@ def unread_since(stopped_reading: float, reached: float | None) -> float:
     (and slack) before the connector stopped reading, or before the newest event it had reached when it lagged
     further behind than that. An event stored more than the bound before what the connector had reached
     elsewhere, and never read, sat behind a stalled partition: lost."""
-    reach = REVOCATION_BOUND_S + REVOCATION_SLACK_S
-    since = stopped_reading - reach
-    return since if reached is None else min(since, reached - reach)
+    since = stopped_reading - REVOCATION_REACH_S
+    return since if reached is None else min(since, reached - REVOCATION_REACH_S)
 
 
 def interrupted_at(revoked_at: float, fault_windows: list[tuple[float, float]]) -> float:
     """When the revoked subscriber's connector last could read: the revocation, or the injection of a fault whose
     window (from injection to restoration, plus the revocation's bound and slack for the connector to reconnect)
     holds the revocation."""
-    reach = REVOCATION_BOUND_S + REVOCATION_SLACK_S
     return min([revoked_at] + [injected for injected, restored in fault_windows
-                               if injected <= revoked_at <= restored + reach])
+                               if injected <= revoked_at <= restored + REVOCATION_REACH_S])
 
 
 def _account_stream(party: parties.Party, held: list[tuple[dict[str, Any], bytes | None, float]],
@@ -236,9 +235,10 @@ def _account_stream(party: parties.Party, held: list[tuple[dict[str, Any], bytes
     parked = {r.event_id for r in observed.audit if r.subscription == party.subscription
               and r.outcome is Outcome.PARKED}
     windows = [(float(a), float(b)) for a, b in spec.get("fault_windows", [])]
-    unread = (_unread(owed, positions, revoked_at, windows, _reached(held, observed, party, canonical, revoked_at,
-                                                                     windows))
-              if revoked_at is not None else set())
+    unread: set[str] = set()
+    if revoked_at is not None:
+        stopped_reading = interrupted_at(revoked_at, windows)
+        unread = _unread(owed, positions, stopped_reading, _reached(held, observed, party, canonical, stopped_reading))
     for event_id in must - set(times):
         if revoked_at is not None and (event_id in refused or event_id in unread):
             counts.withheld_after_revocation += 1
@@ -248,7 +248,7 @@ def _account_stream(party: parties.Party, held: list[tuple[dict[str, Any], bytes
             counts.note(f"owed, not held{' (parked)' if event_id in parked else ''}: {owed[event_id].item} "
                         f"event {event_id}")
     late = {str(e.get("event_id")) for e, _k, received in held
-            if revoked_at is not None and received > revoked_at + REVOCATION_BOUND_S + REVOCATION_SLACK_S}
+            if revoked_at is not None and received > revoked_at + REVOCATION_REACH_S}
     for event_id in (set(times) - must - in_window) | late:
         counts.unexpected += 1
         counts.note(f"held, not owed{' (after the revocation)' if event_id in forbidden | late else ''}: event "
@@ -260,7 +260,7 @@ def _account_stream(party: parties.Party, held: list[tuple[dict[str, Any], bytes
 
 
 def _reached(held: list[tuple[dict[str, Any], bytes | None, float]], observed: Observed, party: parties.Party,
-             canonical: dict[str, Event], revoked_at: float, windows: list[tuple[float, float]]) -> float | None:
+             canonical: dict[str, Event], stopped_reading: float) -> float | None:
     """The storage time of the newest event the connector decided (delivered or refused), if it was still
     deciding within the bound of when it stopped reading; None when it had stalled before that (or decided
     nothing), so that a stalled connector is not excused what it never read."""
@@ -269,8 +269,7 @@ def _reached(held: list[tuple[dict[str, Any], bytes | None, float]], observed: O
                   if record.subscription == party.subscription and record.outcome is Outcome.REFUSED]
     if not decisions:
         return None
-    stopped_reading = interrupted_at(revoked_at, windows)
-    if max(at for at, _id in decisions) < stopped_reading - REVOCATION_BOUND_S - REVOCATION_SLACK_S:
+    if max(at for at, _id in decisions) < stopped_reading - REVOCATION_REACH_S:
         return None
     return max((canonical[event_id].appended_at for _at, event_id in decisions if event_id in canonical),
                default=None)

@@ -29,13 +29,11 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from govbus import clients
 from govbus.connection import KafkaConnection
 from govbus.exceptions import PlatformError
-from govbus.platform import dev, transaction_log, txn_markers
-from govbus.platform.jars import kafka_libs, require_java
+from govbus.platform import dev, kafka_tools, transaction_log, txn_markers
 from govbus.settings import PlatformSettings
 
 log = logging.getLogger(__name__)
@@ -71,41 +69,10 @@ ABORT, COMMIT, KEEP = "abort", "commit", "keep"
 
 def parse_hanging(output: str) -> list[HangingTransaction]:
     """The rows of ``find-hanging``'s table (a header line naming its columns, then one line per transaction)."""
-    lines = [line.split() for line in output.splitlines() if line.strip()]
-    header = next((i for i, words in enumerate(lines) if "Topic" in words and "StartOffset" in words), None)
-    if header is None:
-        return []
-    columns = lines[header]
-    found = []
-    for words in lines[header + 1:]:
-        if len(words) != len(columns):
-            continue
-        row = dict(zip(columns, words, strict=True))
-        found.append(HangingTransaction(row["Topic"], int(row["Partition"]), int(row["ProducerId"]),
-                                        int(row.get("ProducerEpoch", "-1")), int(row["StartOffset"]),
-                                        int(row.get("Duration(min)", "0") or 0),
-                                        int(row.get("CoordinatorEpoch", "-1"))))
-    return found
-
-
-def tool_properties(connection: KafkaConnection, directory: Path) -> Path:
-    """The client configuration of Kafka's Java tools for ``connection`` (0600: it holds the password)."""
-    lines = []
-    if connection.username:
-        protocol = "SASL_SSL" if connection.tls_ca else "SASL_PLAINTEXT"
-        password = connection.password.get_secret_value() if connection.password else ""
-        lines += [f"security.protocol={protocol}", "sasl.mechanism=SCRAM-SHA-512",
-                  "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
-                  f'username="{connection.username}" password="{password}";']
-    elif connection.tls_ca:
-        lines.append("security.protocol=SSL")
-    if connection.tls_ca:
-        lines += ["ssl.truststore.type=PEM", f"ssl.truststore.location={connection.tls_ca}"]
-    path = directory / "transactions-tool.properties"
-    path.touch(mode=0o600)
-    path.chmod(0o600)
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return [HangingTransaction(row["Topic"], int(row["Partition"]), int(row["ProducerId"]),
+                               int(row.get("ProducerEpoch", "-1")), int(row["StartOffset"]),
+                               int(row.get("Duration(min)", "0") or 0), int(row.get("CoordinatorEpoch", "-1")))
+            for row in kafka_tools.parse_table(output, "Topic", "StartOffset")]
 
 
 def _state(settings: PlatformSettings) -> dev.PlatformState:
@@ -117,21 +84,15 @@ def _state(settings: PlatformSettings) -> dev.PlatformState:
 
 def _run_tool(settings: PlatformSettings, *args: str) -> str:
     state = _state(settings)
-    libs = kafka_libs(settings.cache_dir, settings.kafka_version)
-    config = tool_properties(state.kafka, settings.dev_dir)
-    argv = [require_java(), "-Xmx256m", "-cp", f"{libs}/*", TOOL, "--bootstrap-server", state.kafka_bootstrap,
-            "--command-config", str(config), *args]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603
-    if done.returncode != 0:
-        raise PlatformError(f"kafka-transactions {args[0]} failed (exit {done.returncode}): "
-                            f"{(done.stderr or done.stdout).strip()[-800:]}")
-    return done.stdout
+    return kafka_tools.run_tool(settings, TOOL, state.kafka_bootstrap,
+                                kafka_tools.tool_properties(state.kafka, settings.dev_dir), *args,
+                                what=f"kafka-transactions {args[0]}")
 
 
 def _transaction_states(settings: PlatformSettings) -> list[transaction_log.TransactionState]:
     state = _state(settings)
-    return transaction_log.read_states(require_java(), kafka_libs(settings.cache_dir, settings.kafka_version),
-                                       state.kafka_bootstrap, tool_properties(state.kafka, settings.dev_dir))
+    return transaction_log.read_states(settings, state.kafka_bootstrap,
+                                       kafka_tools.tool_properties(state.kafka, settings.dev_dir))
 
 
 def find_hanging(settings: PlatformSettings, node_id: int) -> list[HangingTransaction]:

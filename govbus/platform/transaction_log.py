@@ -10,12 +10,12 @@ partitions is owed a commit marker. :mod:`govbus.platform.hanging` reads it befo
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from govbus.exceptions import PlatformError
+from govbus.platform.kafka_tools import run_tool
+from govbus.settings import PlatformSettings
 
 TOPIC = "__transaction_state"
 CONSOLE_CONSUMER = "org.apache.kafka.tools.consumer.ConsoleConsumer"
@@ -82,14 +82,8 @@ def last_listing(states: Iterable[TransactionState], producer_id: int, producer_
     return found
 
 
-def read_states(java: str, libs: Path, bootstrap: str, client_config: Path, timeout: float = 120.0
-                ) -> list[TransactionState]:
+def read_states(settings: PlatformSettings, bootstrap: str, client_config: Path) -> list[TransactionState]:
     """Every record of ``__transaction_state`` (read from the beginning as the platform's administrator)."""
-    argv = [java, "-Xmx256m", "-cp", f"{libs}/*", CONSOLE_CONSUMER, "--bootstrap-server", bootstrap,
-            "--command-config", str(client_config), "--topic", TOPIC, "--from-beginning",
-            "--formatter", FORMATTER, "--timeout-ms", str(IDLE_MS)]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)  # noqa: S603
-    if done.returncode != 0:
-        raise PlatformError(f"reading {TOPIC} failed (exit {done.returncode}): "
-                            f"{(done.stderr or done.stdout).strip()[-800:]}")
-    return parse_states(done.stdout)
+    return parse_states(run_tool(settings, CONSOLE_CONSUMER, bootstrap, client_config, "--topic", TOPIC,
+                                 "--from-beginning", "--formatter", FORMATTER, "--timeout-ms", str(IDLE_MS),
+                                 what=f"reading {TOPIC}"))

@@ -4,10 +4,10 @@ in), and when a consumer counts as recovered from its lag (bench/scenario/recove
 
 from __future__ import annotations
 
-from bench.scenario.check import REVOCATION_BOUND_S, REVOCATION_SLACK_S, interrupted_at, unread_since
+from bench.scenario.check import REVOCATION_REACH_S, interrupted_at, unread_since
 from bench.scenario.recovery import _lag_recovery
 
-REACH = REVOCATION_BOUND_S + REVOCATION_SLACK_S
+REACH = REVOCATION_REACH_S
 
 
 def test_without_a_fault_the_connector_stops_reading_at_the_revocation() -> None:

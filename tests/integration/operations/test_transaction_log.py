@@ -10,8 +10,7 @@ from pathlib import Path
 from confluent_kafka import TopicPartition
 
 from govbus import clients
-from govbus.platform import hanging, transaction_log
-from govbus.platform.jars import kafka_libs, require_java
+from govbus.platform import kafka_tools, transaction_log
 from govbus.settings import PlatformSettings
 from govbus.topics import TopicSpec, ensure_topics
 from testsupport.connections import kafka_at
@@ -42,9 +41,8 @@ def test_a_committed_transaction_is_found_with_its_partitions_and_an_aborted_one
     finally:
         member.close()
 
-    settings = PlatformSettings()
-    states = transaction_log.read_states(require_java(), kafka_libs(settings.cache_dir, settings.kafka_version),
-                                         kafka_bootstrap, hanging.tool_properties(admin, tmp_path))
+    states = transaction_log.read_states(PlatformSettings(), kafka_bootstrap,
+                                         kafka_tools.tool_properties(admin, tmp_path))
 
     committed = [s for s in states if s.transactional_id == committed_id]
     prepared = [s for s in committed if s.status == "PrepareCommit"]

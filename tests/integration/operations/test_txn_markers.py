@@ -4,7 +4,6 @@ hanging-transaction sweep needs for a transaction its coordinator committed but 
 
 from __future__ import annotations
 
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -14,8 +13,7 @@ from confluent_kafka import Producer
 
 from govbus import clients
 from govbus.exceptions import PlatformError
-from govbus.platform import hanging
-from govbus.platform.jars import kafka_libs, require_java
+from govbus.platform import hanging, kafka_tools
 from govbus.platform.txn_markers import Marker, write_commit_marker
 from govbus.settings import PlatformSettings
 from govbus.topics import TopicSpec, ensure_topics
@@ -24,18 +22,11 @@ from testsupport.connections import kafka_at
 
 def _open_producer_state(bootstrap: str, config: Path, topic: str) -> dict[str, str]:
     """``kafka-transactions describe-producers`` for partition 0: the producer with an open transaction."""
-    settings = PlatformSettings()
-    libs = kafka_libs(settings.cache_dir, settings.kafka_version)
-    done = subprocess.run([require_java(), "-Xmx256m", "-cp", f"{libs}/*",
-                           hanging.TOOL, "--bootstrap-server", bootstrap, "--command-config", str(config),
-                           "describe-producers", "--topic", topic, "--partition", "0"],
-                          capture_output=True, text=True, timeout=120, check=True)
-    rows = [line.split() for line in done.stdout.splitlines() if line.strip()]
-    header = next(i for i, words in enumerate(rows) if "ProducerId" in words)
-    found = [dict(zip(rows[header], words, strict=True)) for words in rows[header + 1:]
-             if len(words) == len(rows[header])]
-    open_ones = [row for row in found if row["CurrentTransactionStartOffset"] not in ("None", "-1")]
-    assert len(open_ones) == 1, done.stdout
+    output = kafka_tools.run_tool(PlatformSettings(), hanging.TOOL, bootstrap, config, "describe-producers",
+                                  "--topic", topic, "--partition", "0", what="kafka-transactions describe-producers")
+    open_ones = [row for row in kafka_tools.parse_table(output, "ProducerId", "CurrentTransactionStartOffset")
+                 if row["CurrentTransactionStartOffset"] not in ("None", "-1")]
+    assert len(open_ones) == 1, output
     return open_ones[0]
 
 
@@ -73,7 +64,7 @@ def test_a_commit_marker_written_for_an_open_transaction_makes_its_record_visibl
     topic, _producer = _open_transaction(kafka_bootstrap, b"kept")
     assert _read_committed(kafka_bootstrap, topic, 4) == [], "an open transaction is not visible"
 
-    state = _open_producer_state(kafka_bootstrap, hanging.tool_properties(admin, tmp_path), topic)
+    state = _open_producer_state(kafka_bootstrap, kafka_tools.tool_properties(admin, tmp_path), topic)
     marker = Marker(int(state["ProducerId"]), int(state["ProducerEpoch"]), int(state["LatestCoordinatorEpoch"]),
                     topic, 0)
     write_commit_marker(admin, kafka_bootstrap, marker)
@@ -84,7 +75,7 @@ def test_a_commit_marker_written_for_an_open_transaction_makes_its_record_visibl
 def test_a_stale_producer_epoch_is_refused(kafka_bootstrap: str, tmp_path: Path) -> None:
     admin = kafka_at(kafka_bootstrap)
     topic, producer = _open_transaction(kafka_bootstrap, b"x")
-    state = _open_producer_state(kafka_bootstrap, hanging.tool_properties(admin, tmp_path), topic)
+    state = _open_producer_state(kafka_bootstrap, kafka_tools.tool_properties(admin, tmp_path), topic)
     stale = Marker(int(state["ProducerId"]), int(state["ProducerEpoch"]) - 1, int(state["LatestCoordinatorEpoch"]),
                    topic, 0)
     with pytest.raises(PlatformError, match="refused the commit marker"):
